@@ -1,0 +1,29 @@
+// What an op calls to join the graph:
+//   if (needs_grad({a, b})) { auto n = std::make_shared<MulBackward>(...); record(n, {a, b}, {out}); }
+#pragma once
+#include <initializer_list>
+#include <memory>
+#include <vector>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+
+namespace ha {
+
+// True when grad mode is on and any (defined) input requires grad.
+bool needs_grad(std::initializer_list<Tensor> inputs);
+bool needs_grad(const std::vector<Tensor>& inputs);
+
+// The edge along which a gradient for `t` flows: its grad_fn, its leaf accumulator, or none.
+Edge gradient_edge(const Tensor& t);
+
+// Points node at the inputs' producers and makes it the grad_fn of each output.
+void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs);
+
+// For ops with no derivative: throws at graph-build time, naming the op, when an input requires grad.
+void check_not_differentiable(const char* op, std::initializer_list<Tensor> inputs);
+
+// A saved tensor: same storage, no history (a node must not keep its own output's grad_fn alive).
+inline Tensor saved(const Tensor& t) { return t.defined() ? t.detach() : Tensor(); }
+
+}  // namespace ha

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what HiddenAttn needs to build, test and benchmark. Idempotent: a package that is
+# already installed is left alone. `--dev` adds the developer-only tools (PyTorch for golden files).
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
+          dataset-fashion-mnist)
+if [[ "${1:-}" == "--dev" ]]; then
+  packages+=(python3-torch python3-numpy libopenblas0-pthread)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup.sh: all ${#packages[@]} packages already installed; nothing to do."
+  exit 0
+fi
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+
+echo "setup.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup.sh: installed ${missing[*]}"

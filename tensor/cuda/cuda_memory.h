@@ -1,0 +1,21 @@
+// The CUDA memory primitives the tensor layer needs. Implemented in cuda_memory.cu when the build found nvcc;
+// otherwise cuda_memory_stub.cpp throws "<op> has no CUDA implementation".
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace ha::cuda {
+
+bool available();       // built with CUDA and at least one device present
+int device_count();
+void* device_alloc(size_t nbytes, int device);
+void device_free(void* p, int device) noexcept;
+void copy_host_to_device(void* dst, const void* src, size_t nbytes, int device);
+void copy_device_to_host(void* dst, const void* src, size_t nbytes, int device);
+void copy_device_to_device(void* dst, const void* src, size_t nbytes, int device);
+void memset_zero(void* dst, size_t nbytes, int device);
+void synchronize(int device);
+// dst[i] += src[i] for n contiguous elements of float (double_precision = false) or double.
+void add_inplace(void* dst, const void* src, int64_t n, bool double_precision, int device);
+
+}  // namespace ha::cuda

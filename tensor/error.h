@@ -1,0 +1,36 @@
+// Errors: every failure is an ha::Error whose message names the operation and the offending values.
+#pragma once
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace ha {
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+inline void format_into(std::ostringstream&) {}
+template <class T, class... Rest>
+void format_into(std::ostringstream& os, const T& v, const Rest&... rest) {
+  os << v;
+  format_into(os, rest...);
+}
+}  // namespace detail
+
+// Concatenates its arguments with operator<<.
+template <class... Args>
+std::string str(const Args&... args) {
+  std::ostringstream os;
+  detail::format_into(os, args...);
+  return os.str();
+}
+
+}  // namespace ha
+
+// HATTN_CHECK(cond, "op: ", a, " vs ", b) throws ha::Error with the concatenated message.
+#define HATTN_CHECK(cond, ...)                          \
+  do {                                                  \
+    if (!(cond)) throw ::ha::Error(::ha::str(__VA_ARGS__)); \
+  } while (0)
