@@ -1,0 +1,108 @@
+// Depthwise causal conv1d (Mamba's conv1d with padding K-1, keeping the first L outputs):
+//   y[b,e,t] = bias[e] + sum_k w[e,k] x[b,e,t-(K-1)+k]    (w[e,K-1] multiplies x at t itself)
+// Backward, per channel (channels are independent, so they run in parallel deterministically):
+//   dx[b,e,s] = sum_k w[e,k] dy[b,e,s+(K-1)-k],  dw[e,k] = sum_{b,t} dy[b,e,t] x[b,e,t-(K-1)+k],  dbias[e] = sum dy.
+#include "autograd/function_node.h"
+#include "ops/dispatch.h"
+#include "ops/ops.h"
+#include "tensor/parallel.h"
+
+namespace ha {
+
+Tensor causal_conv1d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
+  const char* op = "causal_conv1d";
+  check_defined(op, {x_in, w_in});
+  check_cpu(op, {x_in, w_in, b_in});
+  check_dim(op, "input (B, E, L)", x_in, 3);
+  check_dim(op, "weight (E, K)", w_in, 2);
+  check_same_dtype(op, x_in, w_in);
+  check_floating(op, x_in);
+  const int64_t B = x_in.size(0), E = x_in.size(1), L = x_in.size(2), K = w_in.size(1);
+  HATTN_CHECK(w_in.size(0) == E, op, ": weight ", describe(w_in), " has ", w_in.size(0), " channels, input ",
+              describe(x_in), " has ", E);
+  if (b_in.defined()) {
+    check_same_dtype(op, x_in, b_in);
+    check_shape(op, "bias", b_in, {E});
+  }
+  Tensor x = raw::contiguous(x_in), w = raw::contiguous(w_in);
+  Tensor bias = b_in.defined() ? raw::contiguous(b_in) : Tensor();
+  Tensor out = Tensor::empty({B, E, L}, x.dtype());
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    const T* pw = w.data<T>();
+    const T* pb = bias.defined() ? bias.data<T>() : nullptr;
+    T* py = out.data<T>();
+    parallel_for(B * E, 16, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t e = r % E;
+        const T* xr = px + r * L;
+        const T* we = pw + e * K;
+        T* yr = py + r * L;
+        for (int64_t t = 0; t < L; ++t) {
+          T acc = pb ? pb[e] : T(0);
+          for (int64_t k = 0; k < K; ++k) {
+            const int64_t s = t - (K - 1) + k;
+            if (s >= 0) acc += we[k] * xr[s];
+          }
+          yr[t] = acc;
+        }
+      }
+    });
+  });
+  if (needs_grad({x_in, w_in, b_in})) {
+    bool gx = x_in.requires_grad(), gw = w_in.requires_grad(), gb = bias.defined() && b_in.requires_grad();
+    Tensor xs = gw ? saved(x) : Tensor(), ws = saved(w);
+    record_op(op, {x_in, w_in, b_in}, out, [=](const Tensor& g_in) {
+      Tensor dy = raw::contiguous(g_in);
+      Tensor dx = gx ? Tensor::empty({B, E, L}, dy.dtype()) : Tensor();
+      Tensor dw = gw ? Tensor::zeros({E, K}, dy.dtype()) : Tensor();
+      Tensor db = gb ? Tensor::zeros({E}, dy.dtype()) : Tensor();
+      dispatch_floating(dy.dtype(), op, [&](auto tag) {
+        using T = decltype(tag);
+        const T* pdy = dy.data<T>();
+        const T* pw = ws.data<T>();
+        parallel_for(E, 4, [&](int64_t e0, int64_t e1) {
+          for (int64_t e = e0; e < e1; ++e) {
+            const T* we = pw + e * K;
+            for (int64_t b = 0; b < B; ++b) {
+              const T* g = pdy + (b * E + e) * L;
+              if (gx) {
+                T* d = dx.data<T>() + (b * E + e) * L;
+                for (int64_t s = 0; s < L; ++s) {
+                  T acc = 0;
+                  for (int64_t k = 0; k < K; ++k) {
+                    const int64_t t = s + (K - 1) - k;
+                    if (t < L) acc += we[k] * g[t];
+                  }
+                  d[s] = acc;
+                }
+              }
+              if (gw) {
+                const T* xr = xs.data<T>() + (b * E + e) * L;
+                T* dwe = dw.data<T>() + e * K;
+                for (int64_t k = 0; k < K; ++k) {
+                  T acc = 0;
+                  for (int64_t t = 0; t < L; ++t) {
+                    const int64_t s = t - (K - 1) + k;
+                    if (s >= 0) acc += g[t] * xr[s];
+                  }
+                  dwe[k] += acc;
+                }
+              }
+              if (gb) {
+                T acc = 0;
+                for (int64_t t = 0; t < L; ++t) acc += g[t];
+                db.data<T>()[e] += acc;
+              }
+            }
+          }
+        });
+      });
+      return std::vector<Tensor>{dx, dw, db};
+    });
+  }
+  return out;
+}
+
+}  // namespace ha

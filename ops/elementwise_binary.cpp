@@ -1,0 +1,174 @@
+// Elementwise binary ops with NumPy broadcasting. Backward reduces each gradient to its input's shape
+// with sum_to (broadcasting's adjoint). Derivatives:
+//   add (1, 1) | sub (1, -1) | mul (b, a) | div (1/b, -a/b^2) | maximum/minimum: the larger/smaller input,
+//   half each on ties. Comparisons are not differentiable.
+#include "autograd/function_node.h"
+#include "ops/dispatch.h"
+#include "ops/ops.h"
+#include "tensor/parallel.h"
+#include "tensor/strided_loop.h"
+
+namespace ha {
+namespace {
+
+struct AddF { template <class T> T operator()(T a, T b) const { return a + b; } };
+struct SubF { template <class T> T operator()(T a, T b) const { return a - b; } };
+struct MulF { template <class T> T operator()(T a, T b) const { return a * b; } };
+struct DivF { template <class T> T operator()(T a, T b) const { return a / b; } };
+struct MaxF { template <class T> T operator()(T a, T b) const { return a >= b ? a : b; } };
+struct MinF { template <class T> T operator()(T a, T b) const { return a <= b ? a : b; } };
+struct GtF { template <class T> T operator()(T a, T b) const { return a > b ? T(1) : T(0); } };
+struct LtF { template <class T> T operator()(T a, T b) const { return a < b ? T(1) : T(0); } };
+struct EqF { template <class T> T operator()(T a, T b) const { return a == b ? T(1) : T(0); } };
+// Gradient share of `a` in maximum/minimum: 1 where a wins, 1/2 on ties.
+struct MaxShareF { template <class T> T operator()(T a, T b) const { return a > b ? T(1) : (a == b ? T(0.5) : T(0)); } };
+struct MinShareF { template <class T> T operator()(T a, T b) const { return a < b ? T(1) : (a == b ? T(0.5) : T(0)); } };
+
+template <class F>
+Tensor binary_kernel(const char* op, const Tensor& a, const Tensor& b, F f) {
+  check_defined(op, {a, b});
+  check_cpu(op, {a, b});
+  check_same_dtype(op, a, b);
+  check_floating(op, a);
+  Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+  Tensor out = Tensor::empty(shape, a.dtype());
+  Tensor ea = raw::expand(a, shape, op), eb = raw::expand(b, shape, op);
+  dispatch_floating(a.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    T* y = out.data<T>();
+    const T* pa = ea.data<T>();
+    const T* pb = eb.data<T>();
+    if (ea.is_contiguous() && eb.is_contiguous()) {
+      parallel_for(out.numel(), 1 << 14, [&](int64_t s, int64_t e) {
+        for (int64_t i = s; i < e; ++i) y[i] = f(pa[i], pb[i]);
+      });
+      return;
+    }
+    // Strided: split the outermost dim across threads.
+    const Shape& ost = out.strides();
+    Shape inner(shape.begin() + (shape.empty() ? 0 : 1), shape.end());
+    Shape sa(ea.strides().begin() + (shape.empty() ? 0 : 1), ea.strides().end());
+    Shape sb(eb.strides().begin() + (shape.empty() ? 0 : 1), eb.strides().end());
+    Shape so(ost.begin() + (shape.empty() ? 0 : 1), ost.end());
+    int64_t outer = shape.empty() ? 1 : shape[0];
+    int64_t per = std::max<int64_t>(1, numel_of(inner));
+    parallel_for(outer, std::max<int64_t>(1, (1 << 14) / per), [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) {
+        int64_t o0 = shape.empty() ? 0 : i * ost[0];
+        int64_t a0 = shape.empty() ? 0 : i * ea.strides()[0];
+        int64_t b0 = shape.empty() ? 0 : i * eb.strides()[0];
+        strided_loop<3>(inner, {&so, &sa, &sb}, {o0, a0, b0}, [&](auto off, int64_t n, auto st) {
+          for (int64_t k = 0; k < n; ++k) y[off[0] + k * st[0]] = f(pa[off[1] + k * st[1]], pb[off[2] + k * st[2]]);
+        });
+      }
+    });
+  });
+  return out;
+}
+
+Tensor scalar_like(const Tensor& a, double v) {
+  return Tensor::scalar(v, a.defined() && is_floating(a.dtype()) ? a.dtype() : DType::F32);
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel("add", a, b, AddF{});
+  if (needs_grad({a, b})) {
+    Shape sa = a.shape(), sb = b.shape();
+    bool ga = a.requires_grad(), gb = b.requires_grad();
+    record_op("add", {a, b}, out, [=](const Tensor& g) {
+      return std::vector<Tensor>{ga ? sum_to(g, sa) : Tensor(), gb ? sum_to(g, sb) : Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel("sub", a, b, SubF{});
+  if (needs_grad({a, b})) {
+    Shape sa = a.shape(), sb = b.shape();
+    bool ga = a.requires_grad(), gb = b.requires_grad();
+    record_op("sub", {a, b}, out, [=](const Tensor& g) {
+      return std::vector<Tensor>{ga ? sum_to(g, sa) : Tensor(), gb ? sum_to(neg(g), sb) : Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel("mul", a, b, MulF{});
+  if (needs_grad({a, b})) {
+    bool ga = a.requires_grad(), gb = b.requires_grad();
+    Tensor as = gb ? saved(a) : Tensor(), bs = ga ? saved(b) : Tensor();
+    Shape sa = a.shape(), sb = b.shape();
+    record_op("mul", {a, b}, out, [=](const Tensor& g) {
+      return std::vector<Tensor>{ga ? sum_to(mul(g, bs), sa) : Tensor(), gb ? sum_to(mul(g, as), sb) : Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_kernel("div", a, b, DivF{});
+  if (needs_grad({a, b})) {
+    bool ga = a.requires_grad(), gb = b.requires_grad();
+    Tensor bs = saved(b), ys = gb ? saved(out) : Tensor();
+    Shape sa = a.shape(), sb = b.shape();
+    record_op("div", {a, b}, out, [=](const Tensor& g) {
+      Tensor g_over_b = div(g, bs);
+      // d/db (a/b) = -a/b^2 = -(a/b)/b
+      return std::vector<Tensor>{ga ? sum_to(g_over_b, sa) : Tensor(),
+                                 gb ? sum_to(neg(mul(g_over_b, ys)), sb) : Tensor()};
+    });
+  }
+  return out;
+}
+
+template <class F, class Share>
+static Tensor extremum(const char* op, const Tensor& a, const Tensor& b, F f, Share share) {
+  Tensor out = binary_kernel(op, a, b, f);
+  if (needs_grad({a, b})) {
+    bool ga = a.requires_grad(), gb = b.requires_grad();
+    Tensor as = saved(a), bs = saved(b);
+    Shape sa = a.shape(), sb = b.shape();
+    record_op(op, {a, b}, out, [=](const Tensor& g) {
+      Tensor wa = binary_kernel(op, as, bs, share);
+      Tensor wb = binary_kernel(op, bs, as, share);
+      return std::vector<Tensor>{ga ? sum_to(mul(g, wa), sa) : Tensor(), gb ? sum_to(mul(g, wb), sb) : Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", a, b, MaxF{}, MaxShareF{}); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", a, b, MinF{}, MinShareF{}); }
+
+Tensor greater(const Tensor& a, const Tensor& b) {
+  check_not_differentiable("greater", {a, b});
+  return binary_kernel("greater", a, b, GtF{});
+}
+Tensor less(const Tensor& a, const Tensor& b) {
+  check_not_differentiable("less", {a, b});
+  return binary_kernel("less", a, b, LtF{});
+}
+Tensor equal(const Tensor& a, const Tensor& b) {
+  check_not_differentiable("equal", {a, b});
+  return binary_kernel("equal", a, b, EqF{});
+}
+
+Tensor add(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
+Tensor mul(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator-(const Tensor& a, double b) { return add(a, -b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, double b) { return mul(a, 1.0 / b); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+
+}  // namespace ha

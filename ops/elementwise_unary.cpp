@@ -1,0 +1,195 @@
+// Elementwise unary ops. Each is a small functor: forward f(x) and derivative d(x, y) = dy/dx, where
+// y = f(x) is passed in so derivatives like exp's reuse it. Derivative table:
+//   neg -1 | exp y | log 1/x | sqrt 1/(2y) | rsqrt -y^3/2 | abs sign(x) | sigmoid y(1-y)
+//   silu s(1 + x(1-s)) | softplus sigmoid(x), 1 above 20 | relu [x>0] | tanh 1-y^2
+//   gelu Phi(x) + x phi(x) | pow p x^(p-1) | clamp [lo<=x<=hi]
+#include <cmath>
+
+#include "autograd/function_node.h"
+#include "ops/dispatch.h"
+#include "ops/ops.h"
+#include "tensor/parallel.h"
+#include "tensor/strided_loop.h"
+
+namespace ha {
+namespace {
+
+template <class T>
+T sigmoid_of(T x) {
+  return T(1) / (T(1) + std::exp(-x));
+}
+
+struct Neg {
+  static constexpr bool uses_x = false, uses_y = false;
+  static constexpr const char* name = "neg";
+  template <class T> T f(T x) const { return -x; }
+  template <class T> T d(T, T) const { return T(-1); }
+};
+struct Exp {
+  static constexpr bool uses_x = false, uses_y = true;
+  static constexpr const char* name = "exp";
+  template <class T> T f(T x) const { return std::exp(x); }
+  template <class T> T d(T, T y) const { return y; }
+};
+struct Log {
+  static constexpr bool uses_x = true, uses_y = false;
+  static constexpr const char* name = "log";
+  template <class T> T f(T x) const { return std::log(x); }
+  template <class T> T d(T x, T) const { return T(1) / x; }
+};
+struct Sqrt {
+  static constexpr bool uses_x = false, uses_y = true;
+  static constexpr const char* name = "sqrt";
+  template <class T> T f(T x) const { return std::sqrt(x); }
+  template <class T> T d(T, T y) const { return T(0.5) / y; }
+};
+struct Rsqrt {
+  static constexpr bool uses_x = false, uses_y = true;
+  static constexpr const char* name = "rsqrt";
+  template <class T> T f(T x) const { return T(1) / std::sqrt(x); }
+  template <class T> T d(T, T y) const { return T(-0.5) * y * y * y; }
+};
+struct Abs {
+  static constexpr bool uses_x = true, uses_y = false;
+  static constexpr const char* name = "abs";
+  template <class T> T f(T x) const { return std::abs(x); }
+  template <class T> T d(T x, T) const { return x > 0 ? T(1) : (x < 0 ? T(-1) : T(0)); }
+};
+struct Sigmoid {
+  static constexpr bool uses_x = false, uses_y = true;
+  static constexpr const char* name = "sigmoid";
+  template <class T> T f(T x) const { return sigmoid_of(x); }
+  template <class T> T d(T, T y) const { return y * (T(1) - y); }
+};
+struct Silu {
+  static constexpr bool uses_x = true, uses_y = false;
+  static constexpr const char* name = "silu";
+  template <class T> T f(T x) const { return x * sigmoid_of(x); }
+  template <class T> T d(T x, T) const {
+    T s = sigmoid_of(x);
+    return s * (T(1) + x * (T(1) - s));
+  }
+};
+struct Softplus {
+  static constexpr bool uses_x = true, uses_y = false;
+  static constexpr const char* name = "softplus";
+  template <class T> T f(T x) const { return x > T(20) ? x : std::log1p(std::exp(x)); }
+  template <class T> T d(T x, T) const { return x > T(20) ? T(1) : sigmoid_of(x); }
+};
+struct Relu {
+  static constexpr bool uses_x = true, uses_y = false;
+  static constexpr const char* name = "relu";
+  template <class T> T f(T x) const { return x > 0 ? x : T(0); }
+  template <class T> T d(T x, T) const { return x > 0 ? T(1) : T(0); }
+};
+struct Tanh {
+  static constexpr bool uses_x = false, uses_y = true;
+  static constexpr const char* name = "tanh";
+  template <class T> T f(T x) const { return std::tanh(x); }
+  template <class T> T d(T, T y) const { return T(1) - y * y; }
+};
+struct Gelu {
+  static constexpr bool uses_x = true, uses_y = false;
+  static constexpr const char* name = "gelu";
+  template <class T> T f(T x) const { return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2))); }
+  template <class T> T d(T x, T) const {
+    T cdf = T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
+    T pdf = std::exp(T(-0.5) * x * x) * T(0.3989422804014327);  // 1/sqrt(2 pi)
+    return cdf + x * pdf;
+  }
+};
+struct Pow {
+  static constexpr bool uses_x = true, uses_y = false;
+  static constexpr const char* name = "pow";
+  double p;
+  template <class T> T f(T x) const { return std::pow(x, T(p)); }
+  template <class T> T d(T x, T) const { return T(p) * std::pow(x, T(p - 1)); }
+};
+struct Clamp {
+  static constexpr bool uses_x = true, uses_y = false;
+  static constexpr const char* name = "clamp";
+  double lo, hi;
+  template <class T> T f(T x) const { return x < T(lo) ? T(lo) : (x > T(hi) ? T(hi) : x); }
+  template <class T> T d(T x, T) const { return (x >= T(lo) && x <= T(hi)) ? T(1) : T(0); }
+};
+
+constexpr int64_t kGrain = 1 << 14;
+
+template <class Op>
+Tensor unary_forward(const Op& op, const Tensor& x) {
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), Op::name, [&](auto tag) {
+    using T = decltype(tag);
+    T* y = out.data<T>();
+    const T* p = x.data<T>();
+    if (x.is_contiguous()) {
+      parallel_for(x.numel(), kGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) y[i] = op.template f<T>(p[i]);
+      });
+      return;
+    }
+    Shape ost = out.strides();
+    strided_loop<2>(x.shape(), {&ost, &x.strides()}, {0, 0}, [&](auto off, int64_t n, auto st) {
+      for (int64_t i = 0; i < n; ++i) y[off[0] + i * st[0]] = op.template f<T>(p[off[1] + i * st[1]]);
+    });
+  });
+  return out;
+}
+
+// dx = g * d(x, y); the node saved only what d reads (uses_x, uses_y), contiguous.
+template <class Op>
+Tensor unary_backward(const Op& op, const Tensor& x, const Tensor& y, const Tensor& g_in) {
+  Tensor g = g_in.contiguous();
+  Tensor dx = Tensor::empty(g.shape(), g.dtype());
+  dispatch_floating(g.dtype(), Op::name, [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = Op::uses_x ? x.data<T>() : nullptr;
+    const T* py = Op::uses_y ? y.data<T>() : nullptr;
+    const T* pg = g.data<T>();
+    T* pd = dx.data<T>();
+    parallel_for(g.numel(), kGrain, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        pd[i] = pg[i] * op.template d<T>(Op::uses_x ? px[i] : T(0), Op::uses_y ? py[i] : T(0));
+    });
+  });
+  return dx;
+}
+
+template <class Op>
+Tensor unary(const Op& op, const Tensor& x_in) {
+  check_defined(Op::name, {x_in});
+  check_cpu(Op::name, {x_in});
+  check_floating(Op::name, x_in);
+  Tensor x = x_in.detach();
+  Tensor y = unary_forward(op, x);
+  if (needs_grad({x_in})) {
+    Tensor xs = Op::uses_x ? raw::contiguous(x) : Tensor();
+    Tensor ys = Op::uses_y ? saved(y) : Tensor();
+    record_op(Op::name, {x_in}, y, [op, xs, ys](const Tensor& g) {
+      return std::vector<Tensor>{unary_backward(op, xs, ys, g)};
+    });
+  }
+  return y;
+}
+
+}  // namespace
+
+Tensor neg(const Tensor& x) { return unary(Neg{}, x); }
+Tensor exp(const Tensor& x) { return unary(Exp{}, x); }
+Tensor log(const Tensor& x) { return unary(Log{}, x); }
+Tensor sqrt(const Tensor& x) { return unary(Sqrt{}, x); }
+Tensor rsqrt(const Tensor& x) { return unary(Rsqrt{}, x); }
+Tensor abs(const Tensor& x) { return unary(Abs{}, x); }
+Tensor sigmoid(const Tensor& x) { return unary(Sigmoid{}, x); }
+Tensor silu(const Tensor& x) { return unary(Silu{}, x); }
+Tensor softplus(const Tensor& x) { return unary(Softplus{}, x); }
+Tensor relu(const Tensor& x) { return unary(Relu{}, x); }
+Tensor tanh(const Tensor& x) { return unary(Tanh{}, x); }
+Tensor gelu(const Tensor& x) { return unary(Gelu{}, x); }
+Tensor pow(const Tensor& x, double exponent) { return unary(Pow{exponent}, x); }
+Tensor clamp(const Tensor& x, double lo, double hi) {
+  HATTN_CHECK(lo <= hi, "clamp: lo ", lo, " > hi ", hi);
+  return unary(Clamp{lo, hi}, x);
+}
+
+}  // namespace ha

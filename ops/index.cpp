@@ -1,0 +1,129 @@
+// Indexing: index_select, gather and scatter_add. gather and scatter_add are each other's adjoint;
+// index_select's backward is a scatter_add with the index broadcast along the other dims.
+// scatter_add runs serially in index order, so repeated indices accumulate deterministically.
+#include "autograd/function_node.h"
+#include "ops/dispatch.h"
+#include "ops/ops.h"
+
+namespace ha {
+namespace {
+
+void check_index(const char* op, const Tensor& index) {
+  HATTN_CHECK(index.defined(), op, ": index is undefined");
+  check_cpu(op, {index});
+  HATTN_CHECK(index.dtype() == DType::I64, op, ": index must be int64, got ", describe(index));
+}
+
+// Visits every position of `shape` in row-major order: f(position, linear index).
+template <class F>
+void for_each_position(const Shape& shape, F f) {
+  const int64_t n = numel_of(shape);
+  std::vector<int64_t> pos(shape.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    f(pos, i);
+    for (size_t d = shape.size(); d-- > 0;) {
+      if (++pos[d] < shape[d]) break;
+      pos[d] = 0;
+    }
+  }
+}
+
+int64_t offset_of(const std::vector<int64_t>& pos, const Shape& strides) {
+  int64_t o = 0;
+  for (size_t d = 0; d < pos.size(); ++d) o += pos[d] * strides[d];
+  return o;
+}
+
+}  // namespace
+
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+  check_defined("gather", {x});
+  check_cpu("gather", {x});
+  check_floating("gather", x);
+  check_index("gather", index);
+  int64_t d = wrap_dim(dim, x.dim(), "gather");
+  HATTN_CHECK(index.dim() == x.dim(), "gather: index ", describe(index), " must have as many dims as input ",
+              describe(x));
+  for (int64_t k = 0; k < x.dim(); ++k)
+    HATTN_CHECK(k == d || index.shape()[k] <= x.shape()[k], "gather: index ", describe(index),
+                " is larger than input ", describe(x), " in dim ", k);
+  Tensor idx = raw::contiguous(index);
+  const int64_t* pi = idx.data<int64_t>();
+  const int64_t bound = x.shape()[d];
+  for (int64_t i = 0; i < idx.numel(); ++i)
+    HATTN_CHECK(pi[i] >= 0 && pi[i] < bound, "gather: index ", pi[i], " out of range [0, ", bound, ") in dim ", d,
+                " of input ", describe(x));
+  Tensor out = Tensor::empty(index.shape(), x.dtype());
+  dispatch_floating(x.dtype(), "gather", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    T* y = out.data<T>();
+    const Shape& st = x.strides();
+    for_each_position(index.shape(), [&](const std::vector<int64_t>& pos, int64_t i) {
+      y[i] = px[offset_of(pos, st) + (pi[i] - pos[d]) * st[d]];
+    });
+  });
+  if (needs_grad({x})) {
+    Shape xs = x.shape();
+    record_op("gather", {x}, out, [xs, d, idx](const Tensor& g) {
+      return std::vector<Tensor>{scatter_add(xs, d, idx, g)};
+    });
+  }
+  return out;
+}
+
+Tensor scatter_add(const Shape& shape, int64_t dim, const Tensor& index, const Tensor& src) {
+  check_defined("scatter_add", {src});
+  check_cpu("scatter_add", {src});
+  check_floating("scatter_add", src);
+  check_index("scatter_add", index);
+  int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()), "scatter_add");
+  HATTN_CHECK(index.shape() == src.shape() && index.dim() == static_cast<int64_t>(shape.size()),
+              "scatter_add: index ", describe(index), " and source ", describe(src), " must match, with the ",
+              shape.size(), " dims of the output ", shape_str(shape));
+  for (int64_t k = 0; k < index.dim(); ++k)
+    HATTN_CHECK(k == d || index.shape()[k] <= shape[k], "scatter_add: index ", describe(index),
+                " is larger than output ", shape_str(shape), " in dim ", k);
+  Tensor idx = raw::contiguous(index);
+  Tensor s = raw::contiguous(src);
+  const int64_t* pi = idx.data<int64_t>();
+  for (int64_t i = 0; i < idx.numel(); ++i)
+    HATTN_CHECK(pi[i] >= 0 && pi[i] < shape[d], "scatter_add: index ", pi[i], " out of range [0, ", shape[d],
+                ") in dim ", d, " of output ", shape_str(shape));
+  Tensor out = Tensor::zeros(shape, src.dtype());
+  dispatch_floating(src.dtype(), "scatter_add", [&](auto tag) {
+    using T = decltype(tag);
+    const T* ps = s.data<T>();
+    T* y = out.data<T>();
+    const Shape& st = out.strides();
+    for_each_position(idx.shape(), [&](const std::vector<int64_t>& pos, int64_t i) {
+      y[offset_of(pos, st) + (pi[i] - pos[d]) * st[d]] += ps[i];
+    });
+  });
+  if (needs_grad({src})) {
+    record_op("scatter_add", {src}, out, [d, idx](const Tensor& g) { return std::vector<Tensor>{gather(g, d, idx)}; });
+  }
+  return out;
+}
+
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  check_defined("index_select", {x});
+  check_cpu("index_select", {x});
+  check_index("index_select", index);
+  int64_t d = wrap_dim(dim, x.dim(), "index_select");
+  HATTN_CHECK(index.dim() == 1, "index_select: index must be 1-d, got ", describe(index));
+  Tensor idx = raw::contiguous(index);
+  const int64_t* pi = idx.data<int64_t>();
+  for (int64_t i = 0; i < idx.numel(); ++i)
+    HATTN_CHECK(pi[i] >= 0 && pi[i] < x.shape()[d], "index_select: index ", pi[i], " out of range [0, ",
+                x.shape()[d], ") in dim ", d, " of input ", describe(x));
+  // index broadcast to the output's shape along every other dim, then a gather
+  Shape oshape = x.shape();
+  oshape[d] = idx.numel();
+  Shape view_shape(x.dim(), 1);
+  view_shape[d] = idx.numel();
+  Tensor full_index = raw::contiguous(raw::expand(raw::reshape(idx, view_shape), oshape));
+  return gather(x, d, full_index);
+}
+
+}  // namespace ha
