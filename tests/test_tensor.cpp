@@ -1,0 +1,201 @@
+// The tensor layer: views share storage and get strides right, broadcasting, dtype conversion,
+// .npy round trips, seeded randomness, printing, and errors that name the op and the shapes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "ops/ops.h"
+#include "tensor/npy.h"
+#include "tensor/cuda/cuda_memory.h"
+#include "tensor/random.h"
+
+namespace ha {
+namespace {
+
+Tensor iota(const Shape& s, DType dt = DType::F32) { return raw::reshape(Tensor::arange(numel_of(s), dt), s); }
+
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Tensor, FactoriesAndMetadata) {
+  Tensor t = Tensor::zeros({2, 3, 4});
+  EXPECT_EQ(t.shape(), (Shape{2, 3, 4}));
+  EXPECT_EQ(t.strides(), (Shape{12, 4, 1}));
+  EXPECT_EQ(t.numel(), 24);
+  EXPECT_EQ(t.dtype(), DType::F32);
+  EXPECT_TRUE(t.device().is_cpu());
+  EXPECT_TRUE(t.is_contiguous());
+  EXPECT_EQ(Tensor::full({2}, 2.5, DType::F64).at({1}), 2.5);
+  EXPECT_EQ(Tensor::scalar(3).item(), 3.0);
+  EXPECT_EQ(t.size(-1), 4);
+}
+
+TEST(Tensor, ViewsShareStorage) {
+  Tensor t = iota({2, 3, 4});
+  Tensor v = t.permute({2, 0, 1});
+  EXPECT_TRUE(v.same_storage(t));
+  EXPECT_EQ(v.shape(), (Shape{4, 2, 3}));
+  EXPECT_EQ(v.strides(), (Shape{1, 12, 4}));
+  EXPECT_FALSE(v.is_contiguous());
+  EXPECT_EQ(v.at({3, 1, 2}), t.at({1, 2, 3}));
+  Tensor n = t.narrow(2, 1, 2);
+  EXPECT_EQ(n.offset(), 1);
+  EXPECT_EQ(n.at({1, 2, 1}), t.at({1, 2, 2}));
+  Tensor s = t.select(1, -1);
+  EXPECT_EQ(s.shape(), (Shape{2, 4}));
+  EXPECT_EQ(s.at({1, 0}), t.at({1, 2, 0}));
+  // writing through a view is visible in the base
+  raw::narrow(t, 0, 1, 1).fill_(-1);
+  EXPECT_EQ(t.at({1, 0, 0}), -1);
+  EXPECT_EQ(v.at({0, 1, 0}), -1);
+}
+
+TEST(Tensor, FlipIsANegativeStrideView) {
+  Tensor t = iota({3, 5});
+  Tensor f = t.flip(1);
+  EXPECT_TRUE(f.same_storage(t));
+  EXPECT_EQ(f.strides()[1], -1);
+  for (int64_t j = 0; j < 5; ++j) EXPECT_EQ(f.at({2, j}), t.at({2, 4 - j}));
+  Tensor c = f.contiguous();
+  EXPECT_TRUE(c.is_contiguous());
+  EXPECT_EQ(c.to_vector<float>()[0], 4.0f);
+  EXPECT_EQ(f.flip(1).to_vector<float>(), t.to_vector<float>());
+}
+
+TEST(Tensor, ReshapeViewsWhenStridesAllowAndCopiesOtherwise) {
+  Tensor t = iota({4, 6});
+  Tensor r = t.reshape({2, 2, -1});
+  EXPECT_TRUE(r.same_storage(t));
+  EXPECT_EQ(r.shape(), (Shape{2, 2, 6}));
+  Tensor tt = t.transpose(0, 1);  // (6, 4), not contiguous
+  Tensor split = tt.view({3, 2, 4});  // splitting a dim is still a view
+  EXPECT_TRUE(split.same_storage(t));
+  EXPECT_EQ(split.at({2, 1, 3}), tt.at({5, 3}));
+  EXPECT_NE(error_of([&] { tt.view({24}); }).find("view"), std::string::npos);
+  Tensor flat = tt.reshape({24});  // needs a copy
+  EXPECT_FALSE(flat.same_storage(t));
+  EXPECT_EQ(flat.at({1}), tt.at({0, 1}));
+  EXPECT_NE(error_of([&] { t.reshape({5, -1}); }).find("reshape"), std::string::npos);
+  EXPECT_EQ(t.unsqueeze(1).shape(), (Shape{4, 1, 6}));
+  EXPECT_EQ(t.unsqueeze(-1).squeeze(2).shape(), (Shape{4, 6}));
+}
+
+TEST(Tensor, ExpandAndBroadcasting) {
+  Tensor a = iota({3, 1});
+  Tensor e = a.expand({2, 3, 4});
+  EXPECT_EQ(e.strides(), (Shape{0, 1, 0}));
+  EXPECT_EQ(e.at({1, 2, 3}), 2);
+  EXPECT_EQ(broadcast_shapes({3, 1, 5}, {4, 1}, "t"), (Shape{3, 4, 5}));
+  std::string msg = error_of([] { broadcast_shapes({3, 2}, {4, 3}, "add"); });
+  EXPECT_NE(msg.find("add"), std::string::npos);
+  EXPECT_NE(msg.find("(3, 2)"), std::string::npos);
+  EXPECT_NE(msg.find("(4, 3)"), std::string::npos);
+  Tensor sum_ab = add(iota({2, 1, 3}), iota({4, 1}));
+  EXPECT_EQ(sum_ab.shape(), (Shape{2, 4, 3}));
+  EXPECT_EQ(sum_ab.at({1, 3, 2}), 5 + 3);
+}
+
+TEST(Tensor, OpsAcceptStridedInputs) {
+  Tensor t = iota({4, 5}, DType::F64);
+  Tensor tt = t.transpose(0, 1);
+  Tensor e = exp(tt);
+  EXPECT_EQ(e.shape(), (Shape{5, 4}));
+  EXPECT_DOUBLE_EQ(e.at({3, 2}), std::exp(t.at({2, 3})));
+  Tensor m = mul(tt, t.flip(0).transpose(0, 1));
+  EXPECT_DOUBLE_EQ(m.at({1, 0}), t.at({0, 1}) * t.at({3, 1}));
+}
+
+TEST(Tensor, DtypeConversion) {
+  Tensor f = Tensor::from_vector<float>({1.5f, -2.25f, 3.75f}, {3});
+  Tensor d = f.to(DType::F64);
+  EXPECT_EQ(d.dtype(), DType::F64);
+  EXPECT_EQ(d.to_vector<double>(), (std::vector<double>{1.5, -2.25, 3.75}));
+  Tensor i = f.to(DType::I64);
+  EXPECT_EQ(i.to_vector<int64_t>(), (std::vector<int64_t>{1, -2, 3}));  // truncation toward zero, like C++
+  EXPECT_EQ(i.to(DType::F32).to_vector<float>(), (std::vector<float>{1, -2, 3}));
+  EXPECT_NE(error_of([&] { f.data<double>(); }).find("float32"), std::string::npos);
+}
+
+TEST(Tensor, NpyRoundTrip) {
+  const std::string path = ::testing::TempDir() + "hattn_roundtrip.npy";
+  for (DType dt : {DType::F32, DType::F64, DType::I64, DType::I32, DType::U8}) {
+    Tensor t = raw::to_dtype(iota({3, 1, 7}), dt).permute({2, 1, 0});  // strided on purpose
+    save_npy(path, t);
+    Tensor back = load_npy(path);
+    EXPECT_EQ(back.dtype(), dt);
+    EXPECT_EQ(back.shape(), t.shape());
+    EXPECT_EQ(back.to_vector<double>(), t.to_vector<double>());
+  }
+  save_npy(path, Tensor::scalar(7, DType::F64));
+  EXPECT_EQ(load_npy(path).dim(), 0);
+  EXPECT_EQ(load_npy(path).item(), 7);
+  save_npy(path, iota({5}));
+  EXPECT_EQ(load_npy(path).shape(), (Shape{5}));
+  std::remove(path.c_str());
+}
+
+TEST(Tensor, NpyErrorsNameTheFile) {
+  const std::string path = ::testing::TempDir() + "hattn_bad.npy";
+  { std::ofstream(path) << "not a numpy file"; }
+  std::string msg = error_of([&] { load_npy(path); });
+  EXPECT_NE(msg.find(path), std::string::npos);
+  EXPECT_NE(msg.find("magic"), std::string::npos);
+  save_npy(path, iota({100}));
+  {  // truncate the data
+    std::ifstream in(path, std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(path, std::ios::binary) << all.substr(0, all.size() - 10);
+  }
+  msg = error_of([&] { load_npy(path); });
+  EXPECT_NE(msg.find("truncated"), std::string::npos);
+  EXPECT_NE(error_of([] { load_npy("/nonexistent/x.npy"); }).find("/nonexistent/x.npy"), std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST(Tensor, SeededRandomIsReproducible) {
+  Generator g1(7), g2(7), g3(8);
+  Tensor a = randn({1000}, DType::F64, g1), b = randn({1000}, DType::F64, g2), c = randn({1000}, DType::F64, g3);
+  EXPECT_EQ(a.to_vector<double>(), b.to_vector<double>());
+  EXPECT_NE(a.to_vector<double>(), c.to_vector<double>());
+  std::vector<double> v = a.to_vector<double>();
+  double m = 0, s2 = 0;
+  for (double x : v) m += x;
+  m /= v.size();
+  for (double x : v) s2 += (x - m) * (x - m);
+  EXPECT_NEAR(m, 0, 0.1);                           // 3 standard errors of the mean (1/sqrt(1000))
+  EXPECT_NEAR(std::sqrt(s2 / v.size()), 1, 0.07);
+  manual_seed(3);
+  Tensor r1 = rand({5});
+  manual_seed(3);
+  EXPECT_EQ(rand({5}).to_vector<float>(), r1.to_vector<float>());
+  Tensor ri = randint({100}, 2, 5);
+  for (int64_t x : ri.to_vector<int64_t>()) EXPECT_TRUE(x >= 2 && x < 5);
+}
+
+TEST(Tensor, Printing) {
+  std::ostringstream os;
+  os << Tensor::from_vector<float>({1, 2, 3, 4}, {2, 2});
+  EXPECT_EQ(os.str(), "Tensor([[1, 2],\n        [3, 4]], float32(2, 2))");
+  std::ostringstream big;
+  big << iota({100});
+  EXPECT_NE(big.str().find("..."), std::string::npos);
+}
+
+TEST(Tensor, CudaWithoutDeviceFailsClearly) {
+  if (cuda::available()) GTEST_SKIP() << "a CUDA device is present; the CUDA suite covers it";
+  std::string msg = error_of([] { Tensor::zeros({2}, DType::F32, Device::cuda()); });
+  EXPECT_FALSE(msg.empty());
+}
+
+}  // namespace
+}  // namespace ha

@@ -1,0 +1,37 @@
+// Every tolerance the tests use, in one table keyed by name:  pass iff |a - b| <= atol + rtol * |ref|.
+// Gradient checks compare float64 analytic gradients to central differences with step 1e-6, whose
+// truncation + rounding error measured at <= 5e-8 absolute: (1e-6, 1e-5) leaves 20x headroom and still
+// catches a 0.1% error in a single gradient term (checked by mutating the scan's dA).
+// float32 comparisons (fused vs composite scan, GEMM vs naive) scale with sqrt(reduction length) * 6e-8.
+#pragma once
+#include <map>
+#include <string>
+
+namespace ha::test {
+
+struct Tolerance {
+  double atol, rtol;
+};
+
+inline Tolerance tolerance(const std::string& name) {
+  static const std::map<std::string, Tolerance> table = {
+      {"gradcheck", {1e-6, 1e-5}},
+      {"scan.fused_vs_composite.f64", {1e-12, 1e-10}},
+      {"scan.fused_vs_composite.f32", {2e-5, 1e-4}},
+      {"gemm.vs_naive.f32", {1e-4, 1e-4}},
+      {"gemm.vs_naive.f64", {1e-12, 1e-12}},
+      {"conv2d.vs_naive.f64", {1e-12, 1e-12}},
+      {"upsample.vs_formula", {1e-12, 0}},
+      {"exact", {0, 0}},
+  };
+  auto it = table.find(name);
+  if (it != table.end()) return it->second;
+  auto dot = name.find('.');
+  if (dot != std::string::npos) {
+    it = table.find(name.substr(0, dot));
+    if (it != table.end()) return it->second;
+  }
+  return table.at("exact");
+}
+
+}  // namespace ha::test
