@@ -13,6 +13,22 @@ namespace {
 thread_local bool t_grad_enabled = true;
 }
 
+Node::~Node() {
+  // Children whose last owner is this node are parked and destroyed by the outermost ~Node in a loop.
+  thread_local std::vector<std::shared_ptr<Node>> graveyard;
+  thread_local bool draining = false;
+  for (Edge& e : next_edges)
+    if (e.fn && e.fn.use_count() == 1) graveyard.push_back(std::move(e.fn));
+  if (draining) return;
+  draining = true;
+  while (!graveyard.empty()) {
+    std::shared_ptr<Node> n = std::move(graveyard.back());
+    graveyard.pop_back();
+    n.reset();
+  }
+  draining = false;
+}
+
 bool GradMode::is_enabled() { return t_grad_enabled; }
 void GradMode::set_enabled(bool on) { t_grad_enabled = on; }
 

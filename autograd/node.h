@@ -22,7 +22,7 @@ struct Edge {
 
 class Node {
  public:
-  virtual ~Node() = default;
+  virtual ~Node();  // frees long chains iteratively (a recursive ~shared_ptr would overflow the stack)
   virtual const char* name() const = 0;
   // grads[i] is d(root)/d(output i) (undefined when nothing flowed there); returns one gradient per
   // next_edges entry (undefined when that input needs none).

@@ -1,0 +1,165 @@
+// The tape and backward engine: accumulation, retain_graph, no-grad, detach, hooks, retained gradients,
+// deep graphs without recursion, and graph-build errors for non-differentiable ops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "ops/ops.h"
+#include "tensor/random.h"
+
+namespace ha {
+namespace {
+
+Tensor vec(std::vector<double> v) { return Tensor::from_vector(v, {static_cast<int64_t>(v.size())}); }
+
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Autograd, ChainRuleAndFanOut) {
+  Tensor x = vec({1.0, 2.0, -3.0}).requires_grad_();
+  // y = sum(x*x + 3x): x is used three times; gradients from every use accumulate: 2x + 3
+  Tensor y = sum(add(mul(x, x), mul(x, 3.0)));
+  y.backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{5, 7, -3}));
+}
+
+TEST(Autograd, LeafGradAccumulatesAcrossBackwardCalls) {
+  Tensor x = vec({1.0, 2.0}).requires_grad_();
+  sum(mul(x, 2.0)).backward();
+  sum(mul(x, 3.0)).backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{5, 5}));
+  x.zero_grad();
+  EXPECT_FALSE(x.grad().defined());
+}
+
+TEST(Autograd, RetainGraph) {
+  Tensor x = vec({2.0}).requires_grad_();
+  Tensor y = sum(exp(x));
+  y.backward(Tensor(), /*retain_graph=*/true);
+  y.backward();
+  EXPECT_DOUBLE_EQ(x.grad().item(), 2 * std::exp(2.0));
+  std::string msg = error_of([&] { y.backward(); });
+  EXPECT_NE(msg.find("second time"), std::string::npos) << msg;
+}
+
+TEST(Autograd, NoGradScopeAndDetach) {
+  Tensor x = vec({1.0}).requires_grad_();
+  {
+    NoGradGuard ng;
+    Tensor y = mul(x, 2.0);
+    EXPECT_FALSE(y.requires_grad());
+  }
+  EXPECT_TRUE(mul(x, 2.0).requires_grad());
+  Tensor d = mul(x, 2.0).detach();
+  EXPECT_FALSE(d.requires_grad());
+  EXPECT_TRUE(d.is_leaf());
+  std::string msg = error_of([&] { sum(d).backward(); });
+  EXPECT_NE(msg.find("does not require grad"), std::string::npos) << msg;
+}
+
+TEST(Autograd, OnlyFloatingLeavesRequireGrad) {
+  Tensor i = Tensor::zeros({2}, DType::I64);
+  EXPECT_NE(error_of([&] { i.requires_grad_(); }).find("int64"), std::string::npos);
+  Tensor x = vec({1.0}).requires_grad_();
+  Tensor y = mul(x, 2.0);
+  EXPECT_NE(error_of([&] { y.requires_grad_(false); }).find("leaf"), std::string::npos);
+}
+
+TEST(Autograd, HooksSeeAndReplaceGradients) {
+  Tensor x = vec({1.0, 2.0}).requires_grad_();
+  Tensor h = mul(x, 3.0);
+  Tensor seen;
+  h.register_hook([&](const Tensor& g) {
+    seen = g.clone();
+    return mul(g, 10.0);  // replaces the gradient flowing on
+  });
+  sum(mul(h, h)).backward();
+  EXPECT_EQ(seen.to_vector<double>(), (std::vector<double>{6, 12}));          // d/dh = 2h
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{180, 360}));   // 10 * 2h * 3
+  Tensor leaf = vec({1.0}).requires_grad_();
+  int calls = 0;
+  leaf.register_hook([&](const Tensor&) { ++calls; return Tensor(); });
+  sum(add(mul(leaf, 2.0), mul(leaf, 5.0))).backward();
+  EXPECT_EQ(calls, 1);  // once, with the total, even though the leaf has two uses
+  EXPECT_EQ(leaf.grad().item(), 7);
+}
+
+TEST(Autograd, RetainGradOnIntermediates) {
+  Tensor x = vec({1.0, -2.0}).requires_grad_();
+  Tensor a = mul(x, 2.0);
+  Tensor b = exp(a);
+  a.retain_grad();
+  sum(b).backward();
+  ASSERT_TRUE(a.grad().defined());
+  EXPECT_DOUBLE_EQ(a.grad().at({1}), std::exp(-4.0));
+  EXPECT_FALSE(b.grad().defined());  // not retained
+}
+
+TEST(Autograd, DeepGraphNeedsNoRecursion) {
+  // 200000 chained nodes: a recursive walk would overflow the stack.
+  Tensor x = vec({1.0}).requires_grad_();
+  Tensor y = x;
+  for (int i = 0; i < 200000; ++i) y = add(y, 1e-6);
+  sum(y).backward();
+  EXPECT_EQ(x.grad().item(), 1.0);
+}
+
+TEST(Autograd, NonDifferentiableOpsFailAtGraphBuildTime) {
+  Tensor x = vec({1.0, 2.0}).requires_grad_();
+  Tensor c = vec({1.5, 1.5});
+  std::string msg = error_of([&] { greater(x, c); });
+  EXPECT_NE(msg.find("greater"), std::string::npos);
+  EXPECT_NE(msg.find("not differentiable"), std::string::npos);
+  NoGradGuard ng;
+  EXPECT_EQ(greater(x, c).to_vector<double>(), (std::vector<double>{0, 1}));
+}
+
+TEST(Autograd, IntegerOutputsCarryNoGraph) {
+  Tensor x = vec({1.0, 5.0, 2.0}).requires_grad_();
+  Tensor i = argmax(x, 0);
+  EXPECT_EQ(i.item(), 1);
+  EXPECT_FALSE(i.requires_grad());
+  ValuesIndices m = max(x, 0);
+  EXPECT_TRUE(m.values.requires_grad());
+  EXPECT_FALSE(m.indices.requires_grad());
+}
+
+TEST(Autograd, ConversionsAreDifferentiable) {
+  Tensor x = vec({1.0, 2.0}).requires_grad_();
+  Tensor y = mul(x.to(DType::F32), 2.0).to(DType::F64);
+  sum(y).backward();
+  EXPECT_EQ(x.grad().dtype(), DType::F64);
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{2, 2}));
+  Tensor z = Tensor::from_vector<double>({1, 2, 3, 4}, {2, 2}).requires_grad_();
+  sum(mul(z.transpose(0, 1).contiguous(), Tensor::from_vector<double>({1, 2, 3, 4}, {2, 2}))).backward();
+  EXPECT_EQ(z.grad().to_vector<double>(), (std::vector<double>{1, 3, 2, 4}));
+}
+
+TEST(Autograd, ExplicitGradientMustMatch) {
+  Tensor x = vec({1.0, 2.0}).requires_grad_();
+  Tensor y = mul(x, 2.0);
+  EXPECT_NE(error_of([&] { y.backward(); }).find("single-element"), std::string::npos);
+  EXPECT_NE(error_of([&] { y.backward(vec({1.0})); }).find("does not match"), std::string::npos);
+  y.backward(vec({1.0, 0.5}));
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{2, 1}));
+}
+
+TEST(Autograd, SavedTensorsDoNotLeakThroughCycles) {
+  std::weak_ptr<TensorImpl> weak;
+  {
+    Tensor x = vec({1.0}).requires_grad_();
+    Tensor y = exp(x);  // exp saves its output: must not keep y's own node alive through a cycle
+    weak = y.impl_ptr();
+  }
+  EXPECT_TRUE(weak.expired());
+}
+
+}  // namespace
+}  // namespace ha
