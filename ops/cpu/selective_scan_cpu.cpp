@@ -57,11 +57,10 @@ void selective_scan_forward(const ScanArgs<T>& a, T* out) {
         const T* Bv = Bt.data() + (b * L + t) * N;
         const T* Cv = Ct.data() + (b * L + t) * N;
         const T dtu = dt * u[t];
+        T* __restrict hp = h.data();
+        for (int64_t n = 0; n < N; ++n) hp[n] = std::exp(dt * A[n]) * hp[n] + dtu * Bv[n];
         T y = 0;
-        for (int64_t n = 0; n < N; ++n) {
-          h[n] = std::exp(dt * A[n]) * h[n] + dtu * Bv[n];
-          y += Cv[n] * h[n];
-        }
+        for (int64_t n = 0; n < N; ++n) y += Cv[n] * hp[n];
         if (a.D) y += a.D[e] * u[t];
         if (a.z) {
           const T zt = a.z[r * L + t];
