@@ -5,22 +5,15 @@
 #include <cmath>
 
 #include "ops/ops.h"
+#include "tests/test_util.h"
 #include "tensor/random.h"
 
 namespace ha {
 namespace {
 
-Tensor vec(std::vector<double> v) { return Tensor::from_vector(v, {static_cast<int64_t>(v.size())}); }
+using test::error_of;
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+Tensor vec(std::vector<double> v) { return Tensor::from_vector(v, {static_cast<int64_t>(v.size())}); }
 
 TEST(Autograd, ChainRuleAndFanOut) {
   Tensor x = vec({1.0, 2.0, -3.0}).requires_grad_();

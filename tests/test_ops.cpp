@@ -11,16 +11,6 @@
 namespace ha::test {
 namespace {
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 void expect_mentions(const std::string& msg, std::initializer_list<const char*> parts) {
   EXPECT_FALSE(msg.empty()) << "no error was raised";
   for (const char* p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message '" << msg << "' lacks '" << p << "'";

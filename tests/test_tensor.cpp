@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "ops/ops.h"
+#include "tests/test_util.h"
 #include "tensor/npy.h"
 #include "tensor/cuda/cuda_memory.h"
 #include "tensor/random.h"
@@ -15,17 +16,9 @@
 namespace ha {
 namespace {
 
-Tensor iota(const Shape& s, DType dt = DType::F32) { return raw::reshape(Tensor::arange(numel_of(s), dt), s); }
+using test::error_of;
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+Tensor iota(const Shape& s, DType dt = DType::F32) { return raw::reshape(Tensor::arange(numel_of(s), dt), s); }
 
 TEST(Tensor, FactoriesAndMetadata) {
   Tensor t = Tensor::zeros({2, 3, 4});

@@ -15,6 +15,17 @@
 
 namespace ha::test {
 
+// The message of the ha::Error that f throws, or "" when it throws none.
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 struct Closeness {
   double max_abs = 0, worst_ratio = 0;  // worst_ratio: max |a-b| / (atol + rtol |ref|); pass iff <= 1
   int64_t worst_index = -1;
