@@ -1,0 +1,38 @@
+// Module: a tree of named parameters whose dotted names are exactly PyTorch's state-dict keys
+// (`layers.7.mixer.x_proj_b.weight`). Parameters are declared with their shapes at construction and then
+// packed into one arena (pack_parameters), so loading, zeroing and optimiser steps are single loops.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace ha::nn {
+
+class Module {
+ public:
+  Module() = default;
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  // Every parameter below this module, with its full dotted name, in registration order.
+  std::vector<std::pair<std::string, Tensor>> named_parameters(const std::string& prefix = "") const;
+  int64_t parameter_count() const;
+
+ protected:
+  Tensor register_parameter(const std::string& name, const Shape& shape);
+  void register_module(const std::string& name, Module& child);
+
+ private:
+  std::vector<std::pair<std::string, Tensor>> params_;
+  std::vector<std::pair<std::string, Module*>> children_;
+};
+
+// One float32 storage holding every parameter of `root` back to back (64-byte aligned slots); each
+// parameter tensor is re-pointed into it, keeping its values, and marked requires_grad. Returns the arena
+// as a flat 1-d tensor.
+Tensor pack_parameters(Module& root);
+
+}  // namespace ha::nn
