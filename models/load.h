@@ -1,0 +1,31 @@
+// From a checkpoint file to a ready VisionMamba: the configuration is inferred from tensor shapes
+// (SPEC §1), parameters are matched by name, and every problem is reported at once.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "models/io/checkpoint.h"
+#include "models/vision_mamba.h"
+
+namespace ha {
+
+struct ConfigOverrides {
+  int64_t stride = 0;    // --stride (0: not given)
+  int64_t img_size = 0;  // --img-size (0: not given)
+};
+
+// `how` (optional) receives one line saying where stride and image size came from.
+VimConfig infer_vim_config(const Checkpoint& ckpt, const ConfigOverrides& overrides = {}, std::string* how = nullptr);
+
+// Copies every parameter of `model` from the checkpoint. Throws one error listing all missing, unexpected
+// and mis-shaped keys by name, and non-float tensors where a float is needed.
+void load_parameters(nn::Module& model, const Checkpoint& ckpt);
+
+std::unique_ptr<VisionMamba> load_vim(const std::string& path, const ConfigOverrides& overrides = {},
+                                      std::string* how = nullptr);
+
+// The model's parameters and configuration as a safetensors file (config in __metadata__).
+void save_vim_safetensors(const VisionMamba& model, const std::string& path,
+                          std::map<std::string, std::string> metadata = {});
+
+}  // namespace ha
