@@ -62,6 +62,21 @@ inline void expect_close(const Tensor& a, const Tensor& ref, const std::string& 
                                 << c.worst_ref;
 }
 
+// Like expect_close, with the named atol taken as a fraction of max|ref| (for whole-model parity, where
+// "relative error" means relative to the tensor's scale, not to each tiny element).
+inline void expect_close_scaled(const Tensor& a, const Tensor& ref, const std::string& tol_name, const std::string& what) {
+  ASSERT_EQ(a.shape(), ref.shape()) << what;
+  Tolerance t = tolerance(tol_name);
+  double scale = 0;
+  for (double v : ref.to_vector<double>()) scale = std::max(scale, std::abs(v));
+  Tolerance abs_tol{t.atol * scale, t.rtol};
+  Closeness c = compare(a, ref, abs_tol);
+  std::cout << "  [" << what << "] max|err|/max|ref| " << (scale > 0 ? c.max_abs / scale : c.max_abs)
+            << "  (" << tol_name << ": " << t.atol << " of max|ref| = " << scale << ")\n";
+  EXPECT_LE(c.worst_ratio, 1.0) << what << ": element " << c.worst_index << " is " << c.worst_a << ", reference "
+                                << c.worst_ref;
+}
+
 inline void expect_bitwise_equal(const Tensor& a, const Tensor& b, const std::string& what) {
   ASSERT_EQ(a.shape(), b.shape()) << what;
   std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();

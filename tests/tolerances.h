@@ -22,6 +22,10 @@ inline Tolerance tolerance(const std::string& name) {
       {"gemm.vs_naive.f64", {1e-12, 1e-12}},
       {"conv2d.vs_naive.f64", {1e-12, 1e-12}},
       {"upsample.vs_formula", {1e-12, 0}},
+      // Vim parity against the float64 PyTorch reference, relative to the tensor's largest magnitude
+      // (scaled: atol is a fraction of max|ref|): fp32 rounding over 4 blocks stays near 1e-6.
+      {"vim.forward", {1e-5, 0}},
+      {"vim.gradient", {1e-4, 0}},
       {"exact", {0, 0}},
   };
   auto it = table.find(name);
