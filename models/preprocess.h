@@ -1,0 +1,29 @@
+// Image preprocessing as torchvision's eval transforms do it on a PIL image (SPEC §3), with Pillow's
+// 8-bit resampling reproduced exactly (separable passes, antialiased support when downsampling, 22-bit
+// fixed-point coefficients, 8-bit rounding between the passes).
+//   crop      resize shorter side to n (bilinear), centre crop n x n   (default)
+//   vim-eval  resize shorter side to int(n / 0.875) (bicubic), centre crop n x n
+//   squash    resize to n x n (bilinear)
+// then /255 and ImageNet mean/std normalisation.
+#pragma once
+#include <string>
+
+#include "models/io/image.h"
+#include "tensor/tensor.h"
+
+namespace ha {
+
+enum class Preprocess { Crop, VimEval, Squash };
+enum class ResampleFilter { Bilinear, Bicubic };
+
+Preprocess parse_preprocess(const std::string& name);  // "crop" | "vim-eval" | "squash"
+const char* preprocess_name(Preprocess p);
+
+Image8 resize_like_pil(const Image8& img, int64_t width, int64_t height, ResampleFilter filter);
+Image8 resize_shorter_side(const Image8& img, int64_t shorter, ResampleFilter filter);  // torchvision Resize(int)
+Image8 center_crop(const Image8& img, int64_t size);                                    // torchvision CenterCrop
+
+Image8 preprocess_image(const Image8& img, int64_t n, Preprocess mode);  // the n x n 8-bit image the model sees
+Tensor normalize_image(const Image8& img);                              // (1, 3, H, W) float32, ImageNet mean/std
+
+}  // namespace ha
