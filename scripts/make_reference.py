@@ -122,7 +122,8 @@ def vim_forward(img, sd, depth, stride):
     for i in range(depth):
         r = h if r is None else r + h
         h = mixer(rms_norm(r, sd[f"layers.{i}.norm.weight"]), sd, f"layers.{i}.mixer.", R, N)
-        h.retain_grad()
+        if h.requires_grad:
+            h.retain_grad()
         blocks.append(h)
     out = rms_norm(r + h, sd["norm_f.weight"])
     logits = out[:, cls] @ sd["head.weight"].T + sd["head.bias"]

@@ -1,6 +1,7 @@
 #include "tensor/npy.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -31,8 +32,9 @@ void save_npy(const std::string& path, const Tensor& t) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::ofstream f(path, std::ios::binary);
-  HATTN_CHECK(f.good(), "save_npy: cannot open '", path, "' for writing");
+  const std::string tmp = path + ".tmp";  // written whole, then renamed: never a half-written file
+  std::ofstream f(tmp, std::ios::binary);
+  HATTN_CHECK(f.good(), "save_npy: cannot open '", tmp, "' for writing");
   f.write(kMagic, 6);
   const char version[2] = {1, 0};
   f.write(version, 2);
@@ -41,7 +43,9 @@ void save_npy(const std::string& path, const Tensor& t) {
   f.write(reinterpret_cast<const char*>(le), 2);
   f.write(header.data(), header.size());
   f.write(static_cast<const char*>(c.raw_data()), c.numel() * dtype_size(c.dtype()));
-  HATTN_CHECK(f.good(), "save_npy: write to '", path, "' failed");
+  f.close();
+  HATTN_CHECK(f.good(), "save_npy: write to '", tmp, "' failed");
+  HATTN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "save_npy: cannot rename '", tmp, "' to '", path, "'");
 }
 
 // Value of `key` in the header dict, as the raw text up to the next top-level ',' or '}'.

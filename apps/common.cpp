@@ -1,0 +1,27 @@
+#include "apps/common.h"
+
+namespace ha::app {
+
+void add_checkpoint_options(Args& args) {
+  args.option("checkpoint", "", "Vim checkpoint: official .pth or .safetensors", true)
+      .option("stride", "", "patch stride; overrides the inferred one and fixes the image size")
+      .option("img-size", "", "input image size; overrides the inferred one and fixes the stride");
+}
+
+ConfigOverrides config_overrides(const Args& args) {
+  ConfigOverrides o;
+  if (args.has("stride")) o.stride = args.get_int("stride");
+  if (args.has("img-size")) o.img_size = args.get_int("img-size");
+  if (args.has("stride") && o.stride <= 0) throw UsageError("--stride must be positive");
+  if (args.has("img-size") && o.img_size <= 0) throw UsageError("--img-size must be positive");
+  return o;
+}
+
+LoadedModel load_model(const Args& args) {
+  LoadedModel m{Checkpoint::open(args.get("checkpoint")), nullptr, ""};
+  m.model = std::make_unique<VisionMamba>(infer_vim_config(m.ckpt, config_overrides(args), &m.how));
+  load_parameters(*m.model, m.ckpt);
+  return m;
+}
+
+}  // namespace ha::app

@@ -1,0 +1,25 @@
+// What the subcommands share: the checkpoint options (--checkpoint, --stride, --img-size) and loading.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "apps/args.h"
+#include "models/load.h"
+
+namespace ha::app {
+
+void add_checkpoint_options(Args& args);  // --checkpoint (required), --stride, --img-size
+
+struct LoadedModel {
+  Checkpoint ckpt;
+  std::unique_ptr<VisionMamba> model;
+  std::string how;  // where stride and image size came from
+};
+
+LoadedModel load_model(const Args& args);
+ConfigOverrides config_overrides(const Args& args);
+
+int run_classify(int argc, char** argv);
+int run_info(int argc, char** argv);
+
+}  // namespace ha::app

@@ -1,0 +1,51 @@
+// hattn: the command-line front door. Each subcommand lives in its own cmd_*.cpp; this file dispatches
+// and maps failures to exit statuses (0 success, 2 bad usage or bad input, 1 internal error).
+#include <cstring>
+#include <iostream>
+
+#include "apps/common.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"classify", ha::app::run_classify, "top-k classes of an image"},
+    {"info", ha::app::run_info, "what a checkpoint holds and the configuration resolved from it"},
+};
+
+void usage(std::ostream& os) {
+  os << "usage: hattn <command> [options]   (hattn <command> --help for its options)\n\ncommands:\n";
+  for (const Command& c : kCommands) os << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? std::cerr : std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (const Command& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    try {
+      return c.run(argc - 2, argv + 2);
+    } catch (const ha::app::UsageError& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 2;
+    } catch (const ha::Error& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "internal error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "error: unknown command '" << argv[1] << "'\n";
+  usage(std::cerr);
+  return 2;
+}
