@@ -1,0 +1,224 @@
+#include "xai/hidden_attention.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "ops/dispatch.h"
+#include "ops/ops.h"
+#include "tensor/parallel.h"
+
+namespace ha::xai {
+namespace {
+
+// One direction of one batch item, contiguous and in the compute type.
+template <class T>
+struct Factors {
+  int64_t E = 0, L = 0, N = 0, K = 0;
+  std::vector<T> delta, A, Bt, Ct, z, pre, w;  // delta, z, pre (E, L); A (E, N); Bt, Ct (L, N); w (E, K)
+
+  Factors(const nn::DirectionTrace& t, int64_t b) {
+    HATTN_CHECK(t.delta.defined(), "hidden attention: the forward pass was run without traces");
+    E = t.delta.size(1), L = t.delta.size(2), N = t.A.size(1), K = t.conv_weight.size(1);
+    HATTN_CHECK(b >= 0 && b < t.delta.size(0), "hidden attention: batch index ", b, " out of range");
+    auto take = [&](const Tensor& x) { return x.to(dtype_of<T>::value).contiguous().template to_vector<T>(); };
+    delta = take(t.delta.select(0, b));
+    A = take(t.A);
+    Bt = take(t.Bm.select(0, b).transpose(0, 1));
+    Ct = take(t.Cm.select(0, b).transpose(0, 1));
+    z = take(t.z.select(0, b));
+    pre = take(t.pre.select(0, b));
+    w = take(t.conv_weight);
+  }
+
+  // Per channel: decay E_t[n] = exp(Δ_t A_n) and drive Δ_t B_t[n], each (L, N).
+  void channel(int64_t d, std::vector<T>& decay, std::vector<T>& drive) const {
+    decay.resize(L * N);
+    drive.resize(L * N);
+    for (int64_t t = 0; t < L; ++t) {
+      const T dt = delta[d * L + t];
+      for (int64_t n = 0; n < N; ++n) {
+        decay[t * N + n] = std::exp(dt * A[d * N + n]);
+        drive[t * N + n] = dt * Bt[t * N + n];
+      }
+    }
+  }
+
+  // out[j] = Σ_n q[n] · Π_{k=j+1..start} decay_k[n] · drive_j[n] for j = start, ..., 0 (the running product).
+  void row(const std::vector<T>& decay, const std::vector<T>& drive, const T* q, int64_t start, T* out,
+           std::vector<T>& P) const {
+    P.assign(N, T(1));
+    for (int64_t j = start; j >= 0; --j) {
+      const T* dr = &drive[j * N];
+      const T* de = &decay[j * N];
+      T acc = 0;
+      for (int64_t n = 0; n < N; ++n) acc += q[n] * P[n] * dr[n];
+      out[j] = acc;
+      for (int64_t n = 0; n < N; ++n) P[n] *= de[n];
+    }
+  }
+};
+
+template <class T>
+T sigmoid(T x) {
+  return T(1) / (T(1) + std::exp(-x));
+}
+
+template <class T>
+void rows_impl(const nn::DirectionTrace& t, int64_t b, int64_t q, RowKind kind, Tensor& out) {
+  Factors<T> f(t, b);
+  HATTN_CHECK(q >= 0 && q < f.L, "hidden attention: row ", q, " out of range for ", f.L, " tokens");
+  out = Tensor::zeros({f.E, f.L}, dtype_of<T>::value);
+  T* o = out.data<T>();
+  parallel_for(f.E, 8, [&](int64_t d0, int64_t d1) {
+    std::vector<T> decay, drive, P, qv(f.N), alpha(f.L);
+    for (int64_t d = d0; d < d1; ++d) {
+      f.channel(d, decay, drive);
+      const T* Cq = &f.Ct[q * f.N];
+      if (kind == RowKind::Official) {
+        if (q > 0) f.row(decay, drive, Cq, q - 1, o + d * f.L, P);  // Π_{k=j+1..q−1}: C_q / exp(Δ_q A), no diagonal
+        continue;
+      }
+      f.row(decay, drive, Cq, q, alpha.data(), P);
+      if (kind == RowKind::Exact) {
+        std::copy(alpha.begin(), alpha.begin() + q + 1, o + d * f.L);
+        continue;
+      }
+      // Unified: α̂[q, j] = SiLU(z_q) Σ_{c=j..min(j+K−1, q)} w[j−c+K−1] σ(pre_c) α[q, c]
+      const T zq = f.z[d * f.L + q], gate = zq * sigmoid(zq);
+      for (int64_t c = 0; c <= q; ++c) alpha[c] *= sigmoid(f.pre[d * f.L + c]);
+      const T* w = &f.w[d * f.K];
+      for (int64_t j = 0; j <= q; ++j) {
+        T acc = 0;
+        for (int64_t c = j; c <= std::min(j + f.K - 1, q); ++c) acc += w[j - c + f.K - 1] * alpha[c];
+        o[d * f.L + j] = gate * acc;
+      }
+    }
+  });
+}
+
+}  // namespace
+
+Direction parse_direction(const std::string& s) {
+  if (s == "fwd") return Direction::Fwd;
+  if (s == "bwd") return Direction::Bwd;
+  if (s == "sum") return Direction::Sum;
+  throw Error(str("unknown direction '", s, "' (choose fwd, bwd or sum)"));
+}
+
+const char* direction_name(Direction d) { return d == Direction::Fwd ? "fwd" : d == Direction::Bwd ? "bwd" : "sum"; }
+
+Tensor direction_rows(const nn::DirectionTrace& t, int64_t batch, int64_t q, RowKind kind) {
+  Tensor out;
+  dispatch_floating(t.delta.dtype(), "direction_rows", [&](auto tag) { rows_impl<decltype(tag)>(t, batch, q, kind, out); });
+  return out;
+}
+
+Tensor cls_rows(const nn::MixerTrace& m, int64_t batch, int64_t cls, RowKind kind) {
+  NoGradGuard ng;
+  const int64_t L = m.fwd.delta.size(2);
+  HATTN_CHECK(cls >= 0 && cls < L, "cls_rows: cls index ", cls, " out of range for ", L, " tokens");
+  Tensor f = direction_rows(m.fwd, batch, cls, kind);
+  Tensor b = direction_rows(m.bwd, batch, L - 1 - cls, kind).flip(1).contiguous();  // back to original order
+  if (kind != RowKind::Official) return add(f, b);
+  // the released splice: forward before cls, zero at cls, backward after
+  Tensor out = f.clone();
+  raw::narrow(out, 1, cls, L - cls).copy_(raw::narrow(b, 1, cls, L - cls));
+  raw::narrow(out, 1, cls, 1).fill_(0);
+  return out;
+}
+
+template <class T>
+static void matrices_impl(const nn::DirectionTrace& t, int64_t b, int64_t c0, int64_t c1, bool reversed, T* out) {
+  Factors<T> f(t, b);
+  const int64_t L = f.L;
+  parallel_for(c1 - c0, 1, [&](int64_t k0, int64_t k1) {
+    std::vector<T> decay, drive, P, row(L);
+    for (int64_t k = k0; k < k1; ++k) {
+      f.channel(c0 + k, decay, drive);
+      T* M = out + k * L * L;
+      for (int64_t i = 0; i < L; ++i) {
+        f.row(decay, drive, &f.Ct[i * f.N], i, row.data(), P);
+        for (int64_t j = 0; j <= i; ++j) {
+          if (reversed) M[(L - 1 - i) * L + (L - 1 - j)] += row[j];
+          else M[i * L + j] += row[j];
+        }
+      }
+    }
+  });
+}
+
+Tensor attention_matrices(const nn::MixerTrace& m, Direction d, int64_t batch, int64_t c0, int64_t c1) {
+  const int64_t E = m.fwd.delta.size(1), L = m.fwd.delta.size(2);
+  HATTN_CHECK(0 <= c0 && c0 < c1 && c1 <= E, "attention_matrices: channel range ", c0, ":", c1,
+              " must satisfy 0 <= A < B <= ", E);
+  Tensor out = Tensor::zeros({c1 - c0, L, L}, m.fwd.delta.dtype());
+  dispatch_floating(out.dtype(), "attention_matrices", [&](auto tag) {
+    using T = decltype(tag);
+    if (d != Direction::Bwd) matrices_impl<T>(m.fwd, batch, c0, c1, false, out.data<T>());
+    if (d != Direction::Fwd) matrices_impl<T>(m.bwd, batch, c0, c1, true, out.data<T>());
+  });
+  return out;
+}
+
+LayerAttentionStats layer_attention_stats(const nn::MixerTrace& m, int64_t batch) {
+  const int64_t E = m.fwd.delta.size(1), L = m.fwd.delta.size(2);
+  constexpr int64_t kBlock = 16;  // fixed channel blocks: results independent of the thread count
+  const int64_t blocks = (E + kBlock - 1) / kBlock;
+  LayerAttentionStats s;
+  dispatch_floating(m.fwd.delta.dtype(), "layer_attention_stats", [&](auto tag) {
+    using T = decltype(tag);
+    Factors<T> ff(m.fwd, batch), fb(m.bwd, batch);
+    // per block: sums of α_f, α_b, max(F,0) (each L×L, in double) and the block's min/max of F
+    std::vector<double> part(blocks * 3 * L * L, 0.0), lo(blocks, INFINITY), hi(blocks, -INFINITY);
+    parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+      std::vector<T> decay, drive, P, row(L), Mf(L * L), Mb(L * L);
+      for (int64_t blk = b0; blk < b1; ++blk) {
+        double* sf = &part[(blk * 3 + 0) * L * L];
+        double* sb = &part[(blk * 3 + 1) * L * L];
+        double* sr = &part[(blk * 3 + 2) * L * L];
+        for (int64_t d = blk * kBlock; d < std::min(E, (blk + 1) * kBlock); ++d) {
+          std::fill(Mf.begin(), Mf.end(), T(0));
+          std::fill(Mb.begin(), Mb.end(), T(0));
+          ff.channel(d, decay, drive);
+          for (int64_t i = 0; i < L; ++i) {
+            ff.row(decay, drive, &ff.Ct[i * ff.N], i, row.data(), P);
+            std::copy(row.begin(), row.begin() + i + 1, &Mf[i * L]);
+          }
+          fb.channel(d, decay, drive);
+          for (int64_t i = 0; i < L; ++i) {
+            fb.row(decay, drive, &fb.Ct[i * fb.N], i, row.data(), P);
+            for (int64_t j = 0; j <= i; ++j) Mb[(L - 1 - i) * L + (L - 1 - j)] = row[j];
+          }
+          for (int64_t k = 0; k < L * L; ++k) {
+            const double F = double(Mf[k]) + double(Mb[k]);
+            sf[k] += Mf[k];
+            sb[k] += Mb[k];
+            sr[k] += F > 0 ? F : 0;
+            lo[blk] = std::min(lo[blk], F);
+            hi[blk] = std::max(hi[blk], F);
+          }
+        }
+      }
+    });
+    auto mean_of = [&](int which) {
+      Tensor t = Tensor::zeros({L, L}, dtype_of<T>::value);
+      T* p = t.data<T>();
+      for (int64_t k = 0; k < L * L; ++k) {
+        double acc = 0;
+        for (int64_t blk = 0; blk < blocks; ++blk) acc += part[(blk * 3 + which) * L * L + k];
+        p[k] = static_cast<T>(acc / E);
+      }
+      return t;
+    };
+    s.mean_fwd = mean_of(0);
+    s.mean_bwd = mean_of(1);
+    s.mean_relu_sum = mean_of(2);
+    s.mean_sum = add(s.mean_fwd, s.mean_bwd);
+    s.min_sum = *std::min_element(lo.begin(), lo.end());
+    s.max_sum = *std::max_element(hi.begin(), hi.end());
+  });
+  return s;
+}
+
+}  // namespace ha::xai
