@@ -87,7 +87,7 @@ def scan(u, delta, A, B, C, D, z, delta_bias):
     return y * F.silu(z)
 
 
-def mixer(a, sd, p, R, N):
+def mixer(a, sd, p, R, N, traces=None):
     E = sd[p + "A_log"].shape[0]
     xz = (a @ sd[p + "in_proj.weight"].T).transpose(1, 2)  # (B, 2E, L)
     x, z = xz[:, :E], xz[:, E:]
@@ -100,6 +100,10 @@ def mixer(a, sd, p, R, N):
         dt, Bm, Cm = torch.split(x_dbl, [R, N, N], dim=-1)
         delta = (dt @ sd[p + f"dt_proj{s}.weight"].T).transpose(1, 2)
         A = -torch.exp(sd[p + a_name])
+        if traces is not None:  # what hidden attention reads, in this direction's token order (batch item 0)
+            traces.append({"delta": F.softplus(delta + sd[p + f"dt_proj{s}.bias"][:, None])[0].detach(),
+                           "A": A.detach(), "B": Bm.transpose(1, 2)[0].detach(), "C": Cm.transpose(1, 2)[0].detach(),
+                           "z": z[0].detach(), "pre": pre[0].detach(), "w": sd[p + f"conv1d{s}.weight"][:, 0].detach()})
         return scan(u, delta, A, Bm.transpose(1, 2), Cm.transpose(1, 2), sd[p + d_name], z, sd[p + f"dt_proj{s}.bias"])
 
     y_f = direction(x, z, "", "A_log", "D")
@@ -108,7 +112,8 @@ def mixer(a, sd, p, R, N):
     return y.transpose(1, 2) @ sd[p + "out_proj.weight"].T
 
 
-def vim_forward(img, sd, depth, stride):
+def vim_forward(img, sd, depth, stride, traces=None):
+    """traces, if a list, receives one {"fwd": ..., "bwd": ...} per layer."""
     D = sd["cls_token"].shape[-1]
     R = sd["layers.0.mixer.dt_proj.weight"].shape[1]
     N = sd["layers.0.mixer.A_log"].shape[1]
@@ -121,13 +126,154 @@ def vim_forward(img, sd, depth, stride):
     r, h, blocks = None, x, []
     for i in range(depth):
         r = h if r is None else r + h
-        h = mixer(rms_norm(r, sd[f"layers.{i}.norm.weight"]), sd, f"layers.{i}.mixer.", R, N)
+        layer = [] if traces is not None else None
+        h = mixer(rms_norm(r, sd[f"layers.{i}.norm.weight"]), sd, f"layers.{i}.mixer.", R, N, layer)
+        if traces is not None:
+            traces.append({"fwd": layer[0], "bwd": layer[1]})
         if h.requires_grad:
             h.retain_grad()
         blocks.append(h)
     out = rms_norm(r + h, sd["norm_f.weight"])
     logits = out[:, cls] @ sd["head.weight"].T + sd["head.bias"]
     return logits, blocks
+
+
+# ---- hidden attention and the explanation methods, written from SPEC.md sections 4-5 (float64, plain loops)
+
+def alpha_matrix(t):
+    """(E, L, L): alpha[d, i, j] = sum_n C_i[n] exp(A[d,n] sum_{k=j+1..i} delta_k[d]) delta_j[d] B_j[n], j <= i."""
+    delta, A, B, C = t["delta"], t["A"], t["B"], t["C"]
+    E, L = delta.shape
+    S = torch.cumsum(delta[:, :, None] * A[:, None, :], dim=1)  # (E, L, N): S_i = sum_{k<=i} delta_k A
+    lower = torch.tril(torch.ones(L, L, dtype=torch.bool))
+    M = torch.zeros(E, L, L, dtype=delta.dtype)
+    for n in range(A.shape[1]):
+        diff = S[:, :, None, n] - S[:, None, :, n]  # S_i - S_j
+        decay = torch.exp(torch.where(lower, diff, torch.full_like(diff, -math.inf)))
+        M += C[n][None, :, None] * decay * (delta * B[n][None, :])[:, None, :]
+    return M
+
+
+def official_row(t, q):
+    """The released vector: v[j] = sum_n C_q[n] prod_{k=j+1..q-1} exp(delta_k A) delta_j B_j[n], j < q; 0 elsewhere."""
+    delta, A, B, C = t["delta"], t["A"], t["B"], t["C"]
+    E, L = delta.shape
+    v = torch.zeros(E, L, dtype=delta.dtype)
+    for j in range(q):
+        prod = torch.exp(A * delta[:, j + 1:q].sum(1, keepdim=True))  # (E, N)
+        v[:, j] = (C[:, q][None, :] * prod * delta[:, j:j + 1] * B[:, j][None, :]).sum(1)
+    return v
+
+
+def unified_row(t, q):
+    a = alpha_matrix(t)[:, q, :]  # (E, L)
+    temp = a * torch.sigmoid(t["pre"])
+    w = t["w"]  # (E, K)
+    K = w.shape[1]
+    out = torch.zeros_like(a)
+    for j in range(q + 1):
+        for c in range(j, min(j + K - 1, q) + 1):
+            out[:, j] += w[:, j - c + K - 1] * temp[:, c]
+    return F.silu(t["z"][:, q])[:, None] * out
+
+
+def minmax(x):
+    lo, hi = x.min(), x.max()
+    return (x - lo) / (hi - lo) if hi > lo else torch.zeros_like(x)
+
+
+def layer_vectors(tr, cls, kind):
+    L = tr["fwd"]["delta"].shape[1]
+    if kind == "official":
+        f, b = official_row(tr["fwd"], cls), official_row(tr["bwd"], L - 1 - cls).flip(-1)
+        V = f.clone()
+        V[:, cls:] = b[:, cls:]
+        V[:, cls] = 0
+        return V
+    if kind == "exact":
+        return alpha_matrix(tr["fwd"])[:, cls, :] + alpha_matrix(tr["bwd"]).flip(-1, -2)[:, cls, :]
+    return unified_row(tr["fwd"], cls) + unified_row(tr["bwd"], L - 1 - cls).flip(-1)
+
+
+def rollout(X, cls):
+    L = X[0].shape[0]
+    J = torch.eye(L, dtype=torch.float64)
+    for Xl in X:  # J = M_last ... M_start
+        Ml = torch.eye(L, dtype=torch.float64) + Xl
+        Ml = Ml / Ml.sum(1, keepdim=True)
+        J = Ml @ J
+    return J[cls]
+
+
+def explain_maps(traces, grads, img, img_grad, depth, cls, G, patch, stride):
+    start = 15 * depth // 24
+    s = [minmax(torch.clamp(g[0], min=0).max(-1).values) for g in grads]  # s_l over tokens
+    to_grid = lambda v: torch.clamp(torch.cat([v[:cls], v[cls + 1:]]).reshape(G, G), min=0)
+    rows = lambda v: v[None, :].expand(v.shape[0], -1)
+    maps = {}
+    for variant in ["official", "exact"]:
+        V = [layer_vectors(traces[l], cls, variant) for l in range(start, depth)]
+        maps[f"raw_{variant}"] = to_grid(torch.stack([minmax(v).mean(0) for v in V]).mean(0))
+        if variant == "official":
+            maps["rollout_official"] = to_grid(rollout([rows(v.mean(0)) for v in V], cls))
+            maps["attr_official"] = to_grid(rollout(
+                [rows(minmax(torch.clamp(v, min=0)).mean(0) * s[start + k]) for k, v in enumerate(V)], cls))
+        else:
+            Fs = [alpha_matrix(traces[l]["fwd"]) + alpha_matrix(traces[l]["bwd"]).flip(-1, -2) for l in range(start, depth)]
+            maps["rollout_exact"] = to_grid(rollout([f.mean(0) for f in Fs], cls))
+            maps["attr_exact"] = to_grid(rollout(
+                [minmax(torch.clamp(f, min=0)).mean(0) * s[start + k][None, :] for k, f in enumerate(Fs)], cls))
+    U = [layer_vectors(traces[l], cls, "unified") for l in range(start, depth)]
+    maps["unified"] = to_grid(rollout([rows(minmax(torch.clamp(u, min=0).mean(0) * s[start + k])) for k, u in enumerate(U)], cls))
+
+    def pool(pix):  # (H, W) -> (G, G): mean over each patch's receptive field
+        return torch.stack([torch.stack([pix[i * stride:i * stride + patch, j * stride:j * stride + patch].mean()
+                                         for j in range(G)]) for i in range(G)])
+    maps["saliency"] = pool(img_grad[0].abs().max(0).values)
+    maps["gradxinput"] = pool((img[0] * img_grad[0]).sum(0).abs())
+    return maps
+
+
+def released_code_maps(traces, grads, depth):
+    """HAM's released functions with their hard-coded cls 98 and split 99 (reference/papers.md B.2), L = 197 only."""
+    start = 15
+    assert traces[0]["fwd"]["delta"].shape[1] == 197
+
+    def middle_vector(t):  # compute_middle_attn_vector
+        dA = torch.exp(t["delta"].T[:, :, None] * t["A"][None])  # (L, E, N)
+        dB = t["delta"].T[:, :, None] * t["B"].T[:, None, :]
+        v = torch.zeros(t["delta"].shape, dtype=torch.float64)
+        for tt in range(98):
+            prod = torch.ones_like(dA[0])
+            for k in range(tt + 1, 98):
+                prod = prod * dA[k]
+            v[:, tt] = (t["C"][:, 98][None, :] * prod * dB[tt]).sum(-1)
+        return v
+
+    X = []
+    for tr in traces:
+        xai = middle_vector(tr["fwd"])
+        xai[:, 99:] = middle_vector(tr["bwd"]).flip(-1)[:, 99:]
+        X.append(xai)
+
+    def roll(vs):
+        J = None
+        for v in vs:
+            M = torch.eye(197, dtype=torch.float64) + v[None, :].expand(197, -1)
+            M = M / M.sum(1, keepdim=True)
+            J = M if J is None else M @ J
+        return J[98]
+    drop = lambda v: torch.clamp(torch.cat([v[:98], v[99:]]), min=0)
+    raw = drop(torch.stack([((x - x.min()) / (x.max() - x.min())).mean(0) for x in X[start:depth]]).mean(0))
+    rollout_map = drop(roll([x.mean(0) for x in X[start:depth]]))
+    attr = []
+    for l in range(start, depth):
+        g = torch.clamp(grads[l][0], min=0).max(-1).values
+        g = (g - g.min()) / (g.max() - g.min())
+        P = torch.clamp(X[l], min=0)
+        P = (P - P.min()) / (P.max() - P.min())
+        attr.append(P.mean(0) * g)
+    return {"raw_official": raw, "rollout_official": rollout_map, "attr_official": drop(roll(attr))}
 
 
 def save_checkpoint(path, sd32, img_size):
@@ -195,6 +341,46 @@ def bad_files(out, sd32):
                os.path.join(out, "bad_int_weight.pth"))
 
 
+def explain_reference(out, sd, img, depth, patch, stride, with_attention):
+    """Maps of every method (and the hidden attention of the main model) for one image, into out/."""
+    os.makedirs(out, exist_ok=True)
+    img = img.detach().clone().requires_grad_()
+    traces = []
+    logits, blocks = vim_forward(img, sd, depth, stride, traces)
+    top = int(logits[0].argmax())
+    logits[0, top].backward()
+    L = traces[0]["fwd"]["delta"].shape[1]
+    G = int(round(math.sqrt(L - 1)))
+    cls = (L - 1) // 2
+    grads = [b.grad for b in blocks]
+    maps = explain_maps(traces, grads, img.detach(), img.grad, depth, cls, G, patch, stride)
+    if L == 197 and depth == 24:  # the released code's literal conventions agree with the general definition
+        for name, v in released_code_maps(traces, grads, depth).items():
+            assert torch.allclose(v.reshape(G, G), maps[name], rtol=1e-9, atol=1e-12), name
+        print("  released-code functions (cls 98, split 99) agree with the general official variant")
+    for name, m in maps.items():
+        np.save(os.path.join(out, f"map_{name}.npy"), m.float().numpy())
+    np.save(os.path.join(out, "top.npy"), np.array([top], dtype=np.int64))
+    np.save(os.path.join(out, "logits.npy"), logits.detach().float().numpy())
+    if with_attention:
+        for kind in ["official", "exact", "unified"]:
+            V = torch.stack([layer_vectors(tr, cls, kind) for tr in traces])
+            np.save(os.path.join(out, f"cls_{kind}.npy"), V.float().numpy())
+        fwd, bwd = alpha_matrix(traces[1]["fwd"]), alpha_matrix(traces[1]["bwd"]).flip(-1, -2)
+        for name, M in [("fwd", fwd), ("bwd", bwd), ("sum", fwd + bwd)]:
+            np.save(os.path.join(out, f"attn_l1_{name}.npy"), M[:16].float().numpy())
+    return top
+
+
+def image_224(path):
+    """The committed test photo as the crop preprocessing makes it (C++ reproduces this bit for bit)."""
+    import torchvision.transforms as T
+    from PIL import Image
+    tf = T.Compose([T.Resize(224), T.CenterCrop(224), T.ToTensor(),
+                    T.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))])
+    return tf(Image.open(path).convert("RGB"))[None].double()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "data", "vim_ref"))
@@ -222,6 +408,20 @@ def main():
     save_checkpoint(os.path.join(a.out, "vim_ref.pth"), sd32, img_size)
     bad_files(a.out, sd32)
     print(f"wrote {a.out}: top class {top}, logit {float(logits[0, top]):.6f}")
+    explain_reference(os.path.join(a.out, "xai"), sd, img, depth, patch, stride, True)
+    print(f"wrote {a.out}/xai: hidden attention and maps")
+    # Two narrow models on the committed photo at 224x224: 197 tokens (released conventions: cls 98, split
+    # 99, start layer 15 of 24) and 730 tokens (stride 8: cls 364).
+    photo = image_224(os.path.join(os.path.dirname(a.out.rstrip("/")), "images", "src_wide.png"))
+    for name, depth_n, stride_n in [("vim_197", 24, 16), ("vim_730", 4, 8)]:
+        d = os.path.join(os.path.dirname(a.out.rstrip("/")), name)
+        os.makedirs(d, exist_ok=True)
+        sd_n = OrderedDict((k, v.float()) for k, v in vim_state_dict(16, depth_n, 16, stride_n, 224, classes=10, seed=2).items())
+        args = argparse.Namespace(model=name, input_size=224)
+        torch.save({"model": sd_n, "epoch": 0, "args": args}, os.path.join(d, "model.pth"))
+        sd_n = OrderedDict((k, v.double()) for k, v in sd_n.items())
+        top_n = explain_reference(d, sd_n, photo, depth_n, 16, stride_n, False)
+        print(f"wrote {d}: top class {top_n}")
     if a.tiny:
         tiny = OrderedDict((k, v.float()) for k, v in vim_state_dict(192, 24, 16, 16, 224).items())
         save_checkpoint(a.tiny, tiny, 224)

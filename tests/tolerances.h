@@ -30,14 +30,21 @@ inline Tolerance tolerance(const std::string& name) {
       {"preprocess.normalize", {1e-6, 0}},
       // float64 identities: the running product vs the sequential scan differ only by rounding
       {"attention.identity", {1e-11, 1e-9}},
+      // maps and attention of fp32 models vs the float64 reference, as a fraction of max|ref| (issue 4: <= 1e-4)
+      {"xai.map", {1e-4, 0}},
+      // rollout of the signed channel-mean matrix: rows whose sums nearly cancel amplify the fp32 forward's
+      // ~1e-7 differences (measured 6.1e-5 at L = 730 even with the attention itself in fp64)
+      {"xai.map.rollout_exact", {2e-4, 0}},
+      {"xai.attention", {1e-4, 0}},
       {"exact", {0, 0}},
   };
-  auto it = table.find(name);
-  if (it != table.end()) return it->second;
-  auto dot = name.find('.');
-  if (dot != std::string::npos) {
-    it = table.find(name.substr(0, dot));
+  // the most specific entry: "a.b.c", then "a.b", then "a"
+  for (std::string key = name;;) {
+    auto it = table.find(key);
     if (it != table.end()) return it->second;
+    auto dot = key.rfind('.');
+    if (dot == std::string::npos) break;
+    key.resize(dot);
   }
   return table.at("exact");
 }

@@ -1,0 +1,131 @@
+// Explanation maps and hidden attention of whole models against the PyTorch reference
+// (scripts/make_reference.py, written from SPEC §4-5): the main 17-token model (every method and variant,
+// cls vectors of all layers, full matrices of one layer), a 197-token model (the released code's cls 98,
+// split 99, start layer 15 of 24) and a 730-token stride-8 model (cls 364). Plus degenerate inputs.
+#include <gtest/gtest.h>
+
+#include "models/load.h"
+#include "models/preprocess.h"
+#include "tensor/npy.h"
+#include "tests/test_util.h"
+#include "xai/explain.h"
+#include "xai/hidden_attention.h"
+
+namespace ha::test {
+namespace {
+
+const std::string kData = std::string(HATTN_TEST_DATA) + "/";
+
+const char* kMapNames[] = {"raw_official", "rollout_official", "attr_official", "raw_exact", "rollout_exact",
+                           "attr_exact",   "unified",          "saliency",      "gradxinput"};
+
+Tensor map_of(const xai::ExplainContext& ctx, const std::string& name) {
+  xai::ExplainOptions o;
+  std::string method = name;
+  if (auto u = name.find('_'); u != std::string::npos) {
+    method = name.substr(0, u);
+    o.variant = xai::parse_variant(name.substr(u + 1));
+  }
+  return xai::explain(ctx, xai::parse_method(method), o);
+}
+
+void compare_maps(const xai::ExplainContext& ctx, const std::string& dir, const std::string& label) {
+  EXPECT_EQ(ctx.target, load_npy(dir + "top.npy").to_vector<int64_t>()[0]) << label;
+  for (const char* name : kMapNames) {
+    Tensor got = map_of(ctx, name);
+    Tensor ref = load_npy(dir + "map_" + name + ".npy");
+    expect_close_scaled(got, ref, std::string("xai.map.") + name, str(label, " ", name));
+  }
+}
+
+Tensor photo_224() {
+  return normalize_image(preprocess_image(load_image(kData + "images/src_wide.png"), 224, Preprocess::Crop));
+}
+
+TEST(Explain, MainModelAllMethodsAndAttention) {
+  auto model = load_vim(kData + "vim_ref/vim_ref.pth");
+  xai::ExplainContext ctx = xai::run_explain_pass(*model, load_npy(kData + "vim_ref/image.npy"));
+  const std::string dir = kData + "vim_ref/xai/";
+  compare_maps(ctx, dir, "L=17");
+  const int64_t cls = model->config().cls_index();
+  for (auto [kind, name] : {std::pair{xai::RowKind::Official, "official"}, {xai::RowKind::Exact, "exact"},
+                            {xai::RowKind::Unified, "unified"}}) {
+    Tensor ref = load_npy(dir + "cls_" + name + ".npy");  // (depth, E, L)
+    for (int64_t l = 0; l < model->config().depth; ++l)
+      expect_close_scaled(xai::cls_rows(ctx.traces[l], 0, cls, kind), ref.select(0, l), "xai.attention",
+                          str("cls ", name, " layer ", l));
+  }
+  for (auto d : {xai::Direction::Fwd, xai::Direction::Bwd, xai::Direction::Sum})
+    expect_close_scaled(xai::attention_matrices(ctx.traces[1], d, 0, 0, 16),
+                        load_npy(dir + "attn_l1_" + xai::direction_name(d) + ".npy"), "xai.attention",
+                        str("layer 1 ", xai::direction_name(d), " channels 0:16"));
+}
+
+TEST(Explain, ReleasedConventionsAt197Tokens) {
+  auto model = load_vim(kData + "vim_197/model.pth");
+  EXPECT_EQ(model->config().cls_index(), 98);
+  EXPECT_EQ(xai::default_start_layer(model->config()), 15);
+  compare_maps(xai::run_explain_pass(*model, photo_224()), kData + "vim_197/", "L=197");
+}
+
+TEST(Explain, Stride8At730Tokens) {
+  auto model = load_vim(kData + "vim_730/model.pth");
+  EXPECT_EQ(model->config().stride, 8);
+  EXPECT_EQ(model->config().cls_index(), 364);
+  compare_maps(xai::run_explain_pass(*model, photo_224()), kData + "vim_730/", "L=730");
+}
+
+TEST(Explain, RolloutIsTheRowOfTheDenseProduct) {
+  Generator g(3);
+  const int64_t L = 9, cls = 4;
+  std::vector<Tensor> X{uniform({L, L}, 0, 1, DType::F64, g), uniform({L, L}, 0, 1, DType::F64, g),
+                        uniform({L, L}, 0, 1, DType::F64, g)};
+  Tensor J = Tensor::zeros({L, L}, DType::F64);
+  for (int64_t i = 0; i < L; ++i) raw::narrow(raw::narrow(J, 0, i, 1), 1, i, 1).fill_(1);
+  for (const Tensor& x : X) {  // J = M_last ··· M_first
+    Tensor M = add(x, Tensor::full({L}, 0.0, DType::F64).unsqueeze(0));
+    for (int64_t i = 0; i < L; ++i) raw::narrow(raw::narrow(M, 0, i, 1), 1, i, 1).copy_(Tensor::scalar(x.at({i, i}) + 1, DType::F64));
+    M = div(M, sum(M, {1}, true));
+    J = matmul(M, J);
+  }
+  expect_close(xai::rollout(X, cls), J.select(0, cls), "attention.identity", "rollout row");
+}
+
+TEST(Explain, RandomIsSeededAndInRange) {
+  auto model = load_vim(kData + "vim_ref/vim_ref.pth");
+  xai::ExplainContext ctx = xai::run_explain_pass(*model, load_npy(kData + "vim_ref/image.npy"));
+  xai::ExplainOptions o;
+  o.seed = 7;
+  Tensor a = xai::explain(ctx, xai::Method::Random, o), b = xai::explain(ctx, xai::Method::Random, o);
+  expect_bitwise_equal(a, b, "same seed");
+  EXPECT_GE(amin(a).item(), 0.0);
+  EXPECT_LT(amax(a).item(), 1.0);
+  o.seed = 8;
+  EXPECT_NE(xai::explain(ctx, xai::Method::Random, o).to_vector<float>(), a.to_vector<float>());
+}
+
+TEST(Explain, DegenerateInputsGiveDefinedMaps) {
+  auto model = load_vim(kData + "vim_ref/vim_ref.pth");
+  xai::ExplainContext ctx = xai::run_explain_pass(*model, Tensor::zeros({1, 3, 64, 64}));  // a constant image
+  for (xai::Method m : xai::all_methods())
+    for (xai::Variant v : {xai::Variant::Official, xai::Variant::Exact}) {
+      xai::ExplainOptions o;
+      o.variant = v;
+      Tensor map = xai::explain(ctx, m, o);
+      for (float x : map.to_vector<float>()) ASSERT_TRUE(std::isfinite(x) && x >= 0) << xai::method_name(m);
+    }
+  EXPECT_EQ(xai::minmax(Tensor::full({3}, 2.0)).to_vector<float>(), (std::vector<float>{0, 0, 0}));
+  // a checkpoint holding a NaN is refused by name
+  const std::string path = ::testing::TempDir() + "nan.safetensors";
+  raw::narrow(model->head.bias, 0, 3, 1).fill_(NAN);
+  save_vim_safetensors(*model, path);
+  std::string msg = error_of([&] { load_vim(path); });
+  EXPECT_NE(msg.find("head.bias"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("non-finite"), std::string::npos) << msg;
+  std::remove(path.c_str());
+  EXPECT_NE(error_of([&] { xai::explain(ctx, xai::Method::Raw, {xai::Variant::Official, 9}); }).find("start layer"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace ha::test

@@ -1,0 +1,196 @@
+#include "xai/explain.h"
+
+#include <cmath>
+
+#include "ops/ops.h"
+#include "tensor/random.h"
+#include "xai/hidden_attention.h"
+
+namespace ha::xai {
+
+ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, int64_t target) {
+  ExplainContext ctx;
+  ctx.cfg = model.config();
+  HATTN_CHECK(input.dim() == 4 && input.size(0) == 1, "explain: expects one image, shape (1, 3, H, W); got ",
+              describe(input));
+  ctx.input = input.detach().to(DType::F32).contiguous().requires_grad_();
+  VimOutput out = model.forward(ctx.input, {true, true});
+  ctx.logits = out.logits.detach();
+  const int64_t classes = ctx.logits.size(1);
+  for (float v : ctx.logits.to_vector<float>())
+    HATTN_CHECK(std::isfinite(v), "explain: the model produced a non-finite logit; the checkpoint or image is damaged");
+  ctx.target = target < 0 ? static_cast<int64_t>(argmax(ctx.logits, 1).item()) : target;
+  HATTN_CHECK(ctx.target >= 0 && ctx.target < classes, "explain: class ", ctx.target, " out of range [0, ", classes, ")");
+  out.logits.select(0, 0).select(0, ctx.target).backward();
+  ctx.traces = std::move(out.traces);
+  for (const Tensor& h : out.block_outputs) {
+    HATTN_CHECK(h.grad().defined(), "explain: a block output received no gradient");
+    ctx.block_grads.push_back(h.grad().select(0, 0).contiguous());
+  }
+  ctx.input_grad = ctx.input.grad().select(0, 0).contiguous();
+  return ctx;
+}
+
+Method parse_method(const std::string& s) {
+  for (Method m : all_methods())
+    if (s == method_name(m)) return m;
+  throw Error(str("unknown method '", s, "' (choose raw, rollout, attr, unified, random, saliency, gradxinput or all)"));
+}
+
+const char* method_name(Method m) {
+  switch (m) {
+    case Method::Raw: return "raw";
+    case Method::Rollout: return "rollout";
+    case Method::Attr: return "attr";
+    case Method::Unified: return "unified";
+    case Method::Random: return "random";
+    case Method::Saliency: return "saliency";
+    case Method::GradXInput: return "gradxinput";
+  }
+  return "?";
+}
+
+std::vector<Method> all_methods() {
+  return {Method::Raw, Method::Rollout, Method::Attr, Method::Unified, Method::Random, Method::Saliency, Method::GradXInput};
+}
+
+Variant parse_variant(const std::string& s) {
+  if (s == "official") return Variant::Official;
+  if (s == "exact") return Variant::Exact;
+  throw Error(str("unknown variant '", s, "' (choose official or exact)"));
+}
+
+const char* variant_name(Variant v) { return v == Variant::Official ? "official" : "exact"; }
+
+int64_t default_start_layer(const VimConfig& cfg) { return 15 * cfg.depth / 24; }
+
+Tensor minmax(const Tensor& x) { return minmax_normalize(x); }
+
+Tensor token_relevance(const Tensor& g) {
+  return minmax(max(relu(g), -1).values);  // relu before the max: max_c max(g, 0)
+}
+
+Tensor rollout(const std::vector<Tensor>& X, int64_t cls) {
+  HATTN_CHECK(!X.empty(), "rollout: no layers");
+  const int64_t L = X[0].size(0);
+  std::vector<double> r(L, 0.0), next(L);
+  r[cls] = 1.0;
+  for (size_t k = X.size(); k-- > 0;) {  // e_cls^T M_last ··· M_first
+    std::vector<double> M = X[k].to_vector<double>();
+    for (int64_t i = 0; i < L; ++i) {
+      M[i * L + i] += 1.0;
+      double s = 0;
+      for (int64_t j = 0; j < L; ++j) s += M[i * L + j];
+      if (s != 0 && std::isfinite(s))
+        for (int64_t j = 0; j < L; ++j) M[i * L + j] /= s;
+    }
+    std::fill(next.begin(), next.end(), 0.0);
+    for (int64_t i = 0; i < L; ++i) {
+      if (r[i] == 0) continue;
+      for (int64_t j = 0; j < L; ++j) next[j] += r[i] * M[i * L + j];
+    }
+    r.swap(next);
+  }
+  return Tensor::from_vector(r, {L});
+}
+
+namespace {
+
+// (L) token vector -> (G, G) map without the cls entry, clamped at 0.
+Tensor to_grid(const VimConfig& c, const Tensor& tokens) {
+  const int64_t cls = c.cls_index(), G = c.grid();
+  Tensor v = tokens.to(DType::F32).contiguous();
+  Tensor patches = cls < 0 ? v : concat({v.narrow(0, 0, cls), v.narrow(0, cls + 1, v.size(0) - cls - 1)}, 0);
+  return clamp(patches.reshape({G, G}), 0, INFINITY);
+}
+
+// A matrix whose every row is v.
+Tensor rows_of(const Tensor& v) { return v.unsqueeze(0).expand({v.size(0), v.size(0)}).contiguous(); }
+
+// (G, G) mean over each patch's P×P receptive field of a pixel map (H, W).
+Tensor pool_to_grid(const VimConfig& c, const Tensor& pixels) {
+  const int64_t G = c.grid(), P = c.patch, S = c.stride;
+  std::vector<double> p = pixels.to_vector<double>();
+  const int64_t W = pixels.size(1);
+  std::vector<float> out(G * G);
+  for (int64_t gi = 0; gi < G; ++gi)
+    for (int64_t gj = 0; gj < G; ++gj) {
+      double acc = 0;
+      for (int64_t y = gi * S; y < gi * S + P; ++y)
+        for (int64_t x = gj * S; x < gj * S + P; ++x) acc += p[y * W + x];
+      out[gi * G + gj] = static_cast<float>(acc / (P * P));
+    }
+  return Tensor::from_vector(out, {G, G});
+}
+
+void require_cls(const ExplainContext& ctx, Method m) {
+  HATTN_CHECK(ctx.cfg.cls_index() >= 0, method_name(m), ": needs a model with a cls token");
+}
+
+Tensor explain_impl(const ExplainContext& ctx, Method method, const ExplainOptions& o) {
+  NoGradGuard no_grad;
+  const VimConfig& c = ctx.cfg;
+  const int64_t start = o.start_layer < 0 ? default_start_layer(c) : o.start_layer;
+  HATTN_CHECK(start >= 0 && start < c.depth, "explain: start layer ", start, " out of range [0, ", c.depth, ")");
+  const int64_t cls = c.cls_index();
+  switch (method) {
+    case Method::Random: {
+      Generator g(o.seed);
+      return uniform({c.grid(), c.grid()}, 0, 1, DType::F32, g);
+    }
+    case Method::Saliency:
+      return pool_to_grid(c, max(abs(ctx.input_grad), 0).values);
+    case Method::GradXInput:
+      return pool_to_grid(c, abs(sum(mul(ctx.input.detach().select(0, 0), ctx.input_grad), {0})));
+    default:
+      break;
+  }
+  require_cls(ctx, method);
+  if (method == Method::Raw) {
+    Tensor acc;
+    for (int64_t l = start; l < c.depth; ++l) {
+      const RowKind kind = o.variant == Variant::Official ? RowKind::Official : RowKind::Exact;
+      Tensor a = mean(minmax(cls_rows(ctx.traces[l], 0, cls, kind)), {0});  // min-max over [E, L], channel mean
+      acc = acc.defined() ? add(acc, a) : a;
+    }
+    return to_grid(c, mul(acc, 1.0 / static_cast<double>(c.depth - start)));
+  }
+  std::vector<Tensor> X;
+  for (int64_t l = start; l < c.depth; ++l) {
+    const nn::MixerTrace& tr = ctx.traces[l];
+    if (method == Method::Unified) {
+      Tensor a = mean(relu(cls_rows(tr, 0, cls, RowKind::Unified)), {0});
+      X.push_back(rows_of(minmax(mul(a, token_relevance(ctx.block_grads[l])))));
+    } else if (o.variant == Variant::Official) {
+      Tensor V = cls_rows(tr, 0, cls, RowKind::Official);
+      if (method == Method::Rollout) {
+        X.push_back(rows_of(mean(V, {0})));
+      } else {  // Attr
+        Tensor a = mean(minmax(relu(V)), {0});
+        X.push_back(rows_of(mul(a, token_relevance(ctx.block_grads[l]))));
+      }
+    } else {
+      LayerAttentionStats s = layer_attention_stats(tr, 0);
+      if (method == Method::Rollout) {
+        X.push_back(s.mean_sum);
+      } else {  // Attr: min-max of max(F, 0) over [E, L, L] commutes with the channel mean
+        const double lo = std::max(s.min_sum, 0.0), hi = std::max(s.max_sum, 0.0);
+        Tensor A = hi > lo ? mul(add(s.mean_relu_sum, -lo), 1.0 / (hi - lo)) : mul(s.mean_relu_sum, 0.0);
+        X.push_back(mul(A, token_relevance(ctx.block_grads[l]).unsqueeze(0)));
+      }
+    }
+  }
+  return to_grid(c, rollout(X, cls));
+}
+
+}  // namespace
+
+Tensor explain(const ExplainContext& ctx, Method method, const ExplainOptions& options) {
+  Tensor map = explain_impl(ctx, method, options).to(DType::F32).contiguous();
+  for (float v : map.to_vector<float>())
+    HATTN_CHECK(std::isfinite(v), "explain: the ", method_name(method), " map is not finite (a NaN or inf in the ",
+                "model's activations or gradients)");
+  return map;
+}
+
+}  // namespace ha::xai

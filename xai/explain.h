@@ -1,0 +1,55 @@
+// The explanation methods (SPEC §5), in the spirit of pytorch-grad-cam: one driver runs the model once
+// (forward with traces, target class, backward of the raw target logit) and collects everything the
+// methods read into an ExplainContext; each method is then a small function of it returning a G×G map
+// over the patch grid (cls entry removed), clamped at 0. Token positions and the default start layer
+// come from the model configuration.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/vision_mamba.h"
+
+namespace ha::xai {
+
+struct ExplainContext {
+  VimConfig cfg;
+  Tensor input;                        // (1, 3, H, W), normalised
+  Tensor logits;                       // (1, classes)
+  int64_t target = 0;                  // the class explained
+  std::vector<nn::MixerTrace> traces;  // per layer: both directions' scan inputs
+  std::vector<Tensor> block_grads;     // g_l = d logit[target] / d h_l, (L, D) per layer
+  Tensor input_grad;                   // d logit[target] / d input, (3, H, W)
+};
+
+// target < 0: the argmax class.
+ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, int64_t target = -1);
+
+enum class Method { Raw, Rollout, Attr, Unified, Random, Saliency, GradXInput };
+enum class Variant { Official, Exact };
+
+Method parse_method(const std::string& s);  // raw | rollout | attr | unified | random | saliency | gradxinput
+const char* method_name(Method m);
+std::vector<Method> all_methods();
+Variant parse_variant(const std::string& s);  // official | exact
+const char* variant_name(Variant v);
+
+struct ExplainOptions {
+  Variant variant = Variant::Official;
+  int64_t start_layer = -1;  // < 0: floor(15 · depth / 24)
+  uint64_t seed = 0;         // for `random`
+};
+
+int64_t default_start_layer(const VimConfig& cfg);
+
+// The G×G map (float32) of one method. Throws if the result is not finite.
+Tensor explain(const ExplainContext& ctx, Method method, const ExplainOptions& options = {});
+
+// Building blocks, exposed for tests.
+Tensor token_relevance(const Tensor& block_grad);  // s_l: min-max over tokens of max_c max(g[j, c], 0) -> (L)
+// Row `cls` of J = M_last ··· M_first with M_l = (I + X_l), each row divided by its sum (rows summing to 0 are
+// left unnormalised rather than divided by zero). X_l are (L, L), given first layer first.
+Tensor rollout(const std::vector<Tensor>& X, int64_t cls);
+Tensor minmax(const Tensor& x);  // over all entries; zeros when max == min
+
+}  // namespace ha::xai
