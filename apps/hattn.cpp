@@ -15,6 +15,8 @@ struct Command {
 
 const Command kCommands[] = {
     {"classify", ha::app::run_classify, "top-k classes of an image"},
+    {"explain", ha::app::run_explain, "explanation maps of an image: hidden attention methods and baselines"},
+    {"attention", ha::app::run_attention, "one layer's hidden attention matrices"},
     {"info", ha::app::run_info, "what a checkpoint holds and the configuration resolved from it"},
 };
 

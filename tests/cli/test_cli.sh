@@ -60,5 +60,31 @@ check "truncated checkpoint" 2 "$hattn" classify --checkpoint "$data/vim_ref/bad
 check "no --logits-npy left on failure" 2 "$hattn" classify --checkpoint "$ckpt" --image "$tmp/text.png" --logits-npy "$tmp/never.npy"
 [[ ! -e "$tmp/never.npy" ]] || { echo "FAIL wrote output despite failing"; failures=$((failures + 1)); }
 
+# explain and attention
+m197=$data/vim_197/model.pth
+check "explain all" 0 "$hattn" explain --checkpoint "$m197" --image "$img" --out "$tmp/ex"
+for meth in raw rollout attr unified random saliency gradxinput; do
+  for ext in npy png; do
+    [[ -s "$tmp/ex/$meth.$ext" ]] || { echo "FAIL explain wrote no $meth.$ext"; failures=$((failures + 1)); }
+  done
+done
+[[ -s "$tmp/ex/panel.png" ]] || { echo "FAIL explain wrote no panel.png"; failures=$((failures + 1)); }
+# a 14x14 float32 map: 128-byte header + 784 bytes
+[[ $(stat -c %s "$tmp/ex/raw.npy") -eq $((128 + 14 * 14 * 4)) ]] || { echo "FAIL raw.npy is not float32 [14, 14]"; failures=$((failures + 1)); }
+check "explain exact attr" 0 "$hattn" explain --checkpoint "$ckpt" --image "$img" --method attr --variant exact --class 3 --start-layer 1 --out "$tmp/ex2"
+[[ -s "$tmp/ex2/attr.npy" && ! -e "$tmp/ex2/panel.png" ]] || { echo "FAIL single method output"; failures=$((failures + 1)); }
+check "explain bad method" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --method lime
+check "explain bad variant" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --variant fuzzy
+check "explain bad class" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --class 1000
+check "explain bad start layer" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --start-layer 4
+check "attention" 0 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 2 --direction fwd --channels 3:7 --out "$tmp/att"
+[[ $(stat -c %s "$tmp/att/attn_l2_fwd.npy") -eq $((128 + 4 * 17 * 17 * 4)) ]] || { echo "FAIL attn npy is not float32 [4, 17, 17]"; failures=$((failures + 1)); }
+[[ -s "$tmp/att/attn_l2_fwd.png" ]] || { echo "FAIL attention wrote no picture"; failures=$((failures + 1)); }
+check "attention all channels" 0 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 0 --out "$tmp/att"
+check "attention bad layer" 2 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 4
+check "attention bad channels" 2 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 0 --channels 7:3
+check "attention malformed channels" 2 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 0 --channels 3-7
+check "attention bad direction" 2 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 0 --direction up
+
 echo "$failures failure(s)"
 exit $((failures > 0))

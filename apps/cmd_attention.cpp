@@ -1,0 +1,73 @@
+// hattn attention: one layer's hidden attention matrices (SPEC §4, §8): DIR/attn_l<l>_<direction>.npy
+// (float32 [B − A, L, L], original token order) and a picture of the channel mean and the first channels.
+#include <cstdio>
+#include <filesystem>
+
+#include "apps/common.h"
+#include "models/preprocess.h"
+#include "ops/ops.h"
+#include "tensor/npy.h"
+#include "xai/hidden_attention.h"
+#include "xai/render.h"
+
+namespace ha::app {
+
+int run_attention(int argc, char** argv) {
+  Args args("attention", "Write one layer's per-channel hidden attention matrices for one image.");
+  add_checkpoint_options(args);
+  args.option("image", "", "input image", true)
+      .option("layer", "", "layer index, 0-based", true)
+      .option("direction", "sum", "fwd | bwd | sum (forward + backward, original token order)")
+      .option("channels", "", "half-open channel range A:B (default: all)")
+      .option("preprocess", "crop", "crop | vim-eval | squash")
+      .option("out", "out/attention", "output folder");
+  if (!args.parse(argc, argv)) return 0;
+  const xai::Direction dir = xai::parse_direction(args.get("direction"));
+  const Preprocess mode = parse_preprocess(args.get("preprocess"));
+  LoadedModel m = load_model(args);
+  const VimConfig& c = m.model->config();
+  const int64_t layer = args.get_int("layer");
+  if (layer < 0 || layer >= c.depth) throw UsageError(str("--layer ", layer, " is outside [0, ", c.depth, ")"));
+  const int64_t E = c.expand * c.d_model, L = c.num_tokens();
+  int64_t a = 0, b = E;
+  if (args.has("channels")) {
+    const std::string s = args.get("channels");
+    const size_t colon = s.find(':');
+    try {
+      if (colon == std::string::npos) throw std::invalid_argument("no colon");
+      size_t used_a = 0, used_b = 0;
+      a = std::stoll(s.substr(0, colon), &used_a);
+      b = std::stoll(s.substr(colon + 1), &used_b);
+      if (used_a != colon || used_b != s.size() - colon - 1) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      throw UsageError("--channels expects A:B, got '" + s + "'");
+    }
+    if (!(0 <= a && a < b && b <= E)) throw UsageError(str("--channels ", s, " must satisfy 0 <= A < B <= ", E));
+  }
+  const double gib = double(b - a) * L * L * 4 / (1 << 30);
+  if (gib > 8) throw UsageError(str("--channels ", a, ":", b, " would need ", gib, " GiB; choose fewer channels"));
+  Image8 img = preprocess_image(load_image(args.get("image")), c.img_size, mode);
+  Tensor input = normalize_image(img);
+  VimOutput out;
+  {
+    NoGradGuard ng;
+    out = m.model->forward(input, {true, false});
+  }
+  Tensor M = xai::attention_matrices(out.traces[layer], dir, 0, a, b).to(DType::F32);
+  const std::string folder = args.get("out");
+  std::filesystem::create_directories(folder);
+  const std::string base = str(folder, "/attn_l", layer, "_", xai::direction_name(dir));
+  save_npy(base + ".npy", M);
+  // picture: the channel mean, then up to 15 channels, min-max |α| each
+  const int64_t cell = std::max<int64_t>(1, 200 / L);
+  std::vector<xai::Tile> tiles{{xai::matrix_picture(mean(M, {0}), 0, cell), str("mean of ", a, ":", b)}};
+  for (int64_t k = 0; k < std::min<int64_t>(15, b - a); ++k)
+    tiles.push_back({xai::matrix_picture(M.select(0, k), 0, cell), str("channel ", a + k)});
+  save_png(base + ".png", xai::grid(tiles, 4, str("layer ", layer, ", ", xai::direction_name(dir), ", abs(alpha) min-max, viridis")));
+  std::fprintf(stderr, "attention: layer %lld %s channels %lld:%lld, %lld tokens -> %s.npy, .png\n",
+               static_cast<long long>(layer), xai::direction_name(dir), static_cast<long long>(a),
+               static_cast<long long>(b), static_cast<long long>(L), base.c_str());
+  return 0;
+}
+
+}  // namespace ha::app
