@@ -18,7 +18,7 @@ int run_explain(int argc, char** argv) {
   Args args("explain", "Explain a Vim classification of one image with hidden-attention maps and baselines.");
   add_checkpoint_options(args);
   args.option("image", "", "input image", true)
-      .option("method", "all", "raw | rollout | attr | unified | random | saliency | gradxinput | all")
+      .option("method", "all", "raw | rollout | attr | unified | random | saliency | gradxinput | all, or a comma list")
       .option("variant", "official", "official (the released code, quirks included) | exact (the full matrices)")
       .option("start-layer", "", "first layer aggregated (default: floor(15 * depth / 24))")
       .option("class", "", "class to explain (default: the predicted one)")
@@ -27,8 +27,13 @@ int run_explain(int argc, char** argv) {
       .option("out", "out/explain", "output folder");
   if (!args.parse(argc, argv)) return 0;
   std::vector<xai::Method> methods;
-  if (args.get("method") == "all") methods = xai::all_methods();
-  else methods.push_back(xai::parse_method(args.get("method")));
+  if (args.get("method") == "all") {
+    methods = xai::all_methods();
+  } else {
+    std::string list = args.get("method") + ",";
+    for (size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1)
+      methods.push_back(xai::parse_method(list.substr(at, comma - at)));
+  }
   xai::ExplainOptions opt;
   opt.variant = xai::parse_variant(args.get("variant"));
   if (args.has("start-layer")) opt.start_layer = args.get_int("start-layer");
