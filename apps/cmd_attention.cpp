@@ -20,6 +20,7 @@ int run_attention(int argc, char** argv) {
       .option("direction", "sum", "fwd | bwd | sum (forward + backward, original token order)")
       .option("channels", "", "half-open channel range A:B (default: all)")
       .option("preprocess", "crop", "crop | vim-eval | squash")
+      .option("first-k", "0", "picture only: crop the matrices to the first K tokens (0: all)")
       .option("out", "out/attention", "output folder");
   if (!args.parse(argc, argv)) return 0;
   const xai::Direction dir = xai::parse_direction(args.get("direction"));
@@ -59,10 +60,13 @@ int run_attention(int argc, char** argv) {
   const std::string base = str(folder, "/attn_l", layer, "_", xai::direction_name(dir));
   save_npy(base + ".npy", M);
   // picture: the channel mean, then up to 15 channels, min-max |α| each
-  const int64_t cell = std::max<int64_t>(1, 200 / L);
-  std::vector<xai::Tile> tiles{{xai::matrix_picture(mean(M, {0}), 0, cell), str("mean of ", a, ":", b)}};
+  const int64_t first_k = args.get_int("first-k");
+  if (first_k < 0) throw UsageError("--first-k must be >= 0");
+  const int64_t shown = first_k > 0 ? std::min(first_k, L) : L;
+  const int64_t cell = std::max<int64_t>(1, 200 / shown);
+  std::vector<xai::Tile> tiles{{xai::matrix_picture(mean(M, {0}), first_k, cell), str("mean of ", a, ":", b)}};
   for (int64_t k = 0; k < std::min<int64_t>(15, b - a); ++k)
-    tiles.push_back({xai::matrix_picture(M.select(0, k), 0, cell), str("channel ", a + k)});
+    tiles.push_back({xai::matrix_picture(M.select(0, k), first_k, cell), str("channel ", a + k)});
   save_png(base + ".png", xai::grid(tiles, 4, str("layer ", layer, ", ", xai::direction_name(dir), ", abs(alpha) min-max, viridis")));
   std::fprintf(stderr, "attention: layer %lld %s channels %lld:%lld, %lld tokens -> %s.npy, .png\n",
                static_cast<long long>(layer), xai::direction_name(dir), static_cast<long long>(a),

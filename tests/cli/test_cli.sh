@@ -80,6 +80,7 @@ check "explain bad start layer" 2 "$hattn" explain --checkpoint "$ckpt" --image 
 check "attention" 0 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 2 --direction fwd --channels 3:7 --out "$tmp/att"
 [[ $(stat -c %s "$tmp/att/attn_l2_fwd.npy") -eq $((128 + 4 * 17 * 17 * 4)) ]] || { echo "FAIL attn npy is not float32 [4, 17, 17]"; failures=$((failures + 1)); }
 [[ -s "$tmp/att/attn_l2_fwd.png" ]] || { echo "FAIL attention wrote no picture"; failures=$((failures + 1)); }
+check "attention first-k" 0 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 1 --first-k 5 --out "$tmp/att"
 check "attention all channels" 0 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 0 --out "$tmp/att"
 check "attention bad layer" 2 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 4
 check "attention bad channels" 2 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 0 --channels 7:3
