@@ -9,7 +9,7 @@ all: build
 # A fresh machine needs no manual step: set-up runs when a dependency is missing.
 setup:
 	@if [ ! -f /usr/include/gtest/gtest.h ] || [ ! -f /usr/include/benchmark/benchmark.h ] || \
-	    [ ! -f /usr/include/stb/stb_image.h ] || [ ! -d /usr/share/datasets/fashion-mnist ] || \
+	    [ ! -f /usr/include/stb/stb_image.h ] || [ ! -f /usr/include/zlib.h ] || [ ! -d /usr/share/datasets/fashion-mnist ] || \
 	    ! command -v cmake >/dev/null; then \
 	  bash scripts/setup.sh; fi
 

@@ -23,5 +23,6 @@ int run_classify(int argc, char** argv);
 int run_info(int argc, char** argv);
 int run_explain(int argc, char** argv);
 int run_attention(int argc, char** argv);
+int run_train(int argc, char** argv);
 
 }  // namespace ha::app

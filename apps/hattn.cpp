@@ -17,6 +17,7 @@ const Command kCommands[] = {
     {"classify", ha::app::run_classify, "top-k classes of an image"},
     {"explain", ha::app::run_explain, "explanation maps of an image: hidden attention methods and baselines"},
     {"attention", ha::app::run_attention, "one layer's hidden attention matrices"},
+    {"train", ha::app::run_train, "train a small Vim on cluttered Fashion-MNIST"},
     {"info", ha::app::run_info, "what a checkpoint holds and the configuration resolved from it"},
 };
 

@@ -79,7 +79,9 @@ Tensor rms_norm(const Tensor& x, const Tensor& w, double eps);  // over the last
 Tensor layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps);
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
-Tensor cross_entropy(const Tensor& logits, const Tensor& target);  // (B,C) and int64 (B); mean over B
+// (B,C) logits and int64 (B) targets; mean over B. `smoothing` ε mixes in the uniform target:
+// (1-ε)·(-log p[y]) + ε·mean_c(-log p[c]).
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, double smoothing = 0.0);
 
 // ---- joining and indexing (join.cpp, index.cpp)
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim);

@@ -74,7 +74,7 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
 Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, false); }
 Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, true); }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target) {
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, double smoothing) {
   check_defined("cross_entropy", {logits, target});
   check_dim("cross_entropy", "logits (B, C)", logits, 2);
   HATTN_CHECK(target.dtype() == DType::I64 && target.shape() == Shape{logits.size(0)}, "cross_entropy: target ",
@@ -86,8 +86,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target) {
     HATTN_CHECK(c >= 0 && c < logits.size(1), "cross_entropy: target[", i, "] = ", c, " out of range [0, ",
                 logits.size(1), ") for logits ", describe(logits));
   }
-  Tensor picked = gather(log_softmax(logits, 1), 1, raw::reshape(target, {-1, 1}));
-  return neg(mean(picked));
+  HATTN_CHECK(smoothing >= 0 && smoothing < 1, "cross_entropy: smoothing ", smoothing, " outside [0, 1)");
+  Tensor logp = log_softmax(logits, 1);
+  Tensor nll = neg(mean(gather(logp, 1, raw::reshape(target, {-1, 1}))));
+  if (smoothing == 0) return nll;
+  return add(mul(nll, 1 - smoothing), mul(neg(mean(logp)), smoothing));
 }
 
 }  // namespace ha

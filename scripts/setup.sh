@@ -3,7 +3,7 @@
 # already installed is left alone. `--dev` adds the developer-only tools (PyTorch for golden files).
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
+packages=(build-essential cmake pkg-config zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
           dataset-fashion-mnist)
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(python3-torch python3-numpy libopenblas0-pthread)

@@ -108,6 +108,8 @@ std::vector<Case> cases() {
   c.push_back({"log_softmax", [](Generator& g) { return Inputs{rn(g, {3, 17, 5})}; }, [](const Inputs& x) { return log_softmax(x[0], -1); }});
   c.push_back({"cross_entropy", [](Generator& g) { return Inputs{rn(g, {3, 7})}; },
                [](const Inputs& x) { return cross_entropy(x[0], Tensor::from_vector<int64_t>({2, 0, 6}, {3})); }});
+  c.push_back({"cross_entropy_smoothed", [](Generator& g) { return Inputs{rn(g, {3, 7})}; },
+               [](const Inputs& x) { return cross_entropy(x[0], Tensor::from_vector<int64_t>({2, 0, 6}, {3}), 0.1); }});
   c.push_back({"concat", [](Generator& g) { return Inputs{rn(g, {3, 2, 5}), rn(g, {3, 7, 5})}; }, [](const Inputs& x) { return concat({x[0], x[1]}, 1); }});
   c.push_back({"stack", [](Generator& g) { return Inputs{rn(g, {3, 5}), rn(g, {3, 5})}; }, [](const Inputs& x) { return stack({x[0], x[1]}, 1); }});
   c.push_back({"index_select", [](Generator& g) { return Inputs{rn(g, {3, 7, 5})}; },

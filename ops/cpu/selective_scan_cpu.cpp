@@ -7,8 +7,10 @@
 #include "ops/cpu/selective_scan_cpu.h"
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
+#include "ops/cpu/vec.h"
 #include "tensor/parallel.h"
 
 namespace ha::cpu {
@@ -37,6 +39,125 @@ inline T sigmoid(T x) {
   return T(1) / (T(1) + std::exp(-x));
 }
 
+constexpr int64_t kMaxVecStates = 64;  // states held in registers by the vector paths: N <= 64
+
+// Forward of one (b, e) with the states in vector registers (float, N a multiple of the lane count).
+void forward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const float* Bt, const float* Ct, float* y_out) {
+  const int64_t L = a.L, N = a.N, r = b * a.E + e, chunks = N / kLanesF;
+  VecF h[kMaxVecStates / kLanesF], A[kMaxVecStates / kLanesF];
+  for (int64_t c = 0; c < chunks; ++c) h[c] = VecF{}, A[c] = load(a.A + e * N + c * kLanesF);
+  const float* u = a.u + r * L;
+  const float* dl = a.delta + r * L;
+  // The recurrence only carries h; the per-step readouts C·h are stored and reduced afterwards, so the
+  // horizontal sums stay off the loop-carried dependency chain.
+  thread_local std::vector<VecF> readout;
+  readout.resize(L);
+  for (int64_t k = 0; k < L; ++k) {
+    const int64_t t = a.reverse ? L - 1 - k : k;
+    const float dt = step_delta(a, e, dl[t]), dtu = dt * u[t];
+    const float* Bv = Bt + (b * L + t) * N;
+    const float* Cv = Ct + (b * L + t) * N;
+    VecF acc{};
+    for (int64_t c = 0; c < chunks; ++c) {
+      h[c] = vexp(A[c] * dt) * h[c] + load(Bv + c * kLanesF) * dtu;
+      acc += load(Cv + c * kLanesF) * h[c];
+    }
+    readout[t] = acc;
+  }
+  for (int64_t t = 0; t < L; ++t) {
+    float y = hsum(readout[t]);
+    if (a.D) y += a.D[e] * u[t];
+    if (a.z) {
+      const float zt = a.z[r * L + t];
+      y *= zt * sigmoid(zt);
+    }
+    y_out[t] = y;
+  }
+}
+
+// Backward of one (b, e): recompute states and decays (stored per step), then the adjoint recurrence.
+// Accumulates dA (per state), dD and dΔ-bias into the given accumulators; dB/dC into per-block partials.
+void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const float* Bt, const float* Ct,
+                      const float* dout, float* du, float* ddelta, float* dz, float* dBp, float* dCp,
+                      std::vector<float>& hs, std::vector<float>& decays, std::vector<float>& dts,
+                      std::vector<float>& ypre, double* dA_acc, double& dD_acc, double& dbias_acc) {
+  const int64_t L = a.L, N = a.N, r = b * a.E + e, chunks = N / kLanesF;
+  VecF A[kMaxVecStates / kLanesF], h[kMaxVecStates / kLanesF], dh[kMaxVecStates / kLanesF],
+      dA_sum[kMaxVecStates / kLanesF];
+  for (int64_t c = 0; c < chunks; ++c) A[c] = load(a.A + e * N + c * kLanesF), h[c] = VecF{};
+  const float* u = a.u + r * L;
+  const float* dl = a.delta + r * L;
+  for (int64_t k = 0; k < L; ++k) {
+    const int64_t t = a.reverse ? L - 1 - k : k;
+    const float dt = step_delta(a, e, dl[t]), dtu = dt * u[t];
+    dts[t] = dt;
+    const float* Bv = Bt + (b * L + t) * N;
+    const float* Cv = Ct + (b * L + t) * N;
+    VecF acc{};
+    for (int64_t c = 0; c < chunks; ++c) {
+      const VecF d = vexp(A[c] * dt);
+      store(&decays[k * N + c * kLanesF], d);
+      h[c] = d * h[c] + load(Bv + c * kLanesF) * dtu;
+      store(&hs[k * N + c * kLanesF], h[c]);
+      acc += load(Cv + c * kLanesF) * h[c];
+    }
+    ypre[t] = hsum(acc) + (a.D ? a.D[e] * u[t] : 0.f);
+  }
+  for (int64_t c = 0; c < chunks; ++c) dh[c] = VecF{}, dA_sum[c] = VecF{};
+  thread_local std::vector<VecF> red_ddt, red_du;
+  thread_local std::vector<float> dys;
+  red_ddt.resize(L), red_du.resize(L), dys.resize(L);
+  for (int64_t k = L - 1; k >= 0; --k) {
+    const int64_t t = a.reverse ? L - 1 - k : k;
+    const float g = dout[r * L + t];
+    float dy = g;
+    if (a.z) {
+      const float zt = a.z[r * L + t], s = sigmoid(zt);
+      dy = g * zt * s;
+      if (dz) dz[r * L + t] = g * ypre[t] * s * (1.f + zt * (1.f - s));
+    }
+    const float dt = dts[t], ut = u[t];
+    const float* Bv = Bt + (b * L + t) * N;
+    const float* Cv = Ct + (b * L + t) * N;
+    VecF ddt_v{}, du_v{};
+    for (int64_t c = 0; c < chunks; ++c) {
+      const VecF Bc = load(Bv + c * kLanesF), Cc = load(Cv + c * kLanesF), hc = load(&hs[k * N + c * kLanesF]);
+      const VecF dc = load(&decays[k * N + c * kLanesF]);
+      dh[c] += Cc * dy;
+      if (dCp) store(dCp + (b * L + t) * N + c * kLanesF, load(dCp + (b * L + t) * N + c * kLanesF) + hc * dy);
+      if (k > 0) {
+        const VecF g_decay = dh[c] * load(&hs[(k - 1) * N + c * kLanesF]) * dc;
+        ddt_v += g_decay * A[c];
+        dA_sum[c] += g_decay * dt;
+      }
+      ddt_v += dh[c] * Bc * ut;
+      if (dBp) store(dBp + (b * L + t) * N + c * kLanesF, load(dBp + (b * L + t) * N + c * kLanesF) + dh[c] * (dt * ut));
+      du_v += dh[c] * Bc * dt;
+      dh[c] *= dc;
+    }
+    red_ddt[t] = ddt_v;
+    red_du[t] = du_v;
+    dys[t] = dy;
+  }
+  // the deferred horizontal sums, in the same order as the scalar path (t descending) for dD and dΔ-bias
+  for (int64_t k = L - 1; k >= 0; --k) {
+    const int64_t t = a.reverse ? L - 1 - k : k;
+    const float dy = dys[t], ut = u[t];
+    float ddt = hsum(red_ddt[t]);
+    const float du_t = hsum(red_du[t]) + (a.D ? dy * a.D[e] : 0.f);
+    if (a.D) dD_acc += double(dy) * ut;
+    if (a.delta_softplus) {
+      const float raw = dl[t] + (a.delta_bias ? a.delta_bias[e] : 0.f);
+      ddt *= raw > 20.f ? 1.f : sigmoid(raw);
+    }
+    if (ddelta) ddelta[r * L + t] = ddt;
+    dbias_acc += ddt;
+    if (du) du[r * L + t] = du_t;
+  }
+  for (int64_t c = 0; c < chunks; ++c)
+    for (int i = 0; i < kLanesF; ++i) dA_acc[c * kLanesF + i] += dA_sum[c][i];
+}
+
 }  // namespace
 
 template <class T>
@@ -50,6 +171,12 @@ void selective_scan_forward(const ScanArgs<T>& a, T* out) {
       const T* u = a.u + r * L;
       const T* dl = a.delta + r * L;
       const T* A = a.A + e * N;
+      if constexpr (std::is_same_v<T, float>) {
+        if (N % kLanesF == 0 && N <= kMaxVecStates) {
+          forward_row_vec(a, b, e, Bt.data(), Ct.data(), out + r * L);
+          continue;
+        }
+      }
       std::fill(h.begin(), h.end(), T(0));
       for (int64_t k = 0; k < L; ++k) {
         const int64_t t = a.reverse ? L - 1 - k : k;
@@ -81,7 +208,7 @@ void selective_scan_backward(const ScanArgs<T>& a, const T* dout, T* du, T* ddel
   // per channel block: partial dB, dC in (B, L, N) layout
   std::vector<T> dB_part(dB ? blocks * B * L * N : 0), dC_part(dC ? blocks * B * L * N : 0);
   parallel_for(blocks, 1, [&](int64_t blk0, int64_t blk1) {
-    std::vector<T> hs(L * N), dts(L), ypre(L), dh(N);
+    std::vector<T> hs(L * N), dts(L), ypre(L), dh(N), decays;
     std::vector<double> dA_acc(N);
     for (int64_t blk = blk0; blk < blk1; ++blk) {
       T* dBp = dB ? dB_part.data() + blk * B * L * N : nullptr;
@@ -91,6 +218,14 @@ void selective_scan_backward(const ScanArgs<T>& a, const T* dout, T* du, T* ddel
         std::fill(dA_acc.begin(), dA_acc.end(), 0.0);
         double dD_acc = 0, dbias_acc = 0;
         for (int64_t b = 0; b < B; ++b) {
+          if constexpr (std::is_same_v<T, float>) {
+            if (N % kLanesF == 0 && N <= kMaxVecStates) {
+              decays.resize(L * N);
+              backward_row_vec(a, b, e, Bt.data(), Ct.data(), dout, du, ddelta, dz, dBp, dCp, hs, decays, dts, ypre,
+                               dA_acc.data(), dD_acc, dbias_acc);
+              continue;
+            }
+          }
           const int64_t r = b * E + e;
           const T* u = a.u + r * L;
           const T* dl = a.delta + r * L;

@@ -1,0 +1,51 @@
+#include "models/io/idx.h"
+
+#include <zlib.h>
+
+#include <cstring>
+#include <vector>
+
+namespace ha {
+
+static std::string read_maybe_gzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");  // also reads uncompressed files transparently
+  HATTN_CHECK(f != nullptr, "cannot open '", path, "'");
+  std::string out;
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    const int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
+    if (n < 0) {
+      int err = 0;
+      std::string msg = gzerror(f, &err);
+      gzclose(f);
+      throw Error(str("'", path, "': corrupt gzip data (", msg, ")"));
+    }
+    if (n == 0) break;
+    out.append(buf.data(), n);
+    HATTN_CHECK(out.size() < (size_t(1) << 32), "'", path, "': larger than 4 GB uncompressed");
+  }
+  gzclose(f);
+  return out;
+}
+
+Tensor load_idx(const std::string& path) {
+  const std::string d = read_maybe_gzip(path);
+  HATTN_CHECK(d.size() >= 4 && d[0] == 0 && d[1] == 0, "'", path, "': not an IDX file (bad magic)");
+  HATTN_CHECK(static_cast<unsigned char>(d[2]) == 0x08, "'", path, "': IDX data type 0x", std::hex,
+              int(static_cast<unsigned char>(d[2])), std::dec, " is not unsigned bytes");
+  const int rank = static_cast<unsigned char>(d[3]);
+  HATTN_CHECK(rank >= 1 && rank <= 4 && d.size() >= 4 + 4 * size_t(rank), "'", path, "': bad IDX rank ", rank);
+  Shape shape;
+  for (int k = 0; k < rank; ++k) {
+    const auto* p = reinterpret_cast<const unsigned char*>(d.data() + 4 + 4 * k);
+    shape.push_back((int64_t(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3]);
+  }
+  const size_t header = 4 + 4 * size_t(rank);
+  HATTN_CHECK(d.size() - header == size_t(numel_of(shape)), "'", path, "': IDX shape ", shape_str(shape), " needs ",
+              numel_of(shape), " bytes of data, the file has ", d.size() - header);
+  Tensor t = Tensor::empty(shape, DType::U8);
+  std::memcpy(t.raw_data(), d.data() + header, d.size() - header);
+  return t;
+}
+
+}  // namespace ha

@@ -1,0 +1,62 @@
+#include "models/train.h"
+
+#include "models/load.h"
+#include "ops/ops.h"
+
+namespace ha {
+
+double evaluate_accuracy(const VisionMamba& model, const ClutteredFashion& data, int64_t limit, int64_t batch,
+                         const std::function<void(int64_t, int64_t)>& progress) {
+  NoGradGuard ng;
+  const int64_t n = std::min(limit, data.size());
+  int64_t correct = 0;
+  for (int64_t at = 0; at < n; at += batch) {
+    std::vector<ClutteredSample> samples;
+    for (int64_t i = at; i < std::min(n, at + batch); ++i) samples.push_back(data.get(i, 0));
+    Tensor images, labels;
+    make_batch(samples, images, labels);
+    Tensor pred = argmax(model.forward(images).logits, 1);
+    for (int64_t b = 0; b < labels.numel(); ++b) correct += pred.data<int64_t>()[b] == labels.data<int64_t>()[b];
+    if (progress) progress(std::min(n, at + batch), n);
+  }
+  return n ? double(correct) / double(n) : 0.0;
+}
+
+void save_training_checkpoint(const std::string& path, const VisionMamba& model, const nn::AdamW& opt,
+                              const TrainState& state, std::map<std::string, std::string> metadata) {
+  metadata["train.step"] = std::to_string(state.step);
+  metadata["train.epoch"] = std::to_string(state.epoch);
+  metadata["train.next_index"] = std::to_string(state.next_index);
+  metadata["train.optimizer_steps"] = std::to_string(opt.steps());
+  auto tensors = model.named_parameters();
+  tensors.emplace_back("optimizer.exp_avg", opt.first_moment());
+  tensors.emplace_back("optimizer.exp_avg_sq", opt.second_moment());
+  const VimConfig& c = model.config();
+  metadata["config.img_size"] = std::to_string(c.img_size);
+  metadata["config.stride"] = std::to_string(c.stride);
+  metadata["config.cls_mode"] = c.cls_mode == ClsMode::Middle ? "middle" : c.cls_mode == ClsMode::First ? "first" : "none";
+  metadata["args.input_size"] = std::to_string(c.img_size);
+  save_safetensors(path, tensors, metadata);
+}
+
+TrainState load_training_checkpoint(const std::string& path, VisionMamba& model, nn::AdamW& opt) {
+  Checkpoint ckpt = Checkpoint::open(path);
+  // the optimizer tensors are not model parameters: load the model's own keys only
+  std::string missing;
+  for (auto& [name, t] : model.named_parameters()) {
+    const TensorRecord* r = ckpt.find(name);
+    HATTN_CHECK(r && r->shape == t.shape(), "'", path, "': parameter '", name, "' is missing or mis-shaped");
+    t.copy_(ckpt.load(name));
+  }
+  HATTN_CHECK(ckpt.find("optimizer.exp_avg") && ckpt.find("optimizer.exp_avg_sq"), "'", path,
+              "' holds no optimizer state: not a training checkpoint");
+  auto meta = [&](const std::string& k) {
+    auto it = ckpt.metadata().find(k);
+    HATTN_CHECK(it != ckpt.metadata().end(), "'", path, "': metadata '", k, "' is missing");
+    return std::stoll(it->second);
+  };
+  opt.restore(ckpt.load("optimizer.exp_avg"), ckpt.load("optimizer.exp_avg_sq"), meta("train.optimizer_steps"));
+  return {meta("train.step"), meta("train.epoch"), meta("train.next_index")};
+}
+
+}  // namespace ha

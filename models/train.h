@@ -1,0 +1,27 @@
+// Training support: accuracy on a data set and training checkpoints (model + optimizer state + progress in
+// one safetensors file; config and class names in its metadata).
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+
+#include "models/cluttered.h"
+#include "models/vision_mamba.h"
+#include "nn/adamw.h"
+
+namespace ha {
+
+// Top-1 accuracy over the first `limit` samples (epoch-0 arrangement); `progress(done, total)` is optional.
+double evaluate_accuracy(const VisionMamba& model, const ClutteredFashion& data, int64_t limit, int64_t batch,
+                         const std::function<void(int64_t, int64_t)>& progress = {});
+
+struct TrainState {
+  int64_t step = 0, epoch = 0, next_index = 0;  // where to resume
+};
+
+void save_training_checkpoint(const std::string& path, const VisionMamba& model, const nn::AdamW& opt,
+                              const TrainState& state, std::map<std::string, std::string> metadata);
+// Restores model weights, optimizer state and progress; the model must have the checkpoint's configuration.
+TrainState load_training_checkpoint(const std::string& path, VisionMamba& model, nn::AdamW& opt);
+
+}  // namespace ha
