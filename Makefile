@@ -21,8 +21,7 @@ test: build
 	cd build && ctest --output-on-failure -j $(JOBS)
 
 demo: build
-	@echo "make demo: not yet. The Vim model and the explanation pipeline land with issues 3-5;"
-	@echo "until then 'make test' and 'make bench' are what this tree can do."
+	bash scripts/demo.sh
 
 bench: build
 	./build/bench/bench_gemm --benchmark_counters_tabular=true

@@ -24,5 +24,9 @@ int run_info(int argc, char** argv);
 int run_explain(int argc, char** argv);
 int run_attention(int argc, char** argv);
 int run_train(int argc, char** argv);
+int run_eval(int argc, char** argv);
+int run_metrics(int argc, char** argv);
+int run_cluttered(int argc, char** argv);
+int run_influence(int argc, char** argv);
 
 }  // namespace ha::app

@@ -18,6 +18,10 @@ const Command kCommands[] = {
     {"explain", ha::app::run_explain, "explanation maps of an image: hidden attention methods and baselines"},
     {"attention", ha::app::run_attention, "one layer's hidden attention matrices"},
     {"train", ha::app::run_train, "train a small Vim on cluttered Fashion-MNIST"},
+    {"eval", ha::app::run_eval, "evaluation protocols: perturbation, segmentation, accuracy, merge of shards"},
+    {"metrics", ha::app::run_metrics, "score given maps against given masks (segmentation metrics)"},
+    {"influence", ha::app::run_influence, "average cls-row influence map per layer over a data set"},
+    {"cluttered", ha::app::run_cluttered, "export cluttered Fashion-MNIST items as PNG (image, mask, labels)"},
     {"info", ha::app::run_info, "what a checkpoint holds and the configuration resolved from it"},
 };
 

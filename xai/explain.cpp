@@ -170,7 +170,9 @@ Tensor explain_impl(const ExplainContext& ctx, Method method, const ExplainOptio
         X.push_back(rows_of(mul(a, token_relevance(ctx.block_grads[l]))));
       }
     } else {
-      LayerAttentionStats s = layer_attention_stats(tr, 0);
+      if (ctx.stats_cache.size() != ctx.traces.size()) ctx.stats_cache.assign(ctx.traces.size(), nullptr);
+      if (!ctx.stats_cache[l]) ctx.stats_cache[l] = std::make_shared<const LayerAttentionStats>(layer_attention_stats(tr, 0));
+      const LayerAttentionStats& s = *ctx.stats_cache[l];
       if (method == Method::Rollout) {
         X.push_back(s.mean_sum);
       } else {  // Attr: min-max of max(F, 0) over [E, L, L] commutes with the channel mean

@@ -5,6 +5,7 @@
 // come from the model configuration.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct ExplainContext {
   std::vector<nn::MixerTrace> traces;  // per layer: both directions' scan inputs
   std::vector<Tensor> block_grads;     // g_l = d logit[target] / d h_l, (L, D) per layer
   Tensor input_grad;                   // d logit[target] / d input, (3, H, W)
+  // Per-layer channel reductions of the full matrices, computed on first use (the exact variant's rollout
+  // and attribution share them).
+  mutable std::vector<std::shared_ptr<const struct LayerAttentionStats>> stats_cache;
 };
 
 // target < 0: the argmax class.

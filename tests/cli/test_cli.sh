@@ -87,5 +87,34 @@ check "attention bad channels" 2 "$hattn" attention --checkpoint "$ckpt" --image
 check "attention malformed channels" 2 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 0 --channels 3-7
 check "attention bad direction" 2 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 0 --direction up
 
+# data export, evaluation, sharding, metrics (a 2-layer model trained for 3 steps: fast, not accurate)
+fm=/usr/share/datasets/fashion-mnist
+if [[ -d $fm ]]; then
+  check "train 3 steps" 0 "$hattn" train --out "$tmp/tr" --width 16 --depth 2 --max-steps 3 --eval-limit 8 --limit 96
+  small=$tmp/tr/model.safetensors
+  check "resume" 0 "$hattn" train --out "$tmp/tr" --width 16 --depth 2 --max-steps 1 --eval-limit 8 --limit 96 --resume
+  expect_in "resumed" "$tmp/err" "resumed at step 3"
+  check "cluttered export" 0 "$hattn" cluttered --count 3 --out "$tmp/cl"
+  [[ -s "$tmp/cl/test_2_mask.png" && $(wc -l <"$tmp/cl/labels.txt") -eq 3 ]] || { echo "FAIL cluttered export"; failures=$((failures + 1)); }
+  check "eval perturbation" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --out "$tmp/ev"
+  expect_in "perturbation table" "$tmp/ev/results.md" "| attr (exact) |"
+  [[ -s "$tmp/ev/perturbation_positive.svg" ]] || { echo "FAIL no SVG curves"; failures=$((failures + 1)); }
+  check "eval shard 0/2" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --shard 0/2 --out "$tmp/s0"
+  check "eval shard 1/2" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --shard 1/2 --out "$tmp/s1"
+  check "eval merge" 0 "$hattn" eval merge --inputs "$tmp/s0,$tmp/s1" --out "$tmp/merged"
+  cmp -s "$tmp/ev/perturbation.csv" "$tmp/merged/perturbation.csv" || { echo "FAIL merged shards differ from one run"; failures=$((failures + 1)); }
+  check "eval segmentation" 0 "$hattn" eval segmentation --checkpoint "$small" --limit 3 --methods unified,random --out "$tmp/seg"
+  expect_in "segmentation table" "$tmp/seg/results.md" "| unified |"
+  check "eval on a folder" 0 "$hattn" eval accuracy --checkpoint "$small" --images "$tmp/cl" --labels "$tmp/cl/labels.txt" --out "$tmp/acc"
+  check "eval bad shard" 2 "$hattn" eval perturbation --checkpoint "$small" --shard 2/2
+  check "eval bad kind" 2 "$hattn" eval fidelity --checkpoint "$small"
+  check "influence" 0 "$hattn" influence --checkpoint "$small" --limit 2 --out "$tmp/inf"
+fi
+# the hand-computed example of tests/test_metrics.cpp: maps (0, 1, 3, 4), mask (0, 1, 1, 1)
+check "metrics" 0 "$hattn" metrics segmentation --maps "$data/metrics/maps.npy" --masks "$data/metrics/masks.npy" --json
+expect_in "metrics json" "$tmp/out" '{"pixel_accuracy": 0.75, "miou": 0.583333333, "map": 0.854166667, "mf1": 0.8, "images": 1}'
+check "metrics mismatched" 2 "$hattn" metrics segmentation --maps "$data/metrics/maps.npy" --masks "$data/vim_ref/top.npy"
+check "metrics bad maps" 2 "$hattn" metrics segmentation --maps "$tmp/none.npy" --masks "$tmp/none.npy"
+
 echo "$failures failure(s)"
 exit $((failures > 0))

@@ -1,0 +1,245 @@
+#include "xai/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "models/preprocess.h"
+#include "ops/ops.h"
+
+namespace ha::xai {
+
+std::string EvalMethod::name() const {
+  const bool variants = method == Method::Raw || method == Method::Rollout || method == Method::Attr;
+  return variants ? str(method_name(method), " (", variant_name(variant), ")") : method_name(method);
+}
+
+std::vector<EvalMethod> all_eval_methods() {
+  std::vector<EvalMethod> m;
+  for (Method x : {Method::Raw, Method::Rollout, Method::Attr})
+    for (Variant v : {Variant::Official, Variant::Exact}) m.push_back({x, v});
+  for (Method x : {Method::Unified, Method::Random, Method::Saliency, Method::GradXInput}) m.push_back({x, Variant::Official});
+  return m;
+}
+
+void EvalCounts::merge(const EvalCounts& o) {
+  for (const auto& [k, v] : o.positive) positive[k].merge(v);
+  for (const auto& [k, v] : o.negative) negative[k].merge(v);
+  for (const auto& [k, v] : o.segmentation) segmentation[k].merge(v);
+  images += o.images;
+  correct += o.correct;
+}
+
+void EvalCounts::save_csv(const std::string& path) const {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    HATTN_CHECK(f.good(), "cannot write '", tmp, "'");
+    f << "kind,method,images,v0,v1,v2,v3,v4,v5,v6,v7,v8,v9\n";
+    f << "clean,,"
+      << images << "," << correct << ",0,0,0,0,0,0,0,0,0\n";
+    for (const auto* table : {&positive, &negative}) {
+      for (const auto& [k, c] : *table) {
+        f << (table == &positive ? "positive" : "negative") << ",\"" << k << "\"," << c.images;
+        for (int64_t v : c.correct) f << "," << v;
+        f << "\n";
+      }
+    }
+    for (const auto& [k, s] : segmentation) {
+      char buf[256];
+      std::snprintf(buf, sizeof buf, ",%lld,%lld,%lld,%lld,%lld,%lld,%.17g,%.17g,0,0", static_cast<long long>(s.correct),
+                    static_cast<long long>(s.pixels), static_cast<long long>(s.intersection[0]),
+                    static_cast<long long>(s.intersection[1]), static_cast<long long>(s.union_[0]),
+                    static_cast<long long>(s.union_[1]), s.ap_sum, s.f1_sum);
+      f << "segmentation,\"" << k << "\"," << s.images << buf << "\n";
+    }
+  }
+  HATTN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '", tmp, "'");
+}
+
+EvalCounts EvalCounts::load_csv(const std::string& path) {
+  std::ifstream f(path);
+  HATTN_CHECK(f.good(), "cannot open evaluation counts '", path, "'");
+  EvalCounts c;
+  std::string line;
+  std::getline(f, line);
+  HATTN_CHECK(line.rfind("kind,method,images", 0) == 0, "'", path, "' is not an evaluation counts file");
+  int64_t lineno = 1;
+  while (std::getline(f, line)) {
+    ++lineno;
+    if (line.empty()) continue;
+    std::string kind = line.substr(0, line.find(','));
+    const size_t q1 = line.find('"'), q2 = q1 == std::string::npos ? q1 : line.find('"', q1 + 1);
+    std::string method = q1 == std::string::npos ? "" : line.substr(q1 + 1, q2 - q1 - 1);
+    std::string rest = q1 == std::string::npos ? line.substr(line.find(',', kind.size() + 1) + 1) : line.substr(q2 + 2);
+    std::vector<double> v;
+    std::stringstream ss(rest);
+    for (std::string cell; std::getline(ss, cell, ',');) v.push_back(std::stod(cell));
+    HATTN_CHECK(v.size() == 11, "'", path, "' line ", lineno, ": expected 11 numbers, got ", v.size());
+    if (kind == "clean") {
+      c.images += static_cast<int64_t>(v[0]);
+      c.correct += static_cast<int64_t>(v[1]);
+    } else if (kind == "positive" || kind == "negative") {
+      PerturbationCounts p;
+      p.images = static_cast<int64_t>(v[0]);
+      for (int i = 0; i < kPerturbationSteps; ++i) p.correct[i] = static_cast<int64_t>(v[1 + i]);
+      (kind == "positive" ? c.positive : c.negative)[method].merge(p);
+    } else if (kind == "segmentation") {
+      SegmentationCounts s;
+      s.images = static_cast<int64_t>(v[0]);
+      s.correct = static_cast<int64_t>(v[1]), s.pixels = static_cast<int64_t>(v[2]);
+      s.intersection[0] = static_cast<int64_t>(v[3]), s.intersection[1] = static_cast<int64_t>(v[4]);
+      s.union_[0] = static_cast<int64_t>(v[5]), s.union_[1] = static_cast<int64_t>(v[6]);
+      s.ap_sum = v[7], s.f1_sum = v[8];
+      c.segmentation[method].merge(s);
+    } else {
+      throw Error(str("'", path, "' line ", lineno, ": unknown kind '", kind, "'"));
+    }
+  }
+  return c;
+}
+
+void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,
+                    const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts) {
+  const int64_t H = image.height, W = image.width, HW = H * W;
+  ExplainContext ctx = run_explain_pass(model, normalize_image(image), -1);  // explain the predicted class
+  NoGradGuard ng;
+  const bool clean_correct = ctx.target == label;
+  ++counts.images;
+  counts.correct += clean_correct;
+  static const float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
+  for (const EvalMethod& em : methods) {
+    ExplainOptions o;
+    o.variant = em.variant;
+    Tensor map = explain(ctx, em.method, o);
+    std::vector<float> pix =
+        upsample_bilinear(map.reshape({1, 1, map.size(0), map.size(1)}), H, W).reshape({HW}).to_vector<float>();
+    if (!mask.empty()) counts.segmentation[em.name()].add(pix, mask);
+    if (!perturbation) continue;
+    // 2 × 9 perturbed copies (i = 1..9), classified in one batch; i = 0 is the clean image
+    Tensor batch = Tensor::empty({2 * (kPerturbationSteps - 1), 3, H, W});
+    float* out = batch.data<float>();
+    for (int mode = 0; mode < 2; ++mode) {
+      const std::vector<int64_t> order = removal_order(pix, mode == 0);
+      for (int i = 1; i < kPerturbationSteps; ++i) {
+        std::vector<uint8_t> removed(HW, 0);
+        for (int64_t k = 0; k < HW * i / 10; ++k) removed[order[k]] = 1;
+        float* img = out + (mode * (kPerturbationSteps - 1) + i - 1) * 3 * HW;
+        for (int c = 0; c < 3; ++c)
+          for (int64_t p = 0; p < HW; ++p) {
+            const float v = removed[p] ? 0.0f : image.rgb[p * 3 + c] / 255.0f;
+            img[c * HW + p] = (v - mean[c]) / stdev[c];
+          }
+      }
+    }
+    std::vector<int64_t> pred = argmax(model.forward(batch).logits, 1).to_vector<int64_t>();
+    for (int mode = 0; mode < 2; ++mode) {
+      PerturbationCounts& pc = (mode == 0 ? counts.positive : counts.negative)[em.name()];
+      ++pc.images;
+      pc.correct[0] += clean_correct;
+      for (int i = 1; i < kPerturbationSteps; ++i) pc.correct[i] += pred[mode * (kPerturbationSteps - 1) + i - 1] == label;
+    }
+  }
+}
+
+namespace {
+
+// Table rows in the canonical order (paper methods, both variants, unified, baselines), then any others.
+template <class Map>
+std::vector<std::string> row_order(const Map& m) {
+  std::vector<std::string> names;
+  for (const EvalMethod& e : all_eval_methods())
+    if (m.count(e.name())) names.push_back(e.name());
+  for (const auto& kv : m)
+    if (std::find(names.begin(), names.end(), kv.first) == names.end()) names.push_back(kv.first);
+  return names;
+}
+
+std::string fmt(double v, int digits = 2) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    HATTN_CHECK(f.good(), "cannot write '", tmp, "'");
+    f << text;
+  }
+  HATTN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '", tmp, "'");
+}
+
+std::string curves_svg(const std::map<std::string, PerturbationCounts>& table, const std::string& title) {
+  const int W = 640, H = 420, left = 60, right = 200, top = 40, bottom = 50;
+  const int pw = W - left - right, ph = H - top - bottom;
+  static const char* colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+    << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  s << "<text x=\"" << left << "\" y=\"22\" font-size=\"15\">" << title << "</text>\n";
+  for (int i = 0; i <= 10; ++i) {  // grid and ticks
+    const double x = left + pw * i / 10.0, y = top + ph - ph * i / 10.0;
+    s << "<line x1=\"" << x << "\" y1=\"" << top << "\" x2=\"" << x << "\" y2=\"" << top + ph << "\" stroke=\"#eee\"/>\n";
+    s << "<line x1=\"" << left << "\" y1=\"" << y << "\" x2=\"" << left + pw << "\" y2=\"" << y << "\" stroke=\"#eee\"/>\n";
+    if (i < 10) s << "<text x=\"" << x - 8 << "\" y=\"" << top + ph + 16 << "\">" << i * 10 << "</text>\n";
+    s << "<text x=\"" << left - 34 << "\" y=\"" << y + 4 << "\">" << i * 10 << "</text>\n";
+  }
+  s << "<text x=\"" << left + pw / 2 - 60 << "\" y=\"" << H - 12 << "\">pixels removed (%)</text>\n";
+  s << "<text x=\"14\" y=\"" << top + ph / 2 << "\" transform=\"rotate(-90 14 " << top + ph / 2 << ")\">accuracy (%)</text>\n";
+  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << pw << "\" height=\"" << ph
+    << "\" fill=\"none\" stroke=\"#333\"/>\n";
+  int k = 0;
+  for (const auto& [name, c] : table) {
+    const std::vector<double> acc = c.accuracy();
+    s << "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"" << colours[k % 10] << "\" points=\"";
+    for (int i = 0; i < kPerturbationSteps; ++i)
+      s << left + pw * i / 10.0 << "," << top + ph - ph * acc[i] << " ";
+    s << "\"/>\n<text x=\"" << left + pw + 10 << "\" y=\"" << top + 14 + 18 * k << "\" fill=\"" << colours[k % 10] << "\">"
+      << name << " (" << fmt(perturbation_auc(acc), 1) << ")</text>\n";
+    ++k;
+  }
+  s << "</svg>\n";
+  return s.str();
+}
+
+}  // namespace
+
+std::string write_reports(const EvalCounts& c, const std::string& dir, const std::string& title) {
+  std::string md = "## " + title + "\n\nClean accuracy: " + fmt(c.images ? 100.0 * c.correct / c.images : 0.0, 1) +
+                   "% on " + std::to_string(c.images) + " images.\n\n";
+  if (!c.positive.empty()) {
+    md += "| method | positive AUC ↓ | negative AUC ↑ |\n|---|---|---|\n";
+    std::string csv = "method,positive_auc,negative_auc,images\n";
+    for (const std::string& name : row_order(c.positive)) {
+      const PerturbationCounts& pos = c.positive.at(name);
+      const double p = perturbation_auc(pos.accuracy()), n = perturbation_auc(c.negative.at(name).accuracy());
+      md += "| " + name + " | " + fmt(p) + " | " + fmt(n) + " |\n";
+      csv += "\"" + name + "\"," + fmt(p, 4) + "," + fmt(n, 4) + "," + std::to_string(pos.images) + "\n";
+    }
+    md += "\n";
+    write_text(dir + "/perturbation.csv", csv);
+    write_text(dir + "/perturbation_positive.svg", curves_svg(c.positive, "Positive perturbation (lower AUC is better)"));
+    write_text(dir + "/perturbation_negative.svg", curves_svg(c.negative, "Negative perturbation (higher AUC is better)"));
+  }
+  if (!c.segmentation.empty()) {
+    md += "| method | pixel accuracy | mIoU | mAP | mF1 |\n|---|---|---|---|---|\n";
+    std::string csv = "method,pixel_accuracy,miou,map,mf1,images\n";
+    for (const std::string& name : row_order(c.segmentation)) {
+      const SegmentationCounts& s = c.segmentation.at(name);
+      md += "| " + name + " | " + fmt(100 * s.pixel_accuracy()) + " | " + fmt(100 * s.miou()) + " | " +
+            fmt(100 * s.map()) + " | " + fmt(100 * s.mf1()) + " |\n";
+      csv += "\"" + name + "\"," + fmt(s.pixel_accuracy(), 6) + "," + fmt(s.miou(), 6) + "," + fmt(s.map(), 6) + "," +
+             fmt(s.mf1(), 6) + "," + std::to_string(s.images) + "\n";
+    }
+    write_text(dir + "/segmentation.csv", csv);
+  }
+  write_text(dir + "/results.md", md);
+  return md;
+}
+
+}  // namespace ha::xai

@@ -1,0 +1,39 @@
+// Chefer's evaluation protocols (SPEC §7) over explanation maps: for one image, every method's map is
+// scored by perturbation (positive and negative, 10 steps) and segmentation against a ground-truth mask.
+// Results are counts, so shards merge exactly; reports (Markdown, CSV, SVG curves) come from counts.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "models/io/image.h"
+#include "xai/explain.h"
+#include "xai/metrics.h"
+
+namespace ha::xai {
+
+struct EvalMethod {
+  Method method;
+  Variant variant;
+  std::string name() const;  // "attr (official)", "unified", ...
+};
+std::vector<EvalMethod> all_eval_methods();  // the three paper methods in both variants, unified, baselines
+
+struct EvalCounts {
+  std::map<std::string, PerturbationCounts> positive, negative;  // by method name
+  std::map<std::string, SegmentationCounts> segmentation;
+  int64_t images = 0, correct = 0;  // clean accuracy
+  void merge(const EvalCounts& o);
+  void save_csv(const std::string& path) const;  // counts, mergeable
+  static EvalCounts load_csv(const std::string& path);
+};
+
+// Scores one image (8-bit, the model's input size) for every method. `mask` may be empty (no segmentation).
+void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,
+                    const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts);
+
+// Writes DIR/{perturbation,segmentation}.{md,csv} and DIR/perturbation_{positive,negative}.svg; returns the
+// Markdown of both tables.
+std::string write_reports(const EvalCounts& counts, const std::string& dir, const std::string& title);
+
+}  // namespace ha::xai
