@@ -4,8 +4,11 @@
 //   y_t  = C_t . h_t + D u_t,   out_t = y_t * silu(z_t)
 // `reverse` runs t from L-1 down to 0, so Vim's backward direction needs no flipped copies.
 // Handwritten backward (cpu/selective_scan_cpu.cpp); selective_scan_composite is its oracle.
+#include <type_traits>
+
 #include "autograd/function_node.h"
 #include "ops/cpu/selective_scan_cpu.h"
+#include "ops/cuda/selective_scan_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 
@@ -18,7 +21,14 @@ struct Dims {
 
 Dims validate(const ScanInputs& in, const char* op) {
   check_defined(op, {in.u, in.delta, in.A, in.Bm, in.Cm});
-  check_cpu(op, {in.u, in.delta, in.A, in.Bm, in.Cm, in.D, in.z, in.delta_bias});
+  for (const Tensor& t : {in.delta, in.A, in.Bm, in.Cm, in.D, in.z, in.delta_bias})
+    HATTN_CHECK(!t.defined() || t.device() == in.u.device(), op, ": inputs on different devices: ", describe(in.u),
+                " and ", describe(t));
+  if (in.u.device().is_cuda()) {
+    HATTN_CHECK(in.u.dtype() == DType::F32, op, ": the CUDA kernel takes float32, got ", describe(in.u));
+    for (const Tensor& t : {in.u, in.delta, in.A, in.Bm, in.Cm, in.D, in.z, in.delta_bias})
+      HATTN_CHECK(!t.defined() || t.is_contiguous(), op, ": CUDA inputs must be contiguous, got ", describe(t));
+  }
   check_dim(op, "u (B, E, L)", in.u, 3);
   check_floating(op, in.u);
   Dims d{in.u.size(0), in.u.size(1), in.u.size(2), 0};
@@ -51,18 +61,24 @@ Tensor selective_scan(const ScanInputs& in) {
   auto cont = [](const Tensor& t) { return t.defined() ? raw::contiguous(t.detach()) : Tensor(); };
   ScanInputs c{cont(in.u), cont(in.delta), cont(in.A), cont(in.Bm), cont(in.Cm), cont(in.D), cont(in.z),
                cont(in.delta_bias), in.delta_softplus, in.reverse};
-  Tensor out = Tensor::empty({d.B, d.E, d.L}, in.u.dtype());
-  dispatch_floating(in.u.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::selective_scan_forward<T>(args_of<T>(c, d), out.data<T>());
-  });
+  const Device dev = in.u.device();
+  Tensor out = Tensor::empty({d.B, d.E, d.L}, in.u.dtype(), dev);
+  if (dev.is_cuda()) {
+    cuda::selective_scan_forward(args_of<float>(c, d), out.data<float>(), dev.index);
+  } else {
+    dispatch_floating(in.u.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      cpu::selective_scan_forward<T>(args_of<T>(c, d), out.data<T>());
+    });
+  }
   std::vector<Tensor> inputs{in.u, in.delta, in.A, in.Bm, in.Cm, in.D, in.z, in.delta_bias};
   if (needs_grad(inputs)) {
     std::vector<bool> want;
     for (const Tensor& t : inputs) want.push_back(t.defined() && t.requires_grad());
-    record_op(op, inputs, out, [c, d, want](const Tensor& g_in) {
+    record_op(op, inputs, out, [c, d, want, dev](const Tensor& g_in) {
       Tensor g = raw::contiguous(g_in);
-      auto grad_like = [&](int i, const Shape& s) { return want[i] ? Tensor::empty(s, g.dtype()) : Tensor(); };
+      HATTN_CHECK(g.device() == dev, "selective_scan backward: gradient on ", g.device().name(), ", inputs on ", dev.name());
+      auto grad_like = [&](int i, const Shape& s) { return want[i] ? Tensor::empty(s, g.dtype(), dev) : Tensor(); };
       std::vector<Tensor> grads{grad_like(0, {d.B, d.E, d.L}), grad_like(1, {d.B, d.E, d.L}),
                                 grad_like(2, {d.E, d.N}),      grad_like(3, {d.B, d.N, d.L}),
                                 grad_like(4, {d.B, d.N, d.L}), grad_like(5, {d.E}),
@@ -70,6 +86,13 @@ Tensor selective_scan(const ScanInputs& in) {
       dispatch_floating(g.dtype(), "selective_scan backward", [&](auto tag) {
         using T = decltype(tag);
         auto p = [](const Tensor& t) -> T* { return t.defined() ? t.data<T>() : nullptr; };
+        if constexpr (std::is_same_v<T, float>) {
+          if (dev.is_cuda()) {
+            cuda::selective_scan_backward(args_of<float>(c, d), g.data<float>(), p(grads[0]), p(grads[1]), p(grads[2]),
+                                          p(grads[3]), p(grads[4]), p(grads[5]), p(grads[6]), p(grads[7]), dev.index);
+            return;
+          }
+        }
         cpu::selective_scan_backward<T>(args_of<T>(c, d), g.data<T>(), p(grads[0]), p(grads[1]), p(grads[2]),
                                         p(grads[3]), p(grads[4]), p(grads[5]), p(grads[6]), p(grads[7]));
       });

@@ -5,7 +5,9 @@
 #include <iostream>
 
 #include "tensor/cuda/cuda_memory.h"
+#include "ops/ops.h"
 #include "tensor/random.h"
+#include "tests/test_util.h"
 
 namespace ha {
 namespace {
@@ -55,6 +57,49 @@ TEST_F(Cuda, OpsWithoutKernelsSaySo) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("CUDA"), std::string::npos) << e.what();
+  }
+}
+
+// Forward and all eight gradients of the scan on `device`; the output gradient R is given explicitly.
+std::vector<Tensor> scan_on(const ScanInputs& host, const Tensor& R, Device device) {
+  ScanInputs s = host;
+  std::vector<Tensor*> ts{&s.u, &s.delta, &s.A, &s.Bm, &s.Cm, &s.D, &s.z, &s.delta_bias};
+  for (Tensor* t : ts)
+    if (t->defined()) *t = raw::to_device(*t, device).detach().requires_grad_();
+  Tensor y = selective_scan(s);
+  y.backward(raw::to_device(R, device));
+  std::vector<Tensor> out{raw::to_device(y.detach(), Device::cpu())};
+  for (Tensor* t : ts) out.push_back(t->defined() ? raw::to_device(t->grad(), Device::cpu()) : Tensor());
+  return out;
+}
+
+TEST_F(Cuda, SelectiveScanMatchesCpu) {
+  const char* names[] = {"y", "du", "ddelta", "dA", "dB", "dC", "dD", "dz", "ddelta_bias"};
+  struct Shape5 { int64_t B, E, L, N; bool full, reverse; };
+  for (Shape5 sh : {Shape5{1, 37, 197, 16, true, false}, Shape5{5, 24, 730, 16, true, true},
+                    Shape5{2, 7, 17, 5, false, false}, Shape5{3, 130, 197, 16, true, true}}) {
+    Generator g(7);
+    ScanInputs s{randn({sh.B, sh.E, sh.L}, DType::F32, g), mul(randn({sh.B, sh.E, sh.L}, DType::F32, g), 0.5),
+                 mul(uniform({sh.E, sh.N}, 0.5, 2, DType::F32, g), -1.0), randn({sh.B, sh.N, sh.L}, DType::F32, g),
+                 randn({sh.B, sh.N, sh.L}, DType::F32, g)};
+    if (sh.full) {
+      s.D = randn({sh.E}, DType::F32, g);
+      s.z = randn({sh.B, sh.E, sh.L}, DType::F32, g);
+      s.delta_bias = mul(randn({sh.E}, DType::F32, g), 0.3);
+    } else {
+      s.delta_softplus = false;
+      s.delta = uniform({sh.B, sh.E, sh.L}, 0.01, 0.5, DType::F32, g);
+    }
+    s.reverse = sh.reverse;
+    Tensor R = randn({sh.B, sh.E, sh.L}, DType::F32, g);
+    std::vector<Tensor> cpu = scan_on(s, R, Device::cpu()), gpu = scan_on(s, R, Device::cuda());
+    for (size_t i = 0; i < cpu.size(); ++i)
+      if (cpu[i].defined())
+        test::expect_close_scaled(gpu[i], cpu[i], "cuda.scan", str("B", sh.B, " E", sh.E, " L", sh.L, " N", sh.N,
+                                                                 sh.reverse ? " reverse " : " ", names[i]));
+    std::vector<Tensor> again = scan_on(s, R, Device::cuda());
+    for (size_t i = 0; i < gpu.size(); ++i)
+      if (gpu[i].defined()) test::expect_bitwise_equal(again[i], gpu[i], str("CUDA rerun ", names[i]));
   }
 }
 

@@ -1,6 +1,9 @@
 #include "models/io/idx.h"
 
+#ifdef HATTN_WITH_ZLIB
 #include <zlib.h>
+#endif
+#include <fstream>
 
 #include <cstring>
 #include <vector>
@@ -8,6 +11,14 @@
 namespace ha {
 
 static std::string read_maybe_gzip(const std::string& path) {
+#ifndef HATTN_WITH_ZLIB
+  std::ifstream in(path, std::ios::binary);
+  HATTN_CHECK(in.good(), "cannot open '", path, "'");
+  std::string raw((std::istreambuf_iterator<char>(in)), {});
+  HATTN_CHECK(raw.size() < 2 || static_cast<unsigned char>(raw[0]) != 0x1f || static_cast<unsigned char>(raw[1]) != 0x8b,
+              "'", path, "' is gzip-compressed but this build has no zlib (install zlib1g-dev and rebuild)");
+  return raw;
+#else
   gzFile f = gzopen(path.c_str(), "rb");  // also reads uncompressed files transparently
   HATTN_CHECK(f != nullptr, "cannot open '", path, "'");
   std::string out;
@@ -26,6 +37,7 @@ static std::string read_maybe_gzip(const std::string& path) {
   }
   gzclose(f);
   return out;
+#endif
 }
 
 Tensor load_idx(const std::string& path) {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The GPU check, in one command: builds for sm_90 (overridable: HATTN_CUDA_ARCH), runs the CUDA tests (every
+# CUDA op against the CPU path) and the CUDA benchmarks, and writes logs and a summary into OUTDIR.
+# Sized to finish in a few minutes. Works on a machine with the CUDA toolkit, CMake and a compiler only: the
+# GoogleTest sources and stb headers come from the git-ignored .deps/ (scripts/prepare_deps.sh fills it).
+# Usage: bash scripts/gpu_check.sh [OUTDIR]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-out/gpu_check}
+mkdir -p "$out"
+arch=${HATTN_CUDA_ARCH:-90}
+start=$SECONDS
+{
+  echo "# GPU check $(date -u +%Y-%m-%dT%H:%MZ)"
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "nvidia-smi: none"
+  nvcc --version 2>/dev/null | tail -1
+} | tee "$out/summary.md"
+export PATH=$PATH:/usr/local/cuda/bin
+if ! cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DHATTN_CUDA_ARCH="$arch" -DHATTN_BENCH=ON >"$out/configure.log" 2>&1 ||
+   ! cmake --build build-gpu -j "$(nproc)" --target test_cuda cuda_scan_bench >"$out/build.log" 2>&1; then
+  echo "build failed; see $out/configure.log and $out/build.log" | tee -a "$out/summary.md"
+  tail -30 "$out/build.log" "$out/configure.log"
+  exit 1
+fi
+echo "build: $((SECONDS - start)) s" | tee -a "$out/summary.md"
+./build-gpu/tests/test_cuda >"$out/test_cuda.log" 2>&1
+status=$?
+{
+  echo
+  echo "## CUDA tests (exit $status)"
+  grep -E "^\[  (PASSED|FAILED|SKIPPED) |^\[       OK|max\|err" "$out/test_cuda.log" | head -60
+  echo
+  echo "## CUDA benchmarks"
+  echo '```'
+  timeout 240 ./build-gpu/bench/cuda_scan_bench 2>&1
+  echo '```'
+  echo "total: $((SECONDS - start)) s"
+} | tee -a "$out/summary.md"
+exit $status
