@@ -113,14 +113,26 @@ Tensor load_npy(const std::string& path) {
     if (c >= '0' && c <= '9') {
       num += c;
     } else if (c == ',' || c == ')') {
+      HATTN_CHECK(num.size() <= 15, "load_npy: '", path, "': implausible dimension in shape ", shape_text);
       if (!num.empty()) shape.push_back(std::stoll(num));
       num.clear();
     } else {
       HATTN_CHECK(c == ' ' || c == 'L', "load_npy: '", path, "': malformed shape ", shape_text);
     }
   }
-  HATTN_CHECK(numel_of(shape) >= 0 && numel_of(shape) < (int64_t(1) << 40), "load_npy: '", path,
-              "': implausible shape ", shape_str(shape));
+  // Never allocate more than the file can hold: the element count, overflow-checked, against its size.
+  uint64_t count = 1;
+  for (int64_t d : shape)
+    HATTN_CHECK(!__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count) && count < (uint64_t(1) << 40),
+                "load_npy: '", path, "': implausible shape ", shape_str(shape));
+  {
+    const std::streampos here = f.tellg();
+    f.seekg(0, std::ios::end);
+    const uint64_t remaining = static_cast<uint64_t>(f.tellg() - here);
+    f.seekg(here);
+    HATTN_CHECK(count * dtype_size(dtype) <= remaining, "load_npy: '", path, "': truncated data: shape ",
+                shape_str(shape), " needs ", count * dtype_size(dtype), " bytes, the file has ", remaining);
+  }
 
   Shape stored = shape;
   if (fortran) std::reverse(stored.begin(), stored.end());

@@ -1,0 +1,97 @@
+// Untrusted input, table-driven: each malformed file gets a clear error naming the file and the problem
+// (never a crash, a hang, or a huge allocation), and each unusual-but-valid file loads and works.
+// The files come from scripts/make_hostile_inputs.py.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "models/io/checkpoint.h"
+#include "models/io/idx.h"
+#include "models/load.h"
+#include "models/preprocess.h"
+#include "tensor/npy.h"
+#include "tests/test_util.h"
+
+namespace ha::test {
+namespace {
+
+const std::string kDir = std::string(HATTN_TEST_DATA) + "/hostile/";
+
+struct Hostile {
+  const char* file;
+  const char* expected;  // a fragment of the error message
+};
+
+class HostileCheckpoint : public ::testing::TestWithParam<Hostile> {};
+
+TEST_P(HostileCheckpoint, RefusedClearly) {
+  const Hostile& h = GetParam();
+  std::string msg = error_of([&] { Checkpoint::open(kDir + h.file); });
+  std::cout << "  " << h.file << ": " << msg << "\n";
+  EXPECT_NE(msg.find(h.file), std::string::npos) << "the error must name the file: " << msg;
+  EXPECT_NE(msg.find(h.expected), std::string::npos) << msg;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Files, HostileCheckpoint,
+    ::testing::Values(Hostile{"pickle_deep_nesting.pth", "nesting deeper"},
+                      Hostile{"pickle_memo_get_unset.pth", "never stored"},
+                      Hostile{"pickle_memo_put_huge.pth", "too large"},
+                      Hostile{"pickle_string_beyond_file.pth", "truncated pickle"},
+                      Hostile{"pickle_binbytes.pth", "protocol 3"},
+                      Hostile{"pickle_stack_underflow.pth", "stack underflow"},
+                      Hostile{"pickle_no_stop.pth", "truncated pickle"},
+                      Hostile{"pickle_reduce_os.pth", "refused global 'os.system'"},
+                      Hostile{"zip_compressed_entry.pth", "compressed"},
+                      Hostile{"zip_offset_outside.pth", "truncated zip"},
+                      Hostile{"zip_size_outside.pth", "past the end of the file"},
+                      Hostile{"zip_cd_overlaps.pth", "corrupt central directory"},
+                      Hostile{"empty.pth", "too short"}),
+    [](const ::testing::TestParamInfo<Hostile>& i) {
+      std::string n = i.param.file;
+      return n.substr(0, n.find('.'));
+    });
+
+TEST(HostileFiles, ImagesNpyAndIdx) {
+  for (auto [file, expected] : {std::pair{"image_truncated.png", "could not be decoded"},
+                                {"image_empty.png", "not a readable image"},
+                                {"image_100mp_header.png", "megapixel"}}) {
+    std::string msg = error_of([&] { load_image(kDir + file); });
+    std::cout << "  " << file << ": " << msg << "\n";
+    EXPECT_NE(msg.find(file), std::string::npos) << msg;
+    EXPECT_NE(msg.find(expected), std::string::npos) << msg;
+  }
+  std::string msg = error_of([] { load_npy(kDir + "npy_huge_shape.npy"); });
+  EXPECT_NE(msg.find("npy_huge_shape.npy"), std::string::npos) << msg;
+  msg = error_of([] { load_idx(kDir + "idx_lying_shape.idx"); });
+  EXPECT_NE(msg.find("idx_lying_shape.idx"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("needs"), std::string::npos) << msg;
+  msg = error_of([] { Checkpoint::open(kDir); });  // a directory
+  EXPECT_FALSE(msg.empty());
+}
+
+TEST(UnusualButValid, Images) {
+  Image8 one = load_image(kDir + "image_1x1.png");
+  EXPECT_EQ(one.width, 1);
+  EXPECT_EQ(one.rgb, (std::vector<uint8_t>{200, 10, 30}));
+  Image8 up = preprocess_image(one, 32, Preprocess::Crop);  // a 1×1 image still becomes a 32×32 input
+  EXPECT_EQ(up.width, 32);
+  EXPECT_EQ(up.rgb[0], 200);
+  for (const char* f : {"image_16bit.png", "image_gray_alpha.png", "image_cmyk.jpg"}) {
+    Image8 img = load_image(kDir + f);
+    EXPECT_GT(img.width, 0) << f;
+    EXPECT_EQ(img.rgb.size(), size_t(img.width * img.height * 3)) << f;
+    Tensor t = normalize_image(preprocess_image(img, 16, Preprocess::Squash));
+    for (float v : t.to_vector<float>()) ASSERT_TRUE(std::isfinite(v)) << f;
+  }
+  Image8 g = load_image(kDir + "image_gray_alpha.png");
+  EXPECT_EQ(g.rgb[0], g.rgb[1]);  // grey replicated, alpha dropped
+}
+
+TEST(UnusualButValid, CheckpointWithByteorderEntry) {
+  Checkpoint c = Checkpoint::open(kDir + "byteorder_entry.pth");
+  EXPECT_EQ(c.load("w").to_vector<float>(), (std::vector<float>{0, 1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace ha::test
