@@ -2,7 +2,8 @@
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo bench debug asan setup clean
+.PHONY: all build test demo bench debug asan fuzz setup clean
+FUZZ_SECONDS ?= 60
 
 all: build
 
@@ -39,5 +40,12 @@ asan: setup
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer + ASan + UBSan on every file reader; FUZZ_SECONDS per target (findings land in out/fuzz/<target>/).
+fuzz: setup
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHATTN_FUZZ=ON -DHATTN_CUDA=OFF \
+	  -DHATTN_TESTS=OFF -DHATTN_BENCH=OFF -DHATTN_NATIVE=OFF $(CMAKE_FLAGS)
+	cmake --build build-fuzz -j $(JOBS)
+	bash scripts/run_fuzz.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-debug build-asan
+	rm -rf build build-debug build-asan build-fuzz

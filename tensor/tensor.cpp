@@ -37,6 +37,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 static Tensor make(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape) HATTN_CHECK(d >= 0, "Tensor::empty: negative size in shape ", shape_str(shape));
+  HATTN_CHECK(shape_fits(shape), "Tensor::empty: shape ", shape_str(shape), " is too large to allocate");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(numel_of(shape) * dtype_size(dtype), device);
   impl->shape = shape;

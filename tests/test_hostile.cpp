@@ -66,6 +66,14 @@ TEST(HostileFiles, ImagesNpyAndIdx) {
   msg = error_of([] { load_idx(kDir + "idx_lying_shape.idx"); });
   EXPECT_NE(msg.find("idx_lying_shape.idx"), std::string::npos) << msg;
   EXPECT_NE(msg.find("needs"), std::string::npos) << msg;
+  // fuzzing findings, kept as regression tests (make fuzz, 2026-11-28)
+  for (const char* f : {"fuzz_idx_shape_overflow.idx", "fuzz_idx_shape_overflow_message.idx"}) {
+    msg = error_of([&] { load_idx(kDir + f); });
+    EXPECT_NE(msg.find(f), std::string::npos) << msg;
+  }
+  // an empty tensor with huge other dims: valid, and must not overflow stride arithmetic
+  error_of([] { EXPECT_EQ(load_idx(kDir + "fuzz_idx_empty_huge_dims.idx").numel(), 0); });
+  error_of([] { load_image(kDir + "fuzz_image_huffman.jpg"); });  // must not crash; an error or an image are both fine
   msg = error_of([] { Checkpoint::open(kDir); });  // a directory
   EXPECT_FALSE(msg.empty());
 }

@@ -53,8 +53,12 @@ Tensor load_idx(const std::string& path) {
     shape.push_back((int64_t(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3]);
   }
   const size_t header = 4 + 4 * size_t(rank);
-  HATTN_CHECK(d.size() - header == size_t(numel_of(shape)), "'", path, "': IDX shape ", shape_str(shape), " needs ",
-              numel_of(shape), " bytes of data, the file has ", d.size() - header);
+  uint64_t count = 1;  // overflow-checked: a lying header must not wrap around
+  for (int64_t s : shape)
+    HATTN_CHECK(!__builtin_mul_overflow(count, static_cast<uint64_t>(s), &count), "'", path, "': IDX shape ",
+                shape_str(shape), " overflows");
+  HATTN_CHECK(d.size() - header == count, "'", path, "': IDX shape ", shape_str(shape), " needs ",
+              count, " bytes of data, the file has ", d.size() - header);
   Tensor t = Tensor::empty(shape, DType::U8);
   std::memcpy(t.raw_data(), d.data() + header, d.size() - header);
   return t;
