@@ -5,18 +5,11 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/cpu/vec.h"
 #include "tensor/parallel.h"
 
 namespace ha::cpu {
 namespace {
-
-#if defined(__AVX512F__)
-constexpr int kVecBytes = 64;
-#elif defined(__AVX__)
-constexpr int kVecBytes = 32;
-#else
-constexpr int kVecBytes = 16;
-#endif
 
 template <class T>
 struct Tile {
