@@ -56,7 +56,7 @@ int run_attention(int argc, char** argv) {
   }
   Tensor M = xai::attention_matrices(out.traces[layer], dir, 0, a, b).to(DType::F32);
   const std::string folder = args.get("out");
-  std::filesystem::create_directories(folder);
+  make_output_dir(folder);
   const std::string base = str(folder, "/attn_l", layer, "_", xai::direction_name(dir));
   save_npy(base + ".npy", M);
   // picture: the channel mean, then up to 15 channels, min-max |α| each

@@ -23,7 +23,7 @@ int run_cluttered(int argc, char** argv) {
   if (first < 0 || count <= 0 || first + count > data.size())
     throw UsageError(str("--index/--count must select items within [0, ", data.size(), ")"));
   const std::string out = args.get("out");
-  std::filesystem::create_directories(out);
+  make_output_dir(out);
   std::ofstream labels(out + "/labels.txt");
   for (int64_t i = first; i < first + count; ++i) {
     ClutteredSample s = data.get(i, 0);

@@ -51,7 +51,7 @@ int run_eval(int argc, char** argv) {
     std::string list = args.get("inputs") + ",";
     for (size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1)
       total.merge(xai::EvalCounts::load_csv(list.substr(at, comma - at) + "/counts.csv"));
-    std::filesystem::create_directories(args.get("out"));
+    make_output_dir(args.get("out"));
     total.save_csv(args.get("out") + "/counts.csv");
     std::cout << xai::write_reports(total, args.get("out"), "Merged evaluation");
     return 0;
@@ -87,8 +87,9 @@ int run_eval(int argc, char** argv) {
   std::vector<std::pair<std::string, int64_t>> files;
   if (args.has("images")) {
     if (kind == "segmentation") throw UsageError("segmentation needs masks: use the cluttered set (no --images)");
+    if (!args.has("labels")) throw UsageError("--images needs --labels FILE with lines 'filename class'");
+    require_readable_file(args.get("labels"), "labels file");
     std::ifstream lf(args.get("labels"));
-    if (!lf.good()) throw UsageError("--images needs --labels FILE with lines 'filename class'");
     std::string name;
     int64_t label;
     while (lf >> name >> label) files.emplace_back(args.get("images") + "/" + name, label);
@@ -110,7 +111,7 @@ int run_eval(int argc, char** argv) {
   };
 
   const std::string out = args.get("out");
-  std::filesystem::create_directories(out);
+  make_output_dir(out);
   xai::EvalCounts counts;
   auto t0 = std::chrono::steady_clock::now();
   int64_t done = 0, mine = 0;

@@ -49,7 +49,7 @@ int run_explain(int argc, char** argv) {
   if (target >= c.num_classes || (args.has("class") && target < 0))
     throw UsageError(str("--class ", target, " is outside [0, ", c.num_classes, ")"));
   Image8 img = preprocess_image(load_image(args.get("image")), c.img_size, mode);
-  std::filesystem::create_directories(out);
+  make_output_dir(out);
 
   auto t0 = std::chrono::steady_clock::now();
   xai::ExplainContext ctx = xai::run_explain_pass(*m.model, normalize_image(img), target);

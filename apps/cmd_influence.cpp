@@ -49,7 +49,7 @@ int run_influence(int argc, char** argv) {
   }
   std::fprintf(stderr, "\n");
   const std::string dir = args.get("out");
-  std::filesystem::create_directories(dir);
+  make_output_dir(dir);
   std::vector<xai::Tile> tiles;
   for (size_t k = 0; k < layers.size(); ++k) {
     Tensor v = mul(acc[k], 1.0 / double(n));

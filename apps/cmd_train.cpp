@@ -56,7 +56,7 @@ int run_train(int argc, char** argv) {
       .flag("resume", "continue from OUT/last.safetensors");
   if (!args.parse(argc, argv)) return 0;
   const std::string out = args.get("out");
-  std::filesystem::create_directories(out);
+  make_output_dir(out);
   ClutteredFashion train(args.get("data"), "train", 0), test(args.get("data"), "test", 1);
 
   VimConfig c;

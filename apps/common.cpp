@@ -1,5 +1,7 @@
 #include "apps/common.h"
 
+#include <filesystem>
+
 namespace ha::app {
 
 void add_checkpoint_options(Args& args) {
@@ -15,6 +17,13 @@ ConfigOverrides config_overrides(const Args& args) {
   if (args.has("stride") && o.stride <= 0) throw UsageError("--stride must be positive");
   if (args.has("img-size") && o.img_size <= 0) throw UsageError("--img-size must be positive");
   return o;
+}
+
+void make_output_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  HATTN_CHECK(!ec && std::filesystem::is_directory(dir), "cannot create output folder '", dir, "': ",
+              ec ? ec.message() : "a file of that name exists");
 }
 
 LoadedModel load_model(const Args& args) {

@@ -17,6 +17,8 @@ struct LoadedModel {
 };
 
 LoadedModel load_model(const Args& args);
+// Creates an output folder (and its parents); a clear error when it cannot.
+void make_output_dir(const std::string& dir);
 ConfigOverrides config_overrides(const Args& args);
 
 int run_classify(int argc, char** argv);

@@ -27,6 +27,9 @@ std::string str(const Args&... args) {
   return os.str();
 }
 
+// Throws a clear error unless `path` names a readable regular file (not missing, not a directory).
+void require_readable_file(const std::string& path, const char* what);
+
 }  // namespace ha
 
 // HATTN_CHECK(cond, "op: ", a, " vs ", b) throws ha::Error with the concatenated message.

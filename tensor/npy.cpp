@@ -68,6 +68,7 @@ static std::string dict_value(const std::string& h, const std::string& key, cons
 }
 
 Tensor load_npy(const std::string& path) {
+  require_readable_file(path, ".npy file");
   std::ifstream f(path, std::ios::binary);
   HATTN_CHECK(f.good(), "load_npy: cannot open '", path, "'");
   char magic[6];

@@ -1,12 +1,20 @@
 #include "tensor/tensor.h"
 
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "tensor/cuda/cuda_memory.h"
 #include "tensor/strided_loop.h"
 
 namespace ha {
+
+void require_readable_file(const std::string& path, const char* what) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  HATTN_CHECK(!ec && std::filesystem::exists(st), "cannot open ", what, " '", path, "': no such file");
+  HATTN_CHECK(!std::filesystem::is_directory(st), "cannot open ", what, " '", path, "': it is a directory, not a file");
+}
 
 std::string shape_str(const Shape& s) {
   std::ostringstream os;

@@ -138,6 +138,7 @@ Tensor Checkpoint::load(const std::string& name) const {
 }
 
 Checkpoint Checkpoint::open(const std::string& path) {
+  require_readable_file(path, "checkpoint");
   std::ifstream f(path, std::ios::binary);
   HATTN_CHECK(f.good(), "cannot open checkpoint '", path, "'");
   char magic[4] = {0, 0, 0, 0};

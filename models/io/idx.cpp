@@ -41,6 +41,7 @@ static std::string read_maybe_gzip(const std::string& path) {
 }
 
 Tensor load_idx(const std::string& path) {
+  require_readable_file(path, "IDX file");
   const std::string d = read_maybe_gzip(path);
   HATTN_CHECK(d.size() >= 4 && d[0] == 0 && d[1] == 0, "'", path, "': not an IDX file (bad magic)");
   HATTN_CHECK(static_cast<unsigned char>(d[2]) == 0x08, "'", path, "': IDX data type 0x", std::hex,

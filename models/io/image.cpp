@@ -13,6 +13,7 @@
 namespace ha {
 
 Image8 load_image(const std::string& path) {
+  require_readable_file(path, "image");
   FILE* f = std::fopen(path.c_str(), "rb");
   HATTN_CHECK(f != nullptr, "cannot open image '", path, "'");
   int w = 0, h = 0, comp = 0;

@@ -110,6 +110,15 @@ if [[ -d $fm ]]; then
   check "eval bad kind" 2 "$hattn" eval fidelity --checkpoint "$small"
   check "influence" 0 "$hattn" influence --checkpoint "$small" --limit 2 --out "$tmp/inf"
 fi
+# misuse: a directory instead of a file, an output folder that cannot be created
+check "checkpoint is a directory" 2 "$hattn" classify --checkpoint "$data" --image "$img"
+expect_in "says directory" "$tmp/err" "is a directory"
+check "image is a directory" 2 "$hattn" explain --checkpoint "$ckpt" --image "$data"
+touch "$tmp/afile"
+check "unwritable output" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --out "$tmp/afile/sub"
+expect_in "output error" "$tmp/err" "cannot create output folder"
+check "attention unwritable output" 2 "$hattn" attention --checkpoint "$ckpt" --image "$img" --layer 0 --out "$tmp/afile/sub"
+
 # the hand-computed example of tests/test_metrics.cpp: maps (0, 1, 3, 4), mask (0, 1, 1, 1)
 check "metrics" 0 "$hattn" metrics segmentation --maps "$data/metrics/maps.npy" --masks "$data/metrics/masks.npy" --json
 expect_in "metrics json" "$tmp/out" '{"pixel_accuracy": 0.75, "miou": 0.583333333, "map": 0.854166667, "mf1": 0.8, "images": 1}'
