@@ -1,6 +1,11 @@
 #include "models/io/image.h"
 
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
 
 #include "tensor/error.h"
 
@@ -12,6 +17,9 @@
 
 namespace ha {
 
+// Decoding runs in a forked child process: stb_image has known crashes on malformed files (fuzz_image found a
+// SEGV in its JPEG Huffman decoder), and a research tool must answer untrusted input with an error, never a
+// crash. The child writes the pixels into a shared mapping sized from the (already validated) header.
 Image8 load_image(const std::string& path) {
   require_readable_file(path, "image");
   FILE* f = std::fopen(path.c_str(), "rb");
@@ -25,15 +33,48 @@ Image8 load_image(const std::string& path) {
     std::fclose(f);
     throw Error(str("'", path, "' is ", w, "x", h, " pixels, over the ", kMaxImagePixels / 1000000, "-megapixel limit"));
   }
-  unsigned char* data = stbi_load_from_file(f, &w, &h, &comp, 3);
-  std::fclose(f);
-  HATTN_CHECK(data != nullptr, "'", path, "' could not be decoded (", stbi_failure_reason(), ")");
-  Image8 img;
-  img.width = w;
-  img.height = h;
-  img.rgb.assign(data, data + static_cast<size_t>(w) * h * 3);
-  stbi_image_free(data);
   HATTN_CHECK(w > 0 && h > 0, "'", path, "' has no pixels");
+  std::rewind(f);
+  const size_t nbytes = static_cast<size_t>(w) * h * 3;
+  constexpr size_t kHeader = 256;  // status and failure reason from the child
+  void* shared = mmap(nullptr, kHeader + nbytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED) {
+    std::fclose(f);
+    throw Error(str("'", path, "': cannot map ", nbytes, " bytes for decoding"));
+  }
+  char* header = static_cast<char*>(shared);
+  unsigned char* pixels = static_cast<unsigned char*>(shared) + kHeader;
+  const pid_t pid = fork();
+  if (pid == 0) {  // child: decode, copy, leave without running destructors or atexit handlers
+    int cw = 0, ch = 0, cc = 0;
+    unsigned char* data = stbi_load_from_file(f, &cw, &ch, &cc, 3);
+    if (!data) {
+      std::snprintf(header, kHeader, "%s", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+      _exit(2);
+    }
+    if (cw != w || ch != h) _exit(3);
+    std::memcpy(pixels, data, nbytes);
+    _exit(0);
+  }
+  std::fclose(f);
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+    munmap(shared, kHeader + nbytes);
+    throw Error(str("'", path, "': cannot start the image decoder"));
+  }
+  std::string reason(header, strnlen(header, kHeader));
+  Image8 img;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    img.width = w;
+    img.height = h;
+    img.rgb.assign(pixels, pixels + nbytes);
+  }
+  munmap(shared, kHeader + nbytes);
+  if (WIFSIGNALED(status))
+    throw Error(str("'", path, "' could not be decoded: the decoder crashed (signal ", WTERMSIG(status),
+                    ") on this malformed image"));
+  HATTN_CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 3, "'", path, "': the image's size changed while decoding");
+  HATTN_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "'", path, "' could not be decoded (", reason, ")");
   return img;
 }
 
