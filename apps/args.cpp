@@ -4,6 +4,14 @@
 
 namespace ha::app {
 
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  const std::string list = s + ",";
+  for (size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1)
+    out.push_back(list.substr(at, comma - at));
+  return out;
+}
+
 Args& Args::option(const std::string& name, const std::string& def, const std::string& help, bool required) {
   opts_[name] = {def, help, false, required};
   order_.push_back(name);

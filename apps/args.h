@@ -12,6 +12,9 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// "a,b,c" -> {"a", "b", "c"} (empty items kept, so a stray comma is reported by the caller's parser).
+std::vector<std::string> split_list(const std::string& s);
+
 class Args {
  public:
   Args(std::string command, std::string summary) : command_(std::move(command)), summary_(std::move(summary)) {}

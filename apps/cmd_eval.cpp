@@ -26,9 +26,7 @@ struct Item {
 std::vector<xai::EvalMethod> parse_methods(const std::string& s) {
   if (s == "all") return xai::all_eval_methods();
   std::vector<xai::EvalMethod> out;
-  std::string list = s + ",";
-  for (size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1) {
-    std::string one = list.substr(at, comma - at);  // e.g. attr:exact
+  for (const std::string& one : split_list(s)) {  // e.g. attr:exact
     const size_t colon = one.find(':');
     xai::EvalMethod m{xai::parse_method(one.substr(0, colon)), xai::Variant::Official};
     if (colon != std::string::npos) m.variant = xai::parse_variant(one.substr(colon + 1));
@@ -48,9 +46,7 @@ int run_eval(int argc, char** argv) {
     args.option("inputs", "", "comma list of shard output folders", true).option("out", "out/eval", "output folder");
     if (!args.parse(argc - 1, argv + 1)) return 0;
     xai::EvalCounts total;
-    std::string list = args.get("inputs") + ",";
-    for (size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1)
-      total.merge(xai::EvalCounts::load_csv(list.substr(at, comma - at) + "/counts.csv"));
+    for (const std::string& dir : split_list(args.get("inputs"))) total.merge(xai::EvalCounts::load_csv(dir + "/counts.csv"));
     make_output_dir(args.get("out"));
     total.save_csv(args.get("out") + "/counts.csv");
     std::cout << xai::write_reports(total, args.get("out"), "Merged evaluation");

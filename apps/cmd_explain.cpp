@@ -30,9 +30,7 @@ int run_explain(int argc, char** argv) {
   if (args.get("method") == "all") {
     methods = xai::all_methods();
   } else {
-    std::string list = args.get("method") + ",";
-    for (size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1)
-      methods.push_back(xai::parse_method(list.substr(at, comma - at)));
+    for (const std::string& m : split_list(args.get("method"))) methods.push_back(xai::parse_method(m));
   }
   xai::ExplainOptions opt;
   opt.variant = xai::parse_variant(args.get("variant"));

@@ -24,9 +24,7 @@ int run_influence(int argc, char** argv) {
   LoadedModel m = load_model(args);
   const VimConfig& c = m.model->config();
   std::vector<int64_t> layers;
-  std::string list = args.get("layers") + ",";
-  for (size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1) {
-    const std::string s = list.substr(at, comma - at);
+  for (const std::string& s : split_list(args.get("layers"))) {
     const int64_t l = s == "first" ? 0 : s == "last" ? c.depth - 1 : std::stoll(s);
     if (l < 0 || l >= c.depth) throw UsageError(str("layer ", l, " is outside [0, ", c.depth, ")"));
     layers.push_back(l);

@@ -167,12 +167,15 @@ std::unique_ptr<VisionMamba> load_vim(const std::string& path, const ConfigOverr
   return model;
 }
 
-void save_vim_safetensors(const VisionMamba& model, const std::string& path, std::map<std::string, std::string> metadata) {
-  const VimConfig& c = model.config();
+void add_config_metadata(const VimConfig& c, std::map<std::string, std::string>& metadata) {
   metadata["config.img_size"] = std::to_string(c.img_size);
   metadata["config.stride"] = std::to_string(c.stride);
   metadata["config.cls_mode"] = c.cls_mode == ClsMode::Middle ? "middle" : c.cls_mode == ClsMode::First ? "first" : "none";
   metadata["args.input_size"] = std::to_string(c.img_size);
+}
+
+void save_vim_safetensors(const VisionMamba& model, const std::string& path, std::map<std::string, std::string> metadata) {
+  add_config_metadata(model.config(), metadata);
   save_safetensors(path, model.named_parameters(), metadata);
 }
 

@@ -24,6 +24,9 @@ void load_parameters(nn::Module& model, const Checkpoint& ckpt);
 std::unique_ptr<VisionMamba> load_vim(const std::string& path, const ConfigOverrides& overrides = {},
                                       std::string* how = nullptr);
 
+// The configuration entries every file we write carries in __metadata__ (read back by infer_vim_config).
+void add_config_metadata(const VimConfig& c, std::map<std::string, std::string>& metadata);
+
 // The model's parameters and configuration as a safetensors file (config in __metadata__).
 void save_vim_safetensors(const VisionMamba& model, const std::string& path,
                           std::map<std::string, std::string> metadata = {});

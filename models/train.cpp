@@ -31,18 +31,13 @@ void save_training_checkpoint(const std::string& path, const VisionMamba& model,
   auto tensors = model.named_parameters();
   tensors.emplace_back("optimizer.exp_avg", opt.first_moment());
   tensors.emplace_back("optimizer.exp_avg_sq", opt.second_moment());
-  const VimConfig& c = model.config();
-  metadata["config.img_size"] = std::to_string(c.img_size);
-  metadata["config.stride"] = std::to_string(c.stride);
-  metadata["config.cls_mode"] = c.cls_mode == ClsMode::Middle ? "middle" : c.cls_mode == ClsMode::First ? "first" : "none";
-  metadata["args.input_size"] = std::to_string(c.img_size);
+  add_config_metadata(model.config(), metadata);
   save_safetensors(path, tensors, metadata);
 }
 
 TrainState load_training_checkpoint(const std::string& path, VisionMamba& model, nn::AdamW& opt) {
   Checkpoint ckpt = Checkpoint::open(path);
   // the optimizer tensors are not model parameters: load the model's own keys only
-  std::string missing;
   for (auto& [name, t] : model.named_parameters()) {
     const TensorRecord* r = ckpt.find(name);
     HATTN_CHECK(r && r->shape == t.shape(), "'", path, "': parameter '", name, "' is missing or mis-shaped");

@@ -121,8 +121,7 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(DType dt) const {
   if (dt == dtype()) return *this;
   Tensor out = raw::to_dtype(*this, dt);
-  if (needs_grad({*this})) {
-    if (!is_floating(dt)) return out.detach();  // integer results carry no gradient
+  if (needs_grad({*this}) && is_floating(dt)) {  // integer results carry no gradient
     DType in = dtype();
     record_op("ToDtypeBackward", {*this}, out, [in](const Tensor& g) { return std::vector<Tensor>{g.to(in)}; });
   }
