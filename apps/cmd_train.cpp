@@ -9,6 +9,7 @@
 
 #include "apps/common.h"
 #include "models/io/json.h"
+#include "models/init.h"
 #include "models/load.h"
 #include "models/train.h"
 #include "ops/ops.h"
@@ -69,29 +70,7 @@ int run_train(int argc, char** argv) {
   if (c.d_model <= 0 || c.depth <= 0) throw UsageError("--width and --depth must be positive");
   VisionMamba model(c);
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
-  {  // initialisation in Mamba's spirit: small normal weights, A_log = log(1..N), Δ bias = softplus^-1(U[1e-3, 1e-1])
-    Generator g(seed);
-    for (auto& [name, p] : model.named_parameters()) {
-      const bool is_norm = name.find("norm") != std::string::npos;
-      if (name.find("A_log") != std::string::npos || name.find("A_b_log") != std::string::npos) {
-        float* a = p.data<float>();
-        for (int64_t i = 0; i < p.numel(); ++i) a[i] = std::log(float(i % c.d_state + 1));
-      } else if (name.find("dt_proj") != std::string::npos && name.find("bias") != std::string::npos) {
-        float* b = p.data<float>();
-        for (int64_t i = 0; i < p.numel(); ++i) {
-          const double dt = std::exp(g.uniform() * (std::log(0.1) - std::log(0.001)) + std::log(0.001));
-          b[i] = static_cast<float>(dt + std::log(-std::expm1(-dt)));
-        }
-      } else if (is_norm || name.find(".D") != std::string::npos || name.find("D_b") != std::string::npos) {
-        p.fill_(1.0);
-      } else if (name.find("bias") != std::string::npos) {
-        p.fill_(0.0);
-      } else {
-        const double fan_in = static_cast<double>(p.numel() / p.size(0));
-        p.copy_(mul(randn(p.shape(), DType::F32, g), p.dim() >= 2 ? 1.0 / std::sqrt(fan_in) : 0.02));
-      }
-    }
-  }
+  initialize_parameters(model, seed);
   nn::AdamWConfig oc;
   oc.weight_decay = std::stod(args.get("weight-decay"));
   nn::AdamW opt(model, oc);

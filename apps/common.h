@@ -23,6 +23,7 @@ ConfigOverrides config_overrides(const Args& args);
 
 int run_classify(int argc, char** argv);
 int run_info(int argc, char** argv);
+int run_init(int argc, char** argv);
 int run_explain(int argc, char** argv);
 int run_attention(int argc, char** argv);
 int run_train(int argc, char** argv);

@@ -23,6 +23,7 @@ const Command kCommands[] = {
     {"influence", ha::app::run_influence, "average cls-row influence map per layer over a data set"},
     {"cluttered", ha::app::run_cluttered, "export cluttered Fashion-MNIST items as PNG (image, mask, labels)"},
     {"info", ha::app::run_info, "what a checkpoint holds and the configuration resolved from it"},
+    {"init", ha::app::run_init, "write a randomly initialised Vim checkpoint of a released shape"},
 };
 
 void usage(std::ostream& os) {

@@ -2,6 +2,8 @@
 //   y[b,e,t] = bias[e] + sum_k w[e,k] x[b,e,t-(K-1)+k]    (w[e,K-1] multiplies x at t itself)
 // Backward, per channel (channels are independent, so they run in parallel deterministically):
 //   dx[b,e,s] = sum_k w[e,k] dy[b,e,s+(K-1)-k],  dw[e,k] = sum_{b,t} dy[b,e,t] x[b,e,t-(K-1)+k],  dbias[e] = sum dy.
+#include <algorithm>
+
 #include "autograd/function_node.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
@@ -39,13 +41,12 @@ Tensor causal_conv1d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in)
         const T* xr = px + r * L;
         const T* we = pw + e * K;
         T* yr = py + r * L;
-        for (int64_t t = 0; t < L; ++t) {
-          T acc = pb ? pb[e] : T(0);
-          for (int64_t k = 0; k < K; ++k) {
-            const int64_t s = t - (K - 1) + k;
-            if (s >= 0) acc += we[k] * xr[s];
-          }
-          yr[t] = acc;
+        // one axpy per tap over the outputs whose input index t - (K-1) + k is in range (vectorises)
+        std::fill(yr, yr + L, pb ? pb[e] : T(0));
+        for (int64_t k = 0; k < K; ++k) {
+          const int64_t shift = K - 1 - k;
+          const T w = we[k];
+          for (int64_t t = shift; t < L; ++t) yr[t] += w * xr[t - shift];
         }
       }
     });
@@ -69,13 +70,11 @@ Tensor causal_conv1d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in)
               const T* g = pdy + (b * E + e) * L;
               if (gx) {
                 T* d = dx.data<T>() + (b * E + e) * L;
-                for (int64_t s = 0; s < L; ++s) {
-                  T acc = 0;
-                  for (int64_t k = 0; k < K; ++k) {
-                    const int64_t t = s + (K - 1) - k;
-                    if (t < L) acc += we[k] * g[t];
-                  }
-                  d[s] = acc;
+                std::fill(d, d + L, T(0));
+                for (int64_t k = 0; k < K; ++k) {
+                  const int64_t shift = K - 1 - k;
+                  const T w = we[k];
+                  for (int64_t s = 0; s + shift < L; ++s) d[s] += w * g[s + shift];
                 }
               }
               if (gw) {

@@ -3,9 +3,13 @@
 //   neg -1 | exp y | log 1/x | sqrt 1/(2y) | rsqrt -y^3/2 | abs sign(x) | sigmoid y(1-y)
 //   silu s(1 + x(1-s)) | softplus sigmoid(x), 1 above 20 | relu [x>0] | tanh 1-y^2
 //   gelu Phi(x) + x phi(x) | pow p x^(p-1) | clamp [lo<=x<=hi]
+// The transcendental ones the model runs on every token (exp, sigmoid, silu, softplus) also have float
+// vector forms fv/dv (ops/cpu/vec.h), used on contiguous float32 data.
 #include <cmath>
+#include <type_traits>
 
 #include "autograd/function_node.h"
+#include "ops/cpu/vec.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -30,6 +34,8 @@ struct Exp {
   static constexpr const char* name = "exp";
   template <class T> T f(T x) const { return std::exp(x); }
   template <class T> T d(T, T y) const { return y; }
+  cpu::VecF fv(cpu::VecF x) const { return cpu::vexp(x); }
+  cpu::VecF dv(cpu::VecF, cpu::VecF y) const { return y; }
 };
 struct Log {
   static constexpr bool uses_x = true, uses_y = false;
@@ -60,6 +66,8 @@ struct Sigmoid {
   static constexpr const char* name = "sigmoid";
   template <class T> T f(T x) const { return sigmoid_of(x); }
   template <class T> T d(T, T y) const { return y * (T(1) - y); }
+  cpu::VecF fv(cpu::VecF x) const { return cpu::vsigmoid(x); }
+  cpu::VecF dv(cpu::VecF, cpu::VecF y) const { return y * (1.f - y); }
 };
 struct Silu {
   static constexpr bool uses_x = true, uses_y = false;
@@ -69,12 +77,19 @@ struct Silu {
     T s = sigmoid_of(x);
     return s * (T(1) + x * (T(1) - s));
   }
+  cpu::VecF fv(cpu::VecF x) const { return x * cpu::vsigmoid(x); }
+  cpu::VecF dv(cpu::VecF x, cpu::VecF) const {
+    const cpu::VecF s = cpu::vsigmoid(x);
+    return s * (1.f + x * (1.f - s));
+  }
 };
 struct Softplus {
   static constexpr bool uses_x = true, uses_y = false;
   static constexpr const char* name = "softplus";
   template <class T> T f(T x) const { return x > T(20) ? x : std::log1p(std::exp(x)); }
   template <class T> T d(T x, T) const { return x > T(20) ? T(1) : sigmoid_of(x); }
+  cpu::VecF fv(cpu::VecF x) const { return cpu::vsoftplus(x); }
+  cpu::VecF dv(cpu::VecF x, cpu::VecF) const { return x > 20.f ? cpu::splat(1.f) : cpu::vsigmoid(x); }
 };
 struct Relu {
   static constexpr bool uses_x = true, uses_y = false;
@@ -115,6 +130,11 @@ struct Clamp {
 
 constexpr int64_t kGrain = 1 << 14;
 
+template <class Op, class = void>
+struct HasVec : std::false_type {};
+template <class Op>
+struct HasVec<Op, std::void_t<decltype(std::declval<const Op&>().fv(cpu::VecF{}))>> : std::true_type {};
+
 template <class Op>
 Tensor unary_forward(const Op& op, const Tensor& x) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
@@ -124,7 +144,10 @@ Tensor unary_forward(const Op& op, const Tensor& x) {
     const T* p = x.data<T>();
     if (x.is_contiguous()) {
       parallel_for(x.numel(), kGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) y[i] = op.template f<T>(p[i]);
+        if constexpr (HasVec<Op>::value && std::is_same_v<T, float>)
+          cpu::map_array(p + b, y + b, e - b, [&op](cpu::VecF v) { return op.fv(v); });
+        else
+          for (int64_t i = b; i < e; ++i) y[i] = op.template f<T>(p[i]);
       });
       return;
     }
@@ -139,6 +162,7 @@ Tensor unary_forward(const Op& op, const Tensor& x) {
 // dx = g * d(x, y); the node saved only what d reads (uses_x, uses_y), contiguous.
 template <class Op>
 Tensor unary_backward(const Op& op, const Tensor& x, const Tensor& y, const Tensor& g_in) {
+  static_assert(!HasVec<Op>::value || Op::uses_x != Op::uses_y, "a vector form reads exactly one of x, y");
   Tensor g = g_in.contiguous();
   Tensor dx = Tensor::empty(g.shape(), g.dtype());
   dispatch_floating(g.dtype(), Op::name, [&](auto tag) {
@@ -148,8 +172,15 @@ Tensor unary_backward(const Op& op, const Tensor& x, const Tensor& y, const Tens
     const T* pg = g.data<T>();
     T* pd = dx.data<T>();
     parallel_for(g.numel(), kGrain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        pd[i] = pg[i] * op.template d<T>(Op::uses_x ? px[i] : T(0), Op::uses_y ? py[i] : T(0));
+      if constexpr (HasVec<Op>::value && std::is_same_v<T, float>) {
+        // every vector form reads only one of x, y (uses_x or uses_y), so that one fills both arguments
+        const float* operand = Op::uses_x ? px : py;
+        cpu::zip_array(pg + b, operand + b, pd + b, e - b,
+                       [&op](cpu::VecF gv, cpu::VecF v) { return gv * op.dv(v, v); });
+      } else {
+        for (int64_t i = b; i < e; ++i)
+          pd[i] = pg[i] * op.template d<T>(Op::uses_x ? px[i] : T(0), Op::uses_y ? py[i] : T(0));
+      }
     });
   });
   return dx;

@@ -77,6 +77,14 @@ TEST(HostileFiles, ImagesNpyAndIdx) {
   msg = error_of([] { load_image(kDir + "fuzz_image_huffman_segv.jpg"); });  // stb crashes on it: we must not
   std::cout << "  fuzz_image_huffman_segv.jpg: " << msg << "\n";
   EXPECT_NE(msg.find("fuzz_image_huffman_segv.jpg"), std::string::npos) << msg;  // must not crash; an error or an image are both fine
+  // 2026-11-29: a zero stride expanded a 1-element storage into 1.5 billion elements (out of memory)
+  msg = error_of([] {
+    const Checkpoint c = Checkpoint::open(kDir + "fuzz_pth_stride_expansion.pth");
+    for (const TensorRecord& r : c.records()) c.load(r.name);
+  });
+  std::cout << "  fuzz_pth_stride_expansion.pth: " << msg << "\n";
+  EXPECT_NE(msg.find("fuzz_pth_stride_expansion.pth"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("refusing to expand"), std::string::npos) << msg;
   msg = error_of([] { Checkpoint::open(kDir); });  // a directory
   EXPECT_FALSE(msg.empty());
 }

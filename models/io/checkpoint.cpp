@@ -107,6 +107,13 @@ Tensor Checkpoint::load(const std::string& name) const {
                         r->type == StoredType::BF16;
   const DType out_type = r->type == StoredType::F64 ? DType::F64 : floating ? DType::F32 : DType::I64;
   if (empty) return Tensor::zeros(r->shape, out_type);
+  // Bounded memory: overlapping or zero strides could make a tiny storage expand into a huge tensor. A
+  // tensor may have at most as many elements as the file has bytes (real checkpoints are far below).
+  int64_t count = 1;
+  for (int64_t s : r->shape) count *= s;  // fits: add_record bounded the product by 2^40
+  HATTN_CHECK(static_cast<uint64_t>(count) <= file_size_, "'", path_, "': tensor '", name, "' of shape ",
+              shape_str(r->shape), " has ", count, " elements but the file has only ", file_size_,
+              " bytes (zero or overlapping strides); refusing to expand it");
   const int64_t n = extent - r->element_offset + 1;
   std::vector<char> bytes(n * es);
   std::ifstream f(path_, std::ios::binary);

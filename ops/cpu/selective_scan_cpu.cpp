@@ -41,20 +41,32 @@ inline T sigmoid(T x) {
 
 constexpr int64_t kMaxVecStates = 64;  // states held in registers by the vector paths: N <= 64
 
+// Δ_t of one row, vectorised over t: softplus(raw + bias) or raw + bias.
+void row_deltas(const ScanArgs<float>& a, int64_t e, const float* raw, float* dt) {
+  const float bias = a.delta_bias ? a.delta_bias[e] : 0.f;
+  if (a.delta_softplus)
+    map_array(raw, dt, a.L, [bias](VecF v) { return vsoftplus(v + bias); });
+  else
+    map_array(raw, dt, a.L, [bias](VecF v) { return v + bias; });
+}
+
 // Forward of one (b, e) with the states in vector registers (float, N a multiple of the lane count).
+// Δ is computed for the whole row first, so the loop body is short and branch-free and the out-of-order
+// core overlaps the exps of several steps (only h is carried from step to step).
 void forward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const float* Bt, const float* Ct, float* y_out) {
   const int64_t L = a.L, N = a.N, r = b * a.E + e, chunks = N / kLanesF;
   VecF h[kMaxVecStates / kLanesF], A[kMaxVecStates / kLanesF];
   for (int64_t c = 0; c < chunks; ++c) h[c] = VecF{}, A[c] = load(a.A + e * N + c * kLanesF);
   const float* u = a.u + r * L;
-  const float* dl = a.delta + r * L;
-  // The recurrence only carries h; the per-step readouts C·h are stored and reduced afterwards, so the
-  // horizontal sums stay off the loop-carried dependency chain.
+  thread_local std::vector<float> dts, ys;
+  dts.resize(L), ys.resize(L);
+  row_deltas(a, e, a.delta + r * L, dts.data());
+  // The per-step readouts C·h are stored and reduced afterwards, off the loop-carried dependency chain.
   thread_local std::vector<VecF> readout;
   readout.resize(L);
   for (int64_t k = 0; k < L; ++k) {
     const int64_t t = a.reverse ? L - 1 - k : k;
-    const float dt = step_delta(a, e, dl[t]), dtu = dt * u[t];
+    const float dt = dts[t], dtu = dt * u[t];
     const float* Bv = Bt + (b * L + t) * N;
     const float* Cv = Ct + (b * L + t) * N;
     VecF acc{};
@@ -64,15 +76,13 @@ void forward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const float
     }
     readout[t] = acc;
   }
-  for (int64_t t = 0; t < L; ++t) {
-    float y = hsum(readout[t]);
-    if (a.D) y += a.D[e] * u[t];
-    if (a.z) {
-      const float zt = a.z[r * L + t];
-      y *= zt * sigmoid(zt);
-    }
-    y_out[t] = y;
-  }
+  for (int64_t t = 0; t < L; ++t) ys[t] = hsum(readout[t]);
+  if (a.D)
+    for (int64_t t = 0; t < L; ++t) ys[t] += a.D[e] * u[t];
+  if (a.z)
+    zip_array(ys.data(), a.z + r * L, y_out, L, [](VecF y, VecF z) { return y * (z * vsigmoid(z)); });
+  else
+    std::copy(ys.begin(), ys.end(), y_out);
 }
 
 // Backward of one (b, e): recompute states and decays (stored per step), then the adjoint recurrence.
@@ -87,10 +97,10 @@ void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const floa
   for (int64_t c = 0; c < chunks; ++c) A[c] = load(a.A + e * N + c * kLanesF), h[c] = VecF{};
   const float* u = a.u + r * L;
   const float* dl = a.delta + r * L;
+  row_deltas(a, e, dl, dts.data());
   for (int64_t k = 0; k < L; ++k) {
     const int64_t t = a.reverse ? L - 1 - k : k;
-    const float dt = step_delta(a, e, dl[t]), dtu = dt * u[t];
-    dts[t] = dt;
+    const float dt = dts[t], dtu = dt * u[t];
     const float* Bv = Bt + (b * L + t) * N;
     const float* Cv = Ct + (b * L + t) * N;
     VecF acc{};
@@ -105,17 +115,22 @@ void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const floa
   }
   for (int64_t c = 0; c < chunks; ++c) dh[c] = VecF{}, dA_sum[c] = VecF{};
   thread_local std::vector<VecF> red_ddt, red_du;
-  thread_local std::vector<float> dys;
-  red_ddt.resize(L), red_du.resize(L), dys.resize(L);
+  thread_local std::vector<float> dys, sig;
+  red_ddt.resize(L), red_du.resize(L), dys.resize(L), sig.resize(L);
+  // the gate: dy = g z σ(z), dz = g y σ(z) (1 + z (1 - σ(z)))
+  const float* g = dout + r * L;
+  if (a.z) {
+    const float* z = a.z + r * L;
+    map_array(z, sig.data(), L, [](VecF v) { return vsigmoid(v); });
+    for (int64_t t = 0; t < L; ++t) dys[t] = g[t] * z[t] * sig[t];
+    if (dz)
+      for (int64_t t = 0; t < L; ++t) dz[r * L + t] = g[t] * ypre[t] * sig[t] * (1.f + z[t] * (1.f - sig[t]));
+  } else {
+    std::copy(g, g + L, dys.begin());
+  }
   for (int64_t k = L - 1; k >= 0; --k) {
     const int64_t t = a.reverse ? L - 1 - k : k;
-    const float g = dout[r * L + t];
-    float dy = g;
-    if (a.z) {
-      const float zt = a.z[r * L + t], s = sigmoid(zt);
-      dy = g * zt * s;
-      if (dz) dz[r * L + t] = g * ypre[t] * s * (1.f + zt * (1.f - s));
-    }
+    const float dy = dys[t];
     const float dt = dts[t], ut = u[t];
     const float* Bv = Bt + (b * L + t) * N;
     const float* Cv = Ct + (b * L + t) * N;
@@ -137,7 +152,14 @@ void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const floa
     }
     red_ddt[t] = ddt_v;
     red_du[t] = du_v;
-    dys[t] = dy;
+  }
+  // softplus' = σ(raw + bias), reusing sig for it
+  if (a.delta_softplus) {
+    const float bias = a.delta_bias ? a.delta_bias[e] : 0.f;
+    map_array(dl, sig.data(), L, [bias](VecF v) {
+      v += bias;
+      return v > 20.f ? splat(1.f) : vsigmoid(v);
+    });
   }
   // the deferred horizontal sums, in the same order as the scalar path (t descending) for dD and dΔ-bias
   for (int64_t k = L - 1; k >= 0; --k) {
@@ -146,10 +168,7 @@ void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const floa
     float ddt = hsum(red_ddt[t]);
     const float du_t = hsum(red_du[t]) + (a.D ? dy * a.D[e] : 0.f);
     if (a.D) dD_acc += double(dy) * ut;
-    if (a.delta_softplus) {
-      const float raw = dl[t] + (a.delta_bias ? a.delta_bias[e] : 0.f);
-      ddt *= raw > 20.f ? 1.f : sigmoid(raw);
-    }
+    if (a.delta_softplus) ddt *= sig[t];
     if (ddelta) ddelta[r * L + t] = ddt;
     dbias_acc += ddt;
     if (du) du[r * L + t] = du_t;
