@@ -135,6 +135,27 @@ struct HasVec : std::false_type {};
 template <class Op>
 struct HasVec<Op, std::void_t<decltype(std::declval<const Op&>().fv(cpu::VecF{}))>> : std::true_type {};
 
+// y = f(x) and dx = g · d(x, y) over n contiguous floats with the vector forms; false (nothing done) for
+// ops without them. Here Op is this function's own parameter, so the discarded branch is never checked.
+template <class Op>
+bool vector_forward(const Op& op, const float* x, float* y, int64_t n) {
+  if constexpr (HasVec<Op>::value) {
+    cpu::map_array(x, y, n, [&op](cpu::VecF v) { return op.fv(v); });
+    return true;
+  }
+  return false;
+}
+template <class Op>
+bool vector_backward(const Op& op, const float* g, const float* x, const float* y, float* dx, int64_t n) {
+  if constexpr (HasVec<Op>::value) {
+    static_assert(Op::uses_x != Op::uses_y, "a vector form reads exactly one of x, y");
+    // that one fills both arguments of dv
+    cpu::zip_array(g, Op::uses_x ? x : y, dx, n, [&op](cpu::VecF gv, cpu::VecF v) { return gv * op.dv(v, v); });
+    return true;
+  }
+  return false;
+}
+
 template <class Op>
 Tensor unary_forward(const Op& op, const Tensor& x) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
@@ -144,10 +165,9 @@ Tensor unary_forward(const Op& op, const Tensor& x) {
     const T* p = x.data<T>();
     if (x.is_contiguous()) {
       parallel_for(x.numel(), kGrain, [&](int64_t b, int64_t e) {
-        if constexpr (HasVec<Op>::value && std::is_same_v<T, float>)
-          cpu::map_array(p + b, y + b, e - b, [&op](cpu::VecF v) { return op.fv(v); });
-        else
-          for (int64_t i = b; i < e; ++i) y[i] = op.template f<T>(p[i]);
+        if constexpr (std::is_same_v<T, float>)
+          if (vector_forward(op, p + b, y + b, e - b)) return;
+        for (int64_t i = b; i < e; ++i) y[i] = op.template f<T>(p[i]);
       });
       return;
     }
@@ -162,7 +182,6 @@ Tensor unary_forward(const Op& op, const Tensor& x) {
 // dx = g * d(x, y); the node saved only what d reads (uses_x, uses_y), contiguous.
 template <class Op>
 Tensor unary_backward(const Op& op, const Tensor& x, const Tensor& y, const Tensor& g_in) {
-  static_assert(!HasVec<Op>::value || Op::uses_x != Op::uses_y, "a vector form reads exactly one of x, y");
   Tensor g = g_in.contiguous();
   Tensor dx = Tensor::empty(g.shape(), g.dtype());
   dispatch_floating(g.dtype(), Op::name, [&](auto tag) {
@@ -172,15 +191,10 @@ Tensor unary_backward(const Op& op, const Tensor& x, const Tensor& y, const Tens
     const T* pg = g.data<T>();
     T* pd = dx.data<T>();
     parallel_for(g.numel(), kGrain, [&](int64_t b, int64_t e) {
-      if constexpr (HasVec<Op>::value && std::is_same_v<T, float>) {
-        // every vector form reads only one of x, y (uses_x or uses_y), so that one fills both arguments
-        const float* operand = Op::uses_x ? px : py;
-        cpu::zip_array(pg + b, operand + b, pd + b, e - b,
-                       [&op](cpu::VecF gv, cpu::VecF v) { return gv * op.dv(v, v); });
-      } else {
-        for (int64_t i = b; i < e; ++i)
-          pd[i] = pg[i] * op.template d<T>(Op::uses_x ? px[i] : T(0), Op::uses_y ? py[i] : T(0));
-      }
+      if constexpr (std::is_same_v<T, float>)
+        if (vector_backward(op, pg + b, px ? px + b : nullptr, py ? py + b : nullptr, pd + b, e - b)) return;
+      for (int64_t i = b; i < e; ++i)
+        pd[i] = pg[i] * op.template d<T>(Op::uses_x ? px[i] : T(0), Op::uses_y ? py[i] : T(0));
     });
   });
   return dx;
