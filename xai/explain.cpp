@@ -14,6 +14,18 @@ ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, i
   HATTN_CHECK(input.dim() == 4 && input.size(0) == 1, "explain: expects one image, shape (1, 3, H, W); got ",
               describe(input));
   ctx.input = input.detach().to(DType::F32).contiguous().requires_grad_();
+  // Explanations read input-side gradients only: with the parameters frozen for this pass the backward
+  // skips every weight gradient (about a third of its work) and leaves the model's .grad untouched.
+  std::vector<Tensor> frozen;
+  for (auto& [name, p] : model.named_parameters())
+    if (p.requires_grad()) frozen.push_back(p);
+  struct Restore {
+    std::vector<Tensor>& params;
+    ~Restore() {
+      for (Tensor& p : params) p.requires_grad_(true);
+    }
+  } restore{frozen};
+  for (Tensor& p : frozen) p.requires_grad_(false);
   VimOutput out = model.forward(ctx.input, {true, true});
   ctx.logits = out.logits.detach();
   const int64_t classes = ctx.logits.size(1);

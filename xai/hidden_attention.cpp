@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
+#include "ops/cpu/vec.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -31,22 +33,88 @@ struct Factors {
     w = take(t.conv_weight);
   }
 
-  // Per channel: decay E_t[n] = exp(Δ_t A_n) and drive Δ_t B_t[n], each (L, N).
-  void channel(int64_t d, std::vector<T>& decay, std::vector<T>& drive) const {
+  // Per channel: decay E_t[n] = exp(Δ_t A_n) and drive Δ_t B_t[n], each (L, N); rows up to `last` only
+  // need t ≤ last.
+  void channel(int64_t d, std::vector<T>& decay, std::vector<T>& drive, int64_t last = -1) const {
     decay.resize(L * N);
     drive.resize(L * N);
-    for (int64_t t = 0; t < L; ++t) {
+    for (int64_t t = 0; t <= (last < 0 ? L - 1 : last); ++t) {
       const T dt = delta[d * L + t];
-      for (int64_t n = 0; n < N; ++n) {
-        decay[t * N + n] = std::exp(dt * A[d * N + n]);
-        drive[t * N + n] = dt * Bt[t * N + n];
+      for (int64_t n = 0; n < N; ++n) drive[t * N + n] = dt * Bt[t * N + n];
+      if constexpr (std::is_same_v<T, float>) {
+        if (N % cpu::kLanesF == 0) {  // the L·N exps dominate a row: vectorised
+          for (int64_t n = 0; n < N; n += cpu::kLanesF)
+            cpu::store(&decay[t * N + n], cpu::vexp(cpu::load(&A[d * N + n]) * dt));
+          continue;
+        }
       }
+      for (int64_t n = 0; n < N; ++n) decay[t * N + n] = std::exp(dt * A[d * N + n]);
+    }
+  }
+
+  // Every row of the channel's matrix, i = 0..L−1, handed to emit(i, row) with row[0..i] valid. The
+  // running product, organised by columns: Q[n][j] = drive_j[n] · Π_{k=j+1..i} decay_k[n] is kept for all
+  // j ≤ i and advanced by one factor per row, so row i = Σ_n C_i[n] Q[n][j]. The j of a block sit side
+  // by side (vector lanes), n is the inner loop: no horizontal sums, O(L² N) multiply-adds per matrix.
+  template <class Emit>
+  void matrix(const std::vector<T>& decay, const std::vector<T>& drive, std::vector<T>& Q, std::vector<T>& row,
+              Emit emit) const {
+    constexpr int64_t kJ = 16;  // a multiple of every vector width
+    const int64_t Lp = (L + kJ - 1) / kJ * kJ;
+    Q.assign(N * Lp, T(0));
+    row.resize(Lp);
+    for (int64_t i = 0; i < L; ++i) {
+      const T* e = &decay[i * N];
+      const T* c = &Ct[i * N];
+      for (int64_t n = 0; n < N; ++n) Q[n * Lp + i] = drive[i * N + n];  // the new column: no decay yet
+      // columns j < i advance by e; the block holding i advances only its j < i (beyond i, Q is still 0)
+      for (int64_t j0 = 0; j0 <= i; j0 += kJ) {
+        if constexpr (std::is_same_v<T, float>) {
+          using cpu::VecF;
+          constexpr int64_t W = cpu::kLanesF;
+          for (int64_t w = j0; w < j0 + kJ; w += W) {
+            VecF acc{};
+            VecF keep{};  // lanes j ≥ i: multiply by 1
+            if (w + W > i)
+              for (int64_t l = 0; l < W; ++l) keep[l] = w + l >= i ? 1.f : 0.f;
+            for (int64_t n = 0; n < N; ++n) {
+              const VecF en = keep + (1.f - keep) * e[n];
+              const VecF q = cpu::load(&Q[n * Lp + w]) * en;
+              cpu::store(&Q[n * Lp + w], q);
+              acc += c[n] * q;
+            }
+            cpu::store(&row[w], acc);
+          }
+        } else {
+          T acc[kJ] = {};
+          for (int64_t n = 0; n < N; ++n) {
+            T* q = &Q[n * Lp + j0];
+            for (int64_t j = 0; j < kJ; ++j) {
+              if (j0 + j < i) q[j] *= e[n];
+              acc[j] += c[n] * q[j];
+            }
+          }
+          std::copy(acc, acc + kJ, &row[j0]);
+        }
+      }
+      emit(i, row.data());
     }
   }
 
   // out[j] = Σ_n q[n] · Π_{k=j+1..start} decay_k[n] · drive_j[n] for j = start, ..., 0 (the running product).
   void row(const std::vector<T>& decay, const std::vector<T>& drive, const T* q, int64_t start, T* out,
            std::vector<T>& P) const {
+    if constexpr (std::is_same_v<T, float>) {
+      if (N == cpu::kLanesF) {  // the states in one register (Vim's N = 16 with AVX-512)
+        cpu::VecF p = cpu::splat(1.f);
+        const cpu::VecF qv = cpu::load(q);
+        for (int64_t j = start; j >= 0; --j) {
+          out[j] = cpu::hsum(qv * p * cpu::load(&drive[j * N]));
+          p *= cpu::load(&decay[j * N]);
+        }
+        return;
+      }
+    }
     P.assign(N, T(1));
     for (int64_t j = start; j >= 0; --j) {
       const T* dr = &drive[j * N];
@@ -73,7 +141,7 @@ void rows_impl(const nn::DirectionTrace& t, int64_t b, int64_t q, RowKind kind, 
   parallel_for(f.E, 8, [&](int64_t d0, int64_t d1) {
     std::vector<T> decay, drive, P, qv(f.N), alpha(f.L);
     for (int64_t d = d0; d < d1; ++d) {
-      f.channel(d, decay, drive);
+      f.channel(d, decay, drive, q);
       const T* Cq = &f.Ct[q * f.N];
       if (kind == RowKind::Official) {
         if (q > 0) f.row(decay, drive, Cq, q - 1, o + d * f.L, P);  // Π_{k=j+1..q−1}: C_q / exp(Δ_q A), no diagonal
@@ -133,17 +201,19 @@ static void matrices_impl(const nn::DirectionTrace& t, int64_t b, int64_t c0, in
   Factors<T> f(t, b);
   const int64_t L = f.L;
   parallel_for(c1 - c0, 1, [&](int64_t k0, int64_t k1) {
-    std::vector<T> decay, drive, P, row(L);
+    std::vector<T> decay, drive, Q, row;
     for (int64_t k = k0; k < k1; ++k) {
       f.channel(c0 + k, decay, drive);
       T* M = out + k * L * L;
-      for (int64_t i = 0; i < L; ++i) {
-        f.row(decay, drive, &f.Ct[i * f.N], i, row.data(), P);
-        for (int64_t j = 0; j <= i; ++j) {
-          if (reversed) M[(L - 1 - i) * L + (L - 1 - j)] += row[j];
-          else M[i * L + j] += row[j];
+      f.matrix(decay, drive, Q, row, [&](int64_t i, const T* r) {
+        if (reversed) {
+          T* Mi = M + (L - 1 - i) * L + (L - 1);
+          for (int64_t j = 0; j <= i; ++j) Mi[-j] += r[j];
+        } else {
+          T* Mi = M + i * L;
+          for (int64_t j = 0; j <= i; ++j) Mi[j] += r[j];
         }
-      }
+      });
     }
   });
 }
@@ -172,7 +242,7 @@ LayerAttentionStats layer_attention_stats(const nn::MixerTrace& m, int64_t batch
     // per block: sums of α_f, α_b, max(F,0) (each L×L, in double) and the block's min/max of F
     std::vector<double> part(blocks * 3 * L * L, 0.0), lo(blocks, INFINITY), hi(blocks, -INFINITY);
     parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
-      std::vector<T> decay, drive, P, row(L), Mf(L * L), Mb(L * L);
+      std::vector<T> decay, drive, Q, row, Mf(L * L), Mb(L * L);
       for (int64_t blk = b0; blk < b1; ++blk) {
         double* sf = &part[(blk * 3 + 0) * L * L];
         double* sb = &part[(blk * 3 + 1) * L * L];
@@ -181,15 +251,11 @@ LayerAttentionStats layer_attention_stats(const nn::MixerTrace& m, int64_t batch
           std::fill(Mf.begin(), Mf.end(), T(0));
           std::fill(Mb.begin(), Mb.end(), T(0));
           ff.channel(d, decay, drive);
-          for (int64_t i = 0; i < L; ++i) {
-            ff.row(decay, drive, &ff.Ct[i * ff.N], i, row.data(), P);
-            std::copy(row.begin(), row.begin() + i + 1, &Mf[i * L]);
-          }
+          ff.matrix(decay, drive, Q, row, [&](int64_t i, const T* r) { std::copy(r, r + i + 1, &Mf[i * L]); });
           fb.channel(d, decay, drive);
-          for (int64_t i = 0; i < L; ++i) {
-            fb.row(decay, drive, &fb.Ct[i * fb.N], i, row.data(), P);
-            for (int64_t j = 0; j <= i; ++j) Mb[(L - 1 - i) * L + (L - 1 - j)] = row[j];
-          }
+          fb.matrix(decay, drive, Q, row, [&](int64_t i, const T* r) {
+            for (int64_t j = 0; j <= i; ++j) Mb[(L - 1 - i) * L + (L - 1 - j)] = r[j];
+          });
           for (int64_t k = 0; k < L * L; ++k) {
             const double F = double(Mf[k]) + double(Mb[k]);
             sf[k] += Mf[k];
