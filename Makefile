@@ -28,6 +28,7 @@ bench: build
 	./build/bench/bench_gemm --benchmark_counters_tabular=true
 	./build/bench/bench_scan --benchmark_counters_tabular=true
 	./build/bench/bench_attention --benchmark_counters_tabular=true
+	./build/bench/bench_end_to_end --benchmark_counters_tabular=true
 
 debug: setup
 	cmake -S . -B build-debug -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O0 -g" $(CMAKE_FLAGS)

@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
           dataset-fashion-mnist)
 if [[ "${1:-}" == "--dev" ]]; then
-  packages+=(python3-torch python3-numpy libopenblas0-pthread)
+  packages+=(python3-torch python3-torchvision python3-numpy python3-pil python3-matplotlib python3-opencv
+            libopenblas0-pthread)
 fi
 
 missing=()

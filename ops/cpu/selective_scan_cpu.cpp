@@ -39,7 +39,6 @@ inline T sigmoid(T x) {
   return T(1) / (T(1) + std::exp(-x));
 }
 
-constexpr int64_t kMaxVecStates = 64;  // states held in registers by the vector paths: N <= 64
 
 // Δ_t of one row, vectorised over t: softplus(raw + bias) or raw + bias.
 void row_deltas(const ScanArgs<float>& a, int64_t e, const float* raw, float* dt) {
@@ -53,9 +52,12 @@ void row_deltas(const ScanArgs<float>& a, int64_t e, const float* raw, float* dt
 // Forward of one (b, e) with the states in vector registers (float, N a multiple of the lane count).
 // Δ is computed for the whole row first, so the loop body is short and branch-free and the out-of-order
 // core overlaps the exps of several steps (only h is carried from step to step).
+// kChunks = N / lanes is a compile-time constant so the state arrays live in registers, not on the stack.
+template <int kChunks>
 void forward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const float* Bt, const float* Ct, float* y_out) {
-  const int64_t L = a.L, N = a.N, r = b * a.E + e, chunks = N / kLanesF;
-  VecF h[kMaxVecStates / kLanesF], A[kMaxVecStates / kLanesF];
+  constexpr int64_t chunks = kChunks;
+  const int64_t L = a.L, N = a.N, r = b * a.E + e;
+  VecF h[kChunks], A[kChunks];
   for (int64_t c = 0; c < chunks; ++c) h[c] = VecF{}, A[c] = load(a.A + e * N + c * kLanesF);
   const float* u = a.u + r * L;
   thread_local std::vector<float> dts, ys;
@@ -87,13 +89,14 @@ void forward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const float
 
 // Backward of one (b, e): recompute states and decays (stored per step), then the adjoint recurrence.
 // Accumulates dA (per state), dD and dΔ-bias into the given accumulators; dB/dC into per-block partials.
+template <int kChunks>
 void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const float* Bt, const float* Ct,
                       const float* dout, float* du, float* ddelta, float* dz, float* dBp, float* dCp,
                       std::vector<float>& hs, std::vector<float>& decays, std::vector<float>& dts,
                       std::vector<float>& ypre, double* dA_acc, double& dD_acc, double& dbias_acc) {
-  const int64_t L = a.L, N = a.N, r = b * a.E + e, chunks = N / kLanesF;
-  VecF A[kMaxVecStates / kLanesF], h[kMaxVecStates / kLanesF], dh[kMaxVecStates / kLanesF],
-      dA_sum[kMaxVecStates / kLanesF];
+  constexpr int64_t chunks = kChunks;
+  const int64_t L = a.L, N = a.N, r = b * a.E + e;
+  VecF A[kChunks], h[kChunks], dh[kChunks], dA_sum[kChunks];
   for (int64_t c = 0; c < chunks; ++c) A[c] = load(a.A + e * N + c * kLanesF), h[c] = VecF{};
   const float* u = a.u + r * L;
   const float* dl = a.delta + r * L;
@@ -177,6 +180,28 @@ void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const floa
     for (int i = 0; i < kLanesF; ++i) dA_acc[c * kLanesF + i] += dA_sum[c][i];
 }
 
+// The vector paths for N = lanes · {1, 2, 3, 4}; false when N has no such path.
+bool forward_row_dispatch(const ScanArgs<float>& a, int64_t b, int64_t e, const float* Bt, const float* Ct, float* y) {
+  switch (a.N % kLanesF ? 0 : a.N / kLanesF) {
+    case 1: forward_row_vec<1>(a, b, e, Bt, Ct, y); return true;
+    case 2: forward_row_vec<2>(a, b, e, Bt, Ct, y); return true;
+    case 3: forward_row_vec<3>(a, b, e, Bt, Ct, y); return true;
+    case 4: forward_row_vec<4>(a, b, e, Bt, Ct, y); return true;
+    default: return false;
+  }
+}
+
+template <class... Args>
+bool backward_row_dispatch(const ScanArgs<float>& a, Args&&... args) {
+  switch (a.N % kLanesF ? 0 : a.N / kLanesF) {
+    case 1: backward_row_vec<1>(a, args...); return true;
+    case 2: backward_row_vec<2>(a, args...); return true;
+    case 3: backward_row_vec<3>(a, args...); return true;
+    case 4: backward_row_vec<4>(a, args...); return true;
+    default: return false;
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -190,12 +215,8 @@ void selective_scan_forward(const ScanArgs<T>& a, T* out) {
       const T* u = a.u + r * L;
       const T* dl = a.delta + r * L;
       const T* A = a.A + e * N;
-      if constexpr (std::is_same_v<T, float>) {
-        if (N % kLanesF == 0 && N <= kMaxVecStates) {
-          forward_row_vec(a, b, e, Bt.data(), Ct.data(), out + r * L);
-          continue;
-        }
-      }
+      if constexpr (std::is_same_v<T, float>)
+        if (forward_row_dispatch(a, b, e, Bt.data(), Ct.data(), out + r * L)) continue;
       std::fill(h.begin(), h.end(), T(0));
       for (int64_t k = 0; k < L; ++k) {
         const int64_t t = a.reverse ? L - 1 - k : k;
@@ -238,12 +259,10 @@ void selective_scan_backward(const ScanArgs<T>& a, const T* dout, T* du, T* ddel
         double dD_acc = 0, dbias_acc = 0;
         for (int64_t b = 0; b < B; ++b) {
           if constexpr (std::is_same_v<T, float>) {
-            if (N % kLanesF == 0 && N <= kMaxVecStates) {
-              decays.resize(L * N);
-              backward_row_vec(a, b, e, Bt.data(), Ct.data(), dout, du, ddelta, dz, dBp, dCp, hs, decays, dts, ypre,
-                               dA_acc.data(), dD_acc, dbias_acc);
+            decays.resize(L * N);
+            if (backward_row_dispatch(a, b, e, Bt.data(), Ct.data(), dout, du, ddelta, dz, dBp, dCp, hs, decays, dts,
+                                      ypre, dA_acc.data(), dD_acc, dbias_acc))
               continue;
-            }
           }
           const int64_t r = b * E + e;
           const T* u = a.u + r * L;

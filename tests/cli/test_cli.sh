@@ -40,6 +40,13 @@ expect_in "stride 8 image size" "$tmp/out" "img=40"
 check "info" 0 "$hattn" info --checkpoint "$ckpt"
 expect_in "info resolved" "$tmp/out" "from the checkpoint's args.input_size"
 expect_in "info parameters" "$tmp/out" "parameters  278504"
+check "init tiny stride 8" 0 "$hattn" init --config tiny --stride 8 --seed 3 --out "$tmp/init.safetensors"
+check "info of init" 0 "$hattn" info --checkpoint "$tmp/init.safetensors"
+expect_in "init resolved config" "$tmp/out" "stride=8"
+check "init bad config" 2 "$hattn" init --config huge --out "$tmp/never.safetensors"
+check "init bad stride" 2 "$hattn" init --stride 0 --out "$tmp/never.safetensors"
+check "init unwritable" 2 "$hattn" init --out /proc/none/x.safetensors
+[[ -e "$tmp/never.safetensors" ]] && { echo "FAIL init wrote a file after bad usage"; failures=$((failures + 1)); }
 check "help" 0 "$hattn" classify --help
 expect_in "help text" "$tmp/out" "--preprocess"
 
