@@ -1,10 +1,13 @@
 #include "tensor/tensor.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
 
 #include "tensor/cuda/cuda_memory.h"
+#include "tensor/parallel.h"
 #include "tensor/strided_loop.h"
 
 namespace ha {
@@ -134,6 +137,31 @@ Tensor& Tensor::fill_(double value) {
   return *this;
 }
 
+namespace {
+
+// A transposing copy: dst contiguous (batch, R, C), src element (b, r, c) at src + b·sb + r + c·ld (the
+// source's last two dims swapped in memory; |ld| ≥ R, ld < 0 for flips). Element by element, every read
+// would touch a new cache line; in 16 × 16 tiles each line is read whole.
+template <class T>
+void transpose_copy(T* dst, const T* src, int64_t batch, int64_t sb, int64_t R, int64_t C, int64_t ld) {
+  constexpr int64_t kTile = 16;
+  const int64_t row_tiles = (R + kTile - 1) / kTile;
+  parallel_for(batch * row_tiles, 4, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t / row_tiles, r0 = t % row_tiles * kTile, r1 = std::min(R, r0 + kTile);
+      T* d = dst + b * R * C;
+      const T* s = src + b * sb;
+      for (int64_t c0 = 0; c0 < C; c0 += kTile) {
+        const int64_t c1 = std::min(C, c0 + kTile);
+        for (int64_t c = c0; c < c1; ++c)
+          for (int64_t r = r0; r < r1; ++r) d[r * C + c] = s[r + c * ld];
+      }
+    }
+  });
+}
+
+}  // namespace
+
 Tensor& Tensor::copy_(const Tensor& src) {
   Tensor s = raw::expand(src, shape(), "copy_");
   if (!device().is_cpu() || !s.device().is_cpu()) {
@@ -146,6 +174,17 @@ Tensor& Tensor::copy_(const Tensor& src) {
     } else {
       cuda::copy_host_to_device(raw_data(), c.raw_data(), nbytes, device().index);
     }
+    return *this;
+  }
+  const int64_t nd = dim();
+  const Shape& ss = s.strides();
+  if (nd >= 2 && nd <= 3 && s.dtype() == dtype() && is_contiguous() && ss[nd - 2] == 1 &&
+      std::abs(ss[nd - 1]) >= size(nd - 2) && size(nd - 2) > 1 && size(nd - 1) > 1 && numel() >= 4096) {
+    dispatch_all(dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      transpose_copy<T>(data<T>(), s.data<T>(), nd == 3 ? size(0) : 1, nd == 3 ? ss[0] : 0, size(nd - 2),
+                        size(nd - 1), ss[nd - 1]);
+    });
     return *this;
   }
   dispatch_all(dtype(), [&](auto dtag) {

@@ -108,6 +108,33 @@ TEST(Tensor, OpsAcceptStridedInputs) {
   EXPECT_DOUBLE_EQ(m.at({1, 0}), t.at({0, 1}) * t.at({3, 1}));
 }
 
+// contiguous() of transposed, narrowed and flipped views takes the tiled transpose path (large enough,
+// last two dims swapped in memory); every element must land where the element-wise definition says.
+TEST(Tensor, TransposingCopiesMatchTheDefinition) {
+  Tensor base = iota({2, 37, 300});  // (B, L, 2E)-like: narrow + transpose gives (B, E, L) with ld 300
+  std::vector<Tensor> views = {
+      base.narrow(2, 0, 150).transpose(1, 2),           // in_proj's x
+      base.narrow(2, 150, 150).transpose(1, 2).flip(2),  // the backward direction's z
+      base.select(0, 1).transpose(0, 1),                 // rank 2
+      iota({37, 300}, DType::F64).transpose(0, 1),       // another dtype
+  };
+  for (const Tensor& v : views) {
+    Tensor c = v.contiguous();
+    ASSERT_TRUE(c.is_contiguous());
+    ASSERT_EQ(c.shape(), v.shape());
+    const Tensor f = c.to(DType::F64), vf = v.to(DType::F64);  // to() of a view: the element-wise path
+    std::vector<double> got = f.to_vector<double>(), want;
+    const int64_t n0 = v.dim() == 3 ? v.size(0) : 1, R = v.size(v.dim() - 2), C = v.size(v.dim() - 1);
+    for (int64_t b = 0; b < n0; ++b)
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t k = 0; k < C; ++k) {
+          const Tensor e = v.dim() == 3 ? v.select(0, b).select(0, r).select(0, k) : v.select(0, r).select(0, k);
+          want.push_back(e.to(DType::F64).item());
+        }
+    EXPECT_EQ(got, want);
+  }
+}
+
 TEST(Tensor, DtypeConversion) {
   Tensor f = Tensor::from_vector<float>({1.5f, -2.25f, 3.75f}, {3});
   Tensor d = f.to(DType::F64);
