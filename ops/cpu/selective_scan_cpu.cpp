@@ -89,94 +89,108 @@ void forward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const float
 
 // Backward of one (b, e): recompute states and decays (stored per step), then the adjoint recurrence.
 // Accumulates dA (per state), dD and dΔ-bias into the given accumulators; dB/dC into per-block partials.
+// Everything the loops touch is a local pointer or value: store() is a memcpy, which may alias anything,
+// so members read through `a` or a std::vector would be reloaded after every store.
 template <int kChunks>
 void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const float* Bt, const float* Ct,
                       const float* dout, float* du, float* ddelta, float* dz, float* dBp, float* dCp,
-                      std::vector<float>& hs, std::vector<float>& decays, std::vector<float>& dts,
-                      std::vector<float>& ypre, double* dA_acc, double& dD_acc, double& dbias_acc) {
-  constexpr int64_t chunks = kChunks;
-  const int64_t L = a.L, N = a.N, r = b * a.E + e;
-  VecF A[kChunks], h[kChunks], dh[kChunks], dA_sum[kChunks];
-  for (int64_t c = 0; c < chunks; ++c) A[c] = load(a.A + e * N + c * kLanesF), h[c] = VecF{};
+                      std::vector<float>& hs_buf, std::vector<float>& decays_buf, std::vector<float>& dts_buf,
+                      std::vector<float>& ypre_buf, double* dA_acc, double& dD_acc, double& dbias_acc) {
+  constexpr int64_t N = kChunks * kLanesF;
+  const int64_t L = a.L, r = b * a.E + e;
+  const bool reverse = a.reverse, softplus = a.delta_softplus;
+  const float D = a.D ? a.D[e] : 0.f, bias = a.delta_bias ? a.delta_bias[e] : 0.f;
   const float* u = a.u + r * L;
   const float* dl = a.delta + r * L;
-  row_deltas(a, e, dl, dts.data());
-  for (int64_t k = 0; k < L; ++k) {
-    const int64_t t = a.reverse ? L - 1 - k : k;
-    const float dt = dts[t], dtu = dt * u[t];
-    const float* Bv = Bt + (b * L + t) * N;
-    const float* Cv = Ct + (b * L + t) * N;
-    VecF acc{};
-    for (int64_t c = 0; c < chunks; ++c) {
-      const VecF d = vexp(A[c] * dt);
-      store(&decays[k * N + c * kLanesF], d);
-      h[c] = d * h[c] + load(Bv + c * kLanesF) * dtu;
-      store(&hs[k * N + c * kLanesF], h[c]);
-      acc += load(Cv + c * kLanesF) * h[c];
-    }
-    ypre[t] = hsum(acc) + (a.D ? a.D[e] * u[t] : 0.f);
-  }
-  for (int64_t c = 0; c < chunks; ++c) dh[c] = VecF{}, dA_sum[c] = VecF{};
-  thread_local std::vector<VecF> red_ddt, red_du;
-  thread_local std::vector<float> dys, sig;
-  red_ddt.resize(L), red_du.resize(L), dys.resize(L), sig.resize(L);
-  // the gate: dy = g z σ(z), dz = g y σ(z) (1 + z (1 - σ(z)))
+  const float* z = a.z ? a.z + r * L : nullptr;
   const float* g = dout + r * L;
-  if (a.z) {
-    const float* z = a.z + r * L;
+  if (dz) dz += r * L;
+  if (ddelta) ddelta += r * L;
+  if (du) du += r * L;
+  Bt += b * L * N, Ct += b * L * N;
+  if (dBp) dBp += b * L * N;
+  if (dCp) dCp += b * L * N;
+  hs_buf.resize((L + 1) * N);
+  decays_buf.resize(L * N);
+  float* hs = hs_buf.data() + N;  // hs[-1] = h before the first step = 0, so step 0 needs no branch
+  float* decays = decays_buf.data();
+  float* dts = dts_buf.data();
+  float* ypre = ypre_buf.data();
+  thread_local std::vector<VecF> red_y, red_ddt, red_du;
+  thread_local std::vector<float> dys, sig;
+  red_y.resize(L), red_ddt.resize(L), red_du.resize(L), dys.resize(L), sig.resize(L);
+
+  VecF A[kChunks], h[kChunks], dh[kChunks], dA_sum[kChunks];
+  for (int64_t c = 0; c < kChunks; ++c) {
+    A[c] = load(a.A + e * N + c * kLanesF), h[c] = dh[c] = dA_sum[c] = VecF{};
+    store(hs - N + c * kLanesF, VecF{});
+  }
+  row_deltas(a, e, dl, dts);
+  // 1. recompute the states (stored by processing step k) and the pre-gate outputs
+  for (int64_t k = 0; k < L; ++k) {
+    const int64_t t = reverse ? L - 1 - k : k;
+    const float dt = dts[t], dtu = dt * u[t];
+    VecF acc{};
+    for (int64_t c = 0; c < kChunks; ++c) {
+      const VecF d = vexp(A[c] * dt);
+      store(decays + k * N + c * kLanesF, d);
+      h[c] = d * h[c] + load(Bt + t * N + c * kLanesF) * dtu;
+      store(hs + k * N + c * kLanesF, h[c]);
+      acc += load(Ct + t * N + c * kLanesF) * h[c];
+    }
+    red_y[t] = acc;
+  }
+  for (int64_t t = 0; t < L; ++t) ypre[t] = hsum(red_y[t]) + D * u[t];
+  // 2. the gate: dy = g z σ(z), dz = g y σ(z) (1 + z (1 − σ(z)))
+  if (z) {
     map_array(z, sig.data(), L, [](VecF v) { return vsigmoid(v); });
     for (int64_t t = 0; t < L; ++t) dys[t] = g[t] * z[t] * sig[t];
     if (dz)
-      for (int64_t t = 0; t < L; ++t) dz[r * L + t] = g[t] * ypre[t] * sig[t] * (1.f + z[t] * (1.f - sig[t]));
+      for (int64_t t = 0; t < L; ++t) dz[t] = g[t] * ypre[t] * sig[t] * (1.f + z[t] * (1.f - sig[t]));
   } else {
     std::copy(g, g + L, dys.begin());
   }
+  // 3. the adjoint recurrence: dh carries d(loss)/d(h) from step k+1 back to step k
   for (int64_t k = L - 1; k >= 0; --k) {
-    const int64_t t = a.reverse ? L - 1 - k : k;
-    const float dy = dys[t];
-    const float dt = dts[t], ut = u[t];
-    const float* Bv = Bt + (b * L + t) * N;
-    const float* Cv = Ct + (b * L + t) * N;
+    const int64_t t = reverse ? L - 1 - k : k;
+    const float dy = dys[t], dt = dts[t], ut = u[t], dtu = dt * ut;
     VecF ddt_v{}, du_v{};
-    for (int64_t c = 0; c < chunks; ++c) {
-      const VecF Bc = load(Bv + c * kLanesF), Cc = load(Cv + c * kLanesF), hc = load(&hs[k * N + c * kLanesF]);
-      const VecF dc = load(&decays[k * N + c * kLanesF]);
+    for (int64_t c = 0; c < kChunks; ++c) {
+      const int64_t o = t * N + c * kLanesF;
+      const VecF Bc = load(Bt + o), Cc = load(Ct + o), dc = load(decays + k * N + c * kLanesF);
       dh[c] += Cc * dy;
-      if (dCp) store(dCp + (b * L + t) * N + c * kLanesF, load(dCp + (b * L + t) * N + c * kLanesF) + hc * dy);
-      if (k > 0) {
-        const VecF g_decay = dh[c] * load(&hs[(k - 1) * N + c * kLanesF]) * dc;
-        ddt_v += g_decay * A[c];
-        dA_sum[c] += g_decay * dt;
-      }
-      ddt_v += dh[c] * Bc * ut;
-      if (dBp) store(dBp + (b * L + t) * N + c * kLanesF, load(dBp + (b * L + t) * N + c * kLanesF) + dh[c] * (dt * ut));
+      if (dCp) store(dCp + o, load(dCp + o) + load(hs + k * N + c * kLanesF) * dy);
+      const VecF g_decay = dh[c] * load(hs + (k - 1) * N + c * kLanesF) * dc;  // 0 at k = 0
+      ddt_v += g_decay * A[c] + dh[c] * Bc * ut;
+      dA_sum[c] += g_decay * dt;
+      if (dBp) store(dBp + o, load(dBp + o) + dh[c] * dtu);
       du_v += dh[c] * Bc * dt;
       dh[c] *= dc;
     }
     red_ddt[t] = ddt_v;
     red_du[t] = du_v;
   }
-  // softplus' = σ(raw + bias), reusing sig for it
-  if (a.delta_softplus) {
-    const float bias = a.delta_bias ? a.delta_bias[e] : 0.f;
+  // 4. softplus' = σ(raw + bias), reusing sig for it
+  if (softplus)
     map_array(dl, sig.data(), L, [bias](VecF v) {
       v += bias;
       return v > 20.f ? splat(1.f) : vsigmoid(v);
     });
-  }
-  // the deferred horizontal sums, in the same order as the scalar path (t descending) for dD and dΔ-bias
+  // 5. the deferred horizontal sums; dD and dΔ-bias in t-descending order, as the scalar path
+  double dD_sum = 0, dbias_sum = 0;
   for (int64_t k = L - 1; k >= 0; --k) {
-    const int64_t t = a.reverse ? L - 1 - k : k;
-    const float dy = dys[t], ut = u[t];
+    const int64_t t = reverse ? L - 1 - k : k;
+    const float dy = dys[t];
     float ddt = hsum(red_ddt[t]);
-    const float du_t = hsum(red_du[t]) + (a.D ? dy * a.D[e] : 0.f);
-    if (a.D) dD_acc += double(dy) * ut;
-    if (a.delta_softplus) ddt *= sig[t];
-    if (ddelta) ddelta[r * L + t] = ddt;
-    dbias_acc += ddt;
-    if (du) du[r * L + t] = du_t;
+    if (softplus) ddt *= sig[t];
+    if (ddelta) ddelta[t] = ddt;
+    if (du) du[t] = hsum(red_du[t]) + dy * D;
+    dD_sum += double(dy) * u[t];
+    dbias_sum += ddt;
   }
-  for (int64_t c = 0; c < chunks; ++c)
+  if (a.D) dD_acc += dD_sum;
+  dbias_acc += dbias_sum;
+  for (int64_t c = 0; c < kChunks; ++c)
     for (int i = 0; i < kLanesF; ++i) dA_acc[c * kLanesF + i] += dA_sum[c][i];
 }
 
