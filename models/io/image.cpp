@@ -44,16 +44,20 @@ Image8 load_image(const std::string& path) {
   }
   char* header = static_cast<char*>(shared);
   unsigned char* pixels = static_cast<unsigned char*>(shared) + kHeader;
+  // header[0]: 'D' once the pixels are in place (the verdict; the exit status can be changed by tools such
+  // as valgrind's --error-exitcode), 'S' if the size changed, 'F' with the reason from header[1] on failure.
   const pid_t pid = fork();
   if (pid == 0) {  // child: decode, copy, leave without running destructors or atexit handlers
     int cw = 0, ch = 0, cc = 0;
     unsigned char* data = stbi_load_from_file(f, &cw, &ch, &cc, 3);
     if (!data) {
-      std::snprintf(header, kHeader, "%s", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+      std::snprintf(header + 1, kHeader - 1, "%s", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+      header[0] = 'F';
       _exit(2);
     }
-    if (cw != w || ch != h) _exit(3);
-    std::memcpy(pixels, data, nbytes);
+    if (cw == w && ch == h) std::memcpy(pixels, data, nbytes);
+    header[0] = cw == w && ch == h ? 'D' : 'S';
+    stbi_image_free(data);
     _exit(0);
   }
   std::fclose(f);
@@ -62,9 +66,10 @@ Image8 load_image(const std::string& path) {
     munmap(shared, kHeader + nbytes);
     throw Error(str("'", path, "': cannot start the image decoder"));
   }
-  std::string reason(header, strnlen(header, kHeader));
+  const char verdict = header[0];
+  const std::string reason(header + 1, strnlen(header + 1, kHeader - 1));
   Image8 img;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+  if (WIFEXITED(status) && verdict == 'D') {
     img.width = w;
     img.height = h;
     img.rgb.assign(pixels, pixels + nbytes);
@@ -73,8 +78,8 @@ Image8 load_image(const std::string& path) {
   if (WIFSIGNALED(status))
     throw Error(str("'", path, "' could not be decoded: the decoder crashed (signal ", WTERMSIG(status),
                     ") on this malformed image"));
-  HATTN_CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 3, "'", path, "': the image's size changed while decoding");
-  HATTN_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "'", path, "' could not be decoded (", reason, ")");
+  HATTN_CHECK(verdict != 'S', "'", path, "': the image's size changed while decoding");
+  HATTN_CHECK(verdict == 'D', "'", path, "' could not be decoded (", reason.empty() ? "no reason given" : reason, ")");
   return img;
 }
 
