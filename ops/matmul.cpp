@@ -47,11 +47,19 @@ void batched_gemm(const Tensor& A, const Tensor& B, Tensor& C) {
   });
 }
 
+// Whether the leading dims of t (all but the last) merge into one strided dim, so (..., M, K) is a view
+// of (rows, K). A transposed batch (B, L, E) of a (B, E, L) tensor does not: flattening it would copy.
+bool rows_merge(const Tensor& t) {
+  for (int64_t d = 0; d + 2 < t.dim(); ++d)
+    if (t.size(d) > 1 && t.strides()[d] != t.strides()[d + 1] * t.size(d + 1)) return false;
+  return true;
+}
+
 Tensor matmul_forward(const Tensor& a, const Tensor& b) {
   const int64_t K = a.shape().back();
   HATTN_CHECK(b.shape()[b.dim() - 2] == K, "matmul: inner dims differ: ", describe(a), " x ", describe(b));
   const int64_t M = a.shape()[a.dim() - 2], N = b.shape().back();
-  if (b.dim() == 2 && a.dim() > 2) {
+  if (b.dim() == 2 && a.dim() > 2 && rows_merge(a)) {
     // (..., M, K) x (K, N): one GEMM over all rows of a
     Tensor a2 = raw::reshape(a, {-1, K});
     Shape oshape(a.shape().begin(), a.shape().end() - 1);
@@ -89,7 +97,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       Tensor da, db;
       if (ga) da = sum_to(matmul(g, bs.transpose(-1, -2)), sa);
       if (gb) {
-        if (sb.size() == 2 && sa.size() > 2) {
+        if (sb.size() == 2 && sa.size() > 2 && rows_merge(as)) {
           const int64_t K = sa.back(), N = sb.back();
           db = matmul(as.reshape({-1, K}).transpose(0, 1), g.reshape({-1, N}));
         } else {

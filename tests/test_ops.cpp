@@ -54,6 +54,18 @@ TEST(Matmul, BatchedBroadcastAndLinear) {
   Tensor x = randn({3, 5, 7}, DType::F64, g), w = randn({4, 7}, DType::F64, g), bias = randn({4}, DType::F64, g);
   Tensor y = linear(x, w, bias);
   expect_close(y, add(matmul(x, w.transpose(0, 1)), bias), "gemm.vs_naive.f64", "linear");
+  // a batched input whose rows do not merge (the mixer's (B, L, E) view of a (B, E, L) tensor): per-item
+  // GEMMs instead of a flattening copy; forward and both gradients as for the contiguous copy
+  Tensor base = randn({3, 7, 5}, DType::F64, g);
+  Tensor xt = base.detach().requires_grad_(), xc = base.detach().requires_grad_();
+  Tensor wt = w.detach().requires_grad_(), wc = w.detach().requires_grad_();
+  Tensor yt = linear(xt.transpose(1, 2), wt), yc = linear(xc.transpose(1, 2).contiguous(), wc);
+  expect_close(yt, yc, "gemm.vs_naive.f64", "linear of a transposed batch");
+  Tensor r = randn(yt.shape(), DType::F64, g);
+  yt.backward(r);
+  yc.backward(r);
+  expect_close(xt.grad(), xc.grad(), "gemm.vs_naive.f64", "d input, transposed batch");
+  expect_close(wt.grad(), wc.grad(), "gemm.vs_naive.f64", "d weight, transposed batch");
 }
 
 TEST(Conv2d, MatchesDirectConvolution) {
@@ -245,8 +257,11 @@ TEST(Errors, NameTheOpAndTheShapes) {
   expect_mentions(error_of([&] { sum(a, {2}); }), {"sum", "dim 2"});
   expect_mentions(error_of([&] { cross_entropy(a, Tensor::from_vector<int64_t>({0, 3}, {2})); }),
                   {"cross_entropy", "3", "(2, 3)"});
-  ScanInputs s{Tensor::zeros({1, 4, 9}), Tensor::zeros({1, 4, 9}), Tensor::zeros({4, 16}),
-               Tensor::zeros({1, 16, 8}), Tensor::zeros({1, 16, 9})};
+  ScanInputs s;
+  s.u = s.delta = Tensor::zeros({1, 4, 9});
+  s.A = Tensor::zeros({4, 16});
+  s.Bm = Tensor::zeros({1, 16, 8});
+  s.Cm = Tensor::zeros({1, 16, 9});
   expect_mentions(error_of([&] { selective_scan(s); }), {"selective_scan", "B", "(1, 16, 9)", "(1, 16, 8)"});
   expect_mentions(error_of([&] { rms_norm(a, Tensor::zeros({2}), 1e-5); }), {"rms_norm", "weight", "(3)", "(2)"});
 }
