@@ -49,4 +49,4 @@ fuzz: setup
 	bash scripts/run_fuzz.sh $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-debug build-asan build-fuzz
+	rm -rf build build-debug build-asan build-fuzz build-vg

@@ -3,6 +3,7 @@
 //   add (1, 1) | sub (1, -1) | mul (b, a) | div (1/b, -a/b^2) | maximum/minimum: the larger/smaller input,
 //   half each on ties. Comparisons are not differentiable.
 #include "autograd/function_node.h"
+#include "ops/cuda/elementwise_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -11,28 +12,33 @@
 namespace ha {
 namespace {
 
-struct AddF { template <class T> T operator()(T a, T b) const { return a + b; } };
-struct SubF { template <class T> T operator()(T a, T b) const { return a - b; } };
-struct MulF { template <class T> T operator()(T a, T b) const { return a * b; } };
-struct DivF { template <class T> T operator()(T a, T b) const { return a / b; } };
-struct MaxF { template <class T> T operator()(T a, T b) const { return a >= b ? a : b; } };
-struct MinF { template <class T> T operator()(T a, T b) const { return a <= b ? a : b; } };
-struct GtF { template <class T> T operator()(T a, T b) const { return a > b ? T(1) : T(0); } };
-struct LtF { template <class T> T operator()(T a, T b) const { return a < b ? T(1) : T(0); } };
-struct EqF { template <class T> T operator()(T a, T b) const { return a == b ? T(1) : T(0); } };
+struct AddF { static constexpr cuda::Binary kind = cuda::Binary::Add; template <class T> T operator()(T a, T b) const { return a + b; } };
+struct SubF { static constexpr cuda::Binary kind = cuda::Binary::Sub; template <class T> T operator()(T a, T b) const { return a - b; } };
+struct MulF { static constexpr cuda::Binary kind = cuda::Binary::Mul; template <class T> T operator()(T a, T b) const { return a * b; } };
+struct DivF { static constexpr cuda::Binary kind = cuda::Binary::Div; template <class T> T operator()(T a, T b) const { return a / b; } };
+struct MaxF { static constexpr cuda::Binary kind = cuda::Binary::Max; template <class T> T operator()(T a, T b) const { return a >= b ? a : b; } };
+struct MinF { static constexpr cuda::Binary kind = cuda::Binary::Min; template <class T> T operator()(T a, T b) const { return a <= b ? a : b; } };
+struct GtF { static constexpr cuda::Binary kind = cuda::Binary::Gt; template <class T> T operator()(T a, T b) const { return a > b ? T(1) : T(0); } };
+struct LtF { static constexpr cuda::Binary kind = cuda::Binary::Lt; template <class T> T operator()(T a, T b) const { return a < b ? T(1) : T(0); } };
+struct EqF { static constexpr cuda::Binary kind = cuda::Binary::Eq; template <class T> T operator()(T a, T b) const { return a == b ? T(1) : T(0); } };
 // Gradient share of `a` in maximum/minimum: 1 where a wins, 1/2 on ties.
-struct MaxShareF { template <class T> T operator()(T a, T b) const { return a > b ? T(1) : (a == b ? T(0.5) : T(0)); } };
-struct MinShareF { template <class T> T operator()(T a, T b) const { return a < b ? T(1) : (a == b ? T(0.5) : T(0)); } };
+struct MaxShareF { static constexpr cuda::Binary kind = cuda::Binary::MaxShare; template <class T> T operator()(T a, T b) const { return a > b ? T(1) : (a == b ? T(0.5) : T(0)); } };
+struct MinShareF { static constexpr cuda::Binary kind = cuda::Binary::MinShare; template <class T> T operator()(T a, T b) const { return a < b ? T(1) : (a == b ? T(0.5) : T(0)); } };
 
 template <class F>
 Tensor binary_kernel(const char* op, const Tensor& a, const Tensor& b, F f) {
   check_defined(op, {a, b});
-  check_cpu(op, {a, b});
   check_same_dtype(op, a, b);
   check_floating(op, a);
+  HATTN_CHECK(a.device() == b.device(), op, ": inputs on different devices: ", describe(a), " and ", describe(b));
   Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-  Tensor out = Tensor::empty(shape, a.dtype());
+  Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   Tensor ea = raw::expand(a, shape, op), eb = raw::expand(b, shape, op);
+  if (a.device().is_cuda()) {
+    const cuda::Strided s = cuda::strided_of(shape, {&out.strides(), &ea.strides(), &eb.strides()});
+    cuda::binary(F::kind, a.dtype() == DType::F64, ea.raw_data(), eb.raw_data(), out.raw_data(), s, a.device().index);
+    return out;
+  }
   dispatch_floating(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     T* y = out.data<T>();
@@ -67,7 +73,8 @@ Tensor binary_kernel(const char* op, const Tensor& a, const Tensor& b, F f) {
 }
 
 Tensor scalar_like(const Tensor& a, double v) {
-  return Tensor::scalar(v, a.defined() && is_floating(a.dtype()) ? a.dtype() : DType::F32);
+  Tensor s = Tensor::scalar(v, a.defined() && is_floating(a.dtype()) ? a.dtype() : DType::F32);
+  return a.defined() && a.device().is_cuda() ? raw::to_device(s, a.device()) : s;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "autograd/function_node.h"
 #include "ops/cpu/vec.h"
+#include "ops/cuda/elementwise_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -24,12 +25,14 @@ T sigmoid_of(T x) {
 }
 
 struct Neg {
+  static constexpr cuda::Unary kind = cuda::Unary::Neg;
   static constexpr bool uses_x = false, uses_y = false;
   static constexpr const char* name = "neg";
   template <class T> T f(T x) const { return -x; }
   template <class T> T d(T, T) const { return T(-1); }
 };
 struct Exp {
+  static constexpr cuda::Unary kind = cuda::Unary::Exp;
   static constexpr bool uses_x = false, uses_y = true;
   static constexpr const char* name = "exp";
   template <class T> T f(T x) const { return std::exp(x); }
@@ -38,30 +41,35 @@ struct Exp {
   cpu::VecF dv(cpu::VecF, cpu::VecF y) const { return y; }
 };
 struct Log {
+  static constexpr cuda::Unary kind = cuda::Unary::Log;
   static constexpr bool uses_x = true, uses_y = false;
   static constexpr const char* name = "log";
   template <class T> T f(T x) const { return std::log(x); }
   template <class T> T d(T x, T) const { return T(1) / x; }
 };
 struct Sqrt {
+  static constexpr cuda::Unary kind = cuda::Unary::Sqrt;
   static constexpr bool uses_x = false, uses_y = true;
   static constexpr const char* name = "sqrt";
   template <class T> T f(T x) const { return std::sqrt(x); }
   template <class T> T d(T, T y) const { return T(0.5) / y; }
 };
 struct Rsqrt {
+  static constexpr cuda::Unary kind = cuda::Unary::Rsqrt;
   static constexpr bool uses_x = false, uses_y = true;
   static constexpr const char* name = "rsqrt";
   template <class T> T f(T x) const { return T(1) / std::sqrt(x); }
   template <class T> T d(T, T y) const { return T(-0.5) * y * y * y; }
 };
 struct Abs {
+  static constexpr cuda::Unary kind = cuda::Unary::Abs;
   static constexpr bool uses_x = true, uses_y = false;
   static constexpr const char* name = "abs";
   template <class T> T f(T x) const { return std::abs(x); }
   template <class T> T d(T x, T) const { return x > 0 ? T(1) : (x < 0 ? T(-1) : T(0)); }
 };
 struct Sigmoid {
+  static constexpr cuda::Unary kind = cuda::Unary::Sigmoid;
   static constexpr bool uses_x = false, uses_y = true;
   static constexpr const char* name = "sigmoid";
   template <class T> T f(T x) const { return sigmoid_of(x); }
@@ -70,6 +78,7 @@ struct Sigmoid {
   cpu::VecF dv(cpu::VecF, cpu::VecF y) const { return y * (1.f - y); }
 };
 struct Silu {
+  static constexpr cuda::Unary kind = cuda::Unary::Silu;
   static constexpr bool uses_x = true, uses_y = false;
   static constexpr const char* name = "silu";
   template <class T> T f(T x) const { return x * sigmoid_of(x); }
@@ -84,6 +93,7 @@ struct Silu {
   }
 };
 struct Softplus {
+  static constexpr cuda::Unary kind = cuda::Unary::Softplus;
   static constexpr bool uses_x = true, uses_y = false;
   static constexpr const char* name = "softplus";
   template <class T> T f(T x) const { return x > T(20) ? x : std::log1p(std::exp(x)); }
@@ -92,18 +102,21 @@ struct Softplus {
   cpu::VecF dv(cpu::VecF x, cpu::VecF) const { return x > 20.f ? cpu::splat(1.f) : cpu::vsigmoid(x); }
 };
 struct Relu {
+  static constexpr cuda::Unary kind = cuda::Unary::Relu;
   static constexpr bool uses_x = true, uses_y = false;
   static constexpr const char* name = "relu";
   template <class T> T f(T x) const { return x > 0 ? x : T(0); }
   template <class T> T d(T x, T) const { return x > 0 ? T(1) : T(0); }
 };
 struct Tanh {
+  static constexpr cuda::Unary kind = cuda::Unary::Tanh;
   static constexpr bool uses_x = false, uses_y = true;
   static constexpr const char* name = "tanh";
   template <class T> T f(T x) const { return std::tanh(x); }
   template <class T> T d(T, T y) const { return T(1) - y * y; }
 };
 struct Gelu {
+  static constexpr cuda::Unary kind = cuda::Unary::Gelu;
   static constexpr bool uses_x = true, uses_y = false;
   static constexpr const char* name = "gelu";
   template <class T> T f(T x) const { return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2))); }
@@ -114,6 +127,7 @@ struct Gelu {
   }
 };
 struct Pow {
+  static constexpr cuda::Unary kind = cuda::Unary::Pow;
   static constexpr bool uses_x = true, uses_y = false;
   static constexpr const char* name = "pow";
   double p;
@@ -121,6 +135,7 @@ struct Pow {
   template <class T> T d(T x, T) const { return T(p) * std::pow(x, T(p - 1)); }
 };
 struct Clamp {
+  static constexpr cuda::Unary kind = cuda::Unary::Clamp;
   static constexpr bool uses_x = true, uses_y = false;
   static constexpr const char* name = "clamp";
   double lo, hi;
@@ -200,18 +215,43 @@ Tensor unary_backward(const Op& op, const Tensor& x, const Tensor& y, const Tens
   return dx;
 }
 
+// The parameters of pow and clamp for the CUDA kernels.
+template <class Op>
+std::pair<double, double> params_of(const Op&) { return {0, 0}; }
+std::pair<double, double> params_of(const Pow& o) { return {o.p, 0}; }
+std::pair<double, double> params_of(const Clamp& o) { return {o.lo, o.hi}; }
+
+template <class Op>
+Tensor unary_forward_cuda(const Op& op, const Tensor& x_in) {
+  Tensor x = raw::contiguous(x_in);
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  const auto [p0, p1] = params_of(op);
+  cuda::unary_forward(Op::kind, x.dtype() == DType::F64, x.raw_data(), y.raw_data(), x.numel(), p0, p1, x.device().index);
+  return y;
+}
+
+template <class Op>
+Tensor unary_backward_cuda(const Op& op, const Tensor& x, const Tensor& y, const Tensor& g_in) {
+  Tensor g = raw::contiguous(g_in);
+  Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
+  const auto [p0, p1] = params_of(op);
+  cuda::unary_backward(Op::kind, g.dtype() == DType::F64, g.raw_data(), Op::uses_x ? x.raw_data() : nullptr,
+                       Op::uses_y ? y.raw_data() : nullptr, dx.raw_data(), g.numel(), p0, p1, g.device().index);
+  return dx;
+}
+
 template <class Op>
 Tensor unary(const Op& op, const Tensor& x_in) {
   check_defined(Op::name, {x_in});
-  check_cpu(Op::name, {x_in});
   check_floating(Op::name, x_in);
   Tensor x = x_in.detach();
-  Tensor y = unary_forward(op, x);
+  const bool on_cuda = x.device().is_cuda();
+  Tensor y = on_cuda ? unary_forward_cuda(op, x) : unary_forward(op, x);
   if (needs_grad({x_in})) {
     Tensor xs = Op::uses_x ? raw::contiguous(x) : Tensor();
     Tensor ys = Op::uses_y ? saved(y) : Tensor();
-    record_op(Op::name, {x_in}, y, [op, xs, ys](const Tensor& g) {
-      return std::vector<Tensor>{unary_backward(op, xs, ys, g)};
+    record_op(Op::name, {x_in}, y, [op, xs, ys, on_cuda](const Tensor& g) {
+      return std::vector<Tensor>{on_cuda ? unary_backward_cuda(op, xs, ys, g) : unary_backward(op, xs, ys, g)};
     });
   }
   return y;

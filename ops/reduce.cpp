@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "autograd/function_node.h"
+#include "ops/cuda/elementwise_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -55,14 +56,9 @@ double row_sum(const T* p, int64_t n) {
 
 }  // namespace
 
-Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
-  check_defined("sum", {x});
-  check_cpu("sum", {x});
-  check_floating("sum", x);
-  Split s = split_dims(x, dims, "sum");
-  Tensor rows = raw::contiguous(raw::permute(x, s.perm));
-  Tensor out = Tensor::empty(keepdim ? s.keep_shape : s.kept_shape, x.dtype());
-  dispatch_floating(x.dtype(), "sum", [&](auto tag) {
+// CPU: the kept dims first, then the reduced ones, as (rows, cols) of a contiguous copy.
+static void sum_rows(const Tensor& rows, const Split& s, Tensor& out) {
+  dispatch_floating(rows.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
     const T* p = rows.data<T>();
     T* y = out.data<T>();
@@ -81,6 +77,27 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
       for (int64_t r = b; r < e; ++r) y[r] = static_cast<T>(row_sum(p + r * s.cols, s.cols));
     });
   });
+}
+
+Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
+  check_defined("sum", {x});
+  check_floating("sum", x);
+  Split s = split_dims(x, dims, "sum");
+  Tensor out = Tensor::empty(keepdim ? s.keep_shape : s.kept_shape, x.dtype(), x.device());
+  if (x.device().is_cuda()) {
+    // s.perm lists the kept dims first, then the reduced ones; no permuted copy on the device
+    Shape kept_shape, kept_strides, red_shape, red_strides;
+    const int64_t n_kept = static_cast<int64_t>(s.kept_shape.size());
+    for (int64_t i = 0; i < x.dim(); ++i) {
+      const int64_t d = s.perm[i];
+      (i < n_kept ? kept_shape : red_shape).push_back(x.shape()[d]);
+      (i < n_kept ? kept_strides : red_strides).push_back(x.strides()[d]);
+    }
+    cuda::sum(x.dtype() == DType::F64, x.raw_data(), out.raw_data(), cuda::strided_of(kept_shape, {&kept_strides}),
+              cuda::strided_of(red_shape, {&red_strides}), x.device().index);
+  } else {
+    sum_rows(raw::contiguous(raw::permute(x, s.perm)), s, out);
+  }
   if (needs_grad({x})) {
     Shape xs = x.shape(), ks = s.keep_shape;
     record_op("sum", {x}, out, [xs, ks](const Tensor& g) { return std::vector<Tensor>{g.reshape(ks).expand(xs)}; });

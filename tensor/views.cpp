@@ -136,16 +136,17 @@ Tensor expand(const Tensor& t, const Shape& shape, const char* op) {
 
 Tensor contiguous(const Tensor& t) {
   if (t.is_contiguous()) return t;
-  HATTN_CHECK(t.device().is_cpu(), "contiguous has no CUDA implementation yet for strided CUDA tensors");
   Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
-  out.copy_(t);
+  if (t.device().is_cpu()) return out.copy_(t);
+  cuda::strided_copy(static_cast<int>(dtype_size(t.dtype())), t.raw_data(), out.raw_data(),
+             cuda::strided_of(t.shape(), {&out.strides(), &t.strides()}), t.device().index);
   return out;
 }
 
 Tensor clone(const Tensor& t) {
+  if (t.device().is_cuda() && !t.is_contiguous()) return contiguous(t);
   Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
   if (t.device().is_cpu()) return out.copy_(t);
-  HATTN_CHECK(t.is_contiguous(), "clone: strided CUDA tensors have no CUDA copy kernel yet");
   cuda::copy_device_to_device(out.raw_data(), t.raw_data(), t.numel() * dtype_size(t.dtype()), t.device().index);
   return out;
 }
@@ -167,8 +168,8 @@ Tensor to_device(const Tensor& t, Device device) {
     Tensor c = contiguous(t);
     cuda::copy_host_to_device(out.raw_data(), c.raw_data(), nbytes, device.index);
   } else if (device.is_cpu()) {
-    HATTN_CHECK(t.is_contiguous(), "to(cpu): strided CUDA tensors have no CUDA copy kernel yet");
-    cuda::copy_device_to_host(out.raw_data(), t.raw_data(), nbytes, t.device().index);
+    Tensor c = contiguous(t);
+    cuda::copy_device_to_host(out.raw_data(), c.raw_data(), nbytes, t.device().index);
   } else {
     HATTN_CHECK(false, "to(", device.name(), "): copies between CUDA devices are not supported");
   }

@@ -2,6 +2,7 @@
 // On a machine without a GPU (or a CPU-only build) every test here is skipped, loudly.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <iostream>
 
 #include "tensor/cuda/cuda_memory.h"
@@ -51,12 +52,88 @@ TEST_F(Cuda, GradientAccumulationOnDevice) {
 }
 
 TEST_F(Cuda, OpsWithoutKernelsSaySo) {
-  Tensor d = Tensor::zeros({4}, DType::F32, Device::cuda());
+  Tensor d = Tensor::zeros({4, 3}, DType::F32, Device::cuda());
   try {
-    (void)d.flip(0).contiguous();
+    (void)softmax(d, -1);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("CUDA"), std::string::npos) << e.what();
+  }
+}
+
+// f(inputs) and the gradient of sum(f · R) with respect to every input, on `device`, returned on the CPU.
+std::vector<Tensor> forward_backward(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                                     const std::vector<Tensor>& host_inputs, Device device) {
+  std::vector<Tensor> in;
+  for (const Tensor& t : host_inputs) in.push_back(raw::to_device(t, device).detach().requires_grad_());
+  Tensor y = f(in);
+  Generator g(99);
+  Tensor R = randn(y.shape(), y.dtype(), g);
+  y.backward(raw::to_device(R, device));
+  std::vector<Tensor> out{raw::to_device(y.detach(), Device::cpu())};
+  for (const Tensor& t : in) out.push_back(raw::to_device(t.grad(), Device::cpu()));
+  return out;
+}
+
+void expect_same_on_cuda(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& in,
+                         const std::string& what) {
+  const std::vector<Tensor> cpu = forward_backward(f, in, Device::cpu()), gpu = forward_backward(f, in, Device::cuda());
+  const std::string tol = in[0].dtype() == DType::F64 ? "cuda.elementwise.f64" : "cuda.elementwise.f32";
+  for (size_t i = 0; i < cpu.size(); ++i)
+    test::expect_close(gpu[i], cpu[i], tol, str(what, i == 0 ? " forward" : str(" d input ", i - 1)));
+}
+
+// Every unary op, forward and backward, float32 and float64, on an odd shape (5, 197) with values that
+// reach each op's special branches (softplus above 20, relu and abs at 0, clamp's edges).
+TEST_F(Cuda, UnaryOpsMatchCpu) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    Generator g(11);
+    Tensor x = mul(randn({5, 197}, dt, g), 3.0);
+    x = concat({x, Tensor::full({1, 197}, 25.0, dt), Tensor::zeros({1, 197}, dt)}, 0);
+    Tensor pos = add(abs(x), 0.1);
+    using F = std::function<Tensor(const std::vector<Tensor>&)>;
+    const std::vector<std::pair<std::string, F>> ops = {
+        {"neg", [](auto& v) { return neg(v[0]); }},           {"exp", [](auto& v) { return exp(mul(v[0], 0.1)); }},
+        {"sigmoid", [](auto& v) { return sigmoid(v[0]); }},   {"silu", [](auto& v) { return silu(v[0]); }},
+        {"softplus", [](auto& v) { return softplus(v[0]); }}, {"relu", [](auto& v) { return relu(v[0]); }},
+        {"tanh", [](auto& v) { return tanh(v[0]); }},         {"gelu", [](auto& v) { return gelu(v[0]); }},
+        {"abs", [](auto& v) { return abs(v[0]); }},           {"clamp", [](auto& v) { return clamp(v[0], -0.5, 0.5); }},
+    };
+    for (const auto& [name, f] : ops) expect_same_on_cuda(f, {x}, str(name, " ", dtype_name(dt)));
+    const std::vector<std::pair<std::string, F>> positive = {
+        {"log", [](auto& v) { return log(v[0]); }},   {"sqrt", [](auto& v) { return sqrt(v[0]); }},
+        {"rsqrt", [](auto& v) { return rsqrt(v[0]); }}, {"pow", [](auto& v) { return pow(v[0], 2.5); }},
+    };
+    for (const auto& [name, f] : positive) expect_same_on_cuda(f, {pos}, str(name, " ", dtype_name(dt)));
+  }
+}
+
+// Binary ops with broadcasting in both directions (the backward sums over the broadcast dims on the device),
+// scalar operands, strided (transposed, flipped) inputs, and sums over dims.
+TEST_F(Cuda, BinaryOpsAndSumsMatchCpu) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    Generator g(12);
+    Tensor a = randn({3, 1, 197}, dt, g), b = randn({7, 1}, dt, g), c = add(abs(randn({3, 7, 197}, dt, g)), 0.5);
+    using F = std::function<Tensor(const std::vector<Tensor>&)>;
+    const std::vector<std::pair<std::string, F>> ops = {
+        {"add", [](auto& v) { return add(v[0], v[1]); }},
+        {"sub", [](auto& v) { return sub(v[0], v[1]); }},
+        {"mul", [](auto& v) { return mul(v[0], v[1]); }},
+        {"maximum", [](auto& v) { return maximum(v[0], v[1]); }},
+        {"minimum", [](auto& v) { return minimum(v[0], v[1]); }},
+        {"scalar mul, add", [](auto& v) { return add(mul(v[0], 0.5), v[1]); }},
+    };
+    for (const auto& [name, f] : ops) expect_same_on_cuda(f, {a, b}, str(name, " ", dtype_name(dt)));
+    expect_same_on_cuda([](auto& v) { return div(v[0], v[1]); }, {a, c}, str("div ", dtype_name(dt)));
+    expect_same_on_cuda([](auto& v) { return mul(v[0].transpose(0, 2), v[1].flip(1).transpose(0, 2)); }, {c, c},
+                        str("strided mul ", dtype_name(dt)));
+    expect_same_on_cuda([](auto& v) { return sum(v[0], {0, 2}); }, {c}, str("sum (0, 2) ", dtype_name(dt)));
+    expect_same_on_cuda([](auto& v) { return sum(v[0], {1}, true); }, {c}, str("sum keepdim ", dtype_name(dt)));
+    expect_same_on_cuda([](auto& v) { return sum(v[0], {}); }, {c}, str("sum all ", dtype_name(dt)));
+    // a strided device view made contiguous on the device
+    Tensor d = c.to(Device::cuda());
+    EXPECT_EQ(d.transpose(0, 2).flip(1).contiguous().to(Device::cpu()).to_vector<double>(),
+              c.transpose(0, 2).flip(1).contiguous().to_vector<double>());
   }
 }
 
@@ -79,9 +156,12 @@ TEST_F(Cuda, SelectiveScanMatchesCpu) {
   for (Shape5 sh : {Shape5{1, 37, 197, 16, true, false}, Shape5{5, 24, 730, 16, true, true},
                     Shape5{2, 7, 17, 5, false, false}, Shape5{3, 130, 197, 16, true, true}}) {
     Generator g(7);
-    ScanInputs s{randn({sh.B, sh.E, sh.L}, DType::F32, g), mul(randn({sh.B, sh.E, sh.L}, DType::F32, g), 0.5),
-                 mul(uniform({sh.E, sh.N}, 0.5, 2, DType::F32, g), -1.0), randn({sh.B, sh.N, sh.L}, DType::F32, g),
-                 randn({sh.B, sh.N, sh.L}, DType::F32, g)};
+    ScanInputs s;
+    s.u = randn({sh.B, sh.E, sh.L}, DType::F32, g);
+    s.delta = mul(randn({sh.B, sh.E, sh.L}, DType::F32, g), 0.5);
+    s.A = mul(uniform({sh.E, sh.N}, 0.5, 2, DType::F32, g), -1.0);
+    s.Bm = randn({sh.B, sh.N, sh.L}, DType::F32, g);
+    s.Cm = randn({sh.B, sh.N, sh.L}, DType::F32, g);
     if (sh.full) {
       s.D = randn({sh.E}, DType::F32, g);
       s.z = randn({sh.B, sh.E, sh.L}, DType::F32, g);

@@ -18,5 +18,6 @@ void copy_device_to_device(void*, const void*, size_t, int) { no_cuda("copy_devi
 void memset_zero(void*, size_t, int) { no_cuda("memset_zero"); }
 void synchronize(int) { no_cuda("synchronize"); }
 void add_inplace(void*, const void*, int64_t, bool, int) { no_cuda("add_inplace"); }
+void strided_copy(int, const void*, void*, const Strided&, int) { no_cuda("strided_copy"); }
 
 }  // namespace ha::cuda

@@ -1,0 +1,252 @@
+// CUDA elementwise ops and the sum reduction (see elementwise_cuda.h). The derivative table is the CPU
+// one (ops/elementwise_unary.cpp); one kernel per op kind, chosen on the host.
+#include "ops/cuda/elementwise_cuda.h"
+#include "tensor/cuda/cuda_check.h"
+
+namespace ha::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
+
+template <class T>
+__device__ __forceinline__ T sigmoid_(T x) {
+  return T(1) / (T(1) + exp(-x));
+}
+
+template <Unary op, class T>
+__device__ __forceinline__ T unary_f(T x, double p0, double p1) {
+  if constexpr (op == Unary::Neg) return -x;
+  if constexpr (op == Unary::Exp) return exp(x);
+  if constexpr (op == Unary::Log) return log(x);
+  if constexpr (op == Unary::Sqrt) return sqrt(x);
+  if constexpr (op == Unary::Rsqrt) return T(1) / sqrt(x);
+  if constexpr (op == Unary::Abs) return fabs(x);
+  if constexpr (op == Unary::Sigmoid) return sigmoid_(x);
+  if constexpr (op == Unary::Silu) return x * sigmoid_(x);
+  if constexpr (op == Unary::Softplus) return x > T(20) ? x : log1p(exp(x));
+  if constexpr (op == Unary::Relu) return x > T(0) ? x : T(0);
+  if constexpr (op == Unary::Tanh) return tanh(x);
+  if constexpr (op == Unary::Gelu) return T(0.5) * x * (T(1) + erf(x * T(0.70710678118654752440)));
+  if constexpr (op == Unary::Pow) return pow(x, T(p0));
+  if constexpr (op == Unary::Clamp) return x < T(p0) ? T(p0) : (x > T(p1) ? T(p1) : x);
+  return x;
+}
+
+// d f / d x given x and y = f(x)
+template <Unary op, class T>
+__device__ __forceinline__ T unary_d(T x, T y, double p0, double p1) {
+  if constexpr (op == Unary::Neg) return T(-1);
+  if constexpr (op == Unary::Exp) return y;
+  if constexpr (op == Unary::Log) return T(1) / x;
+  if constexpr (op == Unary::Sqrt) return T(0.5) / y;
+  if constexpr (op == Unary::Rsqrt) return T(-0.5) * y * y * y;
+  if constexpr (op == Unary::Abs) return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
+  if constexpr (op == Unary::Sigmoid) return y * (T(1) - y);
+  if constexpr (op == Unary::Silu) {
+    const T s = sigmoid_(x);
+    return s * (T(1) + x * (T(1) - s));
+  }
+  if constexpr (op == Unary::Softplus) return x > T(20) ? T(1) : sigmoid_(x);
+  if constexpr (op == Unary::Relu) return x > T(0) ? T(1) : T(0);
+  if constexpr (op == Unary::Tanh) return T(1) - y * y;
+  if constexpr (op == Unary::Gelu) {
+    const T cdf = T(0.5) * (T(1) + erf(x * T(0.70710678118654752440)));
+    return cdf + x * exp(T(-0.5) * x * x) * T(0.3989422804014327);
+  }
+  if constexpr (op == Unary::Pow) return T(p0) * pow(x, T(p0 - 1));
+  if constexpr (op == Unary::Clamp) return (x >= T(p0) && x <= T(p1)) ? T(1) : T(0);
+  return T(0);
+}
+
+template <Unary op, class T>
+__global__ void unary_forward_kernel(const T* x, T* y, int64_t n, double p0, double p1) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i < n) y[i] = unary_f<op>(x[i], p0, p1);
+}
+
+template <Unary op, class T>
+__global__ void unary_backward_kernel(const T* g, const T* x, const T* y, T* dx, int64_t n, double p0, double p1) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i < n) dx[i] = g[i] * unary_d<op>(x ? x[i] : T(0), y ? y[i] : T(0), p0, p1);
+}
+
+template <Binary op, class T>
+__device__ __forceinline__ T binary_f(T a, T b) {
+  if constexpr (op == Binary::Add) return a + b;
+  if constexpr (op == Binary::Sub) return a - b;
+  if constexpr (op == Binary::Mul) return a * b;
+  if constexpr (op == Binary::Div) return a / b;
+  if constexpr (op == Binary::Max) return a >= b ? a : b;
+  if constexpr (op == Binary::Min) return a <= b ? a : b;
+  if constexpr (op == Binary::Gt) return a > b ? T(1) : T(0);
+  if constexpr (op == Binary::Lt) return a < b ? T(1) : T(0);
+  if constexpr (op == Binary::Eq) return a == b ? T(1) : T(0);
+  if constexpr (op == Binary::MaxShare) return a > b ? T(1) : (a == b ? T(0.5) : T(0));
+  if constexpr (op == Binary::MinShare) return a < b ? T(1) : (a == b ? T(0.5) : T(0));
+  return T(0);
+}
+
+// Offsets of linear index i of the iteration space s in operands k0..k0+K-1.
+template <int K>
+__device__ __forceinline__ void offsets_of(const Strided& s, int64_t i, int k0, int64_t (&off)[K]) {
+  for (int k = 0; k < K; ++k) off[k] = 0;
+  for (int d = s.nd - 1; d >= 0; --d) {
+    const int64_t idx = i % s.shape[d];
+    i /= s.shape[d];
+    for (int k = 0; k < K; ++k) off[k] += idx * s.stride[k0 + k][d];
+  }
+}
+
+template <Binary op, class T>
+__global__ void binary_kernel(const T* a, const T* b, T* out, Strided s, int64_t n) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i >= n) return;
+  int64_t off[3];
+  offsets_of<3>(s, i, 0, off);
+  out[off[0]] = binary_f<op>(a[off[1]], b[off[2]]);
+}
+
+template <class T>
+__global__ void sum_kernel(const T* x, T* out, Strided kept, Strided reduced, int64_t n_out, int64_t n_red) {
+  const int64_t o = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (o >= n_out) return;
+  int64_t base[1];
+  offsets_of<1>(kept, o, 0, base);
+  double acc = 0;
+  for (int64_t r = 0; r < n_red; ++r) {
+    int64_t off[1];
+    offsets_of<1>(reduced, r, 0, off);
+    acc += double(x[base[0] + off[0]]);
+  }
+  out[o] = T(acc);
+}
+
+int64_t count(const Strided& s) {
+  int64_t n = 1;
+  for (int d = 0; d < s.nd; ++d) n *= s.shape[d];
+  return n;
+}
+
+template <Unary op>
+void launch_unary(bool f64, const void* x, void* y, int64_t n, double p0, double p1) {
+  if (f64)
+    unary_forward_kernel<op, double><<<blocks_for(n), kThreads>>>(static_cast<const double*>(x), static_cast<double*>(y), n, p0, p1);
+  else
+    unary_forward_kernel<op, float><<<blocks_for(n), kThreads>>>(static_cast<const float*>(x), static_cast<float*>(y), n, p0, p1);
+}
+
+template <Unary op>
+void launch_unary_backward(bool f64, const void* g, const void* x, const void* y, void* dx, int64_t n, double p0,
+                           double p1) {
+  if (f64)
+    unary_backward_kernel<op, double><<<blocks_for(n), kThreads>>>(static_cast<const double*>(g), static_cast<const double*>(x),
+                                                                  static_cast<const double*>(y), static_cast<double*>(dx), n, p0, p1);
+  else
+    unary_backward_kernel<op, float><<<blocks_for(n), kThreads>>>(static_cast<const float*>(g), static_cast<const float*>(x),
+                                                                 static_cast<const float*>(y), static_cast<float*>(dx), n, p0, p1);
+}
+
+template <Binary op>
+void launch_binary(bool f64, const void* a, const void* b, void* out, const Strided& s) {
+  const int64_t n = count(s);
+  if (f64)
+    binary_kernel<op, double><<<blocks_for(n), kThreads>>>(static_cast<const double*>(a), static_cast<const double*>(b),
+                                                          static_cast<double*>(out), s, n);
+  else
+    binary_kernel<op, float><<<blocks_for(n), kThreads>>>(static_cast<const float*>(a), static_cast<const float*>(b),
+                                                         static_cast<float*>(out), s, n);
+}
+
+// Calls f.template operator()<kind>() for the runtime kind (one instantiation per kind).
+template <class F>
+void with_unary(Unary op, F&& f) {
+  switch (op) {
+    case Unary::Neg: return f.template operator()<Unary::Neg>();
+    case Unary::Exp: return f.template operator()<Unary::Exp>();
+    case Unary::Log: return f.template operator()<Unary::Log>();
+    case Unary::Sqrt: return f.template operator()<Unary::Sqrt>();
+    case Unary::Rsqrt: return f.template operator()<Unary::Rsqrt>();
+    case Unary::Abs: return f.template operator()<Unary::Abs>();
+    case Unary::Sigmoid: return f.template operator()<Unary::Sigmoid>();
+    case Unary::Silu: return f.template operator()<Unary::Silu>();
+    case Unary::Softplus: return f.template operator()<Unary::Softplus>();
+    case Unary::Relu: return f.template operator()<Unary::Relu>();
+    case Unary::Tanh: return f.template operator()<Unary::Tanh>();
+    case Unary::Gelu: return f.template operator()<Unary::Gelu>();
+    case Unary::Pow: return f.template operator()<Unary::Pow>();
+    case Unary::Clamp: return f.template operator()<Unary::Clamp>();
+  }
+}
+
+struct UnaryForward {
+  bool f64;
+  const void* x;
+  void* y;
+  int64_t n;
+  double p0, p1;
+  template <Unary op>
+  void operator()() const { launch_unary<op>(f64, x, y, n, p0, p1); }
+};
+
+struct UnaryBackward {
+  bool f64;
+  const void *g, *x, *y;
+  void* dx;
+  int64_t n;
+  double p0, p1;
+  template <Unary op>
+  void operator()() const { launch_unary_backward<op>(f64, g, x, y, dx, n, p0, p1); }
+};
+
+}  // namespace
+
+void unary_forward(Unary op, bool f64, const void* x, void* y, int64_t n, double p0, double p1, int device) {
+  if (n == 0) return;
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  with_unary(op, UnaryForward{f64, x, y, n, p0, p1});
+  HATTN_CUDA_CHECK(cudaGetLastError());
+}
+
+void unary_backward(Unary op, bool f64, const void* g, const void* x, const void* y, void* dx, int64_t n, double p0,
+                    double p1, int device) {
+  if (n == 0) return;
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  with_unary(op, UnaryBackward{f64, g, x, y, dx, n, p0, p1});
+  HATTN_CUDA_CHECK(cudaGetLastError());
+}
+
+void binary(Binary op, bool f64, const void* a, const void* b, void* out, const Strided& s, int device) {
+  if (count(s) == 0) return;
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  switch (op) {
+    case Binary::Add: launch_binary<Binary::Add>(f64, a, b, out, s); break;
+    case Binary::Sub: launch_binary<Binary::Sub>(f64, a, b, out, s); break;
+    case Binary::Mul: launch_binary<Binary::Mul>(f64, a, b, out, s); break;
+    case Binary::Div: launch_binary<Binary::Div>(f64, a, b, out, s); break;
+    case Binary::Max: launch_binary<Binary::Max>(f64, a, b, out, s); break;
+    case Binary::Min: launch_binary<Binary::Min>(f64, a, b, out, s); break;
+    case Binary::Gt: launch_binary<Binary::Gt>(f64, a, b, out, s); break;
+    case Binary::Lt: launch_binary<Binary::Lt>(f64, a, b, out, s); break;
+    case Binary::Eq: launch_binary<Binary::Eq>(f64, a, b, out, s); break;
+    case Binary::MaxShare: launch_binary<Binary::MaxShare>(f64, a, b, out, s); break;
+    case Binary::MinShare: launch_binary<Binary::MinShare>(f64, a, b, out, s); break;
+  }
+  HATTN_CUDA_CHECK(cudaGetLastError());
+}
+
+void sum(bool f64, const void* x, void* out, const Strided& kept, const Strided& reduced, int device) {
+  const int64_t n_out = count(kept), n_red = count(reduced);
+  if (n_out == 0) return;
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  if (f64)
+    sum_kernel<double><<<blocks_for(n_out), kThreads>>>(static_cast<const double*>(x), static_cast<double*>(out), kept,
+                                                         reduced, n_out, n_red);
+  else
+    sum_kernel<float><<<blocks_for(n_out), kThreads>>>(static_cast<const float*>(x), static_cast<float*>(out), kept,
+                                                        reduced, n_out, n_red);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace ha::cuda
