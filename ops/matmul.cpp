@@ -1,7 +1,10 @@
 // matmul and linear. Forward runs cpu::gemm on strided views (transposes are free); backward is
 //   dA = dC B^T, dB = A^T dC, each summed over broadcast batch dims.
+#include <type_traits>
+
 #include "autograd/function_node.h"
 #include "ops/cpu/gemm.h"
+#include "ops/cuda/gemm_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -10,8 +13,14 @@ namespace ha {
 namespace {
 
 // C (batch..., M, N) contiguous; A, B already expanded to C's batch dims.
-void batched_gemm(const Tensor& A, const Tensor& B, Tensor& C) {
+void batched_gemm(const Tensor& A_in, const Tensor& B_in, Tensor& C) {
   const int64_t nd = C.dim();
+  Tensor A = A_in, B = B_in;
+  if (C.device().is_cuda()) {  // cuBLAS needs a unit stride in each operand
+    const int64_t m = C.shape()[nd - 2], n = C.shape()[nd - 1], k = A.shape()[nd - 1];
+    if (!cuda::gemm_operand_ok(m, k, A.strides()[nd - 2], A.strides()[nd - 1])) A = raw::contiguous(A);
+    if (!cuda::gemm_operand_ok(k, n, B.strides()[nd - 2], B.strides()[nd - 1])) B = raw::contiguous(B);
+  }
   const int64_t M = C.shape()[nd - 2], N = C.shape()[nd - 1], K = A.shape()[nd - 1];
   const int64_t batch = numel_of(Shape(C.shape().begin(), C.shape().end() - 2));
   Shape bshape(C.shape().begin(), C.shape().end() - 2);
@@ -34,8 +43,16 @@ void batched_gemm(const Tensor& A, const Tensor& B, Tensor& C) {
     auto one = [&](int64_t b) {
       int64_t oa, ob;
       offsets(b, oa, ob);
-      cpu::gemm<T>(M, N, K, T(1), pa + oa, rsA, csA, pb + ob, rsB, csB, T(0), pc + b * M * N, N);
+      if (C.device().is_cuda())
+        cuda::gemm(std::is_same_v<T, double>, M, N, K, pa + oa, rsA, csA, pb + ob, rsB, csB, pc + b * M * N, N,
+                   C.device().index);
+      else
+        cpu::gemm<T>(M, N, K, T(1), pa + oa, rsA, csA, pb + ob, rsB, csB, T(0), pc + b * M * N, N);
     };
+    if (C.device().is_cuda()) {  // one stream: the GEMMs run in order
+      for (int64_t b = 0; b < batch; ++b) one(b);
+      return;
+    }
     // Small matrices: one per thread. Large ones: gemm parallelises inside.
     if (batch > 1 && M * N * K < (1 << 18)) {
       parallel_for(batch, 1, [&](int64_t s, int64_t e) {
@@ -64,7 +81,7 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b) {
     Tensor a2 = raw::reshape(a, {-1, K});
     Shape oshape(a.shape().begin(), a.shape().end() - 1);
     oshape.push_back(N);
-    Tensor out = Tensor::empty({a2.shape()[0], N}, a.dtype());
+    Tensor out = Tensor::empty({a2.shape()[0], N}, a.dtype(), a.device());
     batched_gemm(a2, b, out);
     return raw::view(out, oshape);
   }
@@ -74,7 +91,7 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b) {
   sa.insert(sa.end(), {M, K});
   sb.insert(sb.end(), {K, N});
   so.insert(so.end(), {M, N});
-  Tensor out = Tensor::empty(so, a.dtype());
+  Tensor out = Tensor::empty(so, a.dtype(), a.device());
   batched_gemm(raw::expand(a, sa, "matmul"), raw::expand(b, sb, "matmul"), out);
   return out;
 }
@@ -83,7 +100,7 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b) {
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   check_defined("matmul", {a, b});
-  check_cpu("matmul", {a, b});
+  HATTN_CHECK(a.device() == b.device(), "matmul: operands on different devices: ", describe(a), " and ", describe(b));
   check_same_dtype("matmul", a, b);
   check_floating("matmul", a);
   HATTN_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul: both operands need at least 2 dims, got ", describe(a), " x ",

@@ -5,6 +5,7 @@
 #include <functional>
 #include <iostream>
 
+#include "ops/cuda/gemm_cuda.h"
 #include "tensor/cuda/cuda_memory.h"
 #include "ops/ops.h"
 #include "tensor/random.h"
@@ -75,12 +76,18 @@ std::vector<Tensor> forward_backward(const std::function<Tensor(const std::vecto
   return out;
 }
 
+// kind "elementwise": element-wise tolerances; "gemm": relative to each tensor's max (summation order differs)
 void expect_same_on_cuda(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& in,
-                         const std::string& what) {
+                         const std::string& what, const std::string& kind = "elementwise") {
   const std::vector<Tensor> cpu = forward_backward(f, in, Device::cpu()), gpu = forward_backward(f, in, Device::cuda());
-  const std::string tol = in[0].dtype() == DType::F64 ? "cuda.elementwise.f64" : "cuda.elementwise.f32";
-  for (size_t i = 0; i < cpu.size(); ++i)
-    test::expect_close(gpu[i], cpu[i], tol, str(what, i == 0 ? " forward" : str(" d input ", i - 1)));
+  const std::string tol = "cuda." + kind + (in[0].dtype() == DType::F64 ? ".f64" : ".f32");
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    const std::string name = str(what, i == 0 ? " forward" : str(" d input ", i - 1));
+    if (kind == "gemm")
+      test::expect_close_scaled(gpu[i], cpu[i], tol, name);
+    else
+      test::expect_close(gpu[i], cpu[i], tol, name);
+  }
 }
 
 // Every unary op, forward and backward, float32 and float64, on an odd shape (5, 197) with values that
@@ -134,6 +141,37 @@ TEST_F(Cuda, BinaryOpsAndSumsMatchCpu) {
     Tensor d = c.to(Device::cuda());
     EXPECT_EQ(d.transpose(0, 2).flip(1).contiguous().to(Device::cpu()).to_vector<double>(),
               c.transpose(0, 2).flip(1).contiguous().to_vector<double>());
+  }
+}
+
+#ifdef HATTN_WITH_CUDA
+// Which row-major operands cuBLAS takes without a copy (host logic; runs without a GPU).
+TEST(CudaGemm, OperandLayouts) {
+  EXPECT_TRUE(cuda::gemm_operand_ok(197, 192, 192, 1));    // contiguous
+  EXPECT_TRUE(cuda::gemm_operand_ok(197, 192, 1, 197));    // a transpose
+  EXPECT_TRUE(cuda::gemm_operand_ok(197, 192, 768, 1));    // a narrowed row-major view (ld 768)
+  EXPECT_TRUE(cuda::gemm_operand_ok(1, 192, 5, 1));        // one row: its row stride is never read
+  EXPECT_TRUE(cuda::gemm_operand_ok(197, 1, 3, 7));        // one column
+  EXPECT_FALSE(cuda::gemm_operand_ok(197, 192, 0, 1));     // broadcast rows
+  EXPECT_FALSE(cuda::gemm_operand_ok(197, 192, 100, 1));   // overlapping rows
+  EXPECT_FALSE(cuda::gemm_operand_ok(197, 192, 384, 2));   // no unit stride
+}
+#endif
+
+// matmul and linear through cuBLAS: awkward sizes, broadcast batches, transposed and non-mergeable operands.
+TEST_F(Cuda, MatmulMatchesCpu) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    Generator g(13);
+    const std::string d = dtype_name(dt);
+    expect_same_on_cuda([](auto& v) { return matmul(v[0], v[1]); }, {randn({197, 65}, dt, g), randn({65, 33}, dt, g)},
+                        "matmul 197x65x33 " + d, "gemm");
+    expect_same_on_cuda([](auto& v) { return matmul(v[0], v[1]); },
+                        {randn({2, 1, 5, 7}, dt, g), randn({3, 7, 4}, dt, g)}, "batched broadcast " + d, "gemm");
+    expect_same_on_cuda([](auto& v) { return matmul(v[0].transpose(0, 1), v[1].transpose(0, 1)); },
+                        {randn({65, 197}, dt, g), randn({33, 65}, dt, g)}, "transposed operands " + d, "gemm");
+    expect_same_on_cuda([](auto& v) { return linear(v[0].transpose(1, 2), v[1], v[2]); },
+                        {randn({3, 7, 5}, dt, g), randn({4, 7}, dt, g), randn({4}, dt, g)},
+                        "linear of a transposed batch " + d, "gemm");
   }
 }
 
