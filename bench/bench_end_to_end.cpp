@@ -3,7 +3,7 @@
 //   2 ExplainAttr: forward with traces + backward + the official Mamba-Attribution map (`hattn explain
 //     --method attr`)
 //   3 LayerAttention: the full hidden attention of one layer: every channel, both directions, L x L each
-//   4 TrainStep: forward + backward + AdamW at batch 8
+//   4 TrainStep: forward + backward + AdamW at batch 2 and 8
 // Loading and decoding are not in here; scripts/bench_vs_pytorch.sh times the whole process too.
 #include <benchmark/benchmark.h>
 
@@ -79,7 +79,7 @@ void BM_TrainStep(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * batch);  // items/s = images/s (a standard column: CSV-friendly)
 }
-BENCHMARK(BM_TrainStep)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TrainStep)->Arg(2)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

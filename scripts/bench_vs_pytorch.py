@@ -6,7 +6,8 @@ scripts/make_reference.py (sequential reference scan, float32, the BLAS PyTorch 
   forward        logits of one 224x224 image (no autograd)
   explain_attr   forward with traces + backward of the top logit + the official Mamba-Attribution map
   layer_attn     the full hidden attention of one layer (every channel, both directions)
-  train_step     forward + backward + AdamW at batch 8
+  train_step     forward + backward + AdamW at batch 2 (the reference keeps every scan step on its tape:
+                 several GB and minutes per step at batch 8)
   classify_e2e   read the safetensors checkpoint + decode and preprocess the image + forward (what the
                  `hattn classify` process does, without the interpreter's start-up)
   sgemm          GFLOP/s of torch.mm on Vim-tiny's projection shapes
@@ -62,6 +63,16 @@ def preprocess_crop(path, size=224):
     return ((x - mean) / std)[None]
 
 
+def save(res, path):
+    """Writes the results so far (JSON, and "name value" lines beside it for the shell script)."""
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    with open(os.path.splitext(path)[0] + ".txt", "w") as f:
+        for k, v in res.items():
+            for name, x in (v.items() if isinstance(v, dict) else [(k, v)]):
+                f.write(f"{k + ':' + name if isinstance(v, dict) else k} {x}\n")
+
+
 def best_of(fn, repeat, name=""):
     if name:
         print(f"  pytorch: {name} (best of {repeat}) ...", file=sys.stderr, flush=True)
@@ -108,6 +119,7 @@ def main():
             return ref.vim_forward(preprocess_crop(a.image), sd, int(meta.get("depth", 24)), 16)[0]
 
     res["classify_e2e"] = best_of(classify_e2e, a.repeat, "classify_e2e")
+    save(res, a.json)
     sd, meta = read_safetensors(a.checkpoint)
     depth = int(meta.get("depth", 24))
     img = preprocess_crop(a.image)
@@ -123,7 +135,9 @@ def main():
         with torch.no_grad():
             ref.vim_forward(img, sd, depth, 16)
     res["forward"] = best_of(forward, a.repeat, "forward")
+    save(res, a.json)
     res["explain_attr"] = best_of(lambda: attr_official(sd, img, depth), max(1, a.repeat - 1), "explain_attr")
+    save(res, a.json)
 
     traces = []
     with torch.no_grad():
@@ -134,19 +148,20 @@ def main():
         with torch.no_grad():
             return ref.alpha_matrix(layer["fwd"]) + ref.alpha_matrix(layer["bwd"]).flip(-1, -2)
     res["layer_attn"] = best_of(layer_attn, max(1, a.repeat - 1), "layer_attn")
+    save(res, a.json)
 
     params = {k: v.clone().requires_grad_() for k, v in sd.items()}
     opt = torch.optim.AdamW(params.values(), lr=1e-4)
     g = torch.Generator().manual_seed(7)
-    x8 = torch.randn(8, 3, 224, 224, generator=g)
-    y8 = torch.tensor([i * 37 % 1000 for i in range(8)])
+    x8 = torch.randn(2, 3, 224, 224, generator=g)
+    y8 = torch.tensor([i * 37 % 1000 for i in range(2)])
 
     def train_step():
         opt.zero_grad()
         out = ref.vim_forward(x8, params, depth, 16)[0]
         torch.nn.functional.cross_entropy(out, y8, label_smoothing=0.1).backward()
         opt.step()
-    res["train_step"] = best_of(train_step, 1, "train_step")
+    res["train_step_b2"] = best_of(train_step, 1, "train_step (batch 2)")
 
     gf = {}
     for M, K, N in [(197, 192, 768), (197, 384, 192), (1576, 192, 768), (1576, 384, 192)]:  # in_proj, out_proj
@@ -155,12 +170,7 @@ def main():
         t = best_of(lambda: [torch.mm(A, B) for _ in range(reps)], 3) / reps
         gf[f"{M}x{K}x{N}"] = 2 * M * K * N / t / 1e9
     res["sgemm_gflops"] = gf
-    with open(a.json, "w") as f:
-        json.dump(res, f, indent=1)
-    with open(os.path.splitext(a.json)[0] + ".txt", "w") as f:  # "name value" lines for the shell script
-        for k, v in res.items():
-            for name, x in (v.items() if isinstance(v, dict) else [(k, v)]):
-                f.write(f"{k + ':' + name if isinstance(v, dict) else k} {x}\n")
+    save(res, a.json)
     print(json.dumps(res, indent=1))
 
 
