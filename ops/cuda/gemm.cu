@@ -2,6 +2,7 @@
 // operand with column stride 1 is a column-major matrix of its transpose (op N) and one with row stride 1
 // is a column-major matrix itself (op T).
 #include <cublas_v2.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <mutex>
@@ -19,6 +20,30 @@ namespace {
       throw ::ha::Error(::ha::str("cuBLAS error ", int(st_), " in ", #call, " at ", __FILE__, ":", __LINE__)); \
   } while (0)
 
+// cuBLAS is loaded on first use (dlopen), not linked: mapping it costs every process ~200 MB of resident
+// memory and 0.1 s at start-up, which CPU-only runs of the same binary must not pay.
+struct Cublas {
+  decltype(&cublasCreate_v2) create = nullptr;
+  decltype(&cublasSgemm_v2) sgemm = nullptr;
+  decltype(&cublasDgemm_v2) dgemm = nullptr;
+};
+
+const Cublas& cublas() {
+  static const Cublas lib = [] {
+    void* h = nullptr;
+    for (const char* name : {"libcublas.so", "libcublas.so.13", "libcublas.so.12", "libcublas.so.11"})
+      if ((h = dlopen(name, RTLD_NOW | RTLD_LOCAL))) break;
+    HATTN_CHECK(h != nullptr, "cuBLAS could not be loaded (libcublas.so: ", dlerror(), ")");
+    Cublas c;
+    c.create = reinterpret_cast<decltype(c.create)>(dlsym(h, "cublasCreate_v2"));
+    c.sgemm = reinterpret_cast<decltype(c.sgemm)>(dlsym(h, "cublasSgemm_v2"));
+    c.dgemm = reinterpret_cast<decltype(c.dgemm)>(dlsym(h, "cublasDgemm_v2"));
+    HATTN_CHECK(c.create && c.sgemm && c.dgemm, "cuBLAS was loaded but lacks cublasCreate_v2/Sgemm_v2/Dgemm_v2");
+    return c;
+  }();
+  return lib;
+}
+
 cublasHandle_t handle_for(int device) {
   static std::mutex mu;
   static cublasHandle_t handles[64] = {};
@@ -26,12 +51,11 @@ cublasHandle_t handle_for(int device) {
   std::lock_guard<std::mutex> lock(mu);
   if (!handles[device]) {
     HATTN_CUDA_CHECK(cudaSetDevice(device));
-    HATTN_CUBLAS_CHECK(cublasCreate(&handles[device]));
+    HATTN_CUBLAS_CHECK(cublas().create(&handles[device]));
   }
   return handles[device];
 }
 
-// The column-major view of a row-major (rows x cols) operand's transpose: op and leading dimension.
 struct Operand {
   cublasOperation_t op;
   int64_t ld;
@@ -74,11 +98,11 @@ void gemm(bool f64, int64_t M, int64_t N, int64_t K, const void* A, int64_t rsA,
   // C^T (N x M, ld ldc) = op(B^T) (N x K) · op(A^T) (K x M)
   if (f64) {
     const double one = 1, zero = 0;
-    HATTN_CUBLAS_CHECK(cublasDgemm(h, b.op, a.op, int(N), int(M), int(K), &one, static_cast<const double*>(B), int(b.ld),
+    HATTN_CUBLAS_CHECK(cublas().dgemm(h, b.op, a.op, int(N), int(M), int(K), &one, static_cast<const double*>(B), int(b.ld),
                                    static_cast<const double*>(A), int(a.ld), &zero, static_cast<double*>(C), int(ldc)));
   } else {
     const float one = 1, zero = 0;
-    HATTN_CUBLAS_CHECK(cublasSgemm(h, b.op, a.op, int(N), int(M), int(K), &one, static_cast<const float*>(B), int(b.ld),
+    HATTN_CUBLAS_CHECK(cublas().sgemm(h, b.op, a.op, int(N), int(M), int(K), &one, static_cast<const float*>(B), int(b.ld),
                                    static_cast<const float*>(A), int(a.ld), &zero, static_cast<float*>(C), int(ldc)));
   }
 }
