@@ -1,5 +1,8 @@
 #include "nn/mamba_mixer.h"
 
+#include "autograd/grad_mode.h"
+#include "tensor/parallel.h"
+
 namespace ha::nn {
 
 Tensor Direction::run(const Tensor& x, const Tensor& z, const MambaConfig& cfg, DirectionTrace* trace) const {
@@ -51,8 +54,22 @@ Tensor MambaMixer::operator()(const Tensor& a, MixerTrace* trace) const {
   const int64_t E = cfg.d_inner();
   Tensor xz = linear(a, in_proj_weight).transpose(1, 2);  // (B, 2E, L)
   Tensor x = xz.narrow(1, 0, E), z = xz.narrow(1, E, E);
-  Tensor y_f = fwd.run(x, z, cfg, trace ? &trace->fwd : nullptr);
-  Tensor y_b = bwd.run(x.flip(2), z.flip(2), cfg, trace ? &trace->bwd : nullptr).flip(2);
+  // The two directions are independent: one task each, with the ops inside running serially (nested
+  // parallel_for), so their small GEMMs and convolutions pay no per-op thread synchronisation. Results do
+  // not depend on the thread count (every kernel's are independent of it). Grad mode is per thread.
+  Tensor y_f, y_b;
+  const bool grad = GradMode::is_enabled();
+  parallel_for(2, 1, [&](int64_t d0, int64_t d1) {
+    struct Mode {
+      bool prev = GradMode::is_enabled();
+      explicit Mode(bool on) { GradMode::set_enabled(on); }
+      ~Mode() { GradMode::set_enabled(prev); }
+    } mode(grad);
+    for (int64_t d = d0; d < d1; ++d) {
+      if (d == 0) y_f = fwd.run(x, z, cfg, trace ? &trace->fwd : nullptr);
+      else y_b = bwd.run(x.flip(2), z.flip(2), cfg, trace ? &trace->bwd : nullptr).flip(2);
+    }
+  });
   Tensor y = mul(add(y_f, y_b), 0.5);  // if_divide_out
   return linear(y.transpose(1, 2), out_proj_weight);
 }

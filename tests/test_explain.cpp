@@ -7,6 +7,7 @@
 #include "models/load.h"
 #include "models/preprocess.h"
 #include "tensor/npy.h"
+#include "tensor/parallel.h"
 #include "tests/test_util.h"
 #include "xai/explain.h"
 #include "xai/hidden_attention.h"
@@ -73,6 +74,32 @@ TEST(Explain, Stride8At730Tokens) {
   EXPECT_EQ(model->config().stride, 8);
   EXPECT_EQ(model->config().cls_index(), 364);
   compare_maps(xai::run_explain_pass(*model, photo_224()), kData + "vim_730/", "L=730");
+}
+
+// Same input, same bits: logits, every map and one layer's full attention across reruns and thread counts
+// (1, the default, 3+), for the 197-token model (whose mixer runs its two directions as parallel tasks).
+TEST(Explain, BitwiseDeterministicAcrossRunsAndThreadCounts) {
+  auto model = load_vim(kData + "vim_197/model.pth");
+  const Tensor image = photo_224();
+  auto run = [&] {
+    xai::ExplainContext ctx = xai::run_explain_pass(*model, image);
+    std::vector<Tensor> out{ctx.logits, ctx.input_grad};
+    for (const char* name : kMapNames) out.push_back(map_of(ctx, name));
+    out.push_back(xai::attention_matrices(ctx.traces[20], xai::Direction::Sum, 0, 0, 8));
+    return out;
+  };
+  const int threads = num_threads();
+  const std::vector<Tensor> first = run(), second = run();
+  set_num_threads(1);
+  const std::vector<Tensor> serial = run();
+  set_num_threads(std::max(threads, 3));
+  const std::vector<Tensor> wide = run();
+  set_num_threads(threads);
+  for (size_t i = 0; i < first.size(); ++i) {
+    expect_bitwise_equal(first[i], second[i], str("rerun ", i));
+    expect_bitwise_equal(first[i], serial[i], str("1 thread ", i));
+    expect_bitwise_equal(first[i], wide[i], str("3+ threads ", i));
+  }
 }
 
 TEST(Explain, RolloutIsTheRowOfTheDenseProduct) {
