@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "autograd/function_node.h"
+#include "ops/cuda/norm_conv_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -14,7 +15,9 @@ namespace ha {
 Tensor causal_conv1d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
   const char* op = "causal_conv1d";
   check_defined(op, {x_in, w_in});
-  check_cpu(op, {x_in, w_in, b_in});
+  for (const Tensor& t : {w_in, b_in})
+    HATTN_CHECK(!t.defined() || t.device() == x_in.device(), op, ": inputs on different devices: ", describe(x_in),
+                " and ", describe(t));
   check_dim(op, "input (B, E, L)", x_in, 3);
   check_dim(op, "weight (E, K)", w_in, 2);
   check_same_dtype(op, x_in, w_in);
@@ -28,7 +31,13 @@ Tensor causal_conv1d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in)
   }
   Tensor x = raw::contiguous(x_in), w = raw::contiguous(w_in);
   Tensor bias = b_in.defined() ? raw::contiguous(b_in) : Tensor();
-  Tensor out = Tensor::empty({B, E, L}, x.dtype());
+  const Device dev = x.device();
+  const bool f64 = x.dtype() == DType::F64;
+  Tensor out = Tensor::empty({B, E, L}, x.dtype(), dev);
+  if (dev.is_cuda())
+    cuda::causal_conv1d_forward(f64, x.raw_data(), w.raw_data(), bias.defined() ? bias.raw_data() : nullptr,
+                                out.raw_data(), B, E, L, K, dev.index);
+  else
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* px = x.data<T>();
@@ -56,6 +65,15 @@ Tensor causal_conv1d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in)
     Tensor xs = gw ? saved(x) : Tensor(), ws = saved(w);
     record_op(op, {x_in, w_in, b_in}, out, [=](const Tensor& g_in) {
       Tensor dy = raw::contiguous(g_in);
+      if (dev.is_cuda()) {
+        Tensor dx = gx ? Tensor::empty({B, E, L}, dy.dtype(), dev) : Tensor();
+        Tensor dw = gw ? Tensor::empty({E, K}, dy.dtype(), dev) : Tensor();
+        Tensor db = gb ? Tensor::empty({E}, dy.dtype(), dev) : Tensor();
+        cuda::causal_conv1d_backward(f64, dy.raw_data(), gw ? xs.raw_data() : nullptr, ws.raw_data(),
+                                     gx ? dx.raw_data() : nullptr, gw ? dw.raw_data() : nullptr,
+                                     gb ? db.raw_data() : nullptr, B, E, L, K, dev.index);
+        return std::vector<Tensor>{dx, dw, db};
+      }
       Tensor dx = gx ? Tensor::empty({B, E, L}, dy.dtype()) : Tensor();
       Tensor dw = gw ? Tensor::zeros({E, K}, dy.dtype()) : Tensor();
       Tensor db = gb ? Tensor::zeros({E}, dy.dtype()) : Tensor();

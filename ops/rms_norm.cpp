@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "autograd/function_node.h"
+#include "ops/cuda/norm_conv_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -16,15 +17,21 @@ static constexpr int64_t kRowBlock = 32;
 Tensor rms_norm(const Tensor& x_in, const Tensor& w_in, double eps) {
   const char* op = "rms_norm";
   check_defined(op, {x_in, w_in});
-  check_cpu(op, {x_in, w_in});
+  HATTN_CHECK(x_in.device() == w_in.device(), op, ": inputs on different devices: ", describe(x_in), " and ",
+              describe(w_in));
   check_same_dtype(op, x_in, w_in);
   check_floating(op, x_in);
   HATTN_CHECK(x_in.dim() >= 1, op, ": input must have at least one dim");
   const int64_t D = x_in.shape().back(), R = x_in.numel() / std::max<int64_t>(D, 1);
   check_shape(op, "weight", w_in, {D});
   Tensor x = raw::contiguous(x_in), w = raw::contiguous(w_in);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  Tensor rstd = Tensor::empty({R}, x.dtype());
+  const Device dev = x.device();
+  const bool f64 = x.dtype() == DType::F64;
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), dev);
+  Tensor rstd = Tensor::empty({R}, x.dtype(), dev);
+  if (dev.is_cuda())
+    cuda::rms_norm_forward(f64, x.raw_data(), w.raw_data(), out.raw_data(), rstd.raw_data(), R, D, eps, dev.index);
+  else
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* px = x.data<T>();
@@ -47,6 +54,13 @@ Tensor rms_norm(const Tensor& x_in, const Tensor& w_in, double eps) {
     Tensor xs = saved(x), ws = saved(w), rs = rstd;
     record_op(op, {x_in, w_in}, out, [=](const Tensor& g_in) {
       Tensor g = raw::contiguous(g_in);
+      if (dev.is_cuda()) {
+        Tensor dx = gx ? Tensor::empty(xs.shape(), g.dtype(), dev) : Tensor();
+        Tensor dw = gw ? Tensor::empty({D}, g.dtype(), dev) : Tensor();
+        cuda::rms_norm_backward(f64, g.raw_data(), xs.raw_data(), ws.raw_data(), rs.raw_data(),
+                                gx ? dx.raw_data() : nullptr, gw ? dw.raw_data() : nullptr, R, D, dev.index);
+        return std::vector<Tensor>{dx, dw};
+      }
       Tensor dx = gx ? Tensor::empty(xs.shape(), g.dtype()) : Tensor();
       const int64_t blocks = (R + kRowBlock - 1) / kRowBlock;
       Tensor dw_part = gw ? Tensor::zeros({blocks, D}, g.dtype()) : Tensor();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <tuple>
 #include <iostream>
 
 #include "ops/cuda/gemm_cuda.h"
@@ -172,6 +173,24 @@ TEST_F(Cuda, MatmulMatchesCpu) {
     expect_same_on_cuda([](auto& v) { return linear(v[0].transpose(1, 2), v[1], v[2]); },
                         {randn({3, 7, 5}, dt, g), randn({4, 7}, dt, g), randn({4}, dt, g)},
                         "linear of a transposed batch " + d, "gemm");
+  }
+}
+
+// RMSNorm (a width that is not a multiple of the block) and the causal conv1d (odd channels, L = 197 and
+// 730, batch 1 and 5, with and without bias), forward and every gradient.
+TEST_F(Cuda, NormAndConvMatchCpu) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    Generator g(14);
+    const std::string d = dtype_name(dt);
+    expect_same_on_cuda([](auto& v) { return rms_norm(v[0], v[1], 1e-5); },
+                        {randn({5, 197, 301}, dt, g), randn({301}, dt, g)}, "rms_norm " + d, "gemm");
+    for (auto [B, E, L] : {std::tuple{1, 37, 197}, std::tuple{5, 24, 730}}) {
+      Tensor x = randn({B, E, L}, dt, g), w = randn({E, 4}, dt, g), b = randn({E}, dt, g);
+      expect_same_on_cuda([](auto& v) { return causal_conv1d(v[0], v[1], v[2]); }, {x, w, b},
+                          str("causal_conv1d B", B, " E", E, " L", L, " ", d), "gemm");
+      expect_same_on_cuda([](auto& v) { return causal_conv1d(v[0].flip(2), v[1], Tensor()); }, {x, w},
+                          str("causal_conv1d flipped, no bias ", d), "gemm");
+    }
   }
 }
 
