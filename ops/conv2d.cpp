@@ -3,6 +3,8 @@
 // The backward recomputes cols instead of saving them (they are kh*kw times the input's size).
 #include "autograd/function_node.h"
 #include "ops/cpu/gemm.h"
+#include "ops/cuda/conv2d_cuda.h"
+#include "ops/cuda/gemm_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -53,13 +55,67 @@ void col2im(const T* cols, const ConvGeom& g, T* dx) {
   });
 }
 
+cuda::ConvShape cuda_shape(const ConvGeom& g) { return {g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.Ho, g.Wo}; }
+
+// GPU forward: im2col of every image side by side, (C·kh·kw, N·Ho·Wo), one GEMM, then the bias.
+Tensor conv2d_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeom& g) {
+  const Device dev = x.device();
+  const bool f64 = x.dtype() == DType::F64;
+  const int64_t es = static_cast<int64_t>(dtype_size(x.dtype())), cols_ld = g.N * g.hw();
+  Tensor cols = Tensor::empty({g.ckk(), cols_ld}, x.dtype(), dev);
+  for (int64_t n = 0; n < g.N; ++n)
+    cuda::im2col(f64, static_cast<const char*>(x.raw_data()) + n * g.C * g.H * g.W * es, cuda_shape(g),
+                 static_cast<char*>(cols.raw_data()) + n * g.hw() * es, cols_ld, dev.index);
+  Tensor y = Tensor::empty({g.O, g.N, g.Ho, g.Wo}, x.dtype(), dev);  // (O, N·Ho·Wo)
+  cuda::gemm(f64, g.O, cols_ld, g.ckk(), w.raw_data(), g.ckk(), 1, cols.raw_data(), cols_ld, 1, y.raw_data(), cols_ld,
+             dev.index);
+  NoGradGuard no_grad;
+  Tensor out = y.permute({1, 0, 2, 3}).contiguous();
+  return b.defined() ? add(out, b.reshape({1, g.O, 1, 1})) : out;
+}
+
+// GPU backward: dW = dY (O, N·Ho·Wo) · cols^T, dcols = W^T dY per image folded back by col2im, db = Σ dY.
+std::vector<Tensor> conv2d_backward_cuda(const Tensor& dy_in, const Tensor& xs, const Tensor& ws, const ConvGeom& g,
+                                         bool gx, bool gw, bool gb) {
+  NoGradGuard no_grad;
+  const Device dev = dy_in.device();
+  const bool f64 = dy_in.dtype() == DType::F64;
+  const int64_t es = static_cast<int64_t>(dtype_size(dy_in.dtype())), cols_ld = g.N * g.hw();
+  Tensor dy = dy_in.contiguous();
+  Tensor dx, dw, db = gb ? sum(dy, {0, 2, 3}) : Tensor();
+  if (gw) {
+    Tensor cols = Tensor::empty({g.ckk(), cols_ld}, dy.dtype(), dev);
+    for (int64_t n = 0; n < g.N; ++n)
+      cuda::im2col(f64, static_cast<const char*>(xs.raw_data()) + n * g.C * g.H * g.W * es, cuda_shape(g),
+                   static_cast<char*>(cols.raw_data()) + n * g.hw() * es, cols_ld, dev.index);
+    Tensor dyo = dy.permute({1, 0, 2, 3}).contiguous();  // (O, N·Ho·Wo)
+    dw = Tensor::empty({g.O, g.C, g.kh, g.kw}, dy.dtype(), dev);
+    cuda::gemm(f64, g.O, g.ckk(), cols_ld, dyo.raw_data(), cols_ld, 1, cols.raw_data(), 1, cols_ld, dw.raw_data(),
+               g.ckk(), dev.index);
+  }
+  if (gx) {
+    dx = Tensor::empty({g.N, g.C, g.H, g.W}, dy.dtype(), dev);
+    Tensor dcols = Tensor::empty({g.ckk(), g.hw()}, dy.dtype(), dev);
+    for (int64_t n = 0; n < g.N; ++n) {
+      cuda::gemm(f64, g.ckk(), g.hw(), g.O, ws.raw_data(), 1, g.ckk(),
+                 static_cast<const char*>(dy.raw_data()) + n * g.O * g.hw() * es, g.hw(), 1, dcols.raw_data(), g.hw(),
+                 dev.index);
+      cuda::col2im(f64, dcols.raw_data(), cuda_shape(g), static_cast<char*>(dx.raw_data()) + n * g.C * g.H * g.W * es,
+                   dev.index);
+    }
+  }
+  return {dx, dw, db};
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b, std::pair<int64_t, int64_t> stride,
               std::pair<int64_t, int64_t> padding) {
   const char* op = "conv2d";
   check_defined(op, {x_in, w_in});
-  check_cpu(op, {x_in, w_in, b});
+  for (const Tensor& t : {w_in, b})
+    HATTN_CHECK(!t.defined() || t.device() == x_in.device(), op, ": inputs on different devices: ", describe(x_in),
+                " and ", describe(t));
   check_dim(op, "input", x_in, 4);
   check_dim(op, "weight", w_in, 4);
   check_same_dtype(op, x_in, w_in);
@@ -78,7 +134,10 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b, std::pair
   HATTN_CHECK(g.H + 2 * g.ph >= g.kh && g.W + 2 * g.pw >= g.kw, op, ": kernel ", describe(w_in),
               " is larger than the padded input ", describe(x_in));
   Tensor x = raw::contiguous(x_in), w = raw::contiguous(w_in);
-  Tensor out = Tensor::empty({g.N, g.O, g.Ho, g.Wo}, x.dtype());
+  const bool on_cuda = x.device().is_cuda();
+  Tensor out = on_cuda ? conv2d_forward_cuda(x, w, b.defined() ? raw::contiguous(b.detach()) : Tensor(), g)
+                       : Tensor::empty({g.N, g.O, g.Ho, g.Wo}, x.dtype());
+  if (!on_cuda)
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     std::vector<T> cols(g.ckk() * g.hw());
@@ -97,6 +156,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b, std::pair
     bool gx = x_in.requires_grad(), gw = w_in.requires_grad(), gb = b.defined() && b.requires_grad();
     Tensor xs = gw ? saved(x) : Tensor(), ws = gx ? saved(w) : Tensor();
     record_op(op, {x_in, w_in, b}, out, [=](const Tensor& g_in) {
+      if (on_cuda) return conv2d_backward_cuda(g_in, xs, ws, g, gx, gw, gb);
       Tensor dy = raw::contiguous(g_in);
       Tensor dx = gx ? Tensor::zeros({g.N, g.C, g.H, g.W}, dy.dtype()) : Tensor();
       Tensor dw = gw ? Tensor::zeros({g.O, g.C, g.kh, g.kw}, dy.dtype()) : Tensor();

@@ -7,25 +7,22 @@ namespace ha {
 
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   HATTN_CHECK(!xs.empty(), "concat: no tensors given");
-  for (const Tensor& x : xs) {
-    check_defined("concat", {x});
-    check_cpu("concat", {x});
-  }
+  for (const Tensor& x : xs) check_defined("concat", {x});
   const Tensor& first = xs[0];
   const int64_t d = wrap_dim(dim, first.dim(), "concat");
   Shape oshape = first.shape();
   oshape[d] = 0;
   for (size_t i = 0; i < xs.size(); ++i) {
     const Tensor& x = xs[i];
-    HATTN_CHECK(x.dtype() == first.dtype(), "concat: tensor ", i, " is ", describe(x), ", tensor 0 is ",
-                describe(first));
+    HATTN_CHECK(x.dtype() == first.dtype() && x.device() == first.device(), "concat: tensor ", i, " is ",
+                describe(x), ", tensor 0 is ", describe(first));
     bool ok = x.dim() == first.dim();
     for (int64_t k = 0; ok && k < x.dim(); ++k) ok = k == d || x.shape()[k] == first.shape()[k];
     HATTN_CHECK(ok, "concat: tensor ", i, " ", describe(x), " does not match tensor 0 ", describe(first),
                 " outside dim ", d);
     oshape[d] += x.shape()[d];
   }
-  Tensor out = Tensor::empty(oshape, first.dtype());
+  Tensor out = Tensor::empty(oshape, first.dtype(), first.device());
   std::vector<int64_t> starts;
   int64_t at = 0;
   for (const Tensor& x : xs) {

@@ -164,8 +164,13 @@ void transpose_copy(T* dst, const T* src, int64_t batch, int64_t sb, int64_t R, 
 
 Tensor& Tensor::copy_(const Tensor& src) {
   Tensor s = raw::expand(src, shape(), "copy_");
+  if (device().is_cuda() && s.device() == device() && s.dtype() == dtype()) {  // on the device, any strides
+    cuda::strided_copy(static_cast<int>(dtype_size(dtype())), s.raw_data(), raw_data(),
+                       cuda::strided_of(shape(), {&strides(), &s.strides()}), device().index);
+    return *this;
+  }
   if (!device().is_cpu() || !s.device().is_cpu()) {
-    // Cross-device or device-side copies need contiguous same-dtype buffers.
+    // Cross-device copies need contiguous same-dtype buffers.
     HATTN_CHECK(is_contiguous(), "copy_: a CUDA destination must be contiguous");
     Tensor c = raw::contiguous(raw::to_dtype(raw::to_device(s, Device::cpu()), dtype()));
     size_t nbytes = numel() * dtype_size(dtype());

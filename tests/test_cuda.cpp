@@ -194,6 +194,23 @@ TEST_F(Cuda, NormAndConvMatchCpu) {
   }
 }
 
+// conv2d through im2col + cuBLAS + the gathering col2im: Vim's patch embedding (stride 16 and the
+// overlapping stride 8), and a padded odd case; concat on the device (the cls token's insertion).
+TEST_F(Cuda, Conv2dAndConcatMatchCpu) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    Generator g(15);
+    const std::string d = dtype_name(dt);
+    Tensor img = randn({2, 3, 64, 64}, dt, g), w = randn({24, 3, 16, 16}, dt, g), b = randn({24}, dt, g);
+    for (int64_t stride : {16, 8})
+      expect_same_on_cuda([stride](auto& v) { return conv2d(v[0], v[1], v[2], {stride, stride}, {0, 0}); },
+                          {img, w, b}, str("patch embedding stride ", stride, " ", d), "gemm");
+    expect_same_on_cuda([](auto& v) { return conv2d(v[0], v[1], Tensor(), {2, 1}, {1, 2}); },
+                        {randn({3, 5, 17, 13}, dt, g), randn({7, 5, 3, 4}, dt, g)}, "padded odd conv2d " + d, "gemm");
+    expect_same_on_cuda([](auto& v) { return concat({v[0], v[1], v[0].flip(1)}, 1); },
+                        {randn({2, 98, 16}, dt, g), randn({2, 1, 16}, dt, g)}, "concat " + d);
+  }
+}
+
 // Forward and all eight gradients of the scan on `device`; the output gradient R is given explicitly.
 std::vector<Tensor> scan_on(const ScanInputs& host, const Tensor& R, Device device) {
   ScanInputs s = host;

@@ -17,7 +17,7 @@ void copy_device_to_host(void* dst, const void* src, size_t nbytes, int device);
 void copy_device_to_device(void* dst, const void* src, size_t nbytes, int device);
 void memset_zero(void* dst, size_t nbytes, int device);
 void synchronize(int device);
-// out (contiguous, strides s.stride[0]) = x (strides s.stride[1]), elements of 1, 2, 4 or 8 bytes.
+// out (strides s.stride[0]; distinct elements) = x (strides s.stride[1]), elements of 1, 2, 4 or 8 bytes.
 void strided_copy(int elem_bytes, const void* x, void* out, const Strided& s, int device);
 // dst[i] += src[i] for n contiguous elements of float (double_precision = false) or double.
 void add_inplace(void* dst, const void* src, int64_t n, bool double_precision, int device);
