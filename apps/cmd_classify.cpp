@@ -38,7 +38,7 @@ int run_classify(int argc, char** argv) {
   Tensor logits;
   {
     NoGradGuard no_grad;
-    logits = m.model->forward(normalize_image(img)).logits;
+    logits = m.model->forward(normalize_image(img)).logits.to(Device::cpu());
   }
   if (args.has("logits-npy")) save_npy(args.get("logits-npy"), logits);
   std::vector<float> z = logits.to_vector<float>();

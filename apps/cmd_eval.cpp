@@ -117,7 +117,7 @@ int run_eval(int argc, char** argv) {
     if (kind == "accuracy") {
       NoGradGuard ng;
       ++counts.images;
-      counts.correct += argmax(m.model->forward(normalize_image(it.image)).logits, 1).item() == it.label;
+      counts.correct += argmax(m.model->forward(normalize_image(it.image)).logits.to(Device::cpu()), 1).item() == it.label;
     } else {
       xai::evaluate_image(*m.model, it.image, it.label, kind == "segmentation" ? it.mask : std::vector<uint8_t>{},
                           methods, kind == "perturbation", counts);

@@ -2,12 +2,23 @@
 
 #include <filesystem>
 
+#include "tensor/cuda/cuda_memory.h"
+
 namespace ha::app {
 
 void add_checkpoint_options(Args& args) {
   args.option("checkpoint", "", "Vim checkpoint: official .pth or .safetensors", true)
       .option("stride", "", "patch stride; overrides the inferred one and fixes the image size")
-      .option("img-size", "", "input image size; overrides the inferred one and fixes the stride");
+      .option("img-size", "", "input image size; overrides the inferred one and fixes the stride")
+      .option("device", "cpu", "where the model runs: cpu | cuda | cuda:N");
+}
+
+Device parse_device(const std::string& s) {
+  if (s == "cpu") return Device::cpu();
+  if (s == "cuda") return Device::cuda(0);
+  if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.find_first_not_of("0123456789", 5) == std::string::npos)
+    return Device::cuda(std::stoi(s.substr(5)));
+  throw UsageError("unknown --device '" + s + "' (cpu, cuda or cuda:N)");
 }
 
 ConfigOverrides config_overrides(const Args& args) {
@@ -30,6 +41,12 @@ LoadedModel load_model(const Args& args) {
   LoadedModel m{Checkpoint::open(args.get("checkpoint")), nullptr, ""};
   m.model = std::make_unique<VisionMamba>(infer_vim_config(m.ckpt, config_overrides(args), &m.how));
   load_parameters(*m.model, m.ckpt);
+  const Device dev = parse_device(args.get("device"));
+  if (dev.is_cuda()) {
+    HATTN_CHECK(cuda::device_count() > dev.index, "--device ", dev.name(), ": this machine has ", cuda::device_count(),
+                " CUDA device(s)", cuda::device_count() == 0 ? " (or this build has no CUDA)" : "");
+    nn::move_parameters(*m.model, dev);
+  }
   return m;
 }
 

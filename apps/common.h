@@ -8,7 +8,8 @@
 
 namespace ha::app {
 
-void add_checkpoint_options(Args& args);  // --checkpoint (required), --stride, --img-size
+void add_checkpoint_options(Args& args);  // --checkpoint (required), --stride, --img-size, --device
+Device parse_device(const std::string& s);  // cpu | cuda | cuda:N
 
 struct LoadedModel {
   Checkpoint ckpt;

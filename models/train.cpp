@@ -15,7 +15,7 @@ double evaluate_accuracy(const VisionMamba& model, const ClutteredFashion& data,
     for (int64_t i = at; i < std::min(n, at + batch); ++i) samples.push_back(data.get(i, 0));
     Tensor images, labels;
     make_batch(samples, images, labels);
-    Tensor pred = argmax(model.forward(images).logits, 1);
+    Tensor pred = argmax(model.forward(images).logits.to(Device::cpu()), 1);
     for (int64_t b = 0; b < labels.numel(); ++b) correct += pred.data<int64_t>()[b] == labels.data<int64_t>()[b];
     if (progress) progress(std::min(n, at + batch), n);
   }

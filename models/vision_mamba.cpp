@@ -59,7 +59,9 @@ VimOutput VisionMamba::forward(const Tensor& images, const VimForwardOptions& op
               "VisionMamba: expected images of shape (B, ", c.in_chans, ", ", c.img_size, ", ", c.img_size, "), got ",
               describe(images));
   const int64_t B = images.size(0), M = c.num_patches();
-  Tensor patches = patch_embed(images).reshape({B, c.d_model, M}).transpose(1, 2);  // (B, M, D), row-major patches
+  // the input goes where the parameters are (move_parameters); outputs stay there
+  const Device dev = patch_embed.weight.device();
+  Tensor patches = patch_embed(images.device() == dev ? images : images.to(dev)).reshape({B, c.d_model, M}).transpose(1, 2);  // (B, M, D), row-major patches
   Tensor x;
   if (c.cls_mode == ClsMode::None) {
     x = patches;

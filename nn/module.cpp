@@ -26,24 +26,29 @@ int64_t Module::parameter_count() const {
   return n;
 }
 
-Tensor pack_parameters(Module& root) {
+// Copies every parameter into one arena on `device` and re-points the parameter tensors into it.
+static Tensor into_arena(Module& root, Device device, bool mark_requires_grad) {
   auto params = root.named_parameters();
   constexpr int64_t kAlign = 16;  // floats: 64 bytes
   int64_t total = 0;
   for (const auto& [name, t] : params) total += (t.numel() + kAlign - 1) / kAlign * kAlign;
-  Tensor arena = Tensor::zeros({total}, DType::F32);
+  Tensor arena = Tensor::zeros({total}, DType::F32, device);
   int64_t at = 0;
   for (auto& [name, t] : params) {
     Tensor slot = raw::as_strided(arena, t.shape(), contiguous_strides(t.shape()), at);
-    slot.copy_(t);
+    slot.copy_(raw::contiguous(t));
     TensorImpl& impl = t.impl();
     impl.storage = arena.impl().storage;
     impl.offset = at;
     impl.strides = contiguous_strides(t.shape());
-    impl.requires_grad = true;
+    if (mark_requires_grad) impl.requires_grad = true;
     at += (t.numel() + kAlign - 1) / kAlign * kAlign;
   }
   return arena;
 }
+
+Tensor pack_parameters(Module& root) { return into_arena(root, Device::cpu(), true); }
+
+Tensor move_parameters(Module& root, Device device) { return into_arena(root, device, false); }
 
 }  // namespace ha::nn

@@ -35,4 +35,8 @@ class Module {
 // as a flat 1-d tensor.
 Tensor pack_parameters(Module& root);
 
+// Moves every parameter of `root` to `device`, into one arena there (values and requires_grad kept; each
+// parameter tensor is re-pointed, so modules and their users see the move). Returns the arena.
+Tensor move_parameters(Module& root, Device device);
+
 }  // namespace ha::nn

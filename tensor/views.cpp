@@ -180,9 +180,15 @@ void add_(const Tensor& dst, const Tensor& src) {
   HATTN_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype() && dst.device() == src.device(),
               "add_: destination ", describe(dst), " and source ", describe(src), " differ");
   if (dst.device().is_cuda()) {
-    HATTN_CHECK(dst.is_contiguous() && src.is_contiguous(), "add_: CUDA operands must be contiguous");
     HATTN_CHECK(is_floating(dst.dtype()), "add_: CUDA accumulation needs a floating dtype");
-    cuda::add_inplace(dst.raw_data(), src.raw_data(), dst.numel(), dst.dtype() == DType::F64, dst.device().index);
+    const Tensor s = contiguous(src);
+    if (dst.is_contiguous()) {
+      cuda::add_inplace(dst.raw_data(), s.raw_data(), dst.numel(), dst.dtype() == DType::F64, dst.device().index);
+    } else {  // accumulate in a contiguous copy, then write it back through dst's strides
+      Tensor d = contiguous(dst);
+      cuda::add_inplace(d.raw_data(), s.raw_data(), d.numel(), d.dtype() == DType::F64, d.device().index);
+      Tensor(dst).copy_(d);
+    }
     return;
   }
   dispatch_all(dst.dtype(), [&](auto tag) {

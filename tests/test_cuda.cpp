@@ -8,7 +8,10 @@
 
 #include "ops/cuda/gemm_cuda.h"
 #include "tensor/cuda/cuda_memory.h"
+#include "models/load.h"
+#include "nn/module.h"
 #include "ops/ops.h"
+#include "xai/explain.h"
 #include "tensor/random.h"
 #include "tests/test_util.h"
 
@@ -208,6 +211,32 @@ TEST_F(Cuda, Conv2dAndConcatMatchCpu) {
                         {randn({3, 5, 17, 13}, dt, g), randn({7, 5, 3, 4}, dt, g)}, "padded odd conv2d " + d, "gemm");
     expect_same_on_cuda([](auto& v) { return concat({v[0], v[1], v[0].flip(1)}, 1); },
                         {randn({2, 98, 16}, dt, g), randn({2, 1, 16}, dt, g)}, "concat " + d);
+  }
+}
+
+// The whole model on the device: logits, the input gradient, every block gradient and every explanation map
+// against the CPU (the small reference model, 17 tokens, and the 197-token one).
+TEST_F(Cuda, WholeModelAndExplanationsMatchCpu) {
+  const std::string data = std::string(HATTN_TEST_DATA) + "/";
+  for (const char* file : {"vim_ref/vim_ref.pth", "vim_197/model.pth"}) {
+    auto cpu_model = load_vim(data + file), gpu_model = load_vim(data + file);
+    nn::move_parameters(*gpu_model, Device::cuda());
+    const int64_t size = cpu_model->config().img_size;
+    Generator g(16);
+    const Tensor image = randn({1, 3, size, size}, DType::F32, g);
+    const xai::ExplainContext a = xai::run_explain_pass(*cpu_model, image), b = xai::run_explain_pass(*gpu_model, image);
+    EXPECT_EQ(a.target, b.target) << file;
+    test::expect_close_scaled(b.logits, a.logits, "cuda.model", str(file, " logits"));
+    test::expect_close_scaled(b.input_grad, a.input_grad, "cuda.model", str(file, " input gradient"));
+    for (size_t l = 0; l < a.block_grads.size(); ++l)
+      test::expect_close_scaled(b.block_grads[l], a.block_grads[l], "cuda.model", str(file, " block gradient ", l));
+    for (xai::Method m : xai::all_methods())
+      for (xai::Variant v : {xai::Variant::Official, xai::Variant::Exact}) {
+        xai::ExplainOptions o;
+        o.variant = v;
+        test::expect_close_scaled(xai::explain(b, m, o), xai::explain(a, m, o), "cuda.model",
+                                  str(file, " map ", xai::method_name(m), " ", xai::variant_name(v)));
+      }
   }
 }
 

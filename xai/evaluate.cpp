@@ -134,7 +134,7 @@ void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label
           }
       }
     }
-    std::vector<int64_t> pred = argmax(model.forward(batch).logits, 1).to_vector<int64_t>();
+    std::vector<int64_t> pred = argmax(model.forward(batch).logits.to(Device::cpu()), 1).to_vector<int64_t>();
     for (int mode = 0; mode < 2; ++mode) {
       PerturbationCounts& pc = (mode == 0 ? counts.positive : counts.negative)[em.name()];
       ++pc.images;

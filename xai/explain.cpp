@@ -13,7 +13,10 @@ ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, i
   ctx.cfg = model.config();
   HATTN_CHECK(input.dim() == 4 && input.size(0) == 1, "explain: expects one image, shape (1, 3, H, W); got ",
               describe(input));
-  ctx.input = input.detach().to(DType::F32).contiguous().requires_grad_();
+  // The pass runs where the model's parameters are (CPU or CUDA); everything the methods read comes back
+  // to the CPU at the end.
+  const Device dev = model.patch_embed.weight.device();
+  ctx.input = input.detach().to(DType::F32).contiguous().to(dev).requires_grad_();
   // Explanations read input-side gradients only: with the parameters frozen for this pass the backward
   // skips every weight gradient (about a third of its work) and leaves the model's .grad untouched.
   std::vector<Tensor> frozen;
@@ -27,19 +30,24 @@ ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, i
   } restore{frozen};
   for (Tensor& p : frozen) p.requires_grad_(false);
   VimOutput out = model.forward(ctx.input, {true, true});
-  ctx.logits = out.logits.detach();
+  ctx.logits = out.logits.detach().to(Device::cpu());
   const int64_t classes = ctx.logits.size(1);
   for (float v : ctx.logits.to_vector<float>())
     HATTN_CHECK(std::isfinite(v), "explain: the model produced a non-finite logit; the checkpoint or image is damaged");
   ctx.target = target < 0 ? static_cast<int64_t>(argmax(ctx.logits, 1).item()) : target;
   HATTN_CHECK(ctx.target >= 0 && ctx.target < classes, "explain: class ", ctx.target, " out of range [0, ", classes, ")");
   out.logits.select(0, 0).select(0, ctx.target).backward();
+  auto cpu = [](const Tensor& t) { return t.defined() ? t.to(Device::cpu()) : t; };
+  for (nn::MixerTrace& m : out.traces)
+    for (nn::DirectionTrace* d : {&m.fwd, &m.bwd})
+      for (Tensor* t : {&d->delta, &d->Bm, &d->Cm, &d->A, &d->D, &d->z, &d->pre, &d->conv_weight}) *t = cpu(*t);
   ctx.traces = std::move(out.traces);
   for (const Tensor& h : out.block_outputs) {
     HATTN_CHECK(h.grad().defined(), "explain: a block output received no gradient");
-    ctx.block_grads.push_back(h.grad().select(0, 0).contiguous());
+    ctx.block_grads.push_back(cpu(h.grad().select(0, 0)).contiguous());
   }
-  ctx.input_grad = ctx.input.grad().select(0, 0).contiguous();
+  ctx.input_grad = cpu(ctx.input.grad().select(0, 0)).contiguous();
+  ctx.input = cpu(ctx.input.detach());
   return ctx;
 }
 
