@@ -17,7 +17,7 @@ start=$SECONDS
 } | tee "$out/summary.md"
 export PATH=$PATH:/usr/local/cuda/bin
 if ! cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DHATTN_CUDA_ARCH="$arch" -DHATTN_BENCH=ON >"$out/configure.log" 2>&1 ||
-   ! cmake --build build-gpu -j "$(nproc)" --target test_cuda cuda_scan_bench >"$out/build.log" 2>&1; then
+   ! cmake --build build-gpu -j "$(nproc)" --target test_cuda cuda_scan_bench hattn >"$out/build.log" 2>&1; then
   echo "build failed; see $out/configure.log and $out/build.log" | tee -a "$out/summary.md"
   tail -30 "$out/build.log" "$out/configure.log"
   exit 1
@@ -34,6 +34,23 @@ status=$?
   echo '```'
   timeout 240 ./build-gpu/bench/cuda_scan_bench 2>&1
   echo '```'
+  echo
+  echo "## hattn end to end, Vim-tiny random weights (whole process, best of 3)"
+  hattn=./build-gpu/bin/hattn
+  $hattn init --config tiny --out "$out/vim_tiny.safetensors" >/dev/null
+  for dev in cpu cuda; do
+    for cmd in "classify" "explain --method attr --out $out/explain_$dev"; do
+      best=""
+      for _ in 1 2 3; do
+        s=$(date +%s.%N)
+        timeout 120 $hattn $cmd --checkpoint "$out/vim_tiny.safetensors" --image tests/data/images/src_wide.png \
+          --device $dev >"$out/hattn_$dev.log" 2>&1 || { echo "hattn $cmd --device $dev failed:"; tail -3 "$out/hattn_$dev.log"; break; }
+        t=$(echo "$(date +%s.%N) - $s" | bc)
+        [[ -z $best ]] || (( $(echo "$t < $best" | bc) )) && best=$t
+      done
+      echo "hattn ${cmd%% *} --device $dev: ${best:-failed} s"
+    done
+  done
   echo "total: $((SECONDS - start)) s"
 } | tee -a "$out/summary.md"
 exit $status
