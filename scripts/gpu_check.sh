@@ -45,8 +45,8 @@ status=$?
         s=$(date +%s.%N)
         timeout 120 $hattn $cmd --checkpoint "$out/vim_tiny.safetensors" --image tests/data/images/src_wide.png \
           --device $dev >"$out/hattn_$dev.log" 2>&1 || { echo "hattn $cmd --device $dev failed:"; tail -3 "$out/hattn_$dev.log"; break; }
-        t=$(echo "$(date +%s.%N) - $s" | bc)
-        [[ -z $best ]] || (( $(echo "$t < $best" | bc) )) && best=$t
+        t=$(awk -v a="$(date +%s.%N)" -v b="$s" 'BEGIN { printf "%.3f", a - b }')
+        if [[ -z $best ]] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then best=$t; fi
       done
       echo "hattn ${cmd%% *} --device $dev: ${best:-failed} s"
     done
