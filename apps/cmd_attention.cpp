@@ -54,7 +54,7 @@ int run_attention(int argc, char** argv) {
     NoGradGuard ng;
     out = m.model->forward(input, {true, false});
   }
-  Tensor M = xai::attention_matrices(out.traces[layer], dir, 0, a, b).to(DType::F32);
+  Tensor M = xai::attention_matrices(out.traces[layer], dir, 0, a, b).to(Device::cpu()).to(DType::F32);
   const std::string folder = args.get("out");
   make_output_dir(folder);
   const std::string base = str(folder, "/attn_l", layer, "_", xai::direction_name(dir));

@@ -40,7 +40,7 @@ int run_influence(int argc, char** argv) {
       out = m.model->forward(normalize_image(data.get(i, 0).image), {true, false});
     }
     for (size_t k = 0; k < layers.size(); ++k) {
-      Tensor row = mean(abs(xai::cls_rows(out.traces[layers[k]], 0, cls, xai::RowKind::Exact)), {0});  // (L)
+      Tensor row = mean(abs(xai::cls_rows(out.traces[layers[k]], 0, cls, xai::RowKind::Exact).to(Device::cpu())), {0});  // (L)
       acc[k] = acc[k].defined() ? add(acc[k], row) : row;
     }
     std::fprintf(stderr, "\rinfluence: %lld/%lld images", static_cast<long long>(i + 1), static_cast<long long>(n));

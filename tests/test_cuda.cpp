@@ -12,6 +12,7 @@
 #include "nn/module.h"
 #include "ops/ops.h"
 #include "xai/explain.h"
+#include "xai/hidden_attention.h"
 #include "tensor/random.h"
 #include "tests/test_util.h"
 
@@ -237,6 +238,37 @@ TEST_F(Cuda, WholeModelAndExplanationsMatchCpu) {
         test::expect_close_scaled(xai::explain(b, m, o), xai::explain(a, m, o), "cuda.model",
                                   str(file, " map ", xai::method_name(m), " ", xai::variant_name(v)));
       }
+  }
+}
+
+// The hidden-attention kernels on traces moved to the device: cls rows of every kind and the full matrices
+// (both directions and their sum) at 197 and 730 tokens.
+TEST_F(Cuda, HiddenAttentionMatchesCpu) {
+  const std::string data = std::string(HATTN_TEST_DATA) + "/";
+  for (const char* file : {"vim_197/model.pth", "vim_730/model.pth"}) {
+    auto model = load_vim(data + file);
+    Generator g(17);
+    const int64_t size = model->config().img_size;
+    VimOutput out;
+    {
+      NoGradGuard ng;
+      VimForwardOptions o;
+      o.trace = true;
+      out = model->forward(randn({1, 3, size, size}, DType::F32, g), o);
+    }
+    const nn::MixerTrace& host = out.traces[1];
+    nn::MixerTrace dev = host;
+    for (nn::DirectionTrace* d : {&dev.fwd, &dev.bwd})
+      for (Tensor* t : {&d->delta, &d->Bm, &d->Cm, &d->A, &d->D, &d->z, &d->pre, &d->conv_weight})
+        *t = t->to(Device::cuda());
+    const int64_t cls = model->config().cls_index(), E = host.fwd.delta.size(1);
+    for (auto kind : {xai::RowKind::Exact, xai::RowKind::Official, xai::RowKind::Unified})
+      test::expect_close_scaled(xai::cls_rows(dev, 0, cls, kind), xai::cls_rows(host, 0, cls, kind), "cuda.gemm.f32",
+                                str(file, " cls rows kind ", int(kind)));
+    for (auto d : {xai::Direction::Fwd, xai::Direction::Bwd, xai::Direction::Sum})
+      test::expect_close_scaled(xai::attention_matrices(dev, d, 0, 1, std::min<int64_t>(E, 9)),
+                                xai::attention_matrices(host, d, 0, 1, std::min<int64_t>(E, 9)), "cuda.gemm.f32",
+                                str(file, " matrices ", xai::direction_name(d)));
   }
 }
 

@@ -38,10 +38,7 @@ ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, i
   HATTN_CHECK(ctx.target >= 0 && ctx.target < classes, "explain: class ", ctx.target, " out of range [0, ", classes, ")");
   out.logits.select(0, 0).select(0, ctx.target).backward();
   auto cpu = [](const Tensor& t) { return t.defined() ? t.to(Device::cpu()) : t; };
-  for (nn::MixerTrace& m : out.traces)
-    for (nn::DirectionTrace* d : {&m.fwd, &m.bwd})
-      for (Tensor* t : {&d->delta, &d->Bm, &d->Cm, &d->A, &d->D, &d->z, &d->pre, &d->conv_weight}) *t = cpu(*t);
-  ctx.traces = std::move(out.traces);
+  ctx.traces = std::move(out.traces);  // stay on the model's device: cls_rows and attention_matrices run there
   for (const Tensor& h : out.block_outputs) {
     HATTN_CHECK(h.grad().defined(), "explain: a block output received no gradient");
     ctx.block_grads.push_back(cpu(h.grad().select(0, 0)).contiguous());
@@ -170,7 +167,7 @@ Tensor explain_impl(const ExplainContext& ctx, Method method, const ExplainOptio
     Tensor acc;
     for (int64_t l = start; l < c.depth; ++l) {
       const RowKind kind = o.variant == Variant::Official ? RowKind::Official : RowKind::Exact;
-      Tensor a = mean(minmax(cls_rows(ctx.traces[l], 0, cls, kind)), {0});  // min-max over [E, L], channel mean
+      Tensor a = mean(minmax(cls_rows(ctx.traces[l], 0, cls, kind).to(Device::cpu())), {0});  // min-max over [E, L], channel mean
       acc = acc.defined() ? add(acc, a) : a;
     }
     return to_grid(c, mul(acc, 1.0 / static_cast<double>(c.depth - start)));
@@ -179,10 +176,10 @@ Tensor explain_impl(const ExplainContext& ctx, Method method, const ExplainOptio
   for (int64_t l = start; l < c.depth; ++l) {
     const nn::MixerTrace& tr = ctx.traces[l];
     if (method == Method::Unified) {
-      Tensor a = mean(relu(cls_rows(tr, 0, cls, RowKind::Unified)), {0});
+      Tensor a = mean(relu(cls_rows(tr, 0, cls, RowKind::Unified).to(Device::cpu())), {0});
       X.push_back(rows_of(minmax(mul(a, token_relevance(ctx.block_grads[l])))));
     } else if (o.variant == Variant::Official) {
-      Tensor V = cls_rows(tr, 0, cls, RowKind::Official);
+      Tensor V = cls_rows(tr, 0, cls, RowKind::Official).to(Device::cpu());
       if (method == Method::Rollout) {
         X.push_back(rows_of(mean(V, {0})));
       } else {  // Attr

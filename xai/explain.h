@@ -18,7 +18,8 @@ struct ExplainContext {
   Tensor input;                        // (1, 3, H, W), normalised
   Tensor logits;                       // (1, classes)
   int64_t target = 0;                  // the class explained
-  std::vector<nn::MixerTrace> traces;  // per layer: both directions' scan inputs
+  std::vector<nn::MixerTrace> traces;  // per layer: both directions' scan inputs, on the model's device
+                                       // (everything else here is on the CPU)
   std::vector<Tensor> block_grads;     // g_l = d logit[target] / d h_l, (L, D) per layer
   Tensor input_grad;                   // d logit[target] / d input, (3, H, W)
   // Per-layer channel reductions of the full matrices, computed on first use (the exact variant's rollout

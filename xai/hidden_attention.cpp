@@ -9,6 +9,7 @@
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
+#include "xai/cuda/hidden_attention_cuda.h"
 
 namespace ha::xai {
 namespace {
@@ -165,6 +166,30 @@ void rows_impl(const nn::DirectionTrace& t, int64_t b, int64_t q, RowKind kind, 
   });
 }
 
+// The GPU path: float32 traces on a CUDA device with at most 16 states (Vim's N).
+bool on_gpu(const nn::DirectionTrace& t) {
+  return t.delta.defined() && t.delta.device().is_cuda() && t.delta.dtype() == DType::F32 &&
+         t.A.size(1) <= cuda::kMaxStates;
+}
+
+// Contiguous device views of one batch item, alive as long as this struct.
+struct GpuTrace {
+  Tensor delta, A, B, C, z, pre, w;
+  cuda::TraceView view{};
+  GpuTrace(const nn::DirectionTrace& t, int64_t b) {
+    HATTN_CHECK(b >= 0 && b < t.delta.size(0), "hidden attention: batch index ", b, " out of range");
+    delta = t.delta.select(0, b).contiguous();
+    A = t.A.contiguous();
+    B = t.Bm.select(0, b).contiguous();
+    C = t.Cm.select(0, b).contiguous();
+    z = t.z.select(0, b).contiguous();
+    pre = t.pre.select(0, b).contiguous();
+    w = t.conv_weight.contiguous();
+    view = {delta.size(0), delta.size(1), A.size(1), w.size(1), delta.data<float>(), A.data<float>(), B.data<float>(),
+            C.data<float>(), z.data<float>(), pre.data<float>(), w.data<float>()};
+  }
+};
+
 }  // namespace
 
 Direction parse_direction(const std::string& s) {
@@ -177,6 +202,15 @@ Direction parse_direction(const std::string& s) {
 const char* direction_name(Direction d) { return d == Direction::Fwd ? "fwd" : d == Direction::Bwd ? "bwd" : "sum"; }
 
 Tensor direction_rows(const nn::DirectionTrace& t, int64_t batch, int64_t q, RowKind kind) {
+  if (on_gpu(t)) {
+    NoGradGuard ng;
+    const GpuTrace g(t, batch);
+    Tensor out = Tensor::zeros({g.view.E, g.view.L}, DType::F32, t.delta.device());
+    const cuda::Row k = kind == RowKind::Exact ? cuda::Row::Exact : kind == RowKind::Official ? cuda::Row::Official
+                                                                                              : cuda::Row::Unified;
+    cuda::rows(g.view, q, k, out.data<float>(), t.delta.device().index);
+    return out;
+  }
   Tensor out;
   dispatch_floating(t.delta.dtype(), "direction_rows", [&](auto tag) { rows_impl<decltype(tag)>(t, batch, q, kind, out); });
   return out;
@@ -192,7 +226,7 @@ Tensor cls_rows(const nn::MixerTrace& m, int64_t batch, int64_t cls, RowKind kin
   // the released splice: forward before cls, zero at cls, backward after
   Tensor out = f.clone();
   raw::narrow(out, 1, cls, L - cls).copy_(raw::narrow(b, 1, cls, L - cls));
-  raw::narrow(out, 1, cls, 1).fill_(0);
+  raw::narrow(out, 1, cls, 1).copy_(Tensor::zeros({out.size(0), 1}, out.dtype(), out.device()));
   return out;
 }
 
@@ -222,6 +256,14 @@ Tensor attention_matrices(const nn::MixerTrace& m, Direction d, int64_t batch, i
   const int64_t E = m.fwd.delta.size(1), L = m.fwd.delta.size(2);
   HATTN_CHECK(0 <= c0 && c0 < c1 && c1 <= E, "attention_matrices: channel range ", c0, ":", c1,
               " must satisfy 0 <= A < B <= ", E);
+  if (on_gpu(m.fwd) && on_gpu(m.bwd) && L <= cuda::kMaxTokens) {  // on the device, returned there
+    NoGradGuard ng;
+    const Device dev = m.fwd.delta.device();
+    Tensor out = Tensor::zeros({c1 - c0, L, L}, DType::F32, dev);
+    if (d != Direction::Bwd) cuda::matrices(GpuTrace(m.fwd, batch).view, c0, c1, false, out.data<float>(), dev.index);
+    if (d != Direction::Fwd) cuda::matrices(GpuTrace(m.bwd, batch).view, c0, c1, true, out.data<float>(), dev.index);
+    return out;
+  }
   Tensor out = Tensor::zeros({c1 - c0, L, L}, m.fwd.delta.dtype());
   dispatch_floating(out.dtype(), "attention_matrices", [&](auto tag) {
     using T = decltype(tag);
