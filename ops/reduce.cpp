@@ -6,6 +6,7 @@
 
 #include "autograd/function_node.h"
 #include "ops/cuda/elementwise_cuda.h"
+#include "ops/cuda/rows_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -113,15 +114,18 @@ Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
 
 static ValuesIndices extremum(const Tensor& x, int64_t dim, bool keepdim, bool want_max, const char* op) {
   check_defined(op, {x});
-  check_cpu(op, {x});
   check_floating(op, x);
   int64_t d = wrap_dim(dim, x.dim(), op);
   HATTN_CHECK(x.shape()[d] > 0, op, ": cannot reduce an empty dim ", d, " of shape ", shape_str(x.shape()));
   Split s = split_dims(x, {d}, op);
   Tensor rows = raw::contiguous(raw::permute(x, s.perm));
   Shape oshape = keepdim ? s.keep_shape : s.kept_shape;
-  Tensor values = Tensor::empty(oshape, x.dtype());
-  Tensor indices = Tensor::empty(oshape, DType::I64);
+  Tensor values = Tensor::empty(oshape, x.dtype(), x.device());
+  Tensor indices = Tensor::empty(oshape, DType::I64, x.device());
+  if (x.device().is_cuda())
+    cuda::extremum_rows(x.dtype() == DType::F64, want_max, rows.raw_data(), values.raw_data(),
+                        indices.data<int64_t>(), s.rows, s.cols, x.device().index);
+  else
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* p = rows.data<T>();

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "autograd/function_node.h"
+#include "ops/cuda/rows_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -23,8 +24,12 @@ Tensor along_dim(const Tensor& x, int64_t dim, const char* op, F rowfn) {
   Shape inverse(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = static_cast<int64_t>(i);
   Tensor rows = raw::contiguous(raw::permute(x, perm));
-  Tensor out = Tensor::empty(rows.shape(), x.dtype());
+  Tensor out = Tensor::empty(rows.shape(), x.dtype(), x.device());
   const int64_t D = x.shape()[d], R = D ? rows.numel() / D : 0;
+  if (x.device().is_cuda()) {
+    rowfn.cuda(x.dtype() == DType::F64, rows.raw_data(), out.raw_data(), R, D, x.device().index);
+    return raw::contiguous(raw::permute(out, inverse));
+  }
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* p = rows.data<T>();
@@ -38,6 +43,9 @@ Tensor along_dim(const Tensor& x, int64_t dim, const char* op, F rowfn) {
 
 struct SoftmaxRow {
   bool log;
+  void cuda(bool f64, const void* x, void* y, int64_t R, int64_t D, int device) const {
+    cuda::softmax_rows(f64, log, x, y, R, D, device);
+  }
   template <class T>
   void operator()(const T* x, T* y, int64_t D) const {
     T m = x[0];
@@ -56,7 +64,6 @@ struct SoftmaxRow {
 Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   const char* op = log ? "log_softmax" : "softmax";
   check_defined(op, {x});
-  check_cpu(op, {x});
   check_floating(op, x);
   Tensor y = along_dim(x, dim, op, SoftmaxRow{log});
   if (needs_grad({x})) {
@@ -79,8 +86,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double smoothin
   check_dim("cross_entropy", "logits (B, C)", logits, 2);
   HATTN_CHECK(target.dtype() == DType::I64 && target.shape() == Shape{logits.size(0)}, "cross_entropy: target ",
               describe(target), " must be int64 of shape (", logits.size(0), ") for logits ", describe(logits));
-  check_cpu("cross_entropy", {logits, target});
-  Tensor t = raw::contiguous(target);
+  Tensor t = raw::contiguous(target.to(Device::cpu()));
   for (int64_t i = 0; i < t.numel(); ++i) {
     int64_t c = t.data<int64_t>()[i];
     HATTN_CHECK(c >= 0 && c < logits.size(1), "cross_entropy: target[", i, "] = ", c, " out of range [0, ",
@@ -88,7 +94,14 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double smoothin
   }
   HATTN_CHECK(smoothing >= 0 && smoothing < 1, "cross_entropy: smoothing ", smoothing, " outside [0, 1)");
   Tensor logp = log_softmax(logits, 1);
-  Tensor nll = neg(mean(gather(logp, 1, raw::reshape(target, {-1, 1}))));
+  Tensor nll;
+  if (logits.device().is_cuda()) {  // the picked log-probabilities through a one-hot mask (no gather kernel)
+    Tensor onehot = Tensor::zeros(logits.shape(), logits.dtype());
+    for (int64_t i = 0; i < t.numel(); ++i) raw::narrow(raw::narrow(onehot, 0, i, 1), 1, t.data<int64_t>()[i], 1).fill_(1);
+    nll = neg(mean(sum(mul(logp, onehot.to(logits.device())), {1})));
+  } else {
+    nll = neg(mean(gather(logp, 1, raw::reshape(target, {-1, 1}))));
+  }
   if (smoothing == 0) return nll;
   return add(mul(nll, 1 - smoothing), mul(neg(mean(logp)), smoothing));
 }

@@ -272,6 +272,32 @@ TEST_F(Cuda, HiddenAttentionMatchesCpu) {
   }
 }
 
+// softmax / log_softmax along either dim, label-smoothed cross-entropy (forward and the logits' gradient), and
+// max / min / argmax with ties (first index wins) and a NaN (wins).
+TEST_F(Cuda, SoftmaxCrossEntropyAndArgmaxMatchCpu) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    Generator g(18);
+    const std::string d = dtype_name(dt);
+    Tensor x = mul(randn({5, 1000}, dt, g), 4.0);
+    for (int64_t dim : {1, 0}) {
+      expect_same_on_cuda([dim](auto& v) { return softmax(v[0], dim); }, {x}, str("softmax dim ", dim, " ", d));
+      expect_same_on_cuda([dim](auto& v) { return log_softmax(v[0], dim); }, {x}, str("log_softmax dim ", dim, " ", d));
+    }
+    const Tensor target = Tensor::from_vector<int64_t>({3, 999, 0, 512, 3}, {5});
+    expect_same_on_cuda([&](auto& v) { return cross_entropy(v[0], target.to(v[0].device()), 0.1); }, {x},
+                        "cross_entropy " + d);
+    Tensor t = Tensor::from_vector<double>({1, 7, 7, 2, -3, -3, 0, 5, std::nan(""), 5, 1, 2}, {3, 4}).to(dt);
+    for (bool want_max : {true, false}) {
+      ValuesIndices c = want_max ? max(t, 1) : min(t, 1), gpu = want_max ? max(t.to(Device::cuda()), 1)
+                                                                          : min(t.to(Device::cuda()), 1);
+      EXPECT_EQ(gpu.indices.to(Device::cpu()).to_vector<int64_t>(), c.indices.to_vector<int64_t>()) << d;
+      test::expect_bitwise_equal(gpu.values.to(Device::cpu()), c.values, str(want_max ? "max " : "min ", d));
+    }
+    EXPECT_EQ(argmax(x.to(Device::cuda()), 1).to(Device::cpu()).to_vector<int64_t>(),
+              argmax(x, 1).to_vector<int64_t>());
+  }
+}
+
 // Forward and all eight gradients of the scan on `device`; the output gradient R is given explicitly.
 std::vector<Tensor> scan_on(const ScanInputs& host, const Tensor& R, Device device) {
   ScanInputs s = host;

@@ -3,6 +3,8 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cmath>
 #include <functional>
 #include <iostream>
@@ -80,7 +82,8 @@ inline void expect_close_scaled(const Tensor& a, const Tensor& ref, const std::s
 inline void expect_bitwise_equal(const Tensor& a, const Tensor& b, const std::string& what) {
   ASSERT_EQ(a.shape(), b.shape()) << what;
   std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  for (size_t i = 0; i < va.size(); ++i) ASSERT_EQ(va[i], vb[i]) << what << " at " << i;
+  for (size_t i = 0; i < va.size(); ++i)  // bit patterns, so identical NaNs compare equal
+    ASSERT_TRUE(std::memcmp(&va[i], &vb[i], sizeof(double)) == 0) << what << " at " << i << ": " << va[i] << " vs " << vb[i];
 }
 
 // Central differences on a float64 function of several inputs. The scalar tested is sum(f(x) * R) with a
