@@ -13,6 +13,7 @@
 #include "models/load.h"
 #include "models/train.h"
 #include "ops/ops.h"
+#include "tensor/cuda/cuda_memory.h"
 #include "tensor/random.h"
 
 namespace ha::app {
@@ -54,6 +55,7 @@ int run_train(int argc, char** argv) {
       .option("eval-every", "500", "evaluate every N steps")
       .option("eval-limit", "1000", "test items per evaluation")
       .option("max-steps", "0", "stop after N steps in this run (0: run to the end); resume later with --resume")
+      .option("device", "cpu", "where training runs: cpu | cuda | cuda:N")
       .flag("resume", "continue from OUT/last.safetensors");
   if (!args.parse(argc, argv)) return 0;
   const std::string out = args.get("out");
@@ -71,6 +73,12 @@ int run_train(int argc, char** argv) {
   VisionMamba model(c);
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
   initialize_parameters(model, seed);
+  const Device device = parse_device(args.get("device"));
+  if (device.is_cuda()) {
+    HATTN_CHECK(cuda::device_count() > device.index, "--device ", device.name(), ": this machine has ",
+                cuda::device_count(), " CUDA device(s)");
+    nn::move_parameters(model, device);  // before AdamW, which packs them where they are
+  }
   nn::AdamWConfig oc;
   oc.weight_decay = std::stod(args.get("weight-decay"));
   nn::AdamW opt(model, oc);
@@ -125,7 +133,7 @@ int run_train(int argc, char** argv) {
       ++run_steps;
       const double l = loss.item();
       HATTN_CHECK(std::isfinite(l), "train: the loss became ", l, " at step ", st.step, "; lower --lr");
-      Tensor pred = argmax(logits.detach(), 1);
+      Tensor pred = argmax(logits.detach().to(Device::cpu()), 1);
       int64_t correct = 0;
       for (int64_t b = 0; b < labels.numel(); ++b) correct += pred.data<int64_t>()[b] == labels.data<int64_t>()[b];
       loss_avg = run_steps == 1 ? l : 0.98 * loss_avg + 0.02 * l;

@@ -2,15 +2,18 @@
 
 #include <cmath>
 
+#include "ops/cuda/adamw_cuda.h"
 #include "tensor/parallel.h"
 
 namespace ha::nn {
 
 AdamW::AdamW(Module& model, AdamWConfig config) : cfg_(config) {
-  params_ = pack_parameters(model);
-  grads_ = Tensor::zeros(params_.shape());
-  m_ = Tensor::zeros(params_.shape());
-  v_ = Tensor::zeros(params_.shape());
+  const auto named = model.named_parameters();
+  const Device dev = named.empty() ? Device::cpu() : named.front().second.device();
+  params_ = pack_parameters(model, dev);
+  grads_ = Tensor::zeros(params_.shape(), DType::F32, dev);
+  m_ = Tensor::zeros(params_.shape(), DType::F32, dev);
+  v_ = Tensor::zeros(params_.shape(), DType::F32, dev);
   decay_.assign(params_.numel(), 0);
   for (auto& [name, p] : model.named_parameters()) {
     TensorImpl& impl = p.impl();
@@ -18,6 +21,10 @@ AdamW::AdamW(Module& model, AdamWConfig config) : cfg_(config) {
     impl.grad = raw::as_strided(grads_, p.shape(), p.strides(), p.offset()).impl_ptr();
     const bool no_decay = p.dim() <= 1 || name == "pos_embed" || name == "cls_token";
     if (!no_decay) std::fill(decay_.begin() + p.offset(), decay_.begin() + p.offset() + p.numel(), 1);
+  }
+  if (dev.is_cuda()) {
+    std::vector<float> mask(decay_.begin(), decay_.end());
+    decay_mask_ = Tensor::from_vector(mask, {static_cast<int64_t>(mask.size())}).to(dev);
   }
 }
 
@@ -32,6 +39,11 @@ void AdamW::step(double lr) {
   float* v = v_.data<float>();
   const float b1 = float(cfg_.beta1), b2 = float(cfg_.beta2), eps = float(cfg_.eps);
   const float step = float(lr / bc1), vscale = float(1 / std::sqrt(bc2)), decay = float(lr * cfg_.weight_decay);
+  if (params_.device().is_cuda()) {
+    cuda::adamw_step(p, g, m, v, decay_mask_.data<float>(), params_.numel(), b1, b2, eps, step, vscale, decay,
+                     params_.device().index);
+    return;
+  }
   parallel_for(params_.numel(), 1 << 14, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       if (decay_[i]) p[i] -= decay * p[i];

@@ -15,7 +15,8 @@ struct AdamWConfig {
 
 class AdamW {
  public:
-  AdamW(Module& model, AdamWConfig config = {});  // packs the model's parameters (values kept)
+  // Packs the model's parameters (values kept) into an arena on the device they are on (CPU or CUDA).
+  AdamW(Module& model, AdamWConfig config = {});
   void zero_grad();
   void step(double lr);
   int64_t steps() const { return t_; }
@@ -29,6 +30,7 @@ class AdamW {
   AdamWConfig cfg_;
   Tensor params_, grads_, m_, v_;
   std::vector<uint8_t> decay_;  // per element: 1 if weight decay applies
+  Tensor decay_mask_;           // the same as float32 on the device (CUDA arenas only)
   int64_t t_ = 0;
 };
 

@@ -47,7 +47,7 @@ static Tensor into_arena(Module& root, Device device, bool mark_requires_grad) {
   return arena;
 }
 
-Tensor pack_parameters(Module& root) { return into_arena(root, Device::cpu(), true); }
+Tensor pack_parameters(Module& root, Device device) { return into_arena(root, device, true); }
 
 Tensor move_parameters(Module& root, Device device) { return into_arena(root, device, false); }
 

@@ -30,10 +30,10 @@ class Module {
   std::vector<std::pair<std::string, Module*>> children_;
 };
 
-// One float32 storage holding every parameter of `root` back to back (64-byte aligned slots); each
-// parameter tensor is re-pointed into it, keeping its values, and marked requires_grad. Returns the arena
-// as a flat 1-d tensor.
-Tensor pack_parameters(Module& root);
+// One float32 storage on `device` holding every parameter of `root` back to back (64-byte aligned slots);
+// each parameter tensor is re-pointed into it, keeping its values, and marked requires_grad. Returns the
+// arena as a flat 1-d tensor.
+Tensor pack_parameters(Module& root, Device device = Device::cpu());
 
 // Moves every parameter of `root` to `device`, into one arena there (values and requires_grad kept; each
 // parameter tensor is re-pointed, so modules and their users see the move). Returns the arena.

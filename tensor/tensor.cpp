@@ -125,7 +125,13 @@ double Tensor::item() const {
 }
 
 Tensor& Tensor::fill_(double value) {
-  HATTN_CHECK(device().is_cpu(), "fill_ has no CUDA implementation yet");
+  if (device().is_cuda()) {
+    if (value == 0 && is_contiguous()) {
+      cuda::memset_zero(raw_data(), numel() * dtype_size(dtype()), device().index);
+      return *this;
+    }
+    return copy_(Tensor::full(shape(), value, dtype(), device()));  // through any strides
+  }
   dispatch_all(dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* p = data<T>();
