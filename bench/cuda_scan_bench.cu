@@ -1,8 +1,15 @@
 // CUDA selective scan timed with CUDA events (our own harness: the GPU machine has no Google Benchmark).
-// Variant 1 (the production kernel, ops/cuda/selective_scan.cu): one thread per (batch, channel), states in
-// registers. Reports ms, GB/s (u, delta, z, out once each + B, C once) and GFLOP/s (7 per state update).
+//   1 thread per channel (the production kernel, ops/cuda/selective_scan.cu): one thread per (batch,
+//     channel), the N states in registers, L sequential steps (llama.cpp's design)
+//   2 block-parallel chunked (forward only, here): one block per (batch, channel); each thread scans a
+//     segment of L for every state, the segment summaries (decay product, end state) are combined in order,
+//     and each thread re-runs its segment from its carried-in state (mamba's design, without cub)
+// Reports ms, GB/s (u, delta, z, out once each + B, C once) and GFLOP/s (7 per state update), and the
+// largest difference between the two designs' outputs.
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <vector>
 
@@ -21,6 +28,63 @@ float* upload(const ha::Tensor& t) {
   return p;
 }
 
+constexpr int kSegThreads = 128, kMaxN = 16;
+
+__device__ __forceinline__ float softplus_(float v) { return v > 20.f ? v : log1pf(expf(v)); }
+
+__global__ void chunked_forward_kernel(ha::cpu::ScanArgs<float> a, float* out) {
+  const int e = blockIdx.x, b = blockIdx.y, L = int(a.L), N = int(a.N), tid = threadIdx.x;
+  const size_t row = (size_t(b) * a.E + e) * L;
+  const int seg = (L + kSegThreads - 1) / kSegThreads, t0 = tid * seg, t1 = min(L, t0 + seg);
+  __shared__ float P_s[kSegThreads][kMaxN], H_s[kSegThreads][kMaxN];
+  float A[kMaxN], h[kMaxN], P[kMaxN];
+#pragma unroll
+  for (int n = 0; n < kMaxN; ++n) A[n] = n < N ? a.A[e * N + n] : 0.f, h[n] = 0.f, P[n] = 1.f;
+  const float bias = a.delta_bias ? a.delta_bias[e] : 0.f;
+  // 1. this segment's summary: h_end = Π decay · h_in + local, with h_in = 0
+  for (int t = t0; t < t1; ++t) {
+    const float dt = softplus_(a.delta[row + t] + bias), dtu = dt * a.u[row + t];
+#pragma unroll
+    for (int n = 0; n < kMaxN; ++n) {
+      if (n < N) {
+        const float d = expf(dt * A[n]);
+        P[n] *= d;
+        h[n] = d * h[n] + dtu * a.Bm[(size_t(b) * N + n) * L + t];
+      }
+    }
+  }
+#pragma unroll
+  for (int n = 0; n < kMaxN; ++n) P_s[tid][n] = P[n], H_s[tid][n] = h[n];
+  __syncthreads();
+  // 2. carries in segment order, one thread per state
+  if (tid < N) {
+    float carry = 0.f;
+    for (int s = 0; s < kSegThreads; ++s) {
+      const float next = P_s[s][tid] * carry + H_s[s][tid];
+      H_s[s][tid] = carry;  // now: the state entering segment s
+      carry = next;
+    }
+  }
+  __syncthreads();
+  // 3. rerun the segment from its carried-in state and write the outputs
+#pragma unroll
+  for (int n = 0; n < kMaxN; ++n) h[n] = H_s[tid][n];
+  for (int t = t0; t < t1; ++t) {
+    const float dt = softplus_(a.delta[row + t] + bias), ut = a.u[row + t], dtu = dt * ut;
+    float y = 0.f;
+#pragma unroll
+    for (int n = 0; n < kMaxN; ++n) {
+      if (n < N) {
+        h[n] = expf(dt * A[n]) * h[n] + dtu * a.Bm[(size_t(b) * N + n) * L + t];
+        y += a.Cm[(size_t(b) * N + n) * L + t] * h[n];
+      }
+    }
+    y += a.D ? a.D[e] * ut : 0.f;
+    const float zt = a.z[row + t];
+    out[row + t] = y * zt / (1.f + expf(-zt));
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -31,7 +95,8 @@ int main() {
   cudaDeviceProp prop{};
   HATTN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("# %s, %d SMs\n", prop.name, prop.multiProcessorCount);
-  std::printf("%-28s %10s %10s %10s %10s\n", "shape (B x E x L, N 16)", "fwd ms", "fwd GB/s", "fwd GFLOP/s", "fwd+bwd ms");
+  std::printf("%-22s %9s %9s %9s %10s | %9s %9s %9s\n", "B x E x L (N 16)", "1: fwd ms", "GB/s", "GFLOP/s",
+              "fwd+bwd ms", "2: fwd ms", "GB/s", "max diff");
   for (int64_t B : {1, 64})
     for (int64_t E : {384, 768})
       for (int64_t L : {197, 730}) {
@@ -73,9 +138,22 @@ int main() {
           ha::cuda::selective_scan_backward(a, out, du, dd, dA, dB, dC, dD, dz, db, 0);
         }, 5);
         const double bytes = 4.0 * (4.0 * B * E * L + 2.0 * B * N * L);
-        std::printf("%4lld x %4lld x %4lld              %10.3f %10.1f %10.1f %10.3f\n", (long long)B, (long long)E,
-                    (long long)L, fwd, bytes / fwd / 1e6, 7.0 * B * E * L * N / fwd / 1e6, both);
-        for (float* p : {u, dl, A, Bm, Cm, D, z, bias, out, dout, du, dd, dA, dB, dC, dD, dz, db}) cudaFree(p);
+        float* out2 = nullptr;
+        HATTN_CUDA_CHECK(cudaMalloc(&out2, B * E * L * 4));
+        const float fwd2 = time([&] {
+          chunked_forward_kernel<<<dim3(unsigned(E), unsigned(B)), kSegThreads>>>(a, out2);
+        }, 20);
+        HATTN_CUDA_CHECK(cudaGetLastError());
+        ha::cuda::selective_scan_forward(a, out, 0);
+        std::vector<float> h1(B * E * L), h2(B * E * L);
+        HATTN_CUDA_CHECK(cudaMemcpy(h1.data(), out, h1.size() * 4, cudaMemcpyDeviceToHost));
+        HATTN_CUDA_CHECK(cudaMemcpy(h2.data(), out2, h2.size() * 4, cudaMemcpyDeviceToHost));
+        double diff = 0, scale = 0;
+        for (size_t i = 0; i < h1.size(); ++i) diff = std::max(diff, double(std::abs(h1[i] - h2[i]))), scale = std::max(scale, double(std::abs(h1[i])));
+        std::printf("%4lld x %4lld x %4lld     %9.3f %9.1f %9.1f %10.3f | %9.3f %9.1f %9.2e\n", (long long)B,
+                    (long long)E, (long long)L, fwd, bytes / fwd / 1e6, 7.0 * B * E * L * N / fwd / 1e6, both, fwd2,
+                    bytes / fwd2 / 1e6, scale > 0 ? diff / scale : diff);
+        for (float* p : {u, dl, A, Bm, Cm, D, z, bias, out, out2, dout, du, dd, dA, dB, dC, dD, dz, db}) cudaFree(p);
       }
   return 0;
 }
