@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "autograd/function_node.h"
+#include "ops/cuda/upsample_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -35,15 +36,19 @@ Taps taps(int64_t in, int64_t out) {
 Tensor upsample_bilinear(const Tensor& x_in, int64_t out_h, int64_t out_w) {
   const char* op = "upsample_bilinear";
   check_defined(op, {x_in});
-  check_cpu(op, {x_in});
   check_dim(op, "input (N, C, H, W)", x_in, 4);
   check_floating(op, x_in);
   HATTN_CHECK(out_h > 0 && out_w > 0, op, ": output size ", out_h, "x", out_w, " must be positive");
   const int64_t N = x_in.size(0), C = x_in.size(1), H = x_in.size(2), W = x_in.size(3);
   HATTN_CHECK(H > 0 && W > 0, op, ": empty input ", describe(x_in));
   Tensor x = raw::contiguous(x_in);
+  const Device dev = x.device();
+  const bool f64 = x.dtype() == DType::F64;
   Taps th = taps(H, out_h), tw = taps(W, out_w);
-  Tensor out = Tensor::empty({N, C, out_h, out_w}, x.dtype());
+  Tensor out = Tensor::empty({N, C, out_h, out_w}, x.dtype(), dev);
+  if (dev.is_cuda())
+    cuda::upsample_bilinear_forward(f64, x.raw_data(), out.raw_data(), N * C, H, W, out_h, out_w, dev.index);
+  else
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     parallel_for(N * C, 1, [&](int64_t p0, int64_t p1) {
@@ -66,6 +71,11 @@ Tensor upsample_bilinear(const Tensor& x_in, int64_t out_h, int64_t out_w) {
   if (needs_grad({x_in})) {
     record_op(op, {x_in}, out, [=](const Tensor& g_in) {
       Tensor g = raw::contiguous(g_in);
+      if (dev.is_cuda()) {
+        Tensor dx = Tensor::empty({N, C, H, W}, g.dtype(), dev);
+        cuda::upsample_bilinear_backward(f64, g.raw_data(), dx.raw_data(), N * C, H, W, out_h, out_w, dev.index);
+        return std::vector<Tensor>{dx};
+      }
       Tensor dx = Tensor::zeros({N, C, H, W}, g.dtype());
       dispatch_floating(g.dtype(), op, [&](auto tag) {
         using T = decltype(tag);

@@ -325,6 +325,17 @@ TEST_F(Cuda, TrainingStepsMatchCpu) {
     test::expect_close_scaled(b[i].second.to(Device::cpu()), a[i].second, "cuda.model", "after 3 steps: " + a[i].first);
 }
 
+// Bilinear upsampling (PyTorch's align_corners=False): a map to image size and an odd down/up pair.
+TEST_F(Cuda, UpsampleMatchesCpu) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    Generator g(20);
+    expect_same_on_cuda([](auto& v) { return upsample_bilinear(v[0], 224, 224); }, {randn({1, 1, 14, 14}, dt, g)},
+                        str("upsample 14 -> 224 ", dtype_name(dt)), "gemm");
+    expect_same_on_cuda([](auto& v) { return upsample_bilinear(v[0], 5, 19); }, {randn({2, 3, 7, 11}, dt, g)},
+                        str("upsample 7x11 -> 5x19 ", dtype_name(dt)), "gemm");
+  }
+}
+
 // Forward and all eight gradients of the scan on `device`; the output gradient R is given explicitly.
 std::vector<Tensor> scan_on(const ScanInputs& host, const Tensor& R, Device device) {
   ScanInputs s = host;
