@@ -50,6 +50,24 @@ TEST_F(Cuda, RoundTripPreservesValues) {
   }
 }
 
+// The caching allocator: a freed block is cached, the next allocation of its size class reuses it, and
+// empty_cache returns it.
+TEST_F(Cuda, CachingAllocatorReusesBlocks) {
+  cuda::empty_cache(0);
+  void* first;
+  {
+    Tensor t = Tensor::zeros({1000, 97}, DType::F32, Device::cuda());
+    first = t.raw_data();
+    EXPECT_GE(cuda::memory_stats(0).live_bytes, size_t(1000 * 97 * 4));
+  }
+  EXPECT_GE(cuda::memory_stats(0).cached_bytes, size_t(1000 * 97 * 4));
+  Tensor again = Tensor::full({1000, 97}, 2.5, DType::F32, Device::cuda());
+  EXPECT_EQ(again.raw_data(), first);
+  EXPECT_EQ(again.to(Device::cpu()).to_vector<float>(), std::vector<float>(1000 * 97, 2.5f));
+  cuda::empty_cache(0);
+  EXPECT_EQ(cuda::memory_stats(0).cached_bytes, size_t(0));
+}
+
 TEST_F(Cuda, GradientAccumulationOnDevice) {
   Generator g(2);
   Tensor a = randn({1001}, DType::F32, g), b = randn({1001}, DType::F32, g);

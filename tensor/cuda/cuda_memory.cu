@@ -1,6 +1,11 @@
 #include "tensor/cuda/cuda_check.h"
 #include "tensor/cuda/cuda_memory.h"
 
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
 namespace ha::cuda {
 
 template <class T>
@@ -34,18 +39,89 @@ int device_count() {
 
 bool available() { return device_count() > 0; }
 
+// The caching allocator. cudaMalloc and cudaFree synchronise the device and cost tens of microseconds, and
+// a forward pass allocates hundreds of tensors, so freed blocks are kept per device in size classes and
+// handed out again. Everything runs on the default stream, so a block freed on the host is reused only by
+// work queued after the work that used it. A failed cudaMalloc releases the cache and retries once.
+namespace {
+
+struct Cache {
+  std::mutex mu;
+  std::multimap<size_t, void*> free_blocks[64];     // per device: size class -> block
+  std::unordered_map<void*, size_t> sizes[64];      // per device: live and cached blocks -> size class
+  size_t cached_bytes[64] = {}, live_bytes[64] = {};
+};
+
+Cache& cache() {
+  static Cache* c = new Cache;  // never destroyed: frees may arrive during static destruction
+  return *c;
+}
+
+// 512-byte classes below 1 MiB, 2 MiB classes above (few distinct sizes, bounded waste)
+size_t size_class(size_t n) {
+  const size_t small = 512, large = size_t(2) << 20;
+  return n < (size_t(1) << 20) ? (n + small - 1) / small * small : (n + large - 1) / large * large;
+}
+
+void release_cached(int device) {
+  Cache& c = cache();
+  for (auto& [size, p] : c.free_blocks[device]) {
+    cudaFree(p);
+    c.sizes[device].erase(p);
+  }
+  c.free_blocks[device].clear();
+  c.cached_bytes[device] = 0;
+}
+
+}  // namespace
+
 void* device_alloc(size_t nbytes, int device) {
   HATTN_CHECK(available(), "device_alloc: no CUDA device is present on this machine");
+  HATTN_CHECK(device >= 0 && device < 64, "device_alloc: device index ", device, " out of range");
+  const size_t want = size_class(std::max<size_t>(nbytes, 1));
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto it = c.free_blocks[device].lower_bound(want);
+  if (it != c.free_blocks[device].end() && it->first <= want + want / 4) {  // close enough: reuse
+    void* p = it->second;
+    c.cached_bytes[device] -= it->first;
+    c.live_bytes[device] += it->first;
+    c.free_blocks[device].erase(it);
+    return p;
+  }
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   void* p = nullptr;
-  HATTN_CUDA_CHECK(cudaMalloc(&p, nbytes));
+  if (cudaMalloc(&p, want) != cudaSuccess) {
+    cudaGetLastError();
+    release_cached(device);
+    HATTN_CUDA_CHECK(cudaMalloc(&p, want));
+  }
+  c.sizes[device][p] = want;
+  c.live_bytes[device] += want;
   return p;
 }
 
 void device_free(void* p, int device) noexcept {
-  if (!p) return;
-  cudaSetDevice(device);
-  cudaFree(p);
+  if (!p || device < 0 || device >= 64) return;
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto it = c.sizes[device].find(p);
+  if (it == c.sizes[device].end()) return;
+  c.free_blocks[device].emplace(it->second, p);
+  c.live_bytes[device] -= it->second;
+  c.cached_bytes[device] += it->second;
+}
+
+void empty_cache(int device) {
+  std::lock_guard<std::mutex> lock(cache().mu);
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  HATTN_CUDA_CHECK(cudaDeviceSynchronize());
+  release_cached(device);
+}
+
+MemoryStats memory_stats(int device) {
+  std::lock_guard<std::mutex> lock(cache().mu);
+  return {cache().live_bytes[device], cache().cached_bytes[device]};
 }
 
 void copy_host_to_device(void* dst, const void* src, size_t nbytes, int device) {

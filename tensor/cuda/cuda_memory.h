@@ -10,8 +10,14 @@ namespace ha::cuda {
 
 bool available();       // built with CUDA and at least one device present
 int device_count();
+// Device memory through a caching allocator (freed blocks are reused; see cuda_memory.cu).
 void* device_alloc(size_t nbytes, int device);
 void device_free(void* p, int device) noexcept;
+void empty_cache(int device);  // returns cached blocks to the driver
+struct MemoryStats {
+  size_t live_bytes, cached_bytes;
+};
+MemoryStats memory_stats(int device);
 void copy_host_to_device(void* dst, const void* src, size_t nbytes, int device);
 void copy_device_to_host(void* dst, const void* src, size_t nbytes, int device);
 void copy_device_to_device(void* dst, const void* src, size_t nbytes, int device);

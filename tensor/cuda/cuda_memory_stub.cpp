@@ -12,6 +12,8 @@ bool available() { return false; }
 int device_count() { return 0; }
 void* device_alloc(size_t, int) { no_cuda("device_alloc"); }
 void device_free(void*, int) noexcept {}
+void empty_cache(int) {}
+MemoryStats memory_stats(int) { return {0, 0}; }
 void copy_host_to_device(void*, const void*, size_t, int) { no_cuda("copy_host_to_device"); }
 void copy_device_to_host(void*, const void*, size_t, int) { no_cuda("copy_device_to_host"); }
 void copy_device_to_device(void*, const void*, size_t, int) { no_cuda("copy_device_to_device"); }
