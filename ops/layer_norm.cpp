@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autograd/function_node.h"
+#include "ops/cuda/norm_conv_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -15,7 +16,9 @@ static constexpr int64_t kRowBlock = 32;
 Tensor layer_norm(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, double eps) {
   const char* op = "layer_norm";
   check_defined(op, {x_in, w_in, b_in});
-  check_cpu(op, {x_in, w_in, b_in});
+  for (const Tensor& t : {w_in, b_in})
+    HATTN_CHECK(t.device() == x_in.device(), op, ": inputs on different devices: ", describe(x_in), " and ",
+                describe(t));
   check_same_dtype(op, x_in, w_in);
   check_same_dtype(op, x_in, b_in);
   check_floating(op, x_in);
@@ -24,9 +27,15 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, do
   check_shape(op, "weight", w_in, {D});
   check_shape(op, "bias", b_in, {D});
   Tensor x = raw::contiguous(x_in), w = raw::contiguous(w_in), b = raw::contiguous(b_in);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  Tensor xhat = Tensor::empty(x.shape(), x.dtype());
-  Tensor rstd = Tensor::empty({R}, x.dtype());
+  const Device dev = x.device();
+  const bool f64 = x.dtype() == DType::F64;
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), dev);
+  Tensor xhat = Tensor::empty(x.shape(), x.dtype(), dev);
+  Tensor rstd = Tensor::empty({R}, x.dtype(), dev);
+  if (dev.is_cuda())
+    cuda::layer_norm_forward(f64, x.raw_data(), w.raw_data(), b.raw_data(), out.raw_data(), xhat.raw_data(),
+                             rstd.raw_data(), R, D, eps, dev.index);
+  else
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* px = x.data<T>();
@@ -55,6 +64,14 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, do
     Tensor ws = saved(w);
     record_op(op, {x_in, w_in, b_in}, out, [=](const Tensor& g_in) {
       Tensor g = raw::contiguous(g_in);
+      if (dev.is_cuda()) {
+        Tensor dx = gx ? Tensor::empty(xhat.shape(), g.dtype(), dev) : Tensor();
+        Tensor dw = gw ? Tensor::empty({D}, g.dtype(), dev) : Tensor(), db = gb ? Tensor::empty({D}, g.dtype(), dev) : Tensor();
+        cuda::layer_norm_backward(f64, g.raw_data(), xhat.raw_data(), ws.raw_data(), rstd.raw_data(),
+                                  gx ? dx.raw_data() : nullptr, gw ? dw.raw_data() : nullptr,
+                                  gb ? db.raw_data() : nullptr, R, D, dev.index);
+        return std::vector<Tensor>{dx, dw, db};
+      }
       Tensor dx = gx ? Tensor::empty(xhat.shape(), g.dtype()) : Tensor();
       const int64_t blocks = (R + kRowBlock - 1) / kRowBlock;
       Tensor dw_part = Tensor::zeros({blocks, D}, g.dtype()), db_part = Tensor::zeros({blocks, D}, g.dtype());

@@ -208,6 +208,9 @@ TEST_F(Cuda, NormAndConvMatchCpu) {
     const std::string d = dtype_name(dt);
     expect_same_on_cuda([](auto& v) { return rms_norm(v[0], v[1], 1e-5); },
                         {randn({5, 197, 301}, dt, g), randn({301}, dt, g)}, "rms_norm " + d, "gemm");
+    expect_same_on_cuda([](auto& v) { return layer_norm(v[0], v[1], v[2], 1e-5); },
+                        {randn({5, 197, 301}, dt, g), randn({301}, dt, g), randn({301}, dt, g)}, "layer_norm " + d,
+                        "gemm");
     for (auto [B, E, L] : {std::tuple{1, 37, 197}, std::tuple{5, 24, 730}}) {
       Tensor x = randn({B, E, L}, dt, g), w = randn({E, 4}, dt, g), b = randn({E}, dt, g);
       expect_same_on_cuda([](auto& v) { return causal_conv1d(v[0], v[1], v[2]); }, {x, w, b},

@@ -57,6 +57,52 @@ __global__ void rms_backward_dw_kernel(const T* g, const T* x, const T* rstd, T*
   dw[i] = T(acc);
 }
 
+template <class T>
+__global__ void ln_forward_kernel(const T* x, const T* w, const T* b, T* y, T* xhat, T* rstd, int64_t D, double eps) {
+  const int64_t r = blockIdx.x;
+  const T* xr = x + r * D;
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) s += xr[i];
+  const double m = block_sum(s) / D;
+  double v = 0;
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) v += (xr[i] - m) * (xr[i] - m);
+  const double rs = 1.0 / sqrt(block_sum(v) / D + eps);
+  if (threadIdx.x == 0) rstd[r] = T(rs);
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) {
+    const T h = T((xr[i] - m) * rs);
+    xhat[r * D + i] = h;
+    y[r * D + i] = h * w[i] + b[i];
+  }
+}
+
+template <class T>
+__global__ void ln_backward_dx_kernel(const T* g, const T* xhat, const T* w, const T* rstd, T* dx, int64_t D) {
+  const int64_t r = blockIdx.x;
+  const T* gr = g + r * D;
+  const T* hr = xhat + r * D;
+  double s1 = 0, s2 = 0;
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) {
+    s1 += double(gr[i]) * w[i];
+    s2 += double(gr[i]) * w[i] * hr[i];
+  }
+  const T m1 = T(block_sum(s1) / D), m2 = T(block_sum(s2) / D);
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) dx[r * D + i] = rstd[r] * (gr[i] * w[i] - m1 - hr[i] * m2);
+}
+
+// one thread per column: dw = Σ_r g xhat, db = Σ_r g, rows in order
+template <class T>
+__global__ void ln_backward_wb_kernel(const T* g, const T* xhat, T* dw, T* db, int64_t R, int64_t D) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i >= D) return;
+  double aw = 0, ab = 0;
+  for (int64_t r = 0; r < R; ++r) {
+    aw += double(g[r * D + i]) * xhat[r * D + i];
+    ab += g[r * D + i];
+  }
+  if (dw) dw[i] = T(aw);
+  if (db) db[i] = T(ab);
+}
+
 // y[b,e,t] = bias[e] + sum_k w[e,k] x[b,e,t-(K-1)+k]
 template <class T>
 __global__ void conv_forward_kernel(const T* x, const T* w, const T* bias, T* y, int64_t E, int64_t L, int64_t K,
@@ -161,6 +207,36 @@ void rms_norm_backward(bool f64, const void* g, const void* x, const void* w, co
   if (R == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   f64 ? rms_backward<double>(g, x, w, rstd, dx, dw, R, D) : rms_backward<float>(g, x, w, rstd, dx, dw, R, D);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T>
+void ln_forward(const void* x, const void* w, const void* b, void* y, void* xhat, void* rstd, int64_t R, int64_t D,
+                double eps) {
+  ln_forward_kernel<T><<<unsigned(R), kThreads>>>(c<T>(x), c<T>(w), c<T>(b), m<T>(y), m<T>(xhat), m<T>(rstd), D, eps);
+}
+
+template <class T>
+void ln_backward(const void* g, const void* xhat, const void* w, const void* rstd, void* dx, void* dw, void* db,
+                 int64_t R, int64_t D) {
+  if (dx) ln_backward_dx_kernel<T><<<unsigned(R), kThreads>>>(c<T>(g), c<T>(xhat), c<T>(w), c<T>(rstd), m<T>(dx), D);
+  if (dw || db) ln_backward_wb_kernel<T><<<blocks_for(D), kThreads>>>(c<T>(g), c<T>(xhat), m<T>(dw), m<T>(db), R, D);
+}
+
+void layer_norm_forward(bool f64, const void* x, const void* w, const void* b, void* y, void* xhat, void* rstd,
+                        int64_t R, int64_t D, double eps, int device) {
+  if (R == 0) return;
+  HATTN_CHECK(R < (int64_t(1) << 31), "layer_norm (CUDA): too many rows");
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  f64 ? ln_forward<double>(x, w, b, y, xhat, rstd, R, D, eps) : ln_forward<float>(x, w, b, y, xhat, rstd, R, D, eps);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+}
+
+void layer_norm_backward(bool f64, const void* g, const void* xhat, const void* w, const void* rstd, void* dx,
+                         void* dw, void* db, int64_t R, int64_t D, int device) {
+  if (R == 0) return;
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  f64 ? ln_backward<double>(g, xhat, w, rstd, dx, dw, db, R, D) : ln_backward<float>(g, xhat, w, rstd, dx, dw, db, R, D);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

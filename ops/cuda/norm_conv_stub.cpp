@@ -10,6 +10,14 @@ void rms_norm_forward(bool, const void*, const void*, void*, void*, int64_t, int
 void rms_norm_backward(bool, const void*, const void*, const void*, const void*, void*, void*, int64_t, int64_t, int) {
   absent("rms_norm");
 }
+void layer_norm_forward(bool, const void*, const void*, const void*, void*, void*, void*, int64_t, int64_t, double,
+                        int) {
+  absent("layer_norm");
+}
+void layer_norm_backward(bool, const void*, const void*, const void*, const void*, void*, void*, void*, int64_t,
+                         int64_t, int) {
+  absent("layer_norm");
+}
 void causal_conv1d_forward(bool, const void*, const void*, const void*, void*, int64_t, int64_t, int64_t, int64_t, int) {
   absent("causal_conv1d");
 }
