@@ -115,10 +115,19 @@ Tensor Checkpoint::load(const std::string& name) const {
               shape_str(r->shape), " has ", count, " elements but the file has only ", file_size_,
               " bytes (zero or overlapping strides); refusing to expand it");
   const int64_t n = extent - r->element_offset + 1;
-  std::vector<char> bytes(n * es);
   std::ifstream f(path_, std::ios::binary);
   HATTN_CHECK(f.good(), "'", path_, "': cannot reopen to read tensor '", name, "'");
   f.seekg(static_cast<std::streamoff>(r->file_offset + r->element_offset * es));
+  // Common case (every released checkpoint): float32, contiguous, little-endian like us: read in place.
+  if ((r->type == StoredType::F32 || r->type == StoredType::F64 || r->type == StoredType::I64) && n == count &&
+      r->strides == contiguous_strides(r->shape)) {
+    Tensor out = Tensor::empty(r->shape, out_type);
+    f.read(static_cast<char*>(out.raw_data()), static_cast<std::streamsize>(n * es));
+    HATTN_CHECK(f.gcount() == static_cast<std::streamsize>(n * es), "'", path_, "': truncated data for tensor '", name,
+                "'");
+    return out;
+  }
+  std::vector<char> bytes(n * es);
   f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   HATTN_CHECK(static_cast<size_t>(f.gcount()) == bytes.size(), "'", path_, "': truncated data for tensor '", name, "'");
   // widen into a flat buffer of the output type
