@@ -9,6 +9,7 @@
 #include "tensor/cuda/cuda_memory.h"
 #include "tensor/parallel.h"
 #include "tensor/strided_loop.h"
+#include "tensor/transpose.h"
 
 namespace ha {
 
@@ -146,22 +147,15 @@ Tensor& Tensor::fill_(double value) {
 namespace {
 
 // A transposing copy: dst contiguous (batch, R, C), src element (b, r, c) at src + b·sb + r + c·ld (the
-// source's last two dims swapped in memory; |ld| ≥ R, ld < 0 for flips). Element by element, every read
-// would touch a new cache line; in 16 × 16 tiles each line is read whole.
+// source's last two dims swapped in memory; |ld| ≥ R, ld < 0 for flips), in 16-row bands across threads.
 template <class T>
 void transpose_copy(T* dst, const T* src, int64_t batch, int64_t sb, int64_t R, int64_t C, int64_t ld) {
-  constexpr int64_t kTile = 16;
-  const int64_t row_tiles = (R + kTile - 1) / kTile;
-  parallel_for(batch * row_tiles, 4, [&](int64_t t0, int64_t t1) {
+  constexpr int64_t kBand = 16;
+  const int64_t bands = (R + kBand - 1) / kBand;
+  parallel_for(batch * bands, 4, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t b = t / row_tiles, r0 = t % row_tiles * kTile, r1 = std::min(R, r0 + kTile);
-      T* d = dst + b * R * C;
-      const T* s = src + b * sb;
-      for (int64_t c0 = 0; c0 < C; c0 += kTile) {
-        const int64_t c1 = std::min(C, c0 + kTile);
-        for (int64_t c = c0; c < c1; ++c)
-          for (int64_t r = r0; r < r1; ++r) d[r * C + c] = s[r + c * ld];
-      }
+      const int64_t b = t / bands, r0 = t % bands * kBand;
+      transpose_block(src + b * sb + r0, ld, dst + b * R * C + r0 * C, C, std::min(kBand, R - r0), C);
     }
   });
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "ops/ops.h"
+#include "tensor/transpose.h"
 #include "tests/test_util.h"
 #include "tensor/npy.h"
 #include "tensor/cuda/cuda_memory.h"
@@ -132,6 +133,25 @@ TEST(Tensor, TransposingCopiesMatchTheDefinition) {
           want.push_back(e.to(DType::F64).item());
         }
     EXPECT_EQ(got, want);
+  }
+}
+
+// The block transpose behind copy_ and the GEMM's packing: full 16 x 16 tiles (AVX-512 shuffles) and edges.
+TEST(Tensor, TransposeBlockMatchesTheDefinition) {
+  for (auto [R, C] : {std::pair<int64_t, int64_t>{16, 16}, {37, 45}, {197, 384}, {1, 33}, {33, 1}}) {
+    const int64_t ldi = R + 3, ldo = C + 5;
+    std::vector<float> in(C * ldi), out(R * ldo, -1.f);
+    std::vector<double> ind(C * ldi), outd(R * ldo, -1.0);
+    for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i) * 0.25f, ind[i] = double(i) * 0.5;
+    transpose_block(in.data(), ldi, out.data(), ldo, R, C);
+    transpose_block(ind.data(), ldi, outd.data(), ldo, R, C);
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t c = 0; c < C; ++c) {
+        ASSERT_EQ(out[r * ldo + c], in[c * ldi + r]) << R << "x" << C << " at " << r << "," << c;
+        ASSERT_EQ(outd[r * ldo + c], ind[c * ldi + r]) << R << "x" << C << " at " << r << "," << c;
+      }
+    for (int64_t r = 0; r < R; ++r)  // the padding between rows is untouched
+      for (int64_t c = C; c < ldo; ++c) ASSERT_EQ(out[r * ldo + c], -1.f);
   }
 }
 

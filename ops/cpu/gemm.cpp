@@ -7,6 +7,7 @@
 
 #include "ops/cpu/vec.h"
 #include "tensor/parallel.h"
+#include "tensor/transpose.h"
 
 namespace ha::cpu {
 namespace {
@@ -89,11 +90,13 @@ void pack_b(T* dst, const T* B, int64_t rsB, int64_t csB, int64_t p0, int64_t kc
         const T* src = B + (p0 + k) * rsB + (j0 + jr) * csB;
         if (csB == 1) {
           std::memcpy(d + k * NR, src, nr * sizeof(T));
-        } else {
+        } else if (rsB != 1) {
           for (int64_t j = 0; j < nr; ++j) d[k * NR + j] = src[j * csB];
         }
         for (int64_t j = nr; j < NR; ++j) d[k * NR + j] = T(0);
       }
+      // B transposed in memory (Linear's weights): the sliver is a transpose of a block of rows
+      if (csB != 1 && rsB == 1) transpose_block(B + p0 + (j0 + jr) * csB, csB, d, NR, kc, nr);
     }
   });
 }
