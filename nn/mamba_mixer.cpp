@@ -5,16 +5,18 @@
 
 namespace ha::nn {
 
+// The conv and the scan read channel rows (B, C, L), so the projections are computed as W · X, which gives
+// that layout directly: token-major outputs (X^T W^T) would need a transposing copy before each of them.
 Tensor Direction::run(const Tensor& x, const Tensor& z, const MambaConfig& cfg, DirectionTrace* trace) const {
   const int64_t E = cfg.d_inner(), R = cfg.dt_rank, N = cfg.d_state;
   Tensor w = conv_weight.reshape({E, cfg.d_conv});
   Tensor pre = causal_conv1d(x, w, conv_bias);  // (B, E, L)
   Tensor u = silu(pre);
-  Tensor x_dbl = linear(u.transpose(1, 2), x_proj_weight);  // (B, L, R + 2N)
-  Tensor dt_low = x_dbl.narrow(2, 0, R);
-  Tensor Bm = x_dbl.narrow(2, R, N).transpose(1, 2);      // (B, N, L)
-  Tensor Cm = x_dbl.narrow(2, R + N, N).transpose(1, 2);  // (B, N, L)
-  Tensor delta_raw = linear(dt_low, dt_proj_weight).transpose(1, 2);  // (B, E, L); the bias goes to the scan
+  Tensor x_dbl = matmul(x_proj_weight, u);  // (R + 2N, E) · (B, E, L) -> (B, R + 2N, L)
+  Tensor dt_low = x_dbl.narrow(1, 0, R);    // (B, R, L)
+  Tensor Bm = x_dbl.narrow(1, R, N);        // (B, N, L)
+  Tensor Cm = x_dbl.narrow(1, R + N, N);    // (B, N, L)
+  Tensor delta_raw = matmul(dt_proj_weight, dt_low);  // (E, R) · (B, R, L) -> (B, E, L); the bias goes to the scan
   Tensor A = neg(exp(A_log));
   Tensor y = selective_scan({u, delta_raw, A, Bm, Cm, D, z, dt_proj_bias, true, false});
   if (trace) {
@@ -52,7 +54,7 @@ MambaMixer::MambaMixer(const MambaConfig& c) : cfg(c) {
 
 Tensor MambaMixer::operator()(const Tensor& a, MixerTrace* trace) const {
   const int64_t E = cfg.d_inner();
-  Tensor xz = linear(a, in_proj_weight).transpose(1, 2);  // (B, 2E, L)
+  Tensor xz = matmul(in_proj_weight, a.transpose(1, 2));  // (2E, D) · (B, D, L) -> (B, 2E, L), rows contiguous
   Tensor x = xz.narrow(1, 0, E), z = xz.narrow(1, E, E);
   // The two directions are independent: one task each, with the ops inside running serially (nested
   // parallel_for), so their small GEMMs and convolutions pay no per-op thread synchronisation. Results do
