@@ -3,6 +3,10 @@
 // The files come from scripts/make_hostile_inputs.py.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
 #include <filesystem>
 
 #include "models/io/checkpoint.h"
@@ -87,6 +91,30 @@ TEST(HostileFiles, ImagesNpyAndIdx) {
   EXPECT_NE(msg.find("refusing to expand"), std::string::npos) << msg;
   msg = error_of([] { Checkpoint::open(kDir); });  // a directory
   EXPECT_FALSE(msg.empty());
+}
+
+// A signal during decoding (a profiler's or libFuzzer's timer) interrupts the wait for the decoder child: the
+// image must still load, and no child may be left behind. (Found as zombie decoders under make fuzz.)
+TEST(UnusualButValid, ImagesLoadWhileSignalsArrive) {
+  struct sigaction sa {}, old {};
+  sa.sa_handler = [](int) {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: waitpid returns EINTR
+  ASSERT_EQ(sigaction(SIGALRM, &sa, &old), 0);
+  itimerval every{{0, 200}, {0, 200}}, off{};
+  setitimer(ITIMER_REAL, &every, nullptr);
+  std::string failure;
+  for (int i = 0; i < 20 && failure.empty(); ++i) {
+    try {
+      EXPECT_EQ(load_image(kDir + "image_cmyk.jpg").width, load_image(kDir + "image_cmyk.jpg").width);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  setitimer(ITIMER_REAL, &off, nullptr);
+  sigaction(SIGALRM, &old, nullptr);
+  EXPECT_TRUE(failure.empty()) << failure;
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1) << "a decoder child was left unreaped";
 }
 
 TEST(UnusualButValid, Images) {

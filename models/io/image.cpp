@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -62,7 +63,11 @@ Image8 load_image(const std::string& path) {
   }
   std::fclose(f);
   int status = 0;
-  if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+  pid_t waited = -1;
+  if (pid > 0)  // a signal (a profiler's or libFuzzer's timer) may interrupt the wait: wait again, or the child
+    do waited = waitpid(pid, &status, 0);  // would be left a zombie and a good image reported as an error
+    while (waited < 0 && errno == EINTR);
+  if (pid < 0 || waited != pid) {
     munmap(shared, kHeader + nbytes);
     throw Error(str("'", path, "': cannot start the image decoder"));
   }
