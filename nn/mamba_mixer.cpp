@@ -62,11 +62,7 @@ Tensor MambaMixer::operator()(const Tensor& a, MixerTrace* trace) const {
   Tensor y_f, y_b;
   const bool grad = GradMode::is_enabled();
   parallel_for(2, 1, [&](int64_t d0, int64_t d1) {
-    struct Mode {
-      bool prev = GradMode::is_enabled();
-      explicit Mode(bool on) { GradMode::set_enabled(on); }
-      ~Mode() { GradMode::set_enabled(prev); }
-    } mode(grad);
+    GradModeGuard mode(grad);
     for (int64_t d = d0; d < d1; ++d) {
       if (d == 0) y_f = fwd.run(x, z, cfg, trace ? &trace->fwd : nullptr);
       else y_b = bwd.run(x.flip(2), z.flip(2), cfg, trace ? &trace->bwd : nullptr).flip(2);
