@@ -140,7 +140,7 @@ void rows_impl(const nn::DirectionTrace& t, int64_t b, int64_t q, RowKind kind, 
   out = Tensor::zeros({f.E, f.L}, dtype_of<T>::value);
   T* o = out.data<T>();
   parallel_for(f.E, 8, [&](int64_t d0, int64_t d1) {
-    std::vector<T> decay, drive, P, qv(f.N), alpha(f.L);
+    std::vector<T> decay, drive, P, alpha(f.L);
     for (int64_t d = d0; d < d1; ++d) {
       f.channel(d, decay, drive, q);
       const T* Cq = &f.Ct[q * f.N];
