@@ -6,7 +6,6 @@
 //     and each thread re-runs its segment from its carried-in state (mamba's design, without cub)
 // Reports ms, GB/s (u, delta, z, out once each + B, C once) and GFLOP/s (7 per state update), and the
 // largest difference between the two designs' outputs.
-#include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cmath>
@@ -141,7 +140,7 @@ int main() {
         float* out2 = nullptr;
         HATTN_CUDA_CHECK(cudaMalloc(&out2, B * E * L * 4));
         const float fwd2 = time([&] {
-          chunked_forward_kernel<<<dim3(unsigned(E), unsigned(B)), kSegThreads>>>(a, out2);
+          HATTN_LAUNCH(dim3(unsigned(E), unsigned(B)), kSegThreads, 0, chunked_forward_kernel)(a, out2);
         }, 20);
         HATTN_CUDA_CHECK(cudaGetLastError());
         ha::cuda::selective_scan_forward(a, out, 0);

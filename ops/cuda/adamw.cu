@@ -25,7 +25,7 @@ void adamw_step(float* p, const float* g, float* m, float* v, const float* decay
   if (n == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   const int threads = 256;
-  adamw_kernel<<<unsigned((n + threads - 1) / threads), threads>>>(p, g, m, v, decay_mask, n, b1, b2, eps, step, vscale,
+  HATTN_LAUNCH(unsigned((n + threads - 1) / threads), threads, 0, adamw_kernel)(p, g, m, v, decay_mask, n, b1, b2, eps, step, vscale,
                                                                    decay);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }

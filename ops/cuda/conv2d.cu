@@ -49,9 +49,9 @@ void im2col(bool f64, const void* x, const ConvShape& s, void* cols, int64_t ld,
   if (n == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   if (f64)
-    im2col_kernel<double><<<blocks_for(n), kThreads>>>(static_cast<const double*>(x), s, static_cast<double*>(cols), ld, n);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, im2col_kernel<double>)(static_cast<const double*>(x), s, static_cast<double*>(cols), ld, n);
   else
-    im2col_kernel<float><<<blocks_for(n), kThreads>>>(static_cast<const float*>(x), s, static_cast<float*>(cols), ld, n);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, im2col_kernel<float>)(static_cast<const float*>(x), s, static_cast<float*>(cols), ld, n);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -60,9 +60,9 @@ void col2im(bool f64, const void* cols, const ConvShape& s, void* dx, int device
   if (n == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   if (f64)
-    col2im_kernel<double><<<blocks_for(n), kThreads>>>(static_cast<const double*>(cols), s, static_cast<double*>(dx), n);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, col2im_kernel<double>)(static_cast<const double*>(cols), s, static_cast<double*>(dx), n);
   else
-    col2im_kernel<float><<<blocks_for(n), kThreads>>>(static_cast<const float*>(cols), s, static_cast<float*>(dx), n);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, col2im_kernel<float>)(static_cast<const float*>(cols), s, static_cast<float*>(dx), n);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

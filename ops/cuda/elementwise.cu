@@ -132,19 +132,19 @@ int64_t count(const Strided& s) {
 template <Unary op>
 void launch_unary(bool f64, const void* x, void* y, int64_t n, double p0, double p1) {
   if (f64)
-    unary_forward_kernel<op, double><<<blocks_for(n), kThreads>>>(static_cast<const double*>(x), static_cast<double*>(y), n, p0, p1);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_forward_kernel<op, double>)(static_cast<const double*>(x), static_cast<double*>(y), n, p0, p1);
   else
-    unary_forward_kernel<op, float><<<blocks_for(n), kThreads>>>(static_cast<const float*>(x), static_cast<float*>(y), n, p0, p1);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_forward_kernel<op, float>)(static_cast<const float*>(x), static_cast<float*>(y), n, p0, p1);
 }
 
 template <Unary op>
 void launch_unary_backward(bool f64, const void* g, const void* x, const void* y, void* dx, int64_t n, double p0,
                            double p1) {
   if (f64)
-    unary_backward_kernel<op, double><<<blocks_for(n), kThreads>>>(static_cast<const double*>(g), static_cast<const double*>(x),
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_backward_kernel<op, double>)(static_cast<const double*>(g), static_cast<const double*>(x),
                                                                   static_cast<const double*>(y), static_cast<double*>(dx), n, p0, p1);
   else
-    unary_backward_kernel<op, float><<<blocks_for(n), kThreads>>>(static_cast<const float*>(g), static_cast<const float*>(x),
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_backward_kernel<op, float>)(static_cast<const float*>(g), static_cast<const float*>(x),
                                                                  static_cast<const float*>(y), static_cast<float*>(dx), n, p0, p1);
 }
 
@@ -152,10 +152,10 @@ template <Binary op>
 void launch_binary(bool f64, const void* a, const void* b, void* out, const Strided& s) {
   const int64_t n = count(s);
   if (f64)
-    binary_kernel<op, double><<<blocks_for(n), kThreads>>>(static_cast<const double*>(a), static_cast<const double*>(b),
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, binary_kernel<op, double>)(static_cast<const double*>(a), static_cast<const double*>(b),
                                                           static_cast<double*>(out), s, n);
   else
-    binary_kernel<op, float><<<blocks_for(n), kThreads>>>(static_cast<const float*>(a), static_cast<const float*>(b),
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, binary_kernel<op, float>)(static_cast<const float*>(a), static_cast<const float*>(b),
                                                          static_cast<float*>(out), s, n);
 }
 
@@ -241,10 +241,10 @@ void sum(bool f64, const void* x, void* out, const Strided& kept, const Strided&
   if (n_out == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   if (f64)
-    sum_kernel<double><<<blocks_for(n_out), kThreads>>>(static_cast<const double*>(x), static_cast<double*>(out), kept,
+    HATTN_LAUNCH(blocks_for(n_out), kThreads, 0, sum_kernel<double>)(static_cast<const double*>(x), static_cast<double*>(out), kept,
                                                          reduced, n_out, n_red);
   else
-    sum_kernel<float><<<blocks_for(n_out), kThreads>>>(static_cast<const float*>(x), static_cast<float*>(out), kept,
+    HATTN_LAUNCH(blocks_for(n_out), kThreads, 0, sum_kernel<float>)(static_cast<const float*>(x), static_cast<float*>(out), kept,
                                                         reduced, n_out, n_red);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }

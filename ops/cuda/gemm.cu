@@ -1,8 +1,12 @@
 // cuBLAS is column-major: the row-major product C = A B is computed as C^T = B^T A^T, where a row-major
 // operand with column stride 1 is a column-major matrix of its transpose (op N) and one with row stride 1
 // is a column-major matrix itself (op T).
+#ifdef HATTN_CUDA_EMULATION
+#include "ops/cuda/cublas_emu.h"
+#else
 #include <cublas_v2.h>
 #include <dlfcn.h>
+#endif
 
 #include <algorithm>
 #include <mutex>
@@ -29,6 +33,9 @@ struct Cublas {
 };
 
 const Cublas& cublas() {
+#ifdef HATTN_CUDA_EMULATION
+  static const Cublas lib{&cublasCreate_v2, &cublasSgemm_v2, &cublasDgemm_v2};
+#else
   static const Cublas lib = [] {
     void* h = nullptr;
     for (const char* name : {"libcublas.so", "libcublas.so.13", "libcublas.so.12", "libcublas.so.11"})
@@ -41,6 +48,7 @@ const Cublas& cublas() {
     HATTN_CHECK(c.create && c.sgemm && c.dgemm, "cuBLAS was loaded but lacks cublasCreate_v2/Sgemm_v2/Dgemm_v2");
     return c;
   }();
+#endif
   return lib;
 }
 

@@ -166,29 +166,29 @@ T* m(void* p) { return static_cast<T*>(p); }
 
 template <class T>
 void rms_forward(const void* x, const void* w, void* y, void* rstd, int64_t R, int64_t D, double eps) {
-  rms_forward_kernel<T><<<unsigned(R), kThreads>>>(c<T>(x), c<T>(w), m<T>(y), m<T>(rstd), D, eps);
+  HATTN_LAUNCH(unsigned(R), kThreads, 0, rms_forward_kernel<T>)(c<T>(x), c<T>(w), m<T>(y), m<T>(rstd), D, eps);
 }
 
 template <class T>
 void rms_backward(const void* g, const void* x, const void* w, const void* rstd, void* dx, void* dw, int64_t R,
                   int64_t D) {
-  if (dx) rms_backward_dx_kernel<T><<<unsigned(R), kThreads>>>(c<T>(g), c<T>(x), c<T>(w), c<T>(rstd), m<T>(dx), D);
-  if (dw) rms_backward_dw_kernel<T><<<blocks_for(D), kThreads>>>(c<T>(g), c<T>(x), c<T>(rstd), m<T>(dw), R, D);
+  if (dx) HATTN_LAUNCH(unsigned(R), kThreads, 0, rms_backward_dx_kernel<T>)(c<T>(g), c<T>(x), c<T>(w), c<T>(rstd), m<T>(dx), D);
+  if (dw) HATTN_LAUNCH(blocks_for(D), kThreads, 0, rms_backward_dw_kernel<T>)(c<T>(g), c<T>(x), c<T>(rstd), m<T>(dw), R, D);
 }
 
 template <class T>
 void conv_forward(const void* x, const void* w, const void* bias, void* y, int64_t B, int64_t E, int64_t L, int64_t K) {
   const int64_t n = B * E * L;
-  conv_forward_kernel<T><<<blocks_for(n), kThreads>>>(c<T>(x), c<T>(w), c<T>(bias), m<T>(y), E, L, K, n);
+  HATTN_LAUNCH(blocks_for(n), kThreads, 0, conv_forward_kernel<T>)(c<T>(x), c<T>(w), c<T>(bias), m<T>(y), E, L, K, n);
 }
 
 template <class T>
 void conv_backward(const void* g, const void* x, const void* w, void* dx, void* dw, void* dbias, int64_t B, int64_t E,
                    int64_t L, int64_t K) {
   const int64_t n = B * E * L;
-  if (dx) conv_backward_dx_kernel<T><<<blocks_for(n), kThreads>>>(c<T>(g), c<T>(w), m<T>(dx), E, L, K, n);
+  if (dx) HATTN_LAUNCH(blocks_for(n), kThreads, 0, conv_backward_dx_kernel<T>)(c<T>(g), c<T>(w), m<T>(dx), E, L, K, n);
   if (dw || dbias)
-    conv_backward_dw_kernel<T><<<blocks_for(E * (K + 1)), kThreads>>>(c<T>(g), c<T>(x), m<T>(dw), m<T>(dbias), B, E, L, K);
+    HATTN_LAUNCH(blocks_for(E * (K + 1)), kThreads, 0, conv_backward_dw_kernel<T>)(c<T>(g), c<T>(x), m<T>(dw), m<T>(dbias), B, E, L, K);
 }
 
 }  // namespace
@@ -213,14 +213,14 @@ void rms_norm_backward(bool f64, const void* g, const void* x, const void* w, co
 template <class T>
 void ln_forward(const void* x, const void* w, const void* b, void* y, void* xhat, void* rstd, int64_t R, int64_t D,
                 double eps) {
-  ln_forward_kernel<T><<<unsigned(R), kThreads>>>(c<T>(x), c<T>(w), c<T>(b), m<T>(y), m<T>(xhat), m<T>(rstd), D, eps);
+  HATTN_LAUNCH(unsigned(R), kThreads, 0, ln_forward_kernel<T>)(c<T>(x), c<T>(w), c<T>(b), m<T>(y), m<T>(xhat), m<T>(rstd), D, eps);
 }
 
 template <class T>
 void ln_backward(const void* g, const void* xhat, const void* w, const void* rstd, void* dx, void* dw, void* db,
                  int64_t R, int64_t D) {
-  if (dx) ln_backward_dx_kernel<T><<<unsigned(R), kThreads>>>(c<T>(g), c<T>(xhat), c<T>(w), c<T>(rstd), m<T>(dx), D);
-  if (dw || db) ln_backward_wb_kernel<T><<<blocks_for(D), kThreads>>>(c<T>(g), c<T>(xhat), m<T>(dw), m<T>(db), R, D);
+  if (dx) HATTN_LAUNCH(unsigned(R), kThreads, 0, ln_backward_dx_kernel<T>)(c<T>(g), c<T>(xhat), c<T>(w), c<T>(rstd), m<T>(dx), D);
+  if (dw || db) HATTN_LAUNCH(blocks_for(D), kThreads, 0, ln_backward_wb_kernel<T>)(c<T>(g), c<T>(xhat), m<T>(dw), m<T>(db), R, D);
 }
 
 void layer_norm_forward(bool f64, const void* x, const void* w, const void* b, void* y, void* xhat, void* rstd,

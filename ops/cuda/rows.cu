@@ -85,9 +85,9 @@ void softmax_rows(bool f64, bool log, const void* x, void* y, int64_t R, int64_t
   HATTN_CHECK(R < (int64_t(1) << 31), "softmax (CUDA): too many rows");
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   if (f64)
-    softmax_kernel<double><<<unsigned(R), kThreads>>>(static_cast<const double*>(x), static_cast<double*>(y), D, log);
+    HATTN_LAUNCH(unsigned(R), kThreads, 0, softmax_kernel<double>)(static_cast<const double*>(x), static_cast<double*>(y), D, log);
   else
-    softmax_kernel<float><<<unsigned(R), kThreads>>>(static_cast<const float*>(x), static_cast<float*>(y), D, log);
+    HATTN_LAUNCH(unsigned(R), kThreads, 0, softmax_kernel<float>)(static_cast<const float*>(x), static_cast<float*>(y), D, log);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -97,9 +97,9 @@ void extremum_rows(bool f64, bool want_max, const void* x, void* values, int64_t
   HATTN_CHECK(R < (int64_t(1) << 31), "max/min (CUDA): too many rows");
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   if (f64)
-    extremum_kernel<double><<<unsigned(R), kThreads>>>(static_cast<const double*>(x), static_cast<double*>(values), indices, D, want_max);
+    HATTN_LAUNCH(unsigned(R), kThreads, 0, extremum_kernel<double>)(static_cast<const double*>(x), static_cast<double*>(values), indices, D, want_max);
   else
-    extremum_kernel<float><<<unsigned(R), kThreads>>>(static_cast<const float*>(x), static_cast<float*>(values), indices, D, want_max);
+    HATTN_LAUNCH(unsigned(R), kThreads, 0, extremum_kernel<float>)(static_cast<const float*>(x), static_cast<float*>(values), indices, D, want_max);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -162,7 +162,7 @@ void selective_scan_forward(const cpu::ScanArgs<float>& a, float* out, int devic
   check_states(a);
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   dim3 grid(unsigned((a.E + kThreads - 1) / kThreads), unsigned(a.B));
-  scan_forward_kernel<<<grid, kThreads>>>(device_args(a), out);
+  HATTN_LAUNCH(grid, kThreads, 0, scan_forward_kernel)(device_args(a), out);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -174,16 +174,16 @@ void selective_scan_backward(const cpu::ScanArgs<float>& a, const float* dout, f
   Scratch hs(BELN), dB_buf(BELN), dC_buf(BELN), dA_part(size_t(a.B) * a.E * a.N), dD_part(size_t(a.B) * a.E),
       dbias_part(size_t(a.B) * a.E);
   dim3 grid(unsigned((a.E + kThreads - 1) / kThreads), unsigned(a.B));
-  scan_backward_kernel<<<grid, kThreads>>>(device_args(a), dout, du, ddelta, dz, hs.p, dB_buf.p, dC_buf.p, dA_part.p,
+  HATTN_LAUNCH(grid, kThreads, 0, scan_backward_kernel)(device_args(a), dout, du, ddelta, dz, hs.p, dB_buf.p, dC_buf.p, dA_part.p,
                                            dD_part.p, dbias_part.p);
   HATTN_CUDA_CHECK(cudaGetLastError());
   const size_t bln = size_t(a.B) * a.L * a.N;
   const unsigned blocks = unsigned((bln + 255) / 256);
-  if (dB) reduce_over_channels<<<blocks, 256>>>(dB_buf.p, dB, int(a.B), int(a.E), int(a.L), int(a.N));
-  if (dC) reduce_over_channels<<<blocks, 256>>>(dC_buf.p, dC, int(a.B), int(a.E), int(a.L), int(a.N));
-  if (dA) reduce_over_batch<<<unsigned((a.E * a.N + 255) / 256), 256>>>(dA_part.p, dA, int(a.B), int(a.E * a.N));
-  if (dD) reduce_over_batch<<<unsigned((a.E + 255) / 256), 256>>>(dD_part.p, dD, int(a.B), int(a.E));
-  if (ddelta_bias) reduce_over_batch<<<unsigned((a.E + 255) / 256), 256>>>(dbias_part.p, ddelta_bias, int(a.B), int(a.E));
+  if (dB) HATTN_LAUNCH(blocks, 256, 0, reduce_over_channels)(dB_buf.p, dB, int(a.B), int(a.E), int(a.L), int(a.N));
+  if (dC) HATTN_LAUNCH(blocks, 256, 0, reduce_over_channels)(dC_buf.p, dC, int(a.B), int(a.E), int(a.L), int(a.N));
+  if (dA) HATTN_LAUNCH(unsigned((a.E * a.N + 255) / 256), 256, 0, reduce_over_batch)(dA_part.p, dA, int(a.B), int(a.E * a.N));
+  if (dD) HATTN_LAUNCH(unsigned((a.E + 255) / 256), 256, 0, reduce_over_batch)(dD_part.p, dD, int(a.B), int(a.E));
+  if (ddelta_bias) HATTN_LAUNCH(unsigned((a.E + 255) / 256), 256, 0, reduce_over_batch)(dbias_part.p, ddelta_bias, int(a.B), int(a.E));
   HATTN_CUDA_CHECK(cudaGetLastError());
   HATTN_CUDA_CHECK(cudaDeviceSynchronize());  // the scratch buffers are freed on return
 }

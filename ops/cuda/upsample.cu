@@ -62,9 +62,9 @@ void upsample_bilinear_forward(bool f64, const void* x, void* y, int64_t P, int6
   if (n == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   if (f64)
-    forward_kernel<double><<<blocks_for(n), kThreads>>>(static_cast<const double*>(x), static_cast<double*>(y), P, H, W, out_h, out_w);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, forward_kernel<double>)(static_cast<const double*>(x), static_cast<double*>(y), P, H, W, out_h, out_w);
   else
-    forward_kernel<float><<<blocks_for(n), kThreads>>>(static_cast<const float*>(x), static_cast<float*>(y), P, H, W, out_h, out_w);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, forward_kernel<float>)(static_cast<const float*>(x), static_cast<float*>(y), P, H, W, out_h, out_w);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -73,9 +73,9 @@ void upsample_bilinear_backward(bool f64, const void* g, void* dx, int64_t P, in
   if (P == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   if (f64)
-    backward_kernel<double><<<blocks_for(P), kThreads>>>(static_cast<const double*>(g), static_cast<double*>(dx), P, H, W, out_h, out_w);
+    HATTN_LAUNCH(blocks_for(P), kThreads, 0, backward_kernel<double>)(static_cast<const double*>(g), static_cast<double*>(dx), P, H, W, out_h, out_w);
   else
-    backward_kernel<float><<<blocks_for(P), kThreads>>>(static_cast<const float*>(g), static_cast<float*>(dx), P, H, W, out_h, out_w);
+    HATTN_LAUNCH(blocks_for(P), kThreads, 0, backward_kernel<float>)(static_cast<const float*>(g), static_cast<float*>(dx), P, H, W, out_h, out_w);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

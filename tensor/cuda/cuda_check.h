@@ -1,6 +1,6 @@
 // Every CUDA runtime call goes through HATTN_CUDA_CHECK, which throws with the call, file and line.
 #pragma once
-#include <cuda_runtime.h>
+#include "tensor/cuda/runtime.h"
 
 #include "tensor/error.h"
 

@@ -159,9 +159,9 @@ void add_inplace(void* dst, const void* src, int64_t n, bool double_precision, i
   const int threads = 256;
   const unsigned blocks = static_cast<unsigned>((n + threads - 1) / threads);
   if (double_precision) {
-    add_inplace_kernel<<<blocks, threads>>>(static_cast<double*>(dst), static_cast<const double*>(src), n);
+    HATTN_LAUNCH(blocks, threads, 0, add_inplace_kernel)(static_cast<double*>(dst), static_cast<const double*>(src), n);
   } else {
-    add_inplace_kernel<<<blocks, threads>>>(static_cast<float*>(dst), static_cast<const float*>(src), n);
+    HATTN_LAUNCH(blocks, threads, 0, add_inplace_kernel)(static_cast<float*>(dst), static_cast<const float*>(src), n);
   }
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
@@ -178,10 +178,10 @@ void strided_copy(int elem_bytes, const void* x, void* out, const Strided& s, in
   const int threads = 256;
   const unsigned blocks = static_cast<unsigned>((n + threads - 1) / threads);
   switch (elem_bytes) {
-    case 1: strided_copy_kernel<<<blocks, threads>>>(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(out), s, n); break;
-    case 2: strided_copy_kernel<<<blocks, threads>>>(static_cast<const uint16_t*>(x), static_cast<uint16_t*>(out), s, n); break;
-    case 4: strided_copy_kernel<<<blocks, threads>>>(static_cast<const uint32_t*>(x), static_cast<uint32_t*>(out), s, n); break;
-    case 8: strided_copy_kernel<<<blocks, threads>>>(static_cast<const uint64_t*>(x), static_cast<uint64_t*>(out), s, n); break;
+    case 1: HATTN_LAUNCH(blocks, threads, 0, strided_copy_kernel)(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(out), s, n); break;
+    case 2: HATTN_LAUNCH(blocks, threads, 0, strided_copy_kernel)(static_cast<const uint16_t*>(x), static_cast<uint16_t*>(out), s, n); break;
+    case 4: HATTN_LAUNCH(blocks, threads, 0, strided_copy_kernel)(static_cast<const uint32_t*>(x), static_cast<uint32_t*>(out), s, n); break;
+    case 8: HATTN_LAUNCH(blocks, threads, 0, strided_copy_kernel)(static_cast<const uint64_t*>(x), static_cast<uint64_t*>(out), s, n); break;
     default: throw Error(str("strided_copy: unsupported element size ", elem_bytes));
   }
   HATTN_CUDA_CHECK(cudaGetLastError());

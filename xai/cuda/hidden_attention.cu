@@ -84,7 +84,7 @@ void rows(const TraceView& t, int64_t q, Row kind, float* out, int device) {
   if (t.E == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   const int threads = 128;
-  rows_kernel<<<unsigned((t.E + threads - 1) / threads), threads>>>(t, q, kind, out);
+  HATTN_LAUNCH(unsigned((t.E + threads - 1) / threads), threads, 0, rows_kernel)(t, q, kind, out);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -94,7 +94,7 @@ void matrices(const TraceView& t, int64_t c0, int64_t c1, bool reversed, float* 
   if (c1 <= c0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   const int threads = int((t.L + 31) / 32 * 32);
-  matrices_kernel<<<unsigned(c1 - c0), threads>>>(t, c0, reversed, out);
+  HATTN_LAUNCH(unsigned(c1 - c0), threads, 0, matrices_kernel)(t, c0, reversed, out);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -1,0 +1,605 @@
+// CUDA emulation: block executor, device-memory arena and runtime API (see emu_runtime.h for what is real).
+#include "tensor/cuda/emu/emu_runtime.h"
+
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+thread_local uint3 threadIdx;
+thread_local uint3 blockIdx;
+thread_local dim3 blockDim;
+thread_local dim3 gridDim;
+
+namespace ha::emu {
+namespace {
+
+thread_local cudaError_t last_error = cudaSuccess;
+
+cudaError_t fail(cudaError_t e) {
+  last_error = e;
+  return e;
+}
+
+// Everything that touches device memory (launches, copies, memsets, the emulated cuBLAS) holds this lock:
+// one in-order stream for the whole process. Recursive: the emulated cuBLAS holds it around its own work.
+std::recursive_mutex& stream_lock() {
+  static auto* m = new std::recursive_mutex;
+  return *m;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Device memory: one reserved range, PROT_NONE except while device work runs. First fit over a free list.
+constexpr size_t kArenaBytes = size_t(8) << 30;   // address space only (MAP_NORESERVE)
+constexpr size_t kAlign = 256;                    // cudaMalloc's alignment
+
+struct Arena {
+  char* base = nullptr;
+  size_t high_water = 0;                 // bytes from base ever handed out (page-rounded)
+  std::map<size_t, size_t> free_ranges;  // offset -> bytes, coalesced
+  std::map<size_t, size_t> live;         // offset -> bytes
+  int open_count = 0;                    // nested accesses (launch inside DeviceAccess)
+};
+
+Arena& arena() {
+  static Arena* a = [] {
+    auto* ar = new Arena;
+    void* p = mmap(nullptr, kArenaBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      std::fprintf(stderr, "CUDA emulation: cannot reserve %zu bytes of address space for device memory\n",
+                   kArenaBytes);
+      std::abort();
+    }
+    ar->base = static_cast<char*>(p);
+    ar->free_ranges[0] = kArenaBytes;
+    return ar;
+  }();
+  return *a;
+}
+
+size_t page_round(size_t n) {
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  return (n + page - 1) / page * page;
+}
+
+void set_access(Arena& a, bool open) {
+  if (a.high_water) mprotect(a.base, a.high_water, open ? PROT_READ | PROT_WRITE : PROT_NONE);
+}
+
+// Opens the arena for device work while alive (holding the stream lock).
+struct Open {
+  std::unique_lock<std::recursive_mutex> lock{stream_lock()};
+  Open() {
+    Arena& a = arena();
+    if (a.open_count++ == 0) set_access(a, true);
+  }
+  ~Open() {
+    Arena& a = arena();
+    if (--a.open_count == 0) set_access(a, false);
+  }
+};
+
+bool in_arena(const void* p) {
+  const Arena& a = arena();
+  auto c = static_cast<const char*>(p);
+  return c >= a.base && c < a.base + kArenaBytes;
+}
+
+// A host access to the closed arena faults: say what happened, then die as the fault would have.
+struct sigaction previous_segv;
+
+void on_segv(int sig, siginfo_t* info, void* ctx) {
+  if (in_arena(info->si_addr)) {
+    char msg[256];
+    const int n = std::snprintf(msg, sizeof msg,
+                                "CUDA emulation: host code accessed device memory at %p (outside a kernel or a "
+                                "cudaMemcpy): on a GPU this reads garbage or crashes\n",
+                                info->si_addr);
+    if (n > 0) (void)!write(2, msg, size_t(n));
+  }
+  sigaction(SIGSEGV, &previous_segv, nullptr);  // the fault repeats under the previous handler
+  (void)sig;
+  (void)ctx;
+}
+
+void install_segv_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &previous_segv);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The block executor. Each CUDA thread of a block is a fiber (its own stack, switched to in user space by
+// emu_switch below); the launching thread schedules them. A fiber runs until it returns or reaches
+// __syncthreads; when every fiber has done one or the other, the barrier opens and the waiting ones run
+// on. The schedule is deterministic and adversarial: each thread runs as far ahead of the others as the
+// barriers allow, and the order alternates between ascending and descending thread index at every phase,
+// so a read of shared memory that a missing barrier leaves unordered sees the wrong value in one of the
+// two orders. Under ThreadSanitizer each fiber is a TSan fiber switched to without synchronisation, and
+// only the barrier (and the start and end of a block) orders them: a missing barrier is reported as a race.
+// Fibers and their stacks are made once and reused by every launch.
+#if !defined(__x86_64__)
+#error "the CUDA emulation's fiber switch (emu_switch) is written for x86-64"
+#endif
+extern "C" void hattn_emu_switch(void** save_sp, void* load_sp);
+extern "C" void hattn_emu_fiber_entry();
+// Saves the callee-saved registers and the stack pointer in *save_sp, loads load_sp's. A new fiber's
+// stack is made to "return" into hattn_emu_fiber_entry, which calls r13(r12).
+asm(R"(
+  .text
+  .globl hattn_emu_switch
+  .hidden hattn_emu_switch
+  .type hattn_emu_switch, @function
+hattn_emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size hattn_emu_switch, .-hattn_emu_switch
+  .globl hattn_emu_fiber_entry
+  .hidden hattn_emu_fiber_entry
+  .type hattn_emu_fiber_entry, @function
+hattn_emu_fiber_entry:
+  movq %r12, %rdi
+  callq *%r13
+  ud2
+  .size hattn_emu_fiber_entry, .-hattn_emu_fiber_entry
+)");
+
+#if defined(__SANITIZE_THREAD__)
+void* tsan_current_fiber() { return __tsan_get_current_fiber(); }
+void* tsan_create_fiber() { return __tsan_create_fiber(0); }
+void tsan_switch(void* fiber) { __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync); }
+void tsan_release(void* addr) { __tsan_release(addr); }
+void tsan_acquire(void* addr) { __tsan_acquire(addr); }
+#else
+void* tsan_current_fiber() { return nullptr; }
+void* tsan_create_fiber() { return nullptr; }
+void tsan_switch(void*) {}
+void tsan_release(void*) {}
+void tsan_acquire(void*) {}
+#endif
+
+int watchdog_seconds() {
+  static const int s = [] {
+    const char* v = std::getenv("HATTN_EMU_WATCHDOG_S");
+    const int n = v ? std::atoi(v) : 0;
+    return n > 0 ? n : 120;
+  }();
+  return s;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+class Executor {
+ public:
+  void run(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const KernelBody& body) {
+    const unsigned count = block.x * block.y * block.z;
+    while (fibers_.size() < count) fibers_.push_back(make_fiber(unsigned(fibers_.size())));
+    shared_.assign((shared_bytes + 15) / 16, {});
+    body_ = &body;
+    name_.store(name);
+    start_watchdog();
+    uint64_t linear = 0;
+    for (unsigned bz = 0; bz < grid.z; ++bz)
+      for (unsigned by = 0; by < grid.y; ++by)
+        for (unsigned bx = 0; bx < grid.x; ++bx) run_block(grid, block, {bx, by, bz}, count, linear++);
+    name_.store(nullptr);
+    body_ = nullptr;
+    if (!error_.empty()) {
+      std::fprintf(stderr, "CUDA emulation: kernel %s threw: %s\n", name, error_.c_str());
+      error_.clear();
+      last_error = cudaErrorLaunchFailure;
+    }
+  }
+
+  void* dynamic_shared() { return shared_.data(); }
+
+  // __syncthreads, on the fiber that reached it
+  void barrier() {
+    Fiber* f = current_;
+    if (!f) {
+      std::fprintf(stderr, "CUDA emulation: __syncthreads called outside a kernel\n");
+      std::abort();
+    }
+    f->state = State::AtBarrier;
+    tsan_release(&barrier_sync_);
+    to_scheduler(f);
+    tsan_acquire(&barrier_sync_);
+  }
+
+ private:
+  enum class State { Ready, AtBarrier, Done };
+  struct Fiber {
+    void* sp = nullptr;
+    unsigned id = 0;
+    State state = State::Done;
+    void* tsan = nullptr;
+  };
+  struct alignas(16) Chunk {
+    unsigned char b[16];
+  };
+  static constexpr size_t kStackBytes = size_t(256) << 10;  // address space; pages are touched on use
+
+  static void fiber_main(Fiber* f);
+
+  std::unique_ptr<Fiber> make_fiber(unsigned id) {
+    const size_t page = size_t(sysconf(_SC_PAGESIZE));
+    void* mem = mmap(nullptr, kStackBytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                     -1, 0);
+    if (mem == MAP_FAILED) {
+      std::fprintf(stderr, "CUDA emulation: cannot map a stack for thread %u\n", id);
+      std::abort();
+    }
+    mprotect(mem, page, PROT_NONE);  // guard page: a stack overflow faults instead of corrupting
+    auto f = std::make_unique<Fiber>();
+    f->id = id;
+    f->tsan = tsan_create_fiber();
+    // The first switch pops r15, r14, r13 (entry), r12 (fiber), rbx, rbp and returns to fiber_entry with
+    // the stack 16-byte aligned, as a call expects.
+    auto* top = reinterpret_cast<uintptr_t*>(static_cast<char*>(mem) + page + kStackBytes);
+    uintptr_t* sp = top - 9;
+    sp[0] = 0;
+    sp[1] = 0;
+    sp[2] = reinterpret_cast<uintptr_t>(&Executor::fiber_main);
+    sp[3] = reinterpret_cast<uintptr_t>(f.get());
+    sp[4] = 0;
+    sp[5] = 0;
+    sp[6] = reinterpret_cast<uintptr_t>(&hattn_emu_fiber_entry);
+    f->sp = sp;
+    return f;
+  }
+
+  void resume(Fiber* f) {
+    threadIdx = {f->id % blockDim.x, (f->id / blockDim.x) % blockDim.y, f->id / (blockDim.x * blockDim.y)};
+    current_ = f;
+    scheduler_tsan_ = tsan_current_fiber();
+    tsan_switch(f->tsan);
+    hattn_emu_switch(&scheduler_sp_, f->sp);
+    current_ = nullptr;
+  }
+
+  void to_scheduler(Fiber* f) {
+    tsan_switch(scheduler_tsan_);
+    hattn_emu_switch(&f->sp, scheduler_sp_);
+  }
+
+  void run_block(dim3 grid, dim3 block, uint3 index, unsigned count, uint64_t linear) {
+    gridDim = grid;
+    blockDim = block;
+    blockIdx = index;
+    block_index_ = index;
+    block_started_ms_.store(now_ms());
+    for (unsigned i = 0; i < count; ++i) fibers_[i]->state = State::Ready;
+    tsan_release(&launch_sync_);
+    for (uint64_t phase = 0;; ++phase) {
+      const bool ascending = (linear + phase) % 2 == 0;
+      for (unsigned k = 0; k < count; ++k) {
+        Fiber* f = fibers_[ascending ? k : count - 1 - k].get();
+        if (f->state == State::Ready) resume(f);
+      }
+      bool waiting = false;  // every fiber has returned or reached the barrier: open it
+      for (unsigned i = 0; i < count; ++i)
+        if (fibers_[i]->state == State::AtBarrier) fibers_[i]->state = State::Ready, waiting = true;
+      if (!waiting) break;
+    }
+    tsan_acquire(&done_sync_);
+    block_started_ms_.store(0);
+  }
+
+  // A kernel that loops forever never returns to the scheduler: a watchdog thread names it and stops.
+  void start_watchdog() {
+    static std::once_flag once;
+    std::call_once(once, [this] {
+      std::thread([this] {
+        for (;;) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+          const int64_t t0 = block_started_ms_.load();
+          const char* name = name_.load();
+          if (t0 && name && now_ms() - t0 > 1000LL * watchdog_seconds()) {
+            std::fprintf(stderr,
+                         "CUDA emulation: kernel %s, block (%u, %u, %u), did not finish within %d s (an endless "
+                         "loop?); stopping\n",
+                         name, block_index_.x, block_index_.y, block_index_.z, watchdog_seconds());
+            std::fflush(stderr);
+            std::abort();
+          }
+        }
+      }).detach();
+    });
+  }
+
+  std::vector<std::unique_ptr<Fiber>> fibers_;
+  std::vector<Chunk> shared_;
+  const KernelBody* body_ = nullptr;
+  Fiber* current_ = nullptr;
+  void* scheduler_sp_ = nullptr;
+  void* scheduler_tsan_ = nullptr;
+  std::string error_;
+  uint3 block_index_;
+  std::atomic<const char*> name_{nullptr};
+  std::atomic<int64_t> block_started_ms_{0};
+  char launch_sync_ = 0, done_sync_ = 0, barrier_sync_ = 0;  // addresses for TSan's happens-before
+};
+
+Executor& executor() {
+  static auto* e = new Executor;  // never destroyed: kernels may run during static destruction
+  return *e;
+}
+
+void Executor::fiber_main(Fiber* f) {
+  Executor& ex = executor();
+  for (;;) {
+    tsan_acquire(&ex.launch_sync_);
+    try {
+      ex.body_->run_thread();
+    } catch (const std::exception& e) {
+      ex.error_ = e.what();
+    } catch (...) {
+      ex.error_ = "an exception";
+    }
+    f->state = State::Done;  // a returned thread leaves the barrier
+    tsan_release(&ex.done_sync_);
+    ex.to_scheduler(f);
+  }
+}
+
+int device_total() {
+  static const int n = [] {
+    const char* v = std::getenv("HATTN_EMU_DEVICES");
+    return v ? std::max(0, std::atoi(v)) : 1;
+  }();
+  return n;
+}
+
+thread_local int current_device = 0;
+
+}  // namespace
+
+void execute(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const KernelBody& body) {
+  const unsigned long long threads = 1ull * block.x * block.y * block.z;
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0 || threads == 0 || threads > 1024 || block.z > 64 ||
+      grid.y > 65535 || grid.z > 65535 || shared_bytes > 48 * 1024) {
+    std::fprintf(stderr, "CUDA emulation: invalid launch configuration for %s: grid (%u, %u, %u), block (%u, %u, %u), "
+                 "%zu shared bytes\n", name, grid.x, grid.y, grid.z, block.x, block.y, block.z, shared_bytes);
+    fail(cudaErrorInvalidConfiguration);
+    return;
+  }
+  Open open;
+  executor().run(name, grid, block, shared_bytes, body);
+}
+
+void* dynamic_shared() { return executor().dynamic_shared(); }
+
+DeviceAccess::DeviceAccess() {
+  stream_lock().lock();
+  Arena& a = arena();
+  if (a.open_count++ == 0) set_access(a, true);
+}
+
+DeviceAccess::~DeviceAccess() {
+  Arena& a = arena();
+  if (--a.open_count == 0) set_access(a, false);
+  stream_lock().unlock();
+}
+
+bool is_device_range(const void* p, size_t nbytes) {
+  std::lock_guard<std::recursive_mutex> lk(stream_lock());
+  if (!in_arena(p)) return false;
+  const Arena& a = arena();
+  const size_t off = size_t(static_cast<const char*>(p) - a.base);
+  auto it = a.live.upper_bound(off);
+  if (it == a.live.begin()) return false;
+  --it;
+  return off + nbytes <= it->first + it->second;
+}
+
+}  // namespace ha::emu
+
+void __syncthreads() { ha::emu::executor().barrier(); }
+
+// ---------------------------------------------------------------------------------------------------------
+// The runtime API
+using namespace ha::emu;
+
+const char* cudaGetErrorString(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorLaunchFailure: return "unspecified launch failure";
+  }
+  return "unknown error";
+}
+
+cudaError_t cudaGetLastError() {
+  const cudaError_t e = last_error;
+  last_error = cudaSuccess;
+  return e;
+}
+
+cudaError_t cudaPeekAtLastError() { return last_error; }
+
+cudaError_t cudaGetDeviceCount(int* n) {
+  *n = device_total();
+  return *n > 0 ? cudaSuccess : fail(cudaErrorNoDevice);
+}
+
+cudaError_t cudaSetDevice(int device) {
+  if (device < 0 || device >= device_total()) return fail(cudaErrorInvalidDevice);
+  current_device = device;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetDevice(int* device) {
+  *device = current_device;
+  return cudaSuccess;
+}
+
+cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }  // every launch and copy completes before returning
+
+cudaError_t cudaMalloc(void** p, size_t nbytes) {
+  if (!p) return fail(cudaErrorInvalidValue);
+  if (device_total() == 0) return fail(cudaErrorNoDevice);
+  install_segv_handler();
+  Open open;
+  Arena& a = arena();
+  const size_t want = (std::max<size_t>(nbytes, 1) + kAlign - 1) / kAlign * kAlign;
+  for (auto it = a.free_ranges.begin(); it != a.free_ranges.end(); ++it) {
+    if (it->second < want) continue;
+    const size_t off = it->first, rest = it->second - want;
+    a.free_ranges.erase(it);
+    if (rest) a.free_ranges[off + want] = rest;
+    a.live[off] = want;
+    const size_t end = page_round(off + want);
+    if (end > a.high_water) {
+      mprotect(a.base + a.high_water, end - a.high_water, PROT_READ | PROT_WRITE);
+      a.high_water = end;
+    }
+    std::memset(a.base + off, 0xFF, want);  // NaN in every float type: uninitialised reads show
+    *p = a.base + off;
+    return cudaSuccess;
+  }
+  *p = nullptr;
+  return fail(cudaErrorMemoryAllocation);
+}
+
+cudaError_t cudaFree(void* p) {
+  if (!p) return cudaSuccess;
+  std::lock_guard<std::recursive_mutex> lk(stream_lock());
+  Arena& a = arena();
+  if (!in_arena(p)) return fail(cudaErrorInvalidValue);
+  const size_t off = size_t(static_cast<char*>(p) - a.base);
+  auto it = a.live.find(off);
+  if (it == a.live.end()) return fail(cudaErrorInvalidValue);
+  size_t start = off, len = it->second;
+  a.live.erase(it);
+  const size_t page = size_t(sysconf(_SC_PAGESIZE)), first = page_round(off), last = (off + len) / page * page;
+  if (last > first) madvise(a.base + first, last - first, MADV_DONTNEED);  // give whole pages back
+  auto next = a.free_ranges.lower_bound(start);
+  if (next != a.free_ranges.end() && next->first == start + len) {
+    len += next->second;
+    next = a.free_ranges.erase(next);
+  }
+  if (next != a.free_ranges.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == start) {
+      start = prev->first;
+      len += prev->second;
+      a.free_ranges.erase(prev);
+    }
+  }
+  a.free_ranges[start] = len;
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t nbytes, cudaMemcpyKind kind) {
+  if (nbytes == 0) return cudaSuccess;
+  if (kind == cudaMemcpyDefault) {
+    const bool d = in_arena(dst), s = in_arena(src);
+    kind = d ? (s ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+             : (s ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+  }
+  const bool dst_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+  const bool src_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  Open open;
+  if ((dst_device ? !is_device_range(dst, nbytes) : in_arena(dst)) ||
+      (src_device ? !is_device_range(src, nbytes) : in_arena(src))) {
+    std::fprintf(stderr, "CUDA emulation: cudaMemcpy of %zu bytes from %p to %p does not match its kind %d (or runs "
+                 "past a device allocation)\n", nbytes, src, dst, int(kind));
+    return fail(cudaErrorInvalidValue);
+  }
+  std::memmove(dst, src, nbytes);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemset(void* dst, int value, size_t nbytes) {
+  if (nbytes == 0) return cudaSuccess;
+  Open open;
+  if (!is_device_range(dst, nbytes)) return fail(cudaErrorInvalidValue);
+  std::memset(dst, value, nbytes);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+  std::lock_guard<std::recursive_mutex> lk(stream_lock());
+  size_t used = 0;
+  for (const auto& [off, len] : arena().live) used += len;
+  *total_bytes = kArenaBytes;
+  *free_bytes = kArenaBytes - used;
+  return cudaSuccess;
+}
+
+struct CUstream_st {};
+struct CUevent_st {
+  std::chrono::steady_clock::time_point at;
+  bool recorded = false;
+};
+
+cudaError_t cudaStreamCreate(cudaStream_t* s) {
+  *s = new CUstream_st;
+  return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s) {
+  delete s;
+  return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaEventCreate(cudaEvent_t* e) {
+  *e = new CUevent_st;
+  return cudaSuccess;
+}
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+  delete e;
+  return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
+  if (!e) return fail(cudaErrorInvalidValue);
+  e->at = std::chrono::steady_clock::now();
+  e->recorded = true;
+  return cudaSuccess;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t e) { return e ? cudaSuccess : fail(cudaErrorInvalidValue); }
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
+  if (!ms || !start || !end || !start->recorded || !end->recorded) return fail(cudaErrorInvalidValue);
+  *ms = std::chrono::duration<float, std::milli>(end->at - start->at).count();
+  return cudaSuccess;
+}

@@ -1,0 +1,178 @@
+// CUDA emulation: the part of the CUDA runtime and of the device language that our kernels use, as host C++.
+// `make cuda-emu` compiles every .cu file against this header instead of NVIDIA's, so the kernels and all the
+// device plumbing above them run and are tested on machines without a GPU.
+//
+// What is real here (tensor/cuda/emu/emu_runtime.cpp has the details):
+// - Blocks run one after another, in blockIdx order. The threads of one block run concurrently, one OS
+//   thread each (a persistent pool), and __syncthreads is a real barrier: a missing barrier is a data race
+//   that shows in the results and under ThreadSanitizer. A thread that returns leaves the barrier.
+// - `__shared__` variables are statics: since launches are serialised (one in-order stream for the whole
+//   process, whichever host thread launches), they belong to one block at a time, as on a GPU.
+// - Device memory is a separate arena that is inaccessible (PROT_NONE) outside kernels and copies: host
+//   code that dereferences a device pointer stops with a message naming the address. New allocations are
+//   filled with NaN bytes (0xFF), so reading memory nothing wrote shows up.
+// - cudaMemcpy checks that each side is where its kind says and that device ranges lie in one allocation.
+// - Launch configurations are validated as the hardware does (at most 1024 threads per block, ...).
+// - A block that does not finish within HATTN_EMU_WATCHDOG_S seconds (default 120) stops the process
+//   with the kernel's name: a hung kernel fails its test instead of stalling it.
+// What only a GPU shows: speed, memory coalescing, warp-level behaviour (none of our kernels uses warp
+// shuffles, votes or atomics; adding one means adding it here too).
+#pragma once
+#include <math.h>  // the float overloads of exp, log, ... in the global namespace, as in device code
+
+#include <cstddef>
+#include <cstdint>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+// ---------------------------------------------------------------------------------------------------------
+// The device language
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline __attribute__((always_inline))
+#define __shared__ static
+#define __align__(n) alignas(n)
+#define __launch_bounds__(...)
+
+struct uint3 {
+  unsigned x = 0, y = 0, z = 0;
+};
+struct dim3 {
+  unsigned x = 1, y = 1, z = 1;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+// Per OS thread: set by the block executor before the thread runs its part of a block.
+extern thread_local uint3 threadIdx;
+extern thread_local uint3 blockIdx;
+extern thread_local dim3 blockDim;
+extern thread_local dim3 gridDim;
+
+void __syncthreads();
+
+// Device math that host C++ lacks under these names.
+inline float __expf(float x) { return expf(x); }
+inline float __logf(float x) { return logf(x); }
+inline float rsqrtf(float x) { return 1.f / sqrtf(x); }
+inline double rsqrt(double x) { return 1.0 / sqrt(x); }
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a > b ? a : b; }
+inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
+inline unsigned max(unsigned a, unsigned b) { return a > b ? a : b; }
+inline long min(long a, long b) { return a < b ? a : b; }
+inline long max(long a, long b) { return a > b ? a : b; }
+inline long long min(long long a, long long b) { return a < b ? a : b; }
+inline long long max(long long a, long long b) { return a > b ? a : b; }
+inline float min(float a, float b) { return fminf(a, b); }
+inline float max(float a, float b) { return fmaxf(a, b); }
+inline double min(double a, double b) { return fmin(a, b); }
+inline double max(double a, double b) { return fmax(a, b); }
+
+// ---------------------------------------------------------------------------------------------------------
+// The runtime API (the subset we call), same names and meanings.
+enum cudaError_t {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInvalidConfiguration = 9,
+  cudaErrorNoDevice = 100,
+  cudaErrorInvalidDevice = 101,
+  cudaErrorLaunchFailure = 719,
+};
+enum cudaMemcpyKind {
+  cudaMemcpyHostToHost = 0,
+  cudaMemcpyHostToDevice = 1,
+  cudaMemcpyDeviceToHost = 2,
+  cudaMemcpyDeviceToDevice = 3,
+  cudaMemcpyDefault = 4,
+};
+struct CUstream_st;
+struct CUevent_st;
+using cudaStream_t = CUstream_st*;
+using cudaEvent_t = CUevent_st*;
+
+const char* cudaGetErrorString(cudaError_t e);
+cudaError_t cudaGetLastError();
+cudaError_t cudaPeekAtLastError();
+cudaError_t cudaGetDeviceCount(int* n);
+cudaError_t cudaSetDevice(int device);
+cudaError_t cudaGetDevice(int* device);
+cudaError_t cudaDeviceSynchronize();
+cudaError_t cudaMalloc(void** p, size_t nbytes);
+template <class T>
+cudaError_t cudaMalloc(T** p, size_t nbytes) {
+  return cudaMalloc(reinterpret_cast<void**>(p), nbytes);
+}
+cudaError_t cudaFree(void* p);
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t nbytes, cudaMemcpyKind kind);
+cudaError_t cudaMemset(void* dst, int value, size_t nbytes);
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes);
+cudaError_t cudaStreamCreate(cudaStream_t* s);
+cudaError_t cudaStreamDestroy(cudaStream_t s);
+cudaError_t cudaStreamSynchronize(cudaStream_t s);
+cudaError_t cudaEventCreate(cudaEvent_t* e);
+cudaError_t cudaEventDestroy(cudaEvent_t e);
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr);
+cudaError_t cudaEventSynchronize(cudaEvent_t e);
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end);
+
+// ---------------------------------------------------------------------------------------------------------
+// Kernel launches (HATTN_LAUNCH in tensor/cuda/runtime.h).
+namespace ha::emu {
+
+// One thread's run of a kernel: its own copy of the parameters, as each GPU thread reads them by value.
+struct KernelBody {
+  virtual void run_thread() const = 0;
+  virtual ~KernelBody() = default;
+};
+
+// Runs the grid (validated; an invalid configuration becomes the launch's error, as on a GPU).
+void execute(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const KernelBody& body);
+// The launch's dynamic shared memory (16-byte aligned).
+void* dynamic_shared();
+
+// Helpers for code that runs on the device arena outside a kernel (the emulated cuBLAS): while one is
+// alive, launches are held back and device memory is accessible to this thread's work.
+class DeviceAccess {
+ public:
+  DeviceAccess();
+  ~DeviceAccess();
+  DeviceAccess(const DeviceAccess&) = delete;
+  DeviceAccess& operator=(const DeviceAccess&) = delete;
+};
+// Is [p, p + nbytes) inside one live device allocation?
+bool is_device_range(const void* p, size_t nbytes);
+
+// kernel: a generic lambda that calls the kernel with its arguments (see HATTN_LAUNCH).
+template <class Kernel>
+class Launch {
+ public:
+  Launch(const char* name, dim3 grid, dim3 block, size_t shared_bytes, Kernel kernel)
+      : name_(name), grid_(grid), block_(block), shared_(shared_bytes), kernel_(kernel) {}
+
+  template <class... A>
+  void operator()(A&&... args) const {
+    using Params = std::tuple<std::decay_t<A>...>;
+    struct Body final : KernelBody {
+      Body(Kernel k, Params p) : kernel(k), params(std::move(p)) {}
+      void run_thread() const override {
+        Params mine = params;  // each thread's own copy of the by-value parameters
+        std::apply(kernel, mine);
+      }
+      Kernel kernel;
+      Params params;
+    };
+    const Body body(kernel_, Params(std::forward<A>(args)...));
+    execute(name_, grid_, block_, shared_, body);
+  }
+
+ private:
+  const char* name_;
+  dim3 grid_, block_;
+  size_t shared_;
+  Kernel kernel_;
+};
+
+}  // namespace ha::emu
