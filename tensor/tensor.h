@@ -159,7 +159,7 @@ Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape) {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor c = raw::contiguous(raw::to_device(raw::to_dtype(*this, dtype_of<T>::value), Device::cpu()));
+  Tensor c = raw::contiguous(raw::to_dtype(raw::to_device(*this, Device::cpu()), dtype_of<T>::value));
   const T* p = c.data<T>();
   return std::vector<T>(p, p + c.numel());
 }

@@ -153,9 +153,10 @@ Tensor clone(const Tensor& t) {
 
 Tensor to_dtype(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
-  HATTN_CHECK(t.device().is_cpu(), "to(dtype) has no CUDA implementation yet");
   Tensor out = Tensor::empty(t.shape(), dtype, t.device());
-  out.copy_(t);
+  if (t.device().is_cpu()) return out.copy_(t);
+  cuda::convert_copy(t.dtype(), dtype, t.raw_data(), out.raw_data(),
+                     cuda::strided_of(t.shape(), {&out.strides(), &t.strides()}), t.device().index);
   return out;
 }
 

@@ -48,6 +48,9 @@ inline Tolerance tolerance(const std::string& name) {
       // whole model on the GPU vs the CPU, float32: the per-op differences above through 24 layers, a
       // backward and the maps' normalisations (the CPU-vs-PyTorch tolerances are of the same order)
       {"cuda.model", {1e-4, 0}},
+      // rollout of the signed matrix amplifies them as in xai.map.rollout_exact (measured 1.2e-4 at L = 197
+      // under emulation, where exp and summation orders differ from the CPU path)
+      {"cuda.model.rollout_exact", {2e-4, 0}},
       {"exact", {0, 0}},
   };
   // the most specific entry: "a.b.c", then "a.b", then "a"

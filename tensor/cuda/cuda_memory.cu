@@ -14,6 +14,20 @@ __global__ void add_inplace_kernel(T* dst, const T* src, int64_t n) {
   if (i < n) dst[i] += src[i];
 }
 
+template <class From, class To>
+__global__ void convert_kernel(const From* x, To* out, Strided s, int64_t n) {
+  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= n) return;
+  int64_t o = 0, xi = 0;
+  for (int d = s.nd - 1; d >= 0; --d) {
+    const int64_t idx = i % s.shape[d];
+    i /= s.shape[d];
+    o += idx * s.stride[0][d];
+    xi += idx * s.stride[1][d];
+  }
+  out[o] = static_cast<To>(x[xi]);
+}
+
 template <class T>
 __global__ void strided_copy_kernel(const T* x, T* out, Strided s, int64_t n) {
   int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -184,6 +198,27 @@ void strided_copy(int elem_bytes, const void* x, void* out, const Strided& s, in
     case 8: HATTN_LAUNCH(blocks, threads, 0, strided_copy_kernel)(static_cast<const uint64_t*>(x), static_cast<uint64_t*>(out), s, n); break;
     default: throw Error(str("strided_copy: unsupported element size ", elem_bytes));
   }
+  HATTN_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace ha::cuda
+
+namespace ha::cuda {
+
+void convert_copy(DType from, DType to, const void* x, void* out, const Strided& s, int device) {
+  int64_t n = 1;
+  for (int d = 0; d < s.nd; ++d) n *= s.shape[d];
+  if (n == 0) return;
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  const int threads = 256;
+  const unsigned blocks = static_cast<unsigned>((n + threads - 1) / threads);
+  dispatch_all(from, [&](auto from_tag) {
+    using From = decltype(from_tag);
+    dispatch_all(to, [&](auto to_tag) {
+      using To = decltype(to_tag);
+      HATTN_LAUNCH(blocks, threads, 0, convert_kernel<From, To>)(static_cast<const From*>(x), static_cast<To*>(out), s, n);
+    });
+  });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

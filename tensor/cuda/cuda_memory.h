@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "tensor/cuda/strided.h"
+#include "tensor/dtype.h"
 
 namespace ha::cuda {
 
@@ -25,6 +26,8 @@ void memset_zero(void* dst, size_t nbytes, int device);
 void synchronize(int device);
 // out (strides s.stride[0]; distinct elements) = x (strides s.stride[1]), elements of 1, 2, 4 or 8 bytes.
 void strided_copy(int elem_bytes, const void* x, void* out, const Strided& s, int device);
+// out (strides s.stride[0], dtype `to`) = x (strides s.stride[1], dtype `from`) converted as static_cast does.
+void convert_copy(DType from, DType to, const void* x, void* out, const Strided& s, int device);
 // dst[i] += src[i] for n contiguous elements of float (double_precision = false) or double.
 void add_inplace(void* dst, const void* src, int64_t n, bool double_precision, int device);
 

@@ -21,5 +21,6 @@ void memset_zero(void*, size_t, int) { no_cuda("memset_zero"); }
 void synchronize(int) { no_cuda("synchronize"); }
 void add_inplace(void*, const void*, int64_t, bool, int) { no_cuda("add_inplace"); }
 void strided_copy(int, const void*, void*, const Strided&, int) { no_cuda("strided_copy"); }
+void convert_copy(DType, DType, const void*, void*, const Strided&, int) { no_cuda("convert_copy"); }
 
 }  // namespace ha::cuda
