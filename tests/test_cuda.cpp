@@ -2,7 +2,10 @@
 // On a machine without a GPU (or a CPU-only build) every test here is skipped, loudly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <functional>
+#include <numeric>
 #include <tuple>
 #include <iostream>
 
@@ -15,6 +18,7 @@
 #include "ops/ops.h"
 #include "xai/explain.h"
 #include "xai/hidden_attention.h"
+#include "tensor/npy.h"
 #include "tensor/random.h"
 #include "tests/test_util.h"
 
@@ -432,6 +436,51 @@ TEST_F(Cuda, SelectiveScanMatchesCpu) {
       if (gpu[i].defined()) test::expect_bitwise_equal(again[i], gpu[i], str("CUDA rerun ", names[i]));
   }
 }
+
+#ifdef HATTN_BIN
+// The command line with --device cuda against --device cpu on the bundled Vim: classify (same top 5, logits),
+// explain (every map, both variants) and attention (a layer's matrices), compared file by file.
+TEST_F(Cuda, CommandLineMatchesCpu) {
+  const std::string hattn = HATTN_BIN, root = HATTN_SOURCE_DIR;
+  const std::string out = ::testing::TempDir() + "hattn_cuda_cli/";
+  const std::string common = " --checkpoint " + root + "/models/weights/vim_cluttered.safetensors --image " + root +
+                             "/tests/data/images/src_wide.png";
+  auto run = [&](const std::string& device) -> std::string {
+    const std::string dir = out + device + "/";
+    for (const std::string& cmd :
+         {"classify" + common + " --logits-npy " + dir + "logits.npy",
+          "explain" + common + " --method all --out " + dir + "official",
+          "explain" + common + " --method raw,rollout,attr --variant exact --out " + dir + "exact",
+          "attention" + common + " --layer 1 --direction sum --channels 0:16 --out " + dir + "attention"}) {
+      const std::string line = hattn + " " + cmd + " --device " + device + " > /dev/null";
+      if (std::system(("mkdir -p " + dir + " && " + line).c_str()) != 0) ADD_FAILURE() << "failed: " << line;
+    }
+    return dir;
+  };
+  const std::string cpu = run("cpu"), gpu = run("cuda");
+  if (HasFailure()) return;
+  const Tensor lc = load_npy(cpu + "logits.npy"), lg = load_npy(gpu + "logits.npy");
+  test::expect_close_scaled(lg, lc, "cuda.model", "hattn classify logits");
+  auto top5 = [](const Tensor& logits) {
+    std::vector<float> v = logits.to_vector<float>();
+    std::vector<int> idx(v.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return v[a] > v[b]; });
+    idx.resize(std::min<size_t>(5, idx.size()));
+    return idx;
+  };
+  EXPECT_EQ(top5(lg), top5(lc));
+  for (const char* m : {"raw", "rollout", "attr", "unified", "random", "saliency", "gradxinput"})
+    test::expect_close_scaled(load_npy(gpu + "official/" + m + ".npy"), load_npy(cpu + "official/" + m + ".npy"),
+                              "cuda.model", str("hattn explain ", m));
+  for (const char* m : {"raw", "rollout", "attr"})
+    test::expect_close_scaled(load_npy(gpu + "exact/" + m + ".npy"), load_npy(cpu + "exact/" + m + ".npy"),
+                              std::string(m) == "rollout" ? "cuda.model.rollout_exact" : "cuda.model",
+                              str("hattn explain --variant exact ", m));
+  test::expect_close_scaled(load_npy(gpu + "attention/attn_l1_sum.npy"), load_npy(cpu + "attention/attn_l1_sum.npy"),
+                            "cuda.model", "hattn attention layer 1");
+}
+#endif
 
 }  // namespace
 }  // namespace ha

@@ -53,7 +53,10 @@ struct Arena {
   char* base = nullptr;
   size_t high_water = 0;                 // bytes from base ever handed out (page-rounded)
   std::map<size_t, size_t> free_ranges;  // offset -> bytes, coalesced
-  std::map<size_t, size_t> live;         // offset -> bytes
+  struct Block {
+    size_t bytes, reserved;  // as asked for; as set aside (rounded to kAlign)
+  };
+  std::map<size_t, Block> live;           // offset -> block
   int open_count = 0;                    // nested accesses (launch inside DeviceAccess)
 };
 
@@ -426,7 +429,7 @@ bool is_device_range(const void* p, size_t nbytes) {
   auto it = a.live.upper_bound(off);
   if (it == a.live.begin()) return false;
   --it;
-  return off + nbytes <= it->first + it->second;
+  return off + nbytes <= it->first + it->second.bytes;
 }
 
 }  // namespace ha::emu
@@ -488,7 +491,7 @@ cudaError_t cudaMalloc(void** p, size_t nbytes) {
     const size_t off = it->first, rest = it->second - want;
     a.free_ranges.erase(it);
     if (rest) a.free_ranges[off + want] = rest;
-    a.live[off] = want;
+    a.live[off] = {nbytes, want};
     const size_t end = page_round(off + want);
     if (end > a.high_water) {
       mprotect(a.base + a.high_water, end - a.high_water, PROT_READ | PROT_WRITE);
@@ -510,7 +513,7 @@ cudaError_t cudaFree(void* p) {
   const size_t off = size_t(static_cast<char*>(p) - a.base);
   auto it = a.live.find(off);
   if (it == a.live.end()) return fail(cudaErrorInvalidValue);
-  size_t start = off, len = it->second;
+  size_t start = off, len = it->second.reserved;
   a.live.erase(it);
   const size_t page = size_t(sysconf(_SC_PAGESIZE)), first = page_round(off), last = (off + len) / page * page;
   if (last > first) madvise(a.base + first, last - first, MADV_DONTNEED);  // give whole pages back
@@ -562,7 +565,7 @@ cudaError_t cudaMemset(void* dst, int value, size_t nbytes) {
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   std::lock_guard<std::recursive_mutex> lk(stream_lock());
   size_t used = 0;
-  for (const auto& [off, len] : arena().live) used += len;
+  for (const auto& [off, block] : arena().live) used += block.reserved;
   *total_bytes = kArenaBytes;
   *free_bytes = kArenaBytes - used;
   return cudaSuccess;

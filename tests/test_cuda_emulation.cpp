@@ -1,0 +1,183 @@
+// The CUDA emulation itself (built only by `make cuda-emu`): the rules a GPU enforces are enforced here too,
+// and the bugs emulation exists to find (a missing barrier, a host read of device memory, a bad launch, a
+// hung kernel) are found. Kernels here are written as in any .cu file.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tensor/cuda/cuda_check.h"
+#include "tensor/cuda/cuda_memory.h"
+
+namespace {
+
+constexpr int kThreads = 64;
+
+// Block sum by a shared-memory tree; with_barriers = false drops the barriers (the classic bug).
+__global__ void block_sum_kernel(const float* x, float* out, bool with_barriers) {
+  __shared__ float buf[kThreads];
+  buf[threadIdx.x] = x[blockIdx.x * kThreads + threadIdx.x];
+  if (with_barriers) __syncthreads();
+  for (int s = kThreads / 2; s > 0; s >>= 1) {
+    if (threadIdx.x < unsigned(s)) buf[threadIdx.x] += buf[threadIdx.x + s];
+    if (with_barriers) __syncthreads();
+  }
+  if (threadIdx.x == 0) out[blockIdx.x] = buf[0];
+}
+
+// Half the threads return at once; the rest meet at barriers twice.
+__global__ void early_return_kernel(int* out) {
+  __shared__ int buf[kThreads];
+  if (threadIdx.x % 2) return;
+  buf[threadIdx.x] = int(threadIdx.x);
+  __syncthreads();
+  out[threadIdx.x] = buf[(threadIdx.x + 2) % kThreads];
+  __syncthreads();
+}
+
+// Every built-in index, through a 3-d grid of 3-d blocks.
+__global__ void index_kernel(int* out) {
+  const unsigned block = (blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+  const unsigned thread = (threadIdx.z * blockDim.y + threadIdx.y) * blockDim.x + threadIdx.x;
+  out[block * blockDim.x * blockDim.y * blockDim.z + thread] = int(block * 1000 + thread);
+}
+
+__global__ void dynamic_shared_kernel(double* out, int n) {
+  HATTN_DYNAMIC_SHARED(double, buf);
+  buf[threadIdx.x] = threadIdx.x * 0.5;
+  __syncthreads();
+  out[threadIdx.x] = buf[n - 1 - threadIdx.x];
+}
+
+__global__ void spin_kernel(volatile int* flag) {
+  while (*flag == 0) {
+  }
+}
+
+template <class T>
+T* device_copy(const std::vector<T>& h) {
+  T* d = nullptr;
+  HATTN_CUDA_CHECK(cudaMalloc(&d, h.size() * sizeof(T)));
+  HATTN_CUDA_CHECK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+  return d;
+}
+
+template <class T>
+std::vector<T> host_copy(const T* d, size_t n) {
+  std::vector<T> h(n);
+  HATTN_CUDA_CHECK(cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
+  return h;
+}
+
+TEST(CudaEmulation, BarriersOrderSharedMemory) {
+  const int blocks = 3;
+  std::vector<float> x(blocks * kThreads);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(i * 37 % 11) + 1.f;  // block sums unrelated
+  float* dx = device_copy(x);
+  float* dout = nullptr;
+  HATTN_CUDA_CHECK(cudaMalloc(&dout, blocks * sizeof(float)));
+  for (bool with_barriers : {true, false}) {
+    HATTN_LAUNCH(blocks, kThreads, 0, block_sum_kernel)(dx, dout, with_barriers);
+    HATTN_CUDA_CHECK(cudaGetLastError());
+    const std::vector<float> got = host_copy(dout, blocks);
+    int wrong = 0;
+    for (int b = 0; b < blocks; ++b) {
+      float want = 0;
+      for (int i = 0; i < kThreads; ++i) want += x[b * kThreads + i];
+      wrong += got[b] != want;
+    }
+    // with the barriers every block sums right; without, the schedule makes some block read too early
+    if (with_barriers)
+      EXPECT_EQ(wrong, 0);
+    else
+      EXPECT_GT(wrong, 0) << "a missing barrier went unnoticed";
+  }
+  cudaFree(dx);
+  cudaFree(dout);
+}
+
+TEST(CudaEmulation, ReturnedThreadsLeaveTheBarrier) {
+  int* d = device_copy(std::vector<int>(kThreads, -1));
+  HATTN_LAUNCH(1, kThreads, 0, early_return_kernel)(d);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+  const std::vector<int> got = host_copy(d, kThreads);
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(got[t], t % 2 ? -1 : (t + 2) % kThreads) << t;
+  cudaFree(d);
+}
+
+TEST(CudaEmulation, BuiltinIndices) {
+  const dim3 grid(3, 2, 2), block(4, 3, 2);
+  const int n = 12 * 24;
+  int* d = device_copy(std::vector<int>(n, -1));
+  HATTN_LAUNCH(grid, block, 0, index_kernel)(d);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+  const std::vector<int> got = host_copy(d, n);
+  for (int i = 0; i < n; ++i) EXPECT_EQ(got[i], (i / 24) * 1000 + i % 24) << i;
+  cudaFree(d);
+}
+
+TEST(CudaEmulation, DynamicSharedMemory) {
+  const int n = 100;
+  double* d = nullptr;
+  HATTN_CUDA_CHECK(cudaMalloc(&d, n * sizeof(double)));
+  HATTN_LAUNCH(1, n, n * sizeof(double), dynamic_shared_kernel)(d, n);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+  const std::vector<double> got = host_copy(d, n);
+  for (int t = 0; t < n; ++t) EXPECT_EQ(got[t], (n - 1 - t) * 0.5);
+  cudaFree(d);
+}
+
+TEST(CudaEmulation, InvalidLaunchesAreErrors) {
+  int* d = nullptr;
+  HATTN_CUDA_CHECK(cudaMalloc(&d, 4));
+  HATTN_LAUNCH(1, 1025, 0, index_kernel)(d);  // more than 1024 threads per block
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidConfiguration);
+  HATTN_LAUNCH(0, 32, 0, index_kernel)(d);  // an empty grid
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidConfiguration);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);  // reading the error clears it
+  cudaFree(d);
+}
+
+TEST(CudaEmulation, CopiesCheckKindsAndBounds) {
+  std::vector<float> h(16, 1.f);
+  float* d = nullptr;
+  HATTN_CUDA_CHECK(cudaMalloc(&d, 16 * sizeof(float)));
+  EXPECT_EQ(cudaMemcpy(h.data(), d, 64, cudaMemcpyHostToDevice), cudaErrorInvalidValue);  // sides swapped
+  EXPECT_EQ(cudaMemcpy(d, h.data(), 68, cudaMemcpyHostToDevice), cudaErrorInvalidValue);  // past the allocation
+  EXPECT_EQ(cudaMemset(d + 8, 0, 64), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaFree(h.data()), cudaErrorInvalidValue);  // not device memory
+  cudaGetLastError();
+  // fresh device memory is NaN, as garbage would be on a GPU
+  const std::vector<float> fresh = host_copy(d, 16);
+  for (float v : fresh) EXPECT_TRUE(std::isnan(v)) << v;
+  cudaFree(d);
+}
+
+TEST(CudaEmulation, DeviceIndicesAreChecked) {
+  EXPECT_EQ(cudaSetDevice(1), cudaErrorInvalidDevice);
+  EXPECT_EQ(cudaSetDevice(0), cudaSuccess);
+  cudaGetLastError();
+  EXPECT_TRUE(ha::cuda::available());
+  EXPECT_EQ(ha::cuda::device_count(), 1);
+}
+
+TEST(CudaEmulationDeathTest, HostReadOfDeviceMemoryStops) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  float* d = nullptr;
+  HATTN_CUDA_CHECK(cudaMalloc(&d, 16 * sizeof(float)));
+  EXPECT_DEATH({ volatile float v = d[3]; (void)v; }, "host code accessed device memory");
+  cudaFree(d);
+}
+
+TEST(CudaEmulationDeathTest, HungKernelIsNamed) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        setenv("HATTN_EMU_WATCHDOG_S", "1", 1);
+        int* flag = device_copy(std::vector<int>(1, 0));
+        HATTN_LAUNCH(1, 2, 0, spin_kernel)(flag);
+      },
+      "kernel spin_kernel.*did not finish within 1 s");
+}
+
+}  // namespace
