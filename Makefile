@@ -2,7 +2,7 @@
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo bench debug asan fuzz setup clean
+.PHONY: all build test demo bench debug asan fuzz setup clean cuda-emu cuda-emu-tsan
 FUZZ_SECONDS ?= 60
 
 all: build
@@ -41,6 +41,24 @@ asan: setup
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+# Every .cu file compiled as host C++ against our CUDA emulation (tensor/cuda/emu/), then the CUDA tests:
+# kernels, device plumbing and `hattn --device cuda` run and are checked without a GPU.
+CUDA_EMU_TARGETS = test_cuda test_cuda_emulation hattn cuda_scan_bench
+cuda-emu: setup
+	cmake -S . -B build-cuda-emu -DCMAKE_BUILD_TYPE=Release -DHATTN_CUDA_EMU=ON $(CMAKE_FLAGS)
+	cmake --build build-cuda-emu -j $(JOBS) --target $(CUDA_EMU_TARGETS)
+	./build-cuda-emu/tests/test_cuda_emulation
+	./build-cuda-emu/tests/test_cuda
+	./build-cuda-emu/bench/cuda_scan_bench --quick > /dev/null
+
+# The same under ThreadSanitizer: each CUDA thread is a TSan fiber, ordered only by the barriers.
+cuda-emu-tsan: setup
+	cmake -S . -B build-cuda-emu-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHATTN_CUDA_EMU=ON -DHATTN_TSAN=ON \
+	  -DHATTN_NATIVE=OFF -DHATTN_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build build-cuda-emu-tsan -j $(JOBS) --target test_cuda test_cuda_emulation hattn
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ./build-cuda-emu-tsan/tests/test_cuda_emulation
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ./build-cuda-emu-tsan/tests/test_cuda
+
 # libFuzzer + ASan + UBSan on every file reader; FUZZ_SECONDS per target (findings land in out/fuzz/<target>/).
 fuzz: setup
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHATTN_FUZZ=ON -DHATTN_CUDA=OFF \
@@ -49,4 +67,4 @@ fuzz: setup
 	bash scripts/run_fuzz.sh $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-debug build-asan build-fuzz build-vg
+	rm -rf build build-debug build-asan build-fuzz build-vg build-cuda-emu build-cuda-emu-tsan

@@ -472,6 +472,16 @@ cudaError_t cudaSetDevice(int device) {
   return cudaSuccess;
 }
 
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
+  if (!prop || device < 0 || device >= device_total()) return fail(cudaErrorInvalidDevice);
+  *prop = {};
+  std::snprintf(prop->name, sizeof prop->name, "HiddenAttn CUDA emulation (host C++, not a GPU)");
+  prop->multiProcessorCount = 1;
+  prop->totalGlobalMem = kArenaBytes;
+  prop->maxThreadsPerBlock = 1024;
+  return cudaSuccess;
+}
+
 cudaError_t cudaGetDevice(int* device) {
   *device = current_device;
   return cudaSuccess;
