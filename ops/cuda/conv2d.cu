@@ -48,10 +48,10 @@ void im2col(bool f64, const void* x, const ConvShape& s, void* cols, int64_t ld,
   const int64_t n = s.C * s.kh * s.kw * s.Ho * s.Wo;
   if (n == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  if (f64)
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, im2col_kernel<double>)(static_cast<const double*>(x), s, static_cast<double*>(cols), ld, n);
-  else
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, im2col_kernel<float>)(static_cast<const float*>(x), s, static_cast<float*>(cols), ld, n);
+  with_float(f64, [&](auto t) {
+    using T = decltype(t);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, im2col_kernel<T>)(static_cast<const T*>(x), s, static_cast<T*>(cols), ld, n);
+  });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -59,10 +59,10 @@ void col2im(bool f64, const void* cols, const ConvShape& s, void* dx, int device
   const int64_t n = s.C * s.H * s.W;
   if (n == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  if (f64)
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, col2im_kernel<double>)(static_cast<const double*>(cols), s, static_cast<double*>(dx), n);
-  else
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, col2im_kernel<float>)(static_cast<const float*>(cols), s, static_cast<float*>(dx), n);
+  with_float(f64, [&](auto t) {
+    using T = decltype(t);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, col2im_kernel<T>)(static_cast<const T*>(cols), s, static_cast<T*>(dx), n);
+  });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

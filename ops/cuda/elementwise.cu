@@ -131,32 +131,28 @@ int64_t count(const Strided& s) {
 
 template <Unary op>
 void launch_unary(bool f64, const void* x, void* y, int64_t n, double p0, double p1) {
-  if (f64)
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_forward_kernel<op, double>)(static_cast<const double*>(x), static_cast<double*>(y), n, p0, p1);
-  else
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_forward_kernel<op, float>)(static_cast<const float*>(x), static_cast<float*>(y), n, p0, p1);
+  with_float(f64, [&](auto t) {
+    using T = decltype(t);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_forward_kernel<op, T>)(static_cast<const T*>(x), static_cast<T*>(y), n, p0, p1);
+  });
 }
 
 template <Unary op>
 void launch_unary_backward(bool f64, const void* g, const void* x, const void* y, void* dx, int64_t n, double p0,
                            double p1) {
-  if (f64)
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_backward_kernel<op, double>)(static_cast<const double*>(g), static_cast<const double*>(x),
-                                                                  static_cast<const double*>(y), static_cast<double*>(dx), n, p0, p1);
-  else
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_backward_kernel<op, float>)(static_cast<const float*>(g), static_cast<const float*>(x),
-                                                                 static_cast<const float*>(y), static_cast<float*>(dx), n, p0, p1);
+  with_float(f64, [&](auto t) {
+    using T = decltype(t);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_backward_kernel<op, T>)(static_cast<const T*>(g), static_cast<const T*>(x), static_cast<const T*>(y), static_cast<T*>(dx), n, p0, p1);
+  });
 }
 
 template <Binary op>
 void launch_binary(bool f64, const void* a, const void* b, void* out, const Strided& s) {
   const int64_t n = count(s);
-  if (f64)
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, binary_kernel<op, double>)(static_cast<const double*>(a), static_cast<const double*>(b),
-                                                          static_cast<double*>(out), s, n);
-  else
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, binary_kernel<op, float>)(static_cast<const float*>(a), static_cast<const float*>(b),
-                                                         static_cast<float*>(out), s, n);
+  with_float(f64, [&](auto t) {
+    using T = decltype(t);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, binary_kernel<op, T>)(static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(out), s, n);
+  });
 }
 
 // Calls f.template operator()<kind>() for the runtime kind (one instantiation per kind).
@@ -240,12 +236,10 @@ void sum(bool f64, const void* x, void* out, const Strided& kept, const Strided&
   const int64_t n_out = count(kept), n_red = count(reduced);
   if (n_out == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  if (f64)
-    HATTN_LAUNCH(blocks_for(n_out), kThreads, 0, sum_kernel<double>)(static_cast<const double*>(x), static_cast<double*>(out), kept,
-                                                         reduced, n_out, n_red);
-  else
-    HATTN_LAUNCH(blocks_for(n_out), kThreads, 0, sum_kernel<float>)(static_cast<const float*>(x), static_cast<float*>(out), kept,
-                                                        reduced, n_out, n_red);
+  with_float(f64, [&](auto t) {
+    using T = decltype(t);
+    HATTN_LAUNCH(blocks_for(n_out), kThreads, 0, sum_kernel<T>)(static_cast<const T*>(x), static_cast<T*>(out), kept, reduced, n_out, n_red);
+  });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -198,7 +198,7 @@ void rms_norm_forward(bool f64, const void* x, const void* w, void* y, void* rst
   if (R == 0) return;
   HATTN_CHECK(R < (int64_t(1) << 31), "rms_norm (CUDA): too many rows");
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  f64 ? rms_forward<double>(x, w, y, rstd, R, D, eps) : rms_forward<float>(x, w, y, rstd, R, D, eps);
+  with_float(f64, [&](auto t) { rms_forward<decltype(t)>(x, w, y, rstd, R, D, eps); });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -206,7 +206,7 @@ void rms_norm_backward(bool f64, const void* g, const void* x, const void* w, co
                        int64_t R, int64_t D, int device) {
   if (R == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  f64 ? rms_backward<double>(g, x, w, rstd, dx, dw, R, D) : rms_backward<float>(g, x, w, rstd, dx, dw, R, D);
+  with_float(f64, [&](auto t) { rms_backward<decltype(t)>(g, x, w, rstd, dx, dw, R, D); });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -228,7 +228,7 @@ void layer_norm_forward(bool f64, const void* x, const void* w, const void* b, v
   if (R == 0) return;
   HATTN_CHECK(R < (int64_t(1) << 31), "layer_norm (CUDA): too many rows");
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  f64 ? ln_forward<double>(x, w, b, y, xhat, rstd, R, D, eps) : ln_forward<float>(x, w, b, y, xhat, rstd, R, D, eps);
+  with_float(f64, [&](auto t) { ln_forward<decltype(t)>(x, w, b, y, xhat, rstd, R, D, eps); });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -236,7 +236,7 @@ void layer_norm_backward(bool f64, const void* g, const void* xhat, const void* 
                          void* dw, void* db, int64_t R, int64_t D, int device) {
   if (R == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  f64 ? ln_backward<double>(g, xhat, w, rstd, dx, dw, db, R, D) : ln_backward<float>(g, xhat, w, rstd, dx, dw, db, R, D);
+  with_float(f64, [&](auto t) { ln_backward<decltype(t)>(g, xhat, w, rstd, dx, dw, db, R, D); });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -244,7 +244,7 @@ void causal_conv1d_forward(bool f64, const void* x, const void* w, const void* b
                            int64_t L, int64_t K, int device) {
   if (B * E * L == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  f64 ? conv_forward<double>(x, w, bias, y, B, E, L, K) : conv_forward<float>(x, w, bias, y, B, E, L, K);
+  with_float(f64, [&](auto t) { conv_forward<decltype(t)>(x, w, bias, y, B, E, L, K); });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -252,7 +252,7 @@ void causal_conv1d_backward(bool f64, const void* g, const void* x, const void* 
                             int64_t B, int64_t E, int64_t L, int64_t K, int device) {
   if (B * E * L == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  f64 ? conv_backward<double>(g, x, w, dx, dw, dbias, B, E, L, K) : conv_backward<float>(g, x, w, dx, dw, dbias, B, E, L, K);
+  with_float(f64, [&](auto t) { conv_backward<decltype(t)>(g, x, w, dx, dw, dbias, B, E, L, K); });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -84,10 +84,10 @@ void softmax_rows(bool f64, bool log, const void* x, void* y, int64_t R, int64_t
   if (R == 0 || D == 0) return;
   HATTN_CHECK(R < (int64_t(1) << 31), "softmax (CUDA): too many rows");
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  if (f64)
-    HATTN_LAUNCH(unsigned(R), kThreads, 0, softmax_kernel<double>)(static_cast<const double*>(x), static_cast<double*>(y), D, log);
-  else
-    HATTN_LAUNCH(unsigned(R), kThreads, 0, softmax_kernel<float>)(static_cast<const float*>(x), static_cast<float*>(y), D, log);
+  with_float(f64, [&](auto t) {
+    using T = decltype(t);
+    HATTN_LAUNCH(unsigned(R), kThreads, 0, softmax_kernel<T>)(static_cast<const T*>(x), static_cast<T*>(y), D, log);
+  });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -96,10 +96,10 @@ void extremum_rows(bool f64, bool want_max, const void* x, void* values, int64_t
   if (R == 0 || D == 0) return;
   HATTN_CHECK(R < (int64_t(1) << 31), "max/min (CUDA): too many rows");
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  if (f64)
-    HATTN_LAUNCH(unsigned(R), kThreads, 0, extremum_kernel<double>)(static_cast<const double*>(x), static_cast<double*>(values), indices, D, want_max);
-  else
-    HATTN_LAUNCH(unsigned(R), kThreads, 0, extremum_kernel<float>)(static_cast<const float*>(x), static_cast<float*>(values), indices, D, want_max);
+  with_float(f64, [&](auto t) {
+    using T = decltype(t);
+    HATTN_LAUNCH(unsigned(R), kThreads, 0, extremum_kernel<T>)(static_cast<const T*>(x), static_cast<T*>(values), indices, D, want_max);
+  });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -61,10 +61,10 @@ void upsample_bilinear_forward(bool f64, const void* x, void* y, int64_t P, int6
   const int64_t n = P * out_h * out_w;
   if (n == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  if (f64)
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, forward_kernel<double>)(static_cast<const double*>(x), static_cast<double*>(y), P, H, W, out_h, out_w);
-  else
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, forward_kernel<float>)(static_cast<const float*>(x), static_cast<float*>(y), P, H, W, out_h, out_w);
+  with_float(f64, [&](auto t) {
+    using T = decltype(t);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, forward_kernel<T>)(static_cast<const T*>(x), static_cast<T*>(y), P, H, W, out_h, out_w);
+  });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -72,10 +72,10 @@ void upsample_bilinear_backward(bool f64, const void* g, void* dx, int64_t P, in
                                 int64_t out_w, int device) {
   if (P == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  if (f64)
-    HATTN_LAUNCH(blocks_for(P), kThreads, 0, backward_kernel<double>)(static_cast<const double*>(g), static_cast<double*>(dx), P, H, W, out_h, out_w);
-  else
-    HATTN_LAUNCH(blocks_for(P), kThreads, 0, backward_kernel<float>)(static_cast<const float*>(g), static_cast<float*>(dx), P, H, W, out_h, out_w);
+  with_float(f64, [&](auto t) {
+    using T = decltype(t);
+    HATTN_LAUNCH(blocks_for(P), kThreads, 0, backward_kernel<T>)(static_cast<const T*>(g), static_cast<T*>(dx), P, H, W, out_h, out_w);
+  });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

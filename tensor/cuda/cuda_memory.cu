@@ -172,11 +172,10 @@ void add_inplace(void* dst, const void* src, int64_t n, bool double_precision, i
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   const int threads = 256;
   const unsigned blocks = static_cast<unsigned>((n + threads - 1) / threads);
-  if (double_precision) {
-    HATTN_LAUNCH(blocks, threads, 0, add_inplace_kernel)(static_cast<double*>(dst), static_cast<const double*>(src), n);
-  } else {
-    HATTN_LAUNCH(blocks, threads, 0, add_inplace_kernel)(static_cast<float*>(dst), static_cast<const float*>(src), n);
-  }
+  with_float(double_precision, [&](auto t) {
+    using T = decltype(t);
+    HATTN_LAUNCH(blocks, threads, 0, add_inplace_kernel)(static_cast<T*>(dst), static_cast<const T*>(src), n);
+  });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

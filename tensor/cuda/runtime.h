@@ -21,3 +21,17 @@
   extern __shared__ __align__(16) unsigned char hattn_dynamic_shared_[]; \
   T* name = reinterpret_cast<T*>(hattn_dynamic_shared_)
 #endif
+
+namespace ha::cuda {
+
+// The one place a kernel's float type is chosen: f(double{}) when f64, else f(float{}). A launch reads
+//   with_float(f64, [&](auto t) { using T = decltype(t); HATTN_LAUNCH(g, b, 0, kernel<T>)(...); });
+template <class F>
+void with_float(bool f64, F&& f) {
+  if (f64)
+    f(double{});
+  else
+    f(float{});
+}
+
+}  // namespace ha::cuda

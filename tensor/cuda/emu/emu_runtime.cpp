@@ -187,7 +187,9 @@ void* tsan_create_fiber() { return __tsan_create_fiber(0); }
 void tsan_switch(void* fiber) { __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync); }
 void tsan_release(void* addr) { __tsan_release(addr); }
 void tsan_acquire(void* addr) { __tsan_acquire(addr); }
+#define HATTN_NO_TSAN __attribute__((no_sanitize_thread))
 #else
+#define HATTN_NO_TSAN
 void* tsan_current_fiber() { return nullptr; }
 void* tsan_create_fiber() { return nullptr; }
 void tsan_switch(void*) {}
@@ -234,16 +236,18 @@ class Executor {
   void* dynamic_shared() { return shared_.data(); }
 
   // __syncthreads, on the fiber that reached it
-  void barrier() {
+  HATTN_NO_TSAN void barrier() {
     Fiber* f = current_;
     if (!f) {
       std::fprintf(stderr, "CUDA emulation: __syncthreads called outside a kernel\n");
       std::abort();
     }
-    f->state = State::AtBarrier;
-    tsan_release(&barrier_sync_);
+    set_state(f, State::AtBarrier);
+    char* sync = &barrier_sync_[phase_ % 2];  // this phase's; the next phase releases into the other
+    tsan_release(sync);
     to_scheduler(f);
-    tsan_acquire(&barrier_sync_);
+    tsan_acquire(&resume_sync_);
+    tsan_acquire(sync);
   }
 
  private:
@@ -260,6 +264,19 @@ class Executor {
   static constexpr size_t kStackBytes = size_t(256) << 10;  // address space; pages are touched on use
 
   static void fiber_main(Fiber* f);
+
+  // The scheduler's bookkeeping of a fiber's state is not a communication TSan should see: if the
+  // scheduler acquired the fibers' histories through it, it would pass them on to the next fiber it
+  // resumes and hide the races between CUDA threads that TSan is here to find.
+  static HATTN_NO_TSAN void set_state(Fiber* f, State s) { f->state = s; }
+  static HATTN_NO_TSAN State state_of(const Fiber* f) { return f->state; }
+  // Likewise what the scheduler publishes to the fiber it resumes: its reads of these must not order the
+  // scheduler after it (TSan would report the next write as racing with them otherwise).
+  HATTN_NO_TSAN void set_current(Fiber* f) {
+    current_ = f;
+    if (f) threadIdx = {f->id % blockDim.x, (f->id / blockDim.x) % blockDim.y, f->id / (blockDim.x * blockDim.y)};
+  }
+  HATTN_NO_TSAN void set_phase(uint64_t p) { phase_ = p; }
 
   std::unique_ptr<Fiber> make_fiber(unsigned id) {
     const size_t page = size_t(sysconf(_SC_PAGESIZE));
@@ -288,16 +305,17 @@ class Executor {
     return f;
   }
 
-  void resume(Fiber* f) {
-    threadIdx = {f->id % blockDim.x, (f->id / blockDim.x) % blockDim.y, f->id / (blockDim.x * blockDim.y)};
-    current_ = f;
+  HATTN_NO_TSAN void resume(Fiber* f) {
+    set_current(f);
     scheduler_tsan_ = tsan_current_fiber();
+    void* sp = f->sp;
+    tsan_release(&resume_sync_);  // what the scheduler wrote (threadIdx, current_, ...) reaches the fiber
     tsan_switch(f->tsan);
-    hattn_emu_switch(&scheduler_sp_, f->sp);
-    current_ = nullptr;
+    hattn_emu_switch(&scheduler_sp_, sp);
+    set_current(nullptr);
   }
 
-  void to_scheduler(Fiber* f) {
+  HATTN_NO_TSAN void to_scheduler(Fiber* f) {
     tsan_switch(scheduler_tsan_);
     hattn_emu_switch(&f->sp, scheduler_sp_);
   }
@@ -308,17 +326,17 @@ class Executor {
     blockIdx = index;
     block_index_ = index;
     block_started_ms_.store(now_ms());
-    for (unsigned i = 0; i < count; ++i) fibers_[i]->state = State::Ready;
-    tsan_release(&launch_sync_);
+    for (unsigned i = 0; i < count; ++i) set_state(fibers_[i].get(), State::Ready);
     for (uint64_t phase = 0;; ++phase) {
+      set_phase(phase);
       const bool ascending = (linear + phase) % 2 == 0;
       for (unsigned k = 0; k < count; ++k) {
         Fiber* f = fibers_[ascending ? k : count - 1 - k].get();
-        if (f->state == State::Ready) resume(f);
+        if (state_of(f) == State::Ready) resume(f);
       }
       bool waiting = false;  // every fiber has returned or reached the barrier: open it
       for (unsigned i = 0; i < count; ++i)
-        if (fibers_[i]->state == State::AtBarrier) fibers_[i]->state = State::Ready, waiting = true;
+        if (state_of(fibers_[i].get()) == State::AtBarrier) set_state(fibers_[i].get(), State::Ready), waiting = true;
       if (!waiting) break;
     }
     tsan_acquire(&done_sync_);
@@ -357,7 +375,8 @@ class Executor {
   uint3 block_index_;
   std::atomic<const char*> name_{nullptr};
   std::atomic<int64_t> block_started_ms_{0};
-  char launch_sync_ = 0, done_sync_ = 0, barrier_sync_ = 0;  // addresses for TSan's happens-before
+  uint64_t phase_ = 0;  // barrier phase of the running block
+  char resume_sync_ = 0, done_sync_ = 0, barrier_sync_[2] = {};  // addresses for TSan's happens-before
 };
 
 Executor& executor() {
@@ -368,7 +387,7 @@ Executor& executor() {
 void Executor::fiber_main(Fiber* f) {
   Executor& ex = executor();
   for (;;) {
-    tsan_acquire(&ex.launch_sync_);
+    tsan_acquire(&ex.resume_sync_);
     try {
       ex.body_->run_thread();
     } catch (const std::exception& e) {
@@ -376,7 +395,7 @@ void Executor::fiber_main(Fiber* f) {
     } catch (...) {
       ex.error_ = "an exception";
     }
-    f->state = State::Done;  // a returned thread leaves the barrier
+    set_state(f, State::Done);  // a returned thread leaves the barrier
     tsan_release(&ex.done_sync_);
     ex.to_scheduler(f);
   }
