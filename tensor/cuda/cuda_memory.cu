@@ -14,6 +14,7 @@ __global__ void add_inplace_kernel(T* dst, const T* src, int64_t n) {
   if (i < n) dst[i] += src[i];
 }
 
+// out = x through both strides, converted (From = To: a plain strided copy)
 template <class From, class To>
 __global__ void convert_kernel(const From* x, To* out, Strided s, int64_t n) {
   int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -26,20 +27,6 @@ __global__ void convert_kernel(const From* x, To* out, Strided s, int64_t n) {
     xi += idx * s.stride[1][d];
   }
   out[o] = static_cast<To>(x[xi]);
-}
-
-template <class T>
-__global__ void strided_copy_kernel(const T* x, T* out, Strided s, int64_t n) {
-  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i >= n) return;
-  int64_t o = 0, xi = 0;
-  for (int d = s.nd - 1; d >= 0; --d) {
-    const int64_t idx = i % s.shape[d];
-    i /= s.shape[d];
-    o += idx * s.stride[0][d];
-    xi += idx * s.stride[1][d];
-  }
-  out[o] = x[xi];
 }
 
 int device_count() {
@@ -191,10 +178,10 @@ void strided_copy(int elem_bytes, const void* x, void* out, const Strided& s, in
   const int threads = 256;
   const unsigned blocks = static_cast<unsigned>((n + threads - 1) / threads);
   switch (elem_bytes) {
-    case 1: HATTN_LAUNCH(blocks, threads, 0, strided_copy_kernel)(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(out), s, n); break;
-    case 2: HATTN_LAUNCH(blocks, threads, 0, strided_copy_kernel)(static_cast<const uint16_t*>(x), static_cast<uint16_t*>(out), s, n); break;
-    case 4: HATTN_LAUNCH(blocks, threads, 0, strided_copy_kernel)(static_cast<const uint32_t*>(x), static_cast<uint32_t*>(out), s, n); break;
-    case 8: HATTN_LAUNCH(blocks, threads, 0, strided_copy_kernel)(static_cast<const uint64_t*>(x), static_cast<uint64_t*>(out), s, n); break;
+    case 1: HATTN_LAUNCH(blocks, threads, 0, convert_kernel<uint8_t, uint8_t>)(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(out), s, n); break;
+    case 2: HATTN_LAUNCH(blocks, threads, 0, convert_kernel<uint16_t, uint16_t>)(static_cast<const uint16_t*>(x), static_cast<uint16_t*>(out), s, n); break;
+    case 4: HATTN_LAUNCH(blocks, threads, 0, convert_kernel<uint32_t, uint32_t>)(static_cast<const uint32_t*>(x), static_cast<uint32_t*>(out), s, n); break;
+    case 8: HATTN_LAUNCH(blocks, threads, 0, convert_kernel<uint64_t, uint64_t>)(static_cast<const uint64_t*>(x), static_cast<uint64_t*>(out), s, n); break;
     default: throw Error(str("strided_copy: unsupported element size ", elem_bytes));
   }
   HATTN_CUDA_CHECK(cudaGetLastError());
