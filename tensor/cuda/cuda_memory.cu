@@ -171,20 +171,15 @@ void add_inplace(void* dst, const void* src, int64_t n, bool double_precision, i
 namespace ha::cuda {
 
 void strided_copy(int elem_bytes, const void* x, void* out, const Strided& s, int device) {
-  int64_t n = 1;
-  for (int d = 0; d < s.nd; ++d) n *= s.shape[d];
-  if (n == 0) return;
-  HATTN_CUDA_CHECK(cudaSetDevice(device));
-  const int threads = 256;
-  const unsigned blocks = static_cast<unsigned>((n + threads - 1) / threads);
+  // bits are bits: a copy is a conversion between equal dtypes of the element's size
+  DType bits;
   switch (elem_bytes) {
-    case 1: HATTN_LAUNCH(blocks, threads, 0, convert_kernel<uint8_t, uint8_t>)(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(out), s, n); break;
-    case 2: HATTN_LAUNCH(blocks, threads, 0, convert_kernel<uint16_t, uint16_t>)(static_cast<const uint16_t*>(x), static_cast<uint16_t*>(out), s, n); break;
-    case 4: HATTN_LAUNCH(blocks, threads, 0, convert_kernel<uint32_t, uint32_t>)(static_cast<const uint32_t*>(x), static_cast<uint32_t*>(out), s, n); break;
-    case 8: HATTN_LAUNCH(blocks, threads, 0, convert_kernel<uint64_t, uint64_t>)(static_cast<const uint64_t*>(x), static_cast<uint64_t*>(out), s, n); break;
+    case 1: bits = DType::U8; break;
+    case 4: bits = DType::I32; break;
+    case 8: bits = DType::I64; break;
     default: throw Error(str("strided_copy: unsupported element size ", elem_bytes));
   }
-  HATTN_CUDA_CHECK(cudaGetLastError());
+  convert_copy(bits, bits, x, out, s, device);
 }
 
 }  // namespace ha::cuda
