@@ -1,4 +1,4 @@
-// hattn attention: one layer's hidden attention matrices (SPEC §4, §8): DIR/attn_l<l>_<direction>.npy
+// hattn attention: one layer's hidden attention matrices (docs/definitions.md §4, §8): DIR/attn_l<l>_<direction>.npy
 // (float32 [B − A, L, L], original token order) and a picture of the channel mean and the first channels.
 #include <cstdio>
 #include <filesystem>

@@ -1,4 +1,4 @@
-// hattn classify: top-k classes of one image (SPEC §8).
+// hattn classify: top-k classes of one image (docs/definitions.md §8).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -1,4 +1,4 @@
-// hattn eval perturbation|segmentation|accuracy|merge: the evaluation protocols (SPEC §7) over a data set.
+// hattn eval perturbation|segmentation|accuracy|merge: the evaluation protocols (docs/definitions.md §7) over a data set.
 // Default data: the first 1,000 cluttered Fashion-MNIST test images (with ground-truth masks). An
 // ImageNet-style folder (--images DIR --labels FILE, lines "file class") works for perturbation/accuracy.
 // --shard i/n evaluates every n-th image from i; `eval merge` sums the shards' counts.csv.
@@ -54,7 +54,7 @@ int run_eval(int argc, char** argv) {
   }
   if (kind != "perturbation" && kind != "segmentation" && kind != "accuracy")
     throw UsageError("hattn eval: unknown kind '" + kind + "' (perturbation, segmentation, accuracy or merge)");
-  Args args("eval " + kind, "Evaluate explanation methods (SPEC §7) on a data set.");
+  Args args("eval " + kind, "Evaluate explanation methods (docs/definitions.md §7) on a data set.");
   add_checkpoint_options(args);
   args.option("data", ClutteredFashion::default_dir(), "Fashion-MNIST folder (the cluttered test set)")
       .option("images", "", "instead: a folder of images (ImageNet-style)")

@@ -1,4 +1,4 @@
-// hattn explain: explanation maps of one image (SPEC §5, §8): DIR/<method>.npy (float32 [G, G]),
+// hattn explain: explanation maps of one image (docs/definitions.md §5, §8): DIR/<method>.npy (float32 [G, G]),
 // DIR/<method>.png (JET overlay) and DIR/panel.png when several methods ran.
 #include <chrono>
 #include <cstdio>

@@ -1,4 +1,4 @@
-// hattn info: what a checkpoint holds and the configuration resolved from it (SPEC §1, §8).
+// hattn info: what a checkpoint holds and the configuration resolved from it (docs/definitions.md §1, §8).
 #include <cstdio>
 
 #include "apps/common.h"

@@ -1,4 +1,4 @@
-// hattn metrics segmentation: scores given maps against given masks (SPEC §7, §8), for maps made by any tool.
+// hattn metrics segmentation: scores given maps against given masks (docs/definitions.md §7, §8), for maps made by any tool.
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -12,7 +12,7 @@ namespace ha::app {
 int run_metrics(int argc, char** argv) {
   if (argc < 1 || std::string(argv[0]) != "segmentation")
     throw UsageError("hattn metrics: expected 'segmentation' (hattn metrics segmentation --help)");
-  Args args("metrics segmentation", "Pixel accuracy, mIoU, mAP and mF1 of maps against masks (SPEC §7).");
+  Args args("metrics segmentation", "Pixel accuracy, mIoU, mAP and mF1 of maps against masks (docs/definitions.md §7).");
   args.option("maps", "", "float32 .npy [N, H, W]", true)
       .option("masks", "", "uint8 .npy [N, H, W] of 0/1", true)
       .flag("json", "print JSON with keys pixel_accuracy, miou, map, mf1 (fractions)");

@@ -74,7 +74,7 @@ VimConfig infer_vim_config(const Checkpoint& ckpt, const ConfigOverrides& ov, st
   auto meta = ckpt.metadata().find("config.cls_mode");
   if (has_cls && meta != ckpt.metadata().end() && meta->second == "first") c.cls_mode = ClsMode::First;
 
-  // Stride and image size, in SPEC §1's order.
+  // Stride and image size, in docs/definitions.md §1's order.
   std::string source;
   auto from_img = [&](int64_t img, const std::string& what) {
     if (G == 1) {

@@ -1,5 +1,5 @@
 // From a checkpoint file to a ready VisionMamba: the configuration is inferred from tensor shapes
-// (SPEC §1), parameters are matched by name, and every problem is reported at once.
+// (docs/definitions.md §1), parameters are matched by name, and every problem is reported at once.
 #pragma once
 #include <memory>
 #include <string>

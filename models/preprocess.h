@@ -1,4 +1,4 @@
-// Image preprocessing as torchvision's eval transforms do it on a PIL image (SPEC §3), with Pillow's
+// Image preprocessing as torchvision's eval transforms do it on a PIL image (docs/definitions.md §3), with Pillow's
 // 8-bit resampling reproduced exactly (separable passes, antialiased support when downsampling, 22-bit
 // fixed-point coefficients, 8-bit rounding between the passes).
 //   crop      resize shorter side to n (bilinear), centre crop n x n   (default)

@@ -1,4 +1,4 @@
-// Vision Mamba (Vim), as the official midclstok checkpoints define it (SPEC §1):
+// Vision Mamba (Vim), as the official midclstok checkpoints define it (docs/definitions.md §1):
 //   tokens = patch_embed(img) with the cls token inserted at cls_index, + pos_embed
 //   r, h = block_l(h, r) for each layer;  out = RMSNorm_f(r + h);  logits = head(out[cls])
 // forward() returns what explanations need explicitly (block outputs h_l, per-layer scan inputs) and

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "autograd/function_node.h"
-#include "ops/cuda/norm_conv_cuda.h"
+#include "ops/cuda/causal_conv1d_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"

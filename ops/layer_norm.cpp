@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "autograd/function_node.h"
-#include "ops/cuda/norm_conv_cuda.h"
+#include "ops/cuda/layer_norm_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"

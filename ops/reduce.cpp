@@ -5,8 +5,7 @@
 #include <limits>
 
 #include "autograd/function_node.h"
-#include "ops/cuda/elementwise_cuda.h"
-#include "ops/cuda/rows_cuda.h"
+#include "ops/cuda/reduce_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"

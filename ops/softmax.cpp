@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "autograd/function_node.h"
-#include "ops/cuda/rows_cuda.h"
+#include "ops/cuda/softmax_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"

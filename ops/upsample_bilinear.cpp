@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "autograd/function_node.h"
-#include "ops/cuda/upsample_cuda.h"
+#include "ops/cuda/upsample_bilinear_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"

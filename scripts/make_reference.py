@@ -2,7 +2,7 @@
 """Writes the PyTorch reference files the C++ parity tests compare against (developer tool only).
 
 A pure-PyTorch Vision Mamba of our own (no mamba_ssm), written from the official forward pass
-(SPEC.md section 1; reference/peers.md section 2), with seeded random weights in the official state-dict
+(docs/definitions.md §1), with seeded random weights in the official state-dict
 layout. It saves, under tests/data/vim_ref/:
   vim_ref.pth        torch.save of the official outer dict {model, optimizer, lr_scheduler, epoch, model_ema,
                      scaler, args (argparse.Namespace)}, small configuration (D 64, depth 4, 64x64, 1000 classes)
@@ -138,7 +138,7 @@ def vim_forward(img, sd, depth, stride, traces=None):
     return logits, blocks
 
 
-# ---- hidden attention and the explanation methods, written from SPEC.md sections 4-5 (float64, plain loops)
+# ---- hidden attention and the explanation methods, written from docs/definitions.md §4-5 (float64, plain loops)
 
 def alpha_matrix(t):
     """(E, L, L): alpha[d, i, j] = sum_n C_i[n] exp(A[d,n] sum_{k=j+1..i} delta_k[d]) delta_j[d] B_j[n], j <= i."""
@@ -235,7 +235,7 @@ def explain_maps(traces, grads, img, img_grad, depth, cls, G, patch, stride):
 
 
 def released_code_maps(traces, grads, depth):
-    """HAM's released functions with their hard-coded cls 98 and split 99 (reference/papers.md B.2), L = 197 only."""
+    """HAM's released functions with their hard-coded cls 98 and split 99 (docs/definitions.md §5), L = 197 only."""
     start = 15
     assert traces[0]["fwd"]["delta"].shape[1] == 197
 

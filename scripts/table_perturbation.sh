@@ -13,7 +13,7 @@ extra=()
 ./build/bin/hattn eval perturbation --checkpoint "$ckpt" --limit "$n" "${extra[@]}" --out out/table_perturbation
 cat <<'REF'
 
-The paper's Table 1 (Vim-S on ImageNet val, reference/papers.md C.4), for comparison:
+The paper's Table 1 (Vim-S on ImageNet val, Ali et al. 2024), for comparison:
 | method | positive AUC ↓ | negative AUC ↑ |
 |---|---|---|
 | raw attention | 17.268 | 34.025 |

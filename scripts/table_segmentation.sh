@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
   --out out/table_segmentation
 cat <<'REF'
 
-The paper's Table 2 (Vim-S on ImageNet-Segmentation, reference/papers.md C.4), for comparison:
+The paper's Table 2 (Vim-S on ImageNet-Segmentation, Ali et al. 2024), for comparison:
 | method | pixel accuracy | mIoU | mAP |
 |---|---|---|---|
 | raw attention | 67.64 | 45.09 | 74.88 |

@@ -30,7 +30,7 @@ struct TensorImpl {
   int64_t offset = 0;  // in elements
   DType dtype = DType::F32;
 
-  // Autograd metadata (see autograd/engine.h).
+  // Autograd metadata (see autograd/node.h; the backward pass is autograd/engine.cpp).
   bool requires_grad = false;           // leaves only; non-leaves require grad iff grad_fn is set
   std::shared_ptr<Node> grad_fn;        // the node that produced this tensor
   int output_nr = 0;                    // which output of grad_fn

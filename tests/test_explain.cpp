@@ -1,5 +1,5 @@
 // Explanation maps and hidden attention of whole models against the PyTorch reference
-// (scripts/make_reference.py, written from SPEC §4-5): the main 17-token model (every method and variant,
+// (scripts/make_reference.py, written from docs/definitions.md §4-5): the main 17-token model (every method and variant,
 // cls vectors of all layers, full matrices of one layer), a 197-token model (the released code's cls 98,
 // split 99, start layer 15 of 24) and a 730-token stride-8 model (cls 364). Plus degenerate inputs.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Hidden attention identities (SPEC §4, reference/papers.md §B.4) on random float64 traces:
+// Hidden attention identities (docs/definitions.md §4) on random float64 traces:
 // the exact matrix reproduces the S6 output, the official vector is the exact row with C_cls/exp(Δ_cls A)
 // and no diagonal, the unified row reproduces the gated output when conv bias and D are zero, and the
 // channel reductions equal the reductions of the full matrices.

@@ -1,5 +1,5 @@
 // Image decoding and preprocessing against torchvision + Pillow goldens (scripts/make_image_goldens.py):
-// resampling must be bit-exact (SPEC §3 tolerates ±1 on a small fraction of pixels; we measure and print).
+// resampling must be bit-exact (docs/definitions.md §3 tolerates ±1 on a small fraction of pixels; we measure and print).
 #include <gtest/gtest.h>
 
 #include <fstream>

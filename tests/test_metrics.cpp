@@ -1,4 +1,4 @@
-// The evaluation metrics against values computed by hand on tiny inputs (SPEC §7).
+// The evaluation metrics against values computed by hand on tiny inputs (docs/definitions.md §7).
 #include <gtest/gtest.h>
 
 #include "tests/test_util.h"

@@ -150,6 +150,26 @@ TEST(CheckpointErrors, NonFloatWeightAndMissingKeysAllAtOnce) {
   EXPECT_NE(msg.find("layers.3.mixer.out_proj.weight"), std::string::npos);
 }
 
+// The README promises missing, unexpected and mis-shaped keys reported together, each by name.
+TEST(CheckpointErrors, UnexpectedMisshapenAndMissingKeysAllAtOnce) {
+  auto model = load_vim(kRef + "vim_ref.pth");
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (auto& [name, t] : model->named_parameters()) {
+    if (name == "layers.1.mixer.A_log") continue;  // missing
+    tensors.emplace_back(name, name == "head.weight" ? Tensor::zeros({3, 5}) : t);  // mis-shaped head
+  }
+  tensors.emplace_back("layers.9.mixer.extra", Tensor::zeros({2}));  // unexpected
+  const std::string path = ::testing::TempDir() + "mismatched.safetensors";
+  save_safetensors(path, tensors);
+  std::string msg = error_of([&] { load_parameters(*model, Checkpoint::open(path)); });
+  std::cout << "  refused: " << msg << "\n";
+  EXPECT_NE(msg.find("does not match the model"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("missing (1): layers.1.mixer.A_log"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unexpected (1): layers.9.mixer.extra"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("shape mismatch (1): head.weight (file (3, 5), model (1000, 64))"), std::string::npos) << msg;
+  std::remove(path.c_str());
+}
+
 TEST(CheckpointErrors, GoodSmallFileLoads) {
   Checkpoint c = Checkpoint::open(kRef + "good_small.pth");
   EXPECT_EQ(c.load("w").to_vector<float>(), (std::vector<float>{0, 1, 2, 3, 4, 5}));

@@ -1,4 +1,4 @@
-// Chefer's evaluation protocols (SPEC §7) over explanation maps: for one image, every method's map is
+// Chefer's evaluation protocols (docs/definitions.md §7) over explanation maps: for one image, every method's map is
 // scored by perturbation (positive and negative, 10 steps) and segmentation against a ground-truth mask.
 // Results are counts, so shards merge exactly; reports (Markdown, CSV, SVG curves) come from counts.
 #pragma once

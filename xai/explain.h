@@ -1,4 +1,4 @@
-// The explanation methods (SPEC §5), in the spirit of pytorch-grad-cam: one driver runs the model once
+// The explanation methods (docs/definitions.md §5), in the spirit of pytorch-grad-cam: one driver runs the model once
 // (forward with traces, target class, backward of the raw target logit) and collects everything the
 // methods read into an ExplainContext; each method is then a small function of it returning a G×G map
 // over the patch grid (cls entry removed), clamped at 0. Token positions and the default start layer

@@ -1,4 +1,4 @@
-// Mamba's hidden attention (SPEC §4). For one channel d of one direction, over that direction's token order:
+// Mamba's hidden attention (docs/definitions.md §4). For one channel d of one direction, over that direction's token order:
 //   α[i,j] = Σ_n C_i[n] · exp(A[d,n] · Σ_{k=j+1..i} Δ_k[d]) · Δ_j[d] · B_j[n]    for j ≤ i, else 0
 // so that Σ_j α[i,j] u_j = y_i − D u_i. The backward direction's matrix in original token order is
 // α_b[i,j] = α'[L−1−i, L−1−j]; F = α_f + α_b.

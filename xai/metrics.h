@@ -1,4 +1,4 @@
-// The evaluation protocols' arithmetic (SPEC §7), separate from any model so `hattn metrics` can score
+// The evaluation protocols' arithmetic (docs/definitions.md §7), separate from any model so `hattn metrics` can score
 // maps made by any tool. All sums are kept as counts so shards of a data set can be merged exactly.
 #pragma once
 #include <cstdint>

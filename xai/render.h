@@ -1,4 +1,4 @@
-// Pictures (SPEC §6): the notebook's JET heat-map overlay, attention-matrix pictures (viridis of min-max |α|),
+// Pictures (docs/definitions.md §6): the notebook's JET heat-map overlay, attention-matrix pictures (viridis of min-max |α|),
 // labelled grids and panels. Text is drawn with stb_easy_font (no system fonts).
 #pragma once
 #include <string>

@@ -60,6 +60,8 @@ Tensor load_idx(const std::string& path) {
                 shape_str(shape), " overflows");
   HATTN_CHECK(d.size() - header == count, "'", path, "': IDX shape ", shape_str(shape), " needs ",
               count, " bytes of data, the file has ", d.size() - header);
+  // an empty tensor is refused too when its other dims multiply past what strides can address
+  HATTN_CHECK(shape_fits(shape), "'", path, "': IDX shape ", shape_str(shape), " is too large for a tensor");
   Tensor t = Tensor::empty(shape, DType::U8);
   std::memcpy(t.raw_data(), d.data() + header, d.size() - header);
   return t;

@@ -1,6 +1,6 @@
 // One thread per parameter element (see adamw_cuda.h).
 #include "ops/cuda/adamw_cuda.h"
-#include "tensor/cuda/cuda_check.h"
+#include "tensor/cuda/kernel_common.h"
 
 namespace ha::cuda {
 namespace {
@@ -24,9 +24,7 @@ void adamw_step(float* p, const float* g, float* m, float* v, const float* decay
                 float eps, float step, float vscale, float decay, int device) {
   if (n == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  const int threads = 256;
-  HATTN_LAUNCH(unsigned((n + threads - 1) / threads), threads, 0, adamw_kernel)(p, g, m, v, decay_mask, n, b1, b2, eps, step, vscale,
-                                                                   decay);
+  HATTN_LAUNCH(blocks_for(n), kThreads, 0, adamw_kernel)(p, g, m, v, decay_mask, n, b1, b2, eps, step, vscale, decay);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

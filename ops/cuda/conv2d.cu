@@ -1,11 +1,9 @@
 // im2col and a gathering col2im on the GPU (see conv2d_cuda.h).
 #include "ops/cuda/conv2d_cuda.h"
-#include "tensor/cuda/cuda_check.h"
+#include "tensor/cuda/kernel_common.h"
 
 namespace ha::cuda {
 namespace {
-
-constexpr int kThreads = 256;
 
 template <class T>
 __global__ void im2col_kernel(const T* x, ConvShape s, T* cols, int64_t ld, int64_t n) {
@@ -40,8 +38,6 @@ __global__ void col2im_kernel(const T* cols, ConvShape s, T* dx, int64_t n) {
   dx[i] = acc;
 }
 
-unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
-
 }  // namespace
 
 void im2col(bool f64, const void* x, const ConvShape& s, void* cols, int64_t ld, int device) {
@@ -50,7 +46,7 @@ void im2col(bool f64, const void* x, const ConvShape& s, void* cols, int64_t ld,
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   with_float(f64, [&](auto t) {
     using T = decltype(t);
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, im2col_kernel<T>)(static_cast<const T*>(x), s, static_cast<T*>(cols), ld, n);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, im2col_kernel<T>)(as<T>(x), s, as<T>(cols), ld, n);
   });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
@@ -61,7 +57,7 @@ void col2im(bool f64, const void* cols, const ConvShape& s, void* dx, int device
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   with_float(f64, [&](auto t) {
     using T = decltype(t);
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, col2im_kernel<T>)(static_cast<const T*>(cols), s, static_cast<T*>(dx), n);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, col2im_kernel<T>)(as<T>(cols), s, as<T>(dx), n);
   });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }

@@ -1,14 +1,10 @@
-// CUDA elementwise ops and the sum reduction (see elementwise_cuda.h). The derivative table is the CPU
-// one (ops/elementwise_unary.cpp); one kernel per op kind, chosen on the host.
+// CUDA elementwise ops (see elementwise_cuda.h). The derivative table is the CPU one
+// (ops/elementwise_unary.cpp); one kernel per op kind, chosen on the host.
 #include "ops/cuda/elementwise_cuda.h"
-#include "tensor/cuda/cuda_check.h"
+#include "tensor/cuda/kernel_common.h"
 
 namespace ha::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-
-unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
 
 template <class T>
 __device__ __forceinline__ T sigmoid_(T x) {
@@ -88,17 +84,6 @@ __device__ __forceinline__ T binary_f(T a, T b) {
   return T(0);
 }
 
-// Offsets of linear index i of the iteration space s in operands k0..k0+K-1.
-template <int K>
-__device__ __forceinline__ void offsets_of(const Strided& s, int64_t i, int k0, int64_t (&off)[K]) {
-  for (int k = 0; k < K; ++k) off[k] = 0;
-  for (int d = s.nd - 1; d >= 0; --d) {
-    const int64_t idx = i % s.shape[d];
-    i /= s.shape[d];
-    for (int k = 0; k < K; ++k) off[k] += idx * s.stride[k0 + k][d];
-  }
-}
-
 template <Binary op, class T>
 __global__ void binary_kernel(const T* a, const T* b, T* out, Strided s, int64_t n) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
@@ -108,32 +93,11 @@ __global__ void binary_kernel(const T* a, const T* b, T* out, Strided s, int64_t
   out[off[0]] = binary_f<op>(a[off[1]], b[off[2]]);
 }
 
-template <class T>
-__global__ void sum_kernel(const T* x, T* out, Strided kept, Strided reduced, int64_t n_out, int64_t n_red) {
-  const int64_t o = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (o >= n_out) return;
-  int64_t base[1];
-  offsets_of<1>(kept, o, 0, base);
-  double acc = 0;
-  for (int64_t r = 0; r < n_red; ++r) {
-    int64_t off[1];
-    offsets_of<1>(reduced, r, 0, off);
-    acc += double(x[base[0] + off[0]]);
-  }
-  out[o] = T(acc);
-}
-
-int64_t count(const Strided& s) {
-  int64_t n = 1;
-  for (int d = 0; d < s.nd; ++d) n *= s.shape[d];
-  return n;
-}
-
 template <Unary op>
 void launch_unary(bool f64, const void* x, void* y, int64_t n, double p0, double p1) {
   with_float(f64, [&](auto t) {
     using T = decltype(t);
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_forward_kernel<op, T>)(static_cast<const T*>(x), static_cast<T*>(y), n, p0, p1);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_forward_kernel<op, T>)(as<T>(x), as<T>(y), n, p0, p1);
   });
 }
 
@@ -142,16 +106,16 @@ void launch_unary_backward(bool f64, const void* g, const void* x, const void* y
                            double p1) {
   with_float(f64, [&](auto t) {
     using T = decltype(t);
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_backward_kernel<op, T>)(static_cast<const T*>(g), static_cast<const T*>(x), static_cast<const T*>(y), static_cast<T*>(dx), n, p0, p1);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, unary_backward_kernel<op, T>)(as<T>(g), as<T>(x), as<T>(y), as<T>(dx), n, p0, p1);
   });
 }
 
 template <Binary op>
 void launch_binary(bool f64, const void* a, const void* b, void* out, const Strided& s) {
-  const int64_t n = count(s);
+  const int64_t n = element_count(s);
   with_float(f64, [&](auto t) {
     using T = decltype(t);
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, binary_kernel<op, T>)(static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(out), s, n);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, binary_kernel<op, T>)(as<T>(a), as<T>(b), as<T>(out), s, n);
   });
 }
 
@@ -214,7 +178,7 @@ void unary_backward(Unary op, bool f64, const void* g, const void* x, const void
 }
 
 void binary(Binary op, bool f64, const void* a, const void* b, void* out, const Strided& s, int device) {
-  if (count(s) == 0) return;
+  if (element_count(s) == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   switch (op) {
     case Binary::Add: launch_binary<Binary::Add>(f64, a, b, out, s); break;
@@ -229,17 +193,6 @@ void binary(Binary op, bool f64, const void* a, const void* b, void* out, const 
     case Binary::MaxShare: launch_binary<Binary::MaxShare>(f64, a, b, out, s); break;
     case Binary::MinShare: launch_binary<Binary::MinShare>(f64, a, b, out, s); break;
   }
-  HATTN_CUDA_CHECK(cudaGetLastError());
-}
-
-void sum(bool f64, const void* x, void* out, const Strided& kept, const Strided& reduced, int device) {
-  const int64_t n_out = count(kept), n_red = count(reduced);
-  if (n_out == 0) return;
-  HATTN_CUDA_CHECK(cudaSetDevice(device));
-  with_float(f64, [&](auto t) {
-    using T = decltype(t);
-    HATTN_LAUNCH(blocks_for(n_out), kThreads, 0, sum_kernel<T>)(static_cast<const T*>(x), static_cast<T*>(out), kept, reduced, n_out, n_red);
-  });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

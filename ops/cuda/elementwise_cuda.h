@@ -1,10 +1,10 @@
-// CUDA kernels of the elementwise ops and the sum reduction (float32 and float64). Device pointers.
-// Unary ops read and write contiguous buffers; binary ops broadcast through strides (a stride of 0 repeats)
-// into a contiguous output; sum reduces any set of dims of a strided input in a fixed order (one thread
-// per output element: deterministic, no atomics). A CPU-only build links elementwise_stub.cpp instead.
+// CUDA kernels of the elementwise ops of ops/elementwise_unary.cpp and ops/elementwise_binary.cpp (float32 and
+// float64, device pointers). Unary ops read and write contiguous buffers; binary ops broadcast through strides
+// (a stride of 0 repeats) into a contiguous output.
 #pragma once
 #include <cstdint>
 
+#include "tensor/cuda/entry.h"
 #include "tensor/cuda/strided.h"
 
 namespace ha::cuda {
@@ -14,14 +14,13 @@ enum class Unary { Neg, Exp, Log, Sqrt, Rsqrt, Abs, Sigmoid, Silu, Softplus, Rel
 enum class Binary { Add, Sub, Mul, Div, Max, Min, Gt, Lt, Eq, MaxShare, MinShare };
 
 // y = f(x); p0, p1 are the parameters of pow (exponent) and clamp (lo, hi).
-void unary_forward(Unary op, bool f64, const void* x, void* y, int64_t n, double p0, double p1, int device);
+HATTN_CUDA_ENTRY(void unary_forward(Unary op, bool f64, const void* x, void* y, int64_t n, double p0, double p1,
+                                    int device));
 // dx = g · f'(x, y); x or y may be null when the derivative does not read it.
-void unary_backward(Unary op, bool f64, const void* g, const void* x, const void* y, void* dx, int64_t n, double p0,
-                    double p1, int device);
+HATTN_CUDA_ENTRY(void unary_backward(Unary op, bool f64, const void* g, const void* x, const void* y, void* dx,
+                                     int64_t n, double p0, double p1, int device));
 // out (contiguous, strides in s.stride[0]) = f(a, b), a and b at s.stride[1] and s.stride[2].
-void binary(Binary op, bool f64, const void* a, const void* b, void* out, const Strided& s, int device);
-// out[o] = sum over the reduced dims of x. kept: the output's dims with x's strides in stride[0];
-// reduced: the summed dims with x's strides in stride[0]. Accumulates in double.
-void sum(bool f64, const void* x, void* out, const Strided& kept, const Strided& reduced, int device);
+HATTN_CUDA_ENTRY(void binary(Binary op, bool f64, const void* a, const void* b, void* out, const Strided& s,
+                             int device));
 
 }  // namespace ha::cuda

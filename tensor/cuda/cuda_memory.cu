@@ -1,5 +1,5 @@
-#include "tensor/cuda/cuda_check.h"
 #include "tensor/cuda/cuda_memory.h"
+#include "tensor/cuda/kernel_common.h"
 
 #include <algorithm>
 #include <map>
@@ -19,14 +19,9 @@ template <class From, class To>
 __global__ void convert_kernel(const From* x, To* out, Strided s, int64_t n) {
   int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= n) return;
-  int64_t o = 0, xi = 0;
-  for (int d = s.nd - 1; d >= 0; --d) {
-    const int64_t idx = i % s.shape[d];
-    i /= s.shape[d];
-    o += idx * s.stride[0][d];
-    xi += idx * s.stride[1][d];
-  }
-  out[o] = static_cast<To>(x[xi]);
+  int64_t off[2];
+  offsets_of<2>(s, i, 0, off);
+  out[off[0]] = static_cast<To>(x[off[1]]);
 }
 
 int device_count() {
@@ -157,11 +152,9 @@ namespace ha::cuda {
 void add_inplace(void* dst, const void* src, int64_t n, bool double_precision, int device) {
   if (n == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  const int threads = 256;
-  const unsigned blocks = static_cast<unsigned>((n + threads - 1) / threads);
   with_float(double_precision, [&](auto t) {
     using T = decltype(t);
-    HATTN_LAUNCH(blocks, threads, 0, add_inplace_kernel)(static_cast<T*>(dst), static_cast<const T*>(src), n);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, add_inplace_kernel)(as<T>(dst), as<T>(src), n);
   });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
@@ -187,17 +180,14 @@ void strided_copy(int elem_bytes, const void* x, void* out, const Strided& s, in
 namespace ha::cuda {
 
 void convert_copy(DType from, DType to, const void* x, void* out, const Strided& s, int device) {
-  int64_t n = 1;
-  for (int d = 0; d < s.nd; ++d) n *= s.shape[d];
+  const int64_t n = element_count(s);
   if (n == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  const int threads = 256;
-  const unsigned blocks = static_cast<unsigned>((n + threads - 1) / threads);
   dispatch_all(from, [&](auto from_tag) {
     using From = decltype(from_tag);
     dispatch_all(to, [&](auto to_tag) {
       using To = decltype(to_tag);
-      HATTN_LAUNCH(blocks, threads, 0, convert_kernel<From, To>)(static_cast<const From*>(x), static_cast<To*>(out), s, n);
+      HATTN_LAUNCH(blocks_for(n), kThreads, 0, convert_kernel<From, To>)(as<From>(x), as<To>(out), s, n);
     });
   });
   HATTN_CUDA_CHECK(cudaGetLastError());

@@ -3,9 +3,10 @@
 //   rows:     one thread per channel, the running product over j = q, q-1, ... with the states in registers
 //   matrices: one block per channel, one thread per column j; the running products of every column are
 //             advanced one row at a time (E_i and C_i shared), so row i is Σ_n C_i[n] Q[n][j]
-// A CPU-only build links hidden_attention_stub.cpp instead.
 #pragma once
 #include <cstdint>
+
+#include "tensor/cuda/entry.h"
 
 namespace ha::xai::cuda {
 
@@ -26,8 +27,8 @@ struct TraceView {
 enum class Row { Exact, Official, Unified };
 
 // out (E, L), zero-filled by the caller: row q of every channel.
-void rows(const TraceView& t, int64_t q, Row kind, float* out, int device);
+HATTN_CUDA_ENTRY(void rows(const TraceView& t, int64_t q, Row kind, float* out, int device));
 // out (c1 - c0, L, L): adds the matrices of channels [c0, c1), at (L-1-i, L-1-j) when reversed.
-void matrices(const TraceView& t, int64_t c0, int64_t c1, bool reversed, float* out, int device);
+HATTN_CUDA_ENTRY(void matrices(const TraceView& t, int64_t c0, int64_t c1, bool reversed, float* out, int device));
 
 }  // namespace ha::xai::cuda

@@ -1,6 +1,6 @@
-// Bilinear upsampling on the GPU (see upsample_cuda.h); taps as in ops/upsample_bilinear.cpp.
-#include "ops/cuda/upsample_cuda.h"
-#include "tensor/cuda/cuda_check.h"
+// Bilinear upsampling on the GPU (see upsample_bilinear_cuda.h); taps as in ops/upsample_bilinear.cpp.
+#include "ops/cuda/upsample_bilinear_cuda.h"
+#include "tensor/cuda/kernel_common.h"
 
 namespace ha::cuda {
 namespace {
@@ -51,9 +51,6 @@ __global__ void backward_kernel(const T* g, T* dx, int64_t P, int64_t H, int64_t
   }
 }
 
-constexpr int kThreads = 256;
-unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
-
 }  // namespace
 
 void upsample_bilinear_forward(bool f64, const void* x, void* y, int64_t P, int64_t H, int64_t W, int64_t out_h,
@@ -63,7 +60,7 @@ void upsample_bilinear_forward(bool f64, const void* x, void* y, int64_t P, int6
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   with_float(f64, [&](auto t) {
     using T = decltype(t);
-    HATTN_LAUNCH(blocks_for(n), kThreads, 0, forward_kernel<T>)(static_cast<const T*>(x), static_cast<T*>(y), P, H, W, out_h, out_w);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, forward_kernel<T>)(as<T>(x), as<T>(y), P, H, W, out_h, out_w);
   });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
@@ -74,7 +71,7 @@ void upsample_bilinear_backward(bool f64, const void* g, void* dx, int64_t P, in
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   with_float(f64, [&](auto t) {
     using T = decltype(t);
-    HATTN_LAUNCH(blocks_for(P), kThreads, 0, backward_kernel<T>)(static_cast<const T*>(g), static_cast<T*>(dx), P, H, W, out_h, out_w);
+    HATTN_LAUNCH(blocks_for(P), kThreads, 0, backward_kernel<T>)(as<T>(g), as<T>(dx), P, H, W, out_h, out_w);
   });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
