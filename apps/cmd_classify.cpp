@@ -43,7 +43,7 @@ int run_classify(int argc, char** argv) {
   if (args.has("logits-npy")) save_npy(args.get("logits-npy"), logits);
   std::vector<float> z = logits.to_vector<float>();
   for (float v : z)
-    HATTN_CHECK(std::isfinite(v), "the model produced a non-finite logit (", v, "); the checkpoint is damaged");
+    HATTN_CHECK_INPUT(std::isfinite(v), "the model produced a non-finite logit (", v, "); the checkpoint is damaged");
   const float zmax = *std::max_element(z.begin(), z.end());
   double denom = 0;
   for (float v : z) denom += std::exp(double(v) - zmax);

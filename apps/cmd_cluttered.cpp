@@ -2,10 +2,11 @@
 // labels.txt of lines "file class" (the format `hattn eval --images --labels` reads).
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include "apps/common.h"
 #include "models/cluttered.h"
+#include "tensor/atomic_write.h"
 
 namespace ha::app {
 
@@ -24,7 +25,7 @@ int run_cluttered(int argc, char** argv) {
     throw UsageError(str("--index/--count must select items within [0, ", data.size(), ")"));
   const std::string out = args.get("out");
   make_output_dir(out);
-  std::ofstream labels(out + "/labels.txt");
+  std::ostringstream labels;
   for (int64_t i = first; i < first + count; ++i) {
     ClutteredSample s = data.get(i, 0);
     const std::string name = str(split, "_", i, ".png");
@@ -37,6 +38,7 @@ int run_cluttered(int argc, char** argv) {
     std::printf("%s  class %lld (%s)\n", name.c_str(), static_cast<long long>(s.label),
                 ClutteredFashion::class_names()[s.label].c_str());
   }
+  write_file_atomically(out + "/labels.txt", [&](std::ostream& f) { f << labels.str(); });
   return 0;
 }
 

@@ -18,19 +18,19 @@ int run_metrics(int argc, char** argv) {
       .flag("json", "print JSON with keys pixel_accuracy, miou, map, mf1 (fractions)");
   if (!args.parse(argc - 1, argv + 1)) return 0;
   Tensor maps = load_npy(args.get("maps")), masks = load_npy(args.get("masks"));
-  HATTN_CHECK(maps.dim() == 3 && maps.dtype() == DType::F32, "'", args.get("maps"), "': expected float32 [N, H, W], got ",
-              describe(maps));
-  HATTN_CHECK(masks.dtype() == DType::U8 && masks.shape() == maps.shape(), "'", args.get("masks"),
-              "': expected uint8 of the maps' shape ", shape_str(maps.shape()), ", got ", describe(masks));
+  HATTN_CHECK_INPUT(maps.dim() == 3 && maps.dtype() == DType::F32, "'", args.get("maps"), "': expected float32 [N, H, W], got ",
+                    describe(maps));
+  HATTN_CHECK_INPUT(masks.dtype() == DType::U8 && masks.shape() == maps.shape(), "'", args.get("masks"),
+                    "': expected uint8 of the maps' shape ", shape_str(maps.shape()), ", got ", describe(masks));
   const int64_t N = maps.size(0), HW = maps.size(1) * maps.size(2);
   const float* mp = maps.data<float>();
   const uint8_t* kp = masks.data<uint8_t>();
   xai::SegmentationCounts s;
   for (int64_t i = 0; i < N; ++i) {
     std::vector<float> m(mp + i * HW, mp + (i + 1) * HW);
-    for (float v : m) HATTN_CHECK(std::isfinite(v), "'", args.get("maps"), "': map ", i, " holds a non-finite value");
+    for (float v : m) HATTN_CHECK_INPUT(std::isfinite(v), "'", args.get("maps"), "': map ", i, " holds a non-finite value");
     std::vector<uint8_t> k(kp + i * HW, kp + (i + 1) * HW);
-    for (uint8_t v : k) HATTN_CHECK(v <= 1, "'", args.get("masks"), "': mask ", i, " holds ", int(v), ", not 0/1");
+    for (uint8_t v : k) HATTN_CHECK_INPUT(v <= 1, "'", args.get("masks"), "': mask ", i, " holds ", int(v), ", not 0/1");
     s.add(m, k);
   }
   if (args.has("json")) {

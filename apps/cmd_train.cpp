@@ -75,8 +75,8 @@ int run_train(int argc, char** argv) {
   initialize_parameters(model, seed);
   const Device device = parse_device(args.get("device"));
   if (device.is_cuda()) {
-    HATTN_CHECK(cuda::device_count() > device.index, "--device ", device.name(), ": this machine has ",
-                cuda::device_count(), " CUDA device(s)");
+    HATTN_CHECK_INPUT(cuda::device_count() > device.index, "--device ", device.name(), ": this machine has ",
+                      cuda::device_count(), " CUDA device(s)");
     nn::move_parameters(model, device);  // before AdamW, which packs them where they are
   }
   nn::AdamWConfig oc;
@@ -132,7 +132,7 @@ int run_train(int argc, char** argv) {
       ++st.step;
       ++run_steps;
       const double l = loss.item();
-      HATTN_CHECK(std::isfinite(l), "train: the loss became ", l, " at step ", st.step, "; lower --lr");
+      HATTN_CHECK_INPUT(std::isfinite(l), "train: the loss became ", l, " at step ", st.step, "; lower --lr");
       Tensor pred = argmax(logits.detach().to(Device::cpu()), 1);
       int64_t correct = 0;
       for (int64_t b = 0; b < labels.numel(); ++b) correct += pred.data<int64_t>()[b] == labels.data<int64_t>()[b];

@@ -33,8 +33,8 @@ ConfigOverrides config_overrides(const Args& args) {
 void make_output_dir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  HATTN_CHECK(!ec && std::filesystem::is_directory(dir), "cannot create output folder '", dir, "': ",
-              ec ? ec.message() : "a file of that name exists");
+  HATTN_CHECK_INPUT(!ec && std::filesystem::is_directory(dir), "cannot create output folder '", dir, "': ",
+                    ec ? ec.message() : "a file of that name exists");
 }
 
 LoadedModel load_model(const Args& args) {
@@ -43,8 +43,8 @@ LoadedModel load_model(const Args& args) {
   load_parameters(*m.model, m.ckpt);
   const Device dev = parse_device(args.get("device"));
   if (dev.is_cuda()) {
-    HATTN_CHECK(cuda::device_count() > dev.index, "--device ", dev.name(), ": this machine has ", cuda::device_count(),
-                " CUDA device(s)", cuda::device_count() == 0 ? " (or this build has no CUDA)" : "");
+    HATTN_CHECK_INPUT(cuda::device_count() > dev.index, "--device ", dev.name(), ": this machine has ", cuda::device_count(),
+                      " CUDA device(s)", cuda::device_count() == 0 ? " (or this build has no CUDA)" : "");
     nn::move_parameters(*m.model, dev);
   }
   return m;

@@ -1,9 +1,10 @@
 // hattn: the command-line front door. Each subcommand lives in its own cmd_*.cpp; this file dispatches
-// and maps failures to exit statuses (0 success, 2 bad usage or bad input, 1 internal error).
+// and maps failures to exit statuses (apps/exit_status.h: 0 success, 2 bad usage or bad input, 1 a bug).
 #include <cstring>
 #include <iostream>
 
 #include "apps/common.h"
+#include "apps/exit_status.h"
 
 namespace {
 
@@ -42,15 +43,10 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
     try {
       return c.run(argc - 2, argv + 2);
-    } catch (const ha::app::UsageError& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return 2;
-    } catch (const ha::Error& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return 2;
-    } catch (const std::exception& e) {
-      std::cerr << "internal error: " << e.what() << "\n";
-      return 1;
+    } catch (...) {
+      const ha::app::Failure f = ha::app::failure_of(std::current_exception());
+      std::cerr << f.line << "\n";
+      return f.status;
     }
   }
   std::cerr << "error: unknown command '" << argv[1] << "'\n";

@@ -14,10 +14,10 @@ ClutteredFashion::ClutteredFashion(const std::string& dir, const std::string& sp
   const std::string prefix = dir + "/" + (split == "train" ? "train" : "t10k");
   images_ = load_idx(prefix + "-images-idx3-ubyte.gz");
   labels_ = load_idx(prefix + "-labels-idx1-ubyte.gz");
-  HATTN_CHECK(images_.dim() == 3 && images_.size(1) == kItem && images_.size(2) == kItem, "'", prefix,
-              "-images-idx3-ubyte.gz': expected 28×28 images, got ", shape_str(images_.shape()));
-  HATTN_CHECK(labels_.dim() == 1 && labels_.size(0) == images_.size(0), "'", prefix,
-              "-labels-idx1-ubyte.gz': ", labels_.numel(), " labels for ", images_.size(0), " images");
+  HATTN_CHECK_INPUT(images_.dim() == 3 && images_.size(1) == kItem && images_.size(2) == kItem, "'", prefix,
+                    "-images-idx3-ubyte.gz': expected 28×28 images, got ", shape_str(images_.shape()));
+  HATTN_CHECK_INPUT(labels_.dim() == 1 && labels_.size(0) == images_.size(0), "'", prefix,
+                    "-labels-idx1-ubyte.gz': ", labels_.numel(), " labels for ", images_.size(0), " images");
 }
 
 const std::vector<std::string>& ClutteredFashion::class_names() {

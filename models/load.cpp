@@ -11,13 +11,13 @@ namespace {
 
 const TensorRecord& require(const Checkpoint& c, const std::string& name) {
   const TensorRecord* r = c.find(name);
-  HATTN_CHECK(r != nullptr, "'", c.path(), "': cannot infer the Vim configuration: no tensor '", name, "'");
+  HATTN_CHECK_INPUT(r != nullptr, "'", c.path(), "': cannot infer the Vim configuration: no tensor '", name, "'");
   return *r;
 }
 
 void require_rank(const Checkpoint& c, const TensorRecord& r, size_t rank) {
-  HATTN_CHECK(r.shape.size() == rank, "'", c.path(), "': tensor '", r.name, "' has shape ", shape_str(r.shape),
-              ", expected ", rank, " dims");
+  HATTN_CHECK_INPUT(r.shape.size() == rank, "'", c.path(), "': tensor '", r.name, "' has shape ", shape_str(r.shape),
+                    ", expected ", rank, " dims");
 }
 
 int64_t parse_int(const std::string& s) {
@@ -36,23 +36,23 @@ VimConfig infer_vim_config(const Checkpoint& ckpt, const ConfigOverrides& ov, st
   c.d_model = pw.shape[0];
   c.in_chans = pw.shape[1];
   c.patch = pw.shape[2];
-  HATTN_CHECK(pw.shape[2] == pw.shape[3], "'", ckpt.path(), "': non-square patches ", shape_str(pw.shape));
+  HATTN_CHECK_INPUT(pw.shape[2] == pw.shape[3], "'", ckpt.path(), "': non-square patches ", shape_str(pw.shape));
   int64_t depth = 0;
   for (const TensorRecord& r : ckpt.records()) {
     if (r.name.rfind("layers.", 0) != 0) continue;
     const size_t dot = r.name.find('.', 7);
     const std::string idx = r.name.substr(7, dot - 7);
-    HATTN_CHECK(!idx.empty() && idx.size() < 6 && std::all_of(idx.begin(), idx.end(), ::isdigit), "'", ckpt.path(),
-                "': malformed layer key '", r.name, "'");
+    HATTN_CHECK_INPUT(!idx.empty() && idx.size() < 6 && std::all_of(idx.begin(), idx.end(), ::isdigit), "'", ckpt.path(),
+                      "': malformed layer key '", r.name, "'");
     depth = std::max<int64_t>(depth, std::stoll(idx) + 1);
   }
-  HATTN_CHECK(depth > 0, "'", ckpt.path(), "': no 'layers.*' tensors: not a Vision Mamba checkpoint");
+  HATTN_CHECK_INPUT(depth > 0, "'", ckpt.path(), "': no 'layers.*' tensors: not a Vision Mamba checkpoint");
   c.depth = depth;
   const TensorRecord& alog = require(ckpt, "layers.0.mixer.A_log");
   require_rank(ckpt, alog, 2);
   c.d_state = alog.shape[1];
-  HATTN_CHECK(alog.shape[0] % c.d_model == 0, "'", ckpt.path(), "': A_log ", shape_str(alog.shape),
-              " is not a multiple of D = ", c.d_model);
+  HATTN_CHECK_INPUT(alog.shape[0] % c.d_model == 0, "'", ckpt.path(), "': A_log ", shape_str(alog.shape),
+                    " is not a multiple of D = ", c.d_model);
   c.expand = alog.shape[0] / c.d_model;
   const TensorRecord& dtw = require(ckpt, "layers.0.mixer.dt_proj.weight");
   require_rank(ckpt, dtw, 2);
@@ -68,8 +68,8 @@ VimConfig infer_vim_config(const Checkpoint& ckpt, const ConfigOverrides& ov, st
   const bool has_cls = ckpt.find("cls_token") != nullptr;
   const int64_t M = pe.shape[1] - (has_cls ? 1 : 0);
   const int64_t G = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(std::max<int64_t>(M, 0)))));
-  HATTN_CHECK(G >= 1 && G * G == M, "'", ckpt.path(), "': pos_embed ", shape_str(pe.shape), " does not hold a square grid",
-              has_cls ? " plus a cls token" : "");
+  HATTN_CHECK_INPUT(G >= 1 && G * G == M, "'", ckpt.path(), "': pos_embed ", shape_str(pe.shape), " does not hold a square grid",
+                    has_cls ? " plus a cls token" : "");
   c.cls_mode = has_cls ? ClsMode::Middle : ClsMode::None;
   auto meta = ckpt.metadata().find("config.cls_mode");
   if (has_cls && meta != ckpt.metadata().end() && meta->second == "first") c.cls_mode = ClsMode::First;
@@ -81,8 +81,8 @@ VimConfig infer_vim_config(const Checkpoint& ckpt, const ConfigOverrides& ov, st
       c.stride = c.patch;
       c.img_size = img;
     } else {
-      HATTN_CHECK(img >= c.patch && (img - c.patch) % (G - 1) == 0, what, " ", img, " does not fit a ", G, "x", G,
-                  " grid of ", c.patch, "-pixel patches");
+      HATTN_CHECK_INPUT(img >= c.patch && (img - c.patch) % (G - 1) == 0, what, " ", img, " does not fit a ", G, "x", G,
+                        " grid of ", c.patch, "-pixel patches");
       c.stride = (img - c.patch) / (G - 1);
       c.img_size = img;
     }
@@ -92,8 +92,8 @@ VimConfig infer_vim_config(const Checkpoint& ckpt, const ConfigOverrides& ov, st
     if (ov.stride > 0) {
       c.stride = ov.stride;
       c.img_size = c.patch + (G - 1) * ov.stride;
-      HATTN_CHECK(ov.img_size == 0 || ov.img_size == c.img_size, "--stride ", ov.stride, " gives image size ",
-                  c.img_size, ", not --img-size ", ov.img_size);
+      HATTN_CHECK_INPUT(ov.img_size == 0 || ov.img_size == c.img_size, "--stride ", ov.stride, " gives image size ",
+                        c.img_size, ", not --img-size ", ov.img_size);
       source = "from --stride";
     } else {
       from_img(ov.img_size, "--img-size");
@@ -147,7 +147,7 @@ void load_parameters(nn::Module& model, const Checkpoint& ckpt) {
   if (!unexpected.empty()) problems += str("\n  unexpected (", unexpected.size(), "): ", list(unexpected));
   if (!mismatched.empty()) problems += str("\n  shape mismatch (", mismatched.size(), "): ", list(mismatched));
   if (!wrong_type.empty()) problems += str("\n  not floating point (", wrong_type.size(), "): ", list(wrong_type));
-  HATTN_CHECK(problems.empty(), "'", ckpt.path(), "' does not match the model:", problems);
+  HATTN_CHECK_INPUT(problems.empty(), "'", ckpt.path(), "' does not match the model:", problems);
   for (auto& [name, t] : params) {
     Tensor v = ckpt.load(name);
     t.copy_(v);
@@ -155,8 +155,8 @@ void load_parameters(nn::Module& model, const Checkpoint& ckpt) {
   for (auto& [name, t] : params) {
     const float* p = t.data<float>();
     for (int64_t i = 0; i < t.numel(); ++i)
-      HATTN_CHECK(std::isfinite(p[i]), "'", ckpt.path(), "': tensor '", name, "' holds a non-finite value (",
-                  p[i], ") at element ", i);
+      HATTN_CHECK_INPUT(std::isfinite(p[i]), "'", ckpt.path(), "': tensor '", name, "' holds a non-finite value (",
+                        p[i], ") at element ", i);
   }
 }
 

@@ -76,7 +76,7 @@ Preprocess parse_preprocess(const std::string& name) {
   if (name == "crop") return Preprocess::Crop;
   if (name == "vim-eval") return Preprocess::VimEval;
   if (name == "squash") return Preprocess::Squash;
-  throw Error(str("unknown preprocessing '", name, "' (choose crop, vim-eval or squash)"));
+  throw InputError(str("unknown preprocessing '", name, "' (choose crop, vim-eval or squash)"));
 }
 
 const char* preprocess_name(Preprocess p) {

@@ -40,14 +40,14 @@ TrainState load_training_checkpoint(const std::string& path, VisionMamba& model,
   // the optimizer tensors are not model parameters: load the model's own keys only
   for (auto& [name, t] : model.named_parameters()) {
     const TensorRecord* r = ckpt.find(name);
-    HATTN_CHECK(r && r->shape == t.shape(), "'", path, "': parameter '", name, "' is missing or mis-shaped");
+    HATTN_CHECK_INPUT(r && r->shape == t.shape(), "'", path, "': parameter '", name, "' is missing or mis-shaped");
     t.copy_(ckpt.load(name));
   }
-  HATTN_CHECK(ckpt.find("optimizer.exp_avg") && ckpt.find("optimizer.exp_avg_sq"), "'", path,
-              "' holds no optimizer state: not a training checkpoint");
+  HATTN_CHECK_INPUT(ckpt.find("optimizer.exp_avg") && ckpt.find("optimizer.exp_avg_sq"), "'", path,
+                    "' holds no optimizer state: not a training checkpoint");
   auto meta = [&](const std::string& k) {
     auto it = ckpt.metadata().find(k);
-    HATTN_CHECK(it != ckpt.metadata().end(), "'", path, "': metadata '", k, "' is missing");
+    HATTN_CHECK_INPUT(it != ckpt.metadata().end(), "'", path, "': metadata '", k, "' is missing");
     return std::stoll(it->second);
   };
   opt.restore(ckpt.load("optimizer.exp_avg"), ckpt.load("optimizer.exp_avg_sq"), meta("train.optimizer_steps"));

@@ -13,16 +13,12 @@
 #include "ops/cuda/elementwise_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
+#include "ops/scalar_math.h"
 #include "tensor/parallel.h"
 #include "tensor/strided_loop.h"
 
 namespace ha {
 namespace {
-
-template <class T>
-T sigmoid_of(T x) {
-  return T(1) / (T(1) + std::exp(-x));
-}
 
 struct Neg {
   static constexpr cuda::Unary kind = cuda::Unary::Neg;
@@ -72,7 +68,7 @@ struct Sigmoid {
   static constexpr cuda::Unary kind = cuda::Unary::Sigmoid;
   static constexpr bool uses_x = false, uses_y = true;
   static constexpr const char* name = "sigmoid";
-  template <class T> T f(T x) const { return sigmoid_of(x); }
+  template <class T> T f(T x) const { return scalar::sigmoid(x); }
   template <class T> T d(T, T y) const { return y * (T(1) - y); }
   cpu::VecF fv(cpu::VecF x) const { return cpu::vsigmoid(x); }
   cpu::VecF dv(cpu::VecF, cpu::VecF y) const { return y * (1.f - y); }
@@ -81,9 +77,9 @@ struct Silu {
   static constexpr cuda::Unary kind = cuda::Unary::Silu;
   static constexpr bool uses_x = true, uses_y = false;
   static constexpr const char* name = "silu";
-  template <class T> T f(T x) const { return x * sigmoid_of(x); }
+  template <class T> T f(T x) const { return x * scalar::sigmoid(x); }
   template <class T> T d(T x, T) const {
-    T s = sigmoid_of(x);
+    T s = scalar::sigmoid(x);
     return s * (T(1) + x * (T(1) - s));
   }
   cpu::VecF fv(cpu::VecF x) const { return x * cpu::vsigmoid(x); }
@@ -96,10 +92,12 @@ struct Softplus {
   static constexpr cuda::Unary kind = cuda::Unary::Softplus;
   static constexpr bool uses_x = true, uses_y = false;
   static constexpr const char* name = "softplus";
-  template <class T> T f(T x) const { return x > T(20) ? x : std::log1p(std::exp(x)); }
-  template <class T> T d(T x, T) const { return x > T(20) ? T(1) : sigmoid_of(x); }
+  template <class T> T f(T x) const { return scalar::softplus(x); }
+  template <class T> T d(T x, T) const { return scalar::softplus_grad(x); }
   cpu::VecF fv(cpu::VecF x) const { return cpu::vsoftplus(x); }
-  cpu::VecF dv(cpu::VecF x, cpu::VecF) const { return x > 20.f ? cpu::splat(1.f) : cpu::vsigmoid(x); }
+  cpu::VecF dv(cpu::VecF x, cpu::VecF) const {
+    return x > scalar::kSoftplusThreshold ? cpu::splat(1.f) : cpu::vsigmoid(x);
+  }
 };
 struct Relu {
   static constexpr cuda::Unary kind = cuda::Unary::Relu;

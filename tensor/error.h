@@ -10,6 +10,13 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An error in what came from outside the program: a file that is missing, truncated or malformed, an image
+// that does not decode, a checkpoint that does not fit the model, an option out of range. The command line
+// exits 2 on these (and on bad usage) and 1 on every other error, which can only be a broken invariant: a bug.
+struct InputError : Error {
+  using Error::Error;
+};
+
 namespace detail {
 inline void format_into(std::ostringstream&) {}
 template <class T, class... Rest>
@@ -36,4 +43,10 @@ void require_readable_file(const std::string& path, const char* what);
 #define HATTN_CHECK(cond, ...)                          \
   do {                                                  \
     if (!(cond)) throw ::ha::Error(::ha::str(__VA_ARGS__)); \
+  } while (0)
+
+// The same for checks of outside input (files, data sets, user options): throws ha::InputError.
+#define HATTN_CHECK_INPUT(cond, ...)                               \
+  do {                                                             \
+    if (!(cond)) throw ::ha::InputError(::ha::str(__VA_ARGS__)); \
   } while (0)

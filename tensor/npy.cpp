@@ -6,6 +6,8 @@
 #include <fstream>
 #include <vector>
 
+#include "tensor/atomic_write.h"
+
 namespace ha {
 
 static const char kMagic[] = "\x93NUMPY";
@@ -32,28 +34,24 @@ void save_npy(const std::string& path, const Tensor& t) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  const std::string tmp = path + ".tmp";  // written whole, then renamed: never a half-written file
-  std::ofstream f(tmp, std::ios::binary);
-  HATTN_CHECK(f.good(), "save_npy: cannot open '", tmp, "' for writing");
-  f.write(kMagic, 6);
-  const char version[2] = {1, 0};
-  f.write(version, 2);
-  uint16_t len = static_cast<uint16_t>(header.size());
-  const unsigned char le[2] = {static_cast<unsigned char>(len & 0xff), static_cast<unsigned char>(len >> 8)};
-  f.write(reinterpret_cast<const char*>(le), 2);
-  f.write(header.data(), header.size());
-  f.write(static_cast<const char*>(c.raw_data()), c.numel() * dtype_size(c.dtype()));
-  f.close();
-  HATTN_CHECK(f.good(), "save_npy: write to '", tmp, "' failed");
-  HATTN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "save_npy: cannot rename '", tmp, "' to '", path, "'");
+  write_file_atomically(path, [&](std::ostream& f) {
+    f.write(kMagic, 6);
+    const char version[2] = {1, 0};
+    f.write(version, 2);
+    uint16_t len = static_cast<uint16_t>(header.size());
+    const unsigned char le[2] = {static_cast<unsigned char>(len & 0xff), static_cast<unsigned char>(len >> 8)};
+    f.write(reinterpret_cast<const char*>(le), 2);
+    f.write(header.data(), header.size());
+    f.write(static_cast<const char*>(c.raw_data()), c.numel() * dtype_size(c.dtype()));
+  });
 }
 
 // Value of `key` in the header dict, as the raw text up to the next top-level ',' or '}'.
 static std::string dict_value(const std::string& h, const std::string& key, const std::string& path) {
   size_t k = h.find("'" + key + "'");
-  HATTN_CHECK(k != std::string::npos, "load_npy: '", path, "': header has no '", key, "' field");
+  HATTN_CHECK_INPUT(k != std::string::npos, "load_npy: '", path, "': header has no '", key, "' field");
   size_t colon = h.find(':', k);
-  HATTN_CHECK(colon != std::string::npos, "load_npy: '", path, "': malformed header");
+  HATTN_CHECK_INPUT(colon != std::string::npos, "load_npy: '", path, "': malformed header");
   size_t b = colon + 1;
   while (b < h.size() && h[b] == ' ') ++b;
   size_t e = b;
@@ -70,15 +68,15 @@ static std::string dict_value(const std::string& h, const std::string& key, cons
 Tensor load_npy(const std::string& path) {
   require_readable_file(path, ".npy file");
   std::ifstream f(path, std::ios::binary);
-  HATTN_CHECK(f.good(), "load_npy: cannot open '", path, "'");
+  HATTN_CHECK_INPUT(f.good(), "load_npy: cannot open '", path, "'");
   char magic[6];
   f.read(magic, 6);
-  HATTN_CHECK(f.gcount() == 6 && std::memcmp(magic, kMagic, 6) == 0, "load_npy: '", path,
-              "' is not a .npy file (bad magic)");
+  HATTN_CHECK_INPUT(f.gcount() == 6 && std::memcmp(magic, kMagic, 6) == 0, "load_npy: '", path,
+                    "' is not a .npy file (bad magic)");
   unsigned char ver[2];
   f.read(reinterpret_cast<char*>(ver), 2);
-  HATTN_CHECK(f.good() && ver[0] >= 1 && ver[0] <= 3, "load_npy: '", path, "': unsupported format version ",
-              int(ver[0]));
+  HATTN_CHECK_INPUT(f.good() && ver[0] >= 1 && ver[0] <= 3, "load_npy: '", path, "': unsupported format version ",
+                    int(ver[0]));
   uint32_t hlen = 0;
   if (ver[0] == 1) {
     unsigned char b[2];
@@ -89,10 +87,10 @@ Tensor load_npy(const std::string& path) {
     f.read(reinterpret_cast<char*>(b), 4);
     hlen = b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24);
   }
-  HATTN_CHECK(f.good() && hlen < (1u << 20), "load_npy: '", path, "': truncated or oversized header");
+  HATTN_CHECK_INPUT(f.good() && hlen < (1u << 20), "load_npy: '", path, "': truncated or oversized header");
   std::string h(hlen, '\0');
   f.read(h.data(), hlen);
-  HATTN_CHECK(static_cast<uint32_t>(f.gcount()) == hlen, "load_npy: '", path, "': truncated header");
+  HATTN_CHECK_INPUT(static_cast<uint32_t>(f.gcount()) == hlen, "load_npy: '", path, "': truncated header");
 
   std::string descr = dict_value(h, "descr", path);
   DType dtype;
@@ -101,12 +99,12 @@ Tensor load_npy(const std::string& path) {
   else if (descr == "'<i8'") dtype = DType::I64;
   else if (descr == "'<i4'") dtype = DType::I32;
   else if (descr == "'|u1'" || descr == "'<u1'") dtype = DType::U8;
-  else throw Error(str("load_npy: '", path, "': unsupported dtype ", descr,
+  else throw InputError(str("load_npy: '", path, "': unsupported dtype ", descr,
                        " (supported: <f4 <f8 <i8 <i4 |u1, little-endian)"));
   bool fortran = dict_value(h, "fortran_order", path) == "True";
   std::string shape_text = dict_value(h, "shape", path);
-  HATTN_CHECK(shape_text.size() >= 2 && shape_text.front() == '(' && shape_text.back() == ')', "load_npy: '", path,
-              "': malformed shape ", shape_text);
+  HATTN_CHECK_INPUT(shape_text.size() >= 2 && shape_text.front() == '(' && shape_text.back() == ')', "load_npy: '", path,
+                    "': malformed shape ", shape_text);
   Shape shape;
   std::string num;
   for (size_t i = 1; i < shape_text.size(); ++i) {
@@ -114,25 +112,25 @@ Tensor load_npy(const std::string& path) {
     if (c >= '0' && c <= '9') {
       num += c;
     } else if (c == ',' || c == ')') {
-      HATTN_CHECK(num.size() <= 15, "load_npy: '", path, "': implausible dimension in shape ", shape_text);
+      HATTN_CHECK_INPUT(num.size() <= 15, "load_npy: '", path, "': implausible dimension in shape ", shape_text);
       if (!num.empty()) shape.push_back(std::stoll(num));
       num.clear();
     } else {
-      HATTN_CHECK(c == ' ' || c == 'L', "load_npy: '", path, "': malformed shape ", shape_text);
+      HATTN_CHECK_INPUT(c == ' ' || c == 'L', "load_npy: '", path, "': malformed shape ", shape_text);
     }
   }
   // Never allocate more than the file can hold: the element count, overflow-checked, against its size.
   uint64_t count = 1;
   for (int64_t d : shape)
-    HATTN_CHECK(!__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count) && count < (uint64_t(1) << 40),
-                "load_npy: '", path, "': implausible shape ", shape_str(shape));
+    HATTN_CHECK_INPUT(!__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count) && count < (uint64_t(1) << 40),
+                      "load_npy: '", path, "': implausible shape ", shape_str(shape));
   {
     const std::streampos here = f.tellg();
     f.seekg(0, std::ios::end);
     const uint64_t remaining = static_cast<uint64_t>(f.tellg() - here);
     f.seekg(here);
-    HATTN_CHECK(count * dtype_size(dtype) <= remaining, "load_npy: '", path, "': truncated data: shape ",
-                shape_str(shape), " needs ", count * dtype_size(dtype), " bytes, the file has ", remaining);
+    HATTN_CHECK_INPUT(count * dtype_size(dtype) <= remaining, "load_npy: '", path, "': truncated data: shape ",
+                      shape_str(shape), " needs ", count * dtype_size(dtype), " bytes, the file has ", remaining);
   }
 
   Shape stored = shape;
@@ -140,8 +138,8 @@ Tensor load_npy(const std::string& path) {
   Tensor t = Tensor::empty(stored, dtype);
   size_t nbytes = t.numel() * dtype_size(dtype);
   f.read(static_cast<char*>(t.raw_data()), nbytes);
-  HATTN_CHECK(static_cast<size_t>(f.gcount()) == nbytes, "load_npy: '", path, "': truncated data: expected ",
-              nbytes, " bytes for ", dtype_name(dtype), shape_str(shape), ", got ", f.gcount());
+  HATTN_CHECK_INPUT(static_cast<size_t>(f.gcount()) == nbytes, "load_npy: '", path, "': truncated data: expected ",
+                    nbytes, " bytes for ", dtype_name(dtype), shape_str(shape), ", got ", f.gcount());
   if (!fortran) return t;
   Shape rev(stored.size());
   for (size_t i = 0; i < rev.size(); ++i) rev[i] = static_cast<int64_t>(rev.size() - 1 - i);

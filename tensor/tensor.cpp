@@ -16,8 +16,8 @@ namespace ha {
 void require_readable_file(const std::string& path, const char* what) {
   std::error_code ec;
   const auto st = std::filesystem::status(path, ec);
-  HATTN_CHECK(!ec && std::filesystem::exists(st), "cannot open ", what, " '", path, "': no such file");
-  HATTN_CHECK(!std::filesystem::is_directory(st), "cannot open ", what, " '", path, "': it is a directory, not a file");
+  HATTN_CHECK_INPUT(!ec && std::filesystem::exists(st), "cannot open ", what, " '", path, "': no such file");
+  HATTN_CHECK_INPUT(!std::filesystem::is_directory(st), "cannot open ", what, " '", path, "': it is a directory, not a file");
 }
 
 std::string shape_str(const Shape& s) {

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 
+#include "apps/exit_status.h"
 #include "models/io/checkpoint.h"
 #include "models/io/idx.h"
 #include "models/load.h"
@@ -146,6 +147,35 @@ TEST(UnusualButValid, Images) {
 TEST(UnusualButValid, CheckpointWithByteorderEntry) {
   Checkpoint c = Checkpoint::open(kDir + "byteorder_entry.pth");
   EXPECT_EQ(c.load("w").to_vector<float>(), (std::vector<float>{0, 1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace ha::test
+
+namespace ha::test {
+namespace {
+
+// The command line's exit statuses: 2 for bad usage and bad input, 1 (a bug) for anything else, even an
+// ha::Error from a library check that the command line should have made impossible.
+TEST(ExitStatus, BadInputIsTwoAndBrokenInvariantsAreOne) {
+  auto of = [](auto e) { return app::failure_of(std::make_exception_ptr(e)); };
+  EXPECT_EQ(of(app::UsageError("unknown option --colour")).status, 2);
+  const app::Failure input = of(InputError("'x.pth': truncated"));
+  EXPECT_EQ(input.status, 2);
+  EXPECT_EQ(input.line, "error: 'x.pth': truncated");
+  const app::Failure bug = of(Error("matmul: shapes (2, 3) and (4, 5) do not match"));
+  EXPECT_EQ(bug.status, 1);
+  EXPECT_EQ(bug.line.rfind("internal error", 0), 0u) << bug.line;
+  EXPECT_EQ(of(std::bad_alloc()).status, 1);
+  // what the loaders throw on hostile files is input
+  std::string status;
+  try {
+    Checkpoint::open(kDir + "pickle_deep_nesting.pth");
+  } catch (...) {
+    EXPECT_EQ(app::failure_of(std::current_exception()).status, 2);
+    status = "thrown";
+  }
+  EXPECT_EQ(status, "thrown");
 }
 
 }  // namespace

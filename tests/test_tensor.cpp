@@ -4,15 +4,17 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "ops/ops.h"
+#include "tensor/atomic_write.h"
+#include "tensor/cuda/cuda_memory.h"
+#include "tensor/npy.h"
+#include "tensor/random.h"
 #include "tensor/transpose.h"
 #include "tests/test_util.h"
-#include "tensor/npy.h"
-#include "tensor/cuda/cuda_memory.h"
-#include "tensor/random.h"
 
 namespace ha {
 namespace {
@@ -229,6 +231,28 @@ TEST(Tensor, Printing) {
   std::ostringstream big;
   big << iota({100});
   EXPECT_NE(big.str().find("..."), std::string::npos);
+}
+
+// A writer that fails leaves neither the file nor its temporary; one that succeeds leaves only the file.
+TEST(AtomicWrite, WholeOrNothing) {
+  const std::string path = ::testing::TempDir() + "atomic.txt";
+  std::remove(path.c_str());
+  EXPECT_THROW(write_file_atomically(path, [](std::ostream& f) {
+                 f << "half";
+                 throw Error("the writer failed");
+               }),
+               Error);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  write_file_atomically(path, [](std::ostream& f) { f << "whole"; });
+  std::ifstream in(path);
+  std::string text;
+  in >> text;
+  EXPECT_EQ(text, "whole");
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  const std::string msg = error_of([] { write_file_atomically("/proc/no/such/dir/x.txt", [](std::ostream&) {}); });
+  EXPECT_NE(msg.find("cannot write '/proc/no/such/dir/x.txt'"), std::string::npos) << msg;
+  std::remove(path.c_str());
 }
 
 TEST(Tensor, CudaWithoutDeviceFailsClearly) {

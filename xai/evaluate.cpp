@@ -8,6 +8,7 @@
 
 #include "models/preprocess.h"
 #include "ops/ops.h"
+#include "tensor/atomic_write.h"
 
 namespace ha::xai {
 
@@ -33,10 +34,7 @@ void EvalCounts::merge(const EvalCounts& o) {
 }
 
 void EvalCounts::save_csv(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    HATTN_CHECK(f.good(), "cannot write '", tmp, "'");
+  write_file_atomically(path, [&](std::ostream& f) {
     f << "kind,method,images,v0,v1,v2,v3,v4,v5,v6,v7,v8,v9\n";
     f << "clean,,"
       << images << "," << correct << ",0,0,0,0,0,0,0,0,0\n";
@@ -55,17 +53,16 @@ void EvalCounts::save_csv(const std::string& path) const {
                     static_cast<long long>(s.union_[1]), s.ap_sum, s.f1_sum);
       f << "segmentation,\"" << k << "\"," << s.images << buf << "\n";
     }
-  }
-  HATTN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '", tmp, "'");
+  });
 }
 
 EvalCounts EvalCounts::load_csv(const std::string& path) {
   std::ifstream f(path);
-  HATTN_CHECK(f.good(), "cannot open evaluation counts '", path, "'");
+  HATTN_CHECK_INPUT(f.good(), "cannot open evaluation counts '", path, "'");
   EvalCounts c;
   std::string line;
   std::getline(f, line);
-  HATTN_CHECK(line.rfind("kind,method,images", 0) == 0, "'", path, "' is not an evaluation counts file");
+  HATTN_CHECK_INPUT(line.rfind("kind,method,images", 0) == 0, "'", path, "' is not an evaluation counts file");
   int64_t lineno = 1;
   while (std::getline(f, line)) {
     ++lineno;
@@ -77,7 +74,7 @@ EvalCounts EvalCounts::load_csv(const std::string& path) {
     std::vector<double> v;
     std::stringstream ss(rest);
     for (std::string cell; std::getline(ss, cell, ',');) v.push_back(std::stod(cell));
-    HATTN_CHECK(v.size() == 11, "'", path, "' line ", lineno, ": expected 11 numbers, got ", v.size());
+    HATTN_CHECK_INPUT(v.size() == 11, "'", path, "' line ", lineno, ": expected 11 numbers, got ", v.size());
     if (kind == "clean") {
       c.images += static_cast<int64_t>(v[0]);
       c.correct += static_cast<int64_t>(v[1]);
@@ -95,7 +92,7 @@ EvalCounts EvalCounts::load_csv(const std::string& path) {
       s.ap_sum = v[7], s.f1_sum = v[8];
       c.segmentation[method].merge(s);
     } else {
-      throw Error(str("'", path, "' line ", lineno, ": unknown kind '", kind, "'"));
+      throw InputError(str("'", path, "' line ", lineno, ": unknown kind '", kind, "'"));
     }
   }
   return c;
@@ -164,13 +161,7 @@ std::string fmt(double v, int digits = 2) {
 }
 
 void write_text(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    HATTN_CHECK(f.good(), "cannot write '", tmp, "'");
-    f << text;
-  }
-  HATTN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '", tmp, "'");
+  write_file_atomically(path, [&](std::ostream& f) { f << text; });
 }
 
 std::string curves_svg(const std::map<std::string, PerturbationCounts>& table, const std::string& title) {

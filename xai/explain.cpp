@@ -33,9 +33,9 @@ ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, i
   ctx.logits = out.logits.detach().to(Device::cpu());
   const int64_t classes = ctx.logits.size(1);
   for (float v : ctx.logits.to_vector<float>())
-    HATTN_CHECK(std::isfinite(v), "explain: the model produced a non-finite logit; the checkpoint or image is damaged");
+    HATTN_CHECK_INPUT(std::isfinite(v), "explain: the model produced a non-finite logit; the checkpoint or image is damaged");
   ctx.target = target < 0 ? static_cast<int64_t>(argmax(ctx.logits, 1).item()) : target;
-  HATTN_CHECK(ctx.target >= 0 && ctx.target < classes, "explain: class ", ctx.target, " out of range [0, ", classes, ")");
+  HATTN_CHECK_INPUT(ctx.target >= 0 && ctx.target < classes, "explain: class ", ctx.target, " out of range [0, ", classes, ")");
   out.logits.select(0, 0).select(0, ctx.target).backward();
   auto cpu = [](const Tensor& t) { return t.defined() ? t.to(Device::cpu()) : t; };
   ctx.traces = std::move(out.traces);  // stay on the model's device: cls_rows and attention_matrices run there
@@ -51,7 +51,7 @@ ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, i
 Method parse_method(const std::string& s) {
   for (Method m : all_methods())
     if (s == method_name(m)) return m;
-  throw Error(str("unknown method '", s, "' (choose raw, rollout, attr, unified, random, saliency, gradxinput or all)"));
+  throw InputError(str("unknown method '", s, "' (choose raw, rollout, attr, unified, random, saliency, gradxinput or all)"));
 }
 
 const char* method_name(Method m) {
@@ -74,7 +74,7 @@ std::vector<Method> all_methods() {
 Variant parse_variant(const std::string& s) {
   if (s == "official") return Variant::Official;
   if (s == "exact") return Variant::Exact;
-  throw Error(str("unknown variant '", s, "' (choose official or exact)"));
+  throw InputError(str("unknown variant '", s, "' (choose official or exact)"));
 }
 
 const char* variant_name(Variant v) { return v == Variant::Official ? "official" : "exact"; }
@@ -148,7 +148,7 @@ Tensor explain_impl(const ExplainContext& ctx, Method method, const ExplainOptio
   NoGradGuard no_grad;
   const VimConfig& c = ctx.cfg;
   const int64_t start = o.start_layer < 0 ? default_start_layer(c) : o.start_layer;
-  HATTN_CHECK(start >= 0 && start < c.depth, "explain: start layer ", start, " out of range [0, ", c.depth, ")");
+  HATTN_CHECK_INPUT(start >= 0 && start < c.depth, "explain: start layer ", start, " out of range [0, ", c.depth, ")");
   const int64_t cls = c.cls_index();
   switch (method) {
     case Method::Random: {
@@ -207,8 +207,8 @@ Tensor explain_impl(const ExplainContext& ctx, Method method, const ExplainOptio
 Tensor explain(const ExplainContext& ctx, Method method, const ExplainOptions& options) {
   Tensor map = explain_impl(ctx, method, options).to(DType::F32).contiguous();
   for (float v : map.to_vector<float>())
-    HATTN_CHECK(std::isfinite(v), "explain: the ", method_name(method), " map is not finite (a NaN or inf in the ",
-                "model's activations or gradients)");
+    HATTN_CHECK_INPUT(std::isfinite(v), "explain: the ", method_name(method), " map is not finite (a NaN or inf in the ",
+                      "model's activations or gradients)");
   return map;
 }
 

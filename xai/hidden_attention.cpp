@@ -8,6 +8,7 @@
 #include "ops/cpu/vec.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
+#include "ops/scalar_math.h"
 #include "tensor/parallel.h"
 #include "xai/cuda/hidden_attention_cuda.h"
 
@@ -129,11 +130,6 @@ struct Factors {
 };
 
 template <class T>
-T sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
-}
-
-template <class T>
 void rows_impl(const nn::DirectionTrace& t, int64_t b, int64_t q, RowKind kind, Tensor& out) {
   Factors<T> f(t, b);
   HATTN_CHECK(q >= 0 && q < f.L, "hidden attention: row ", q, " out of range for ", f.L, " tokens");
@@ -154,8 +150,8 @@ void rows_impl(const nn::DirectionTrace& t, int64_t b, int64_t q, RowKind kind, 
         continue;
       }
       // Unified: α̂[q, j] = SiLU(z_q) Σ_{c=j..min(j+K−1, q)} w[j−c+K−1] σ(pre_c) α[q, c]
-      const T zq = f.z[d * f.L + q], gate = zq * sigmoid(zq);
-      for (int64_t c = 0; c <= q; ++c) alpha[c] *= sigmoid(f.pre[d * f.L + c]);
+      const T zq = f.z[d * f.L + q], gate = zq * scalar::sigmoid(zq);
+      for (int64_t c = 0; c <= q; ++c) alpha[c] *= scalar::sigmoid(f.pre[d * f.L + c]);
       const T* w = &f.w[d * f.K];
       for (int64_t j = 0; j <= q; ++j) {
         T acc = 0;
@@ -196,7 +192,7 @@ Direction parse_direction(const std::string& s) {
   if (s == "fwd") return Direction::Fwd;
   if (s == "bwd") return Direction::Bwd;
   if (s == "sum") return Direction::Sum;
-  throw Error(str("unknown direction '", s, "' (choose fwd, bwd or sum)"));
+  throw InputError(str("unknown direction '", s, "' (choose fwd, bwd or sum)"));
 }
 
 const char* direction_name(Direction d) { return d == Direction::Fwd ? "fwd" : d == Direction::Bwd ? "bwd" : "sum"; }
@@ -254,8 +250,8 @@ static void matrices_impl(const nn::DirectionTrace& t, int64_t b, int64_t c0, in
 
 Tensor attention_matrices(const nn::MixerTrace& m, Direction d, int64_t batch, int64_t c0, int64_t c1) {
   const int64_t E = m.fwd.delta.size(1), L = m.fwd.delta.size(2);
-  HATTN_CHECK(0 <= c0 && c0 < c1 && c1 <= E, "attention_matrices: channel range ", c0, ":", c1,
-              " must satisfy 0 <= A < B <= ", E);
+  HATTN_CHECK_INPUT(0 <= c0 && c0 < c1 && c1 <= E, "attention_matrices: channel range ", c0, ":", c1,
+                    " must satisfy 0 <= A < B <= ", E);
   if (on_gpu(m.fwd) && on_gpu(m.bwd) && L <= cuda::kMaxTokens) {  // on the device, returned there
     NoGradGuard ng;
     const Device dev = m.fwd.delta.device();

@@ -34,30 +34,30 @@ static bool mul_overflows(uint64_t a, uint64_t b, uint64_t& out) { return __buil
 
 void Checkpoint::add_record(TensorRecord r) {
   const std::string where = str("'", path_, "': tensor '", r.name, "'");
-  HATTN_CHECK(r.shape.size() == r.strides.size() && r.shape.size() <= 16, where, ": bad rank ", r.shape.size());
-  HATTN_CHECK(r.element_offset >= 0, where, ": negative storage offset");
+  HATTN_CHECK_INPUT(r.shape.size() == r.strides.size() && r.shape.size() <= 16, where, ": bad rank ", r.shape.size());
+  HATTN_CHECK_INPUT(r.element_offset >= 0, where, ": negative storage offset");
   // highest element index touched, with overflow checks
   uint64_t extent = static_cast<uint64_t>(r.element_offset), count = 1;
   bool empty = false;
   for (size_t d = 0; d < r.shape.size(); ++d) {
-    HATTN_CHECK(r.shape[d] >= 0 && r.strides[d] >= 0, where, ": negative size or stride in shape ",
-                shape_str(r.shape));
+    HATTN_CHECK_INPUT(r.shape[d] >= 0 && r.strides[d] >= 0, where, ": negative size or stride in shape ",
+                      shape_str(r.shape));
     if (r.shape[d] == 0) empty = true;
     uint64_t span;
-    HATTN_CHECK(!mul_overflows(static_cast<uint64_t>(r.shape[d] ? r.shape[d] - 1 : 0), r.strides[d], span) &&
+    HATTN_CHECK_INPUT(!mul_overflows(static_cast<uint64_t>(r.shape[d] ? r.shape[d] - 1 : 0), r.strides[d], span) &&
                     !__builtin_add_overflow(extent, span, &extent) &&
                     !mul_overflows(count, static_cast<uint64_t>(r.shape[d]), count) && count < (uint64_t(1) << 40),
-                where, ": shape ", shape_str(r.shape), " overflows");
+                      where, ": shape ", shape_str(r.shape), " overflows");
   }
   uint64_t need = 0;
   if (!empty) {
-    HATTN_CHECK(!mul_overflows(extent + 1, stored_type_size(r.type), need), where, ": extent overflows");
-    HATTN_CHECK(need <= r.storage_bytes, where, " of shape ", shape_str(r.shape), " needs ", need,
-                " bytes but its storage holds ", r.storage_bytes);
+    HATTN_CHECK_INPUT(!mul_overflows(extent + 1, stored_type_size(r.type), need), where, ": extent overflows");
+    HATTN_CHECK_INPUT(need <= r.storage_bytes, where, " of shape ", shape_str(r.shape), " needs ", need,
+                      " bytes but its storage holds ", r.storage_bytes);
   }
-  HATTN_CHECK(r.file_offset <= file_size_ && r.storage_bytes <= file_size_ - r.file_offset, where,
-              ": data lies outside the file (offset ", r.file_offset, " + ", r.storage_bytes, " > ", file_size_, ")");
-  HATTN_CHECK(index_.count(r.name) == 0, where, ": appears twice");
+  HATTN_CHECK_INPUT(r.file_offset <= file_size_ && r.storage_bytes <= file_size_ - r.file_offset, where,
+                    ": data lies outside the file (offset ", r.file_offset, " + ", r.storage_bytes, " > ", file_size_, ")");
+  HATTN_CHECK_INPUT(index_.count(r.name) == 0, where, ": appears twice");
   index_[r.name] = records_.size();
   records_.push_back(std::move(r));
 }
@@ -94,7 +94,7 @@ static float half_to_float(uint16_t h) {
 
 Tensor Checkpoint::load(const std::string& name) const {
   const TensorRecord* r = find(name);
-  HATTN_CHECK(r != nullptr, "'", path_, "': no tensor named '", name, "'");
+  HATTN_CHECK_INPUT(r != nullptr, "'", path_, "': no tensor named '", name, "'");
   const size_t es = stored_type_size(r->type);
   // read the touched byte range [element_offset, extent] of the storage
   int64_t extent = r->element_offset;
@@ -111,25 +111,25 @@ Tensor Checkpoint::load(const std::string& name) const {
   // tensor may have at most as many elements as the file has bytes (real checkpoints are far below).
   int64_t count = 1;
   for (int64_t s : r->shape) count *= s;  // fits: add_record bounded the product by 2^40
-  HATTN_CHECK(static_cast<uint64_t>(count) <= file_size_, "'", path_, "': tensor '", name, "' of shape ",
-              shape_str(r->shape), " has ", count, " elements but the file has only ", file_size_,
-              " bytes (zero or overlapping strides); refusing to expand it");
+  HATTN_CHECK_INPUT(static_cast<uint64_t>(count) <= file_size_, "'", path_, "': tensor '", name, "' of shape ",
+                    shape_str(r->shape), " has ", count, " elements but the file has only ", file_size_,
+                    " bytes (zero or overlapping strides); refusing to expand it");
   const int64_t n = extent - r->element_offset + 1;
   std::ifstream f(path_, std::ios::binary);
-  HATTN_CHECK(f.good(), "'", path_, "': cannot reopen to read tensor '", name, "'");
+  HATTN_CHECK_INPUT(f.good(), "'", path_, "': cannot reopen to read tensor '", name, "'");
   f.seekg(static_cast<std::streamoff>(r->file_offset + r->element_offset * es));
   // Common case (every released checkpoint): float32, contiguous, little-endian like us: read in place.
   if ((r->type == StoredType::F32 || r->type == StoredType::F64 || r->type == StoredType::I64) && n == count &&
       r->strides == contiguous_strides(r->shape)) {
     Tensor out = Tensor::empty(r->shape, out_type);
     f.read(static_cast<char*>(out.raw_data()), static_cast<std::streamsize>(n * es));
-    HATTN_CHECK(f.gcount() == static_cast<std::streamsize>(n * es), "'", path_, "': truncated data for tensor '", name,
-                "'");
+    HATTN_CHECK_INPUT(f.gcount() == static_cast<std::streamsize>(n * es), "'", path_, "': truncated data for tensor '", name,
+                      "'");
     return out;
   }
   std::vector<char> bytes(n * es);
   f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  HATTN_CHECK(static_cast<size_t>(f.gcount()) == bytes.size(), "'", path_, "': truncated data for tensor '", name, "'");
+  HATTN_CHECK_INPUT(static_cast<size_t>(f.gcount()) == bytes.size(), "'", path_, "': truncated data for tensor '", name, "'");
   // widen into a flat buffer of the output type
   Tensor flat = Tensor::empty({n}, out_type);
   for (int64_t i = 0; i < n; ++i) {
@@ -156,10 +156,10 @@ Tensor Checkpoint::load(const std::string& name) const {
 Checkpoint Checkpoint::open(const std::string& path) {
   require_readable_file(path, "checkpoint");
   std::ifstream f(path, std::ios::binary);
-  HATTN_CHECK(f.good(), "cannot open checkpoint '", path, "'");
+  HATTN_CHECK_INPUT(f.good(), "cannot open checkpoint '", path, "'");
   char magic[4] = {0, 0, 0, 0};
   f.read(magic, 4);
-  HATTN_CHECK(f.gcount() == 4, "'", path, "': file is too short to be a checkpoint");
+  HATTN_CHECK_INPUT(f.gcount() == 4, "'", path, "': file is too short to be a checkpoint");
   if (magic[0] == 'P' && magic[1] == 'K') return open_pth(path);
   if (path.size() >= 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0) return open_safetensors(path);
   uint64_t hlen = 0;
@@ -168,7 +168,7 @@ Checkpoint Checkpoint::open(const std::string& path) {
   char brace = 0;
   f.read(&brace, 1);
   if (brace == '{') return open_safetensors(path);
-  throw Error(str("'", path, "': not a PyTorch zip checkpoint (.pth) or a .safetensors file (bad magic)"));
+  throw InputError(str("'", path, "': not a PyTorch zip checkpoint (.pth) or a .safetensors file (bad magic)"));
 }
 
 }  // namespace ha

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "tensor/atomic_write.h"
 #include "tensor/error.h"
 
 #define STB_IMAGE_IMPLEMENTATION
@@ -24,24 +25,24 @@ namespace ha {
 Image8 load_image(const std::string& path) {
   require_readable_file(path, "image");
   FILE* f = std::fopen(path.c_str(), "rb");
-  HATTN_CHECK(f != nullptr, "cannot open image '", path, "'");
+  HATTN_CHECK_INPUT(f != nullptr, "cannot open image '", path, "'");
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_file(f, &w, &h, &comp)) {
     std::fclose(f);
-    throw Error(str("'", path, "' is not a readable image (", stbi_failure_reason(), ")"));
+    throw InputError(str("'", path, "' is not a readable image (", stbi_failure_reason(), ")"));
   }
   if (static_cast<int64_t>(w) * h > kMaxImagePixels) {
     std::fclose(f);
-    throw Error(str("'", path, "' is ", w, "x", h, " pixels, over the ", kMaxImagePixels / 1000000, "-megapixel limit"));
+    throw InputError(str("'", path, "' is ", w, "x", h, " pixels, over the ", kMaxImagePixels / 1000000, "-megapixel limit"));
   }
-  HATTN_CHECK(w > 0 && h > 0, "'", path, "' has no pixels");
+  HATTN_CHECK_INPUT(w > 0 && h > 0, "'", path, "' has no pixels");
   std::rewind(f);
   const size_t nbytes = static_cast<size_t>(w) * h * 3;
   constexpr size_t kHeader = 256;  // status and failure reason from the child
   void* shared = mmap(nullptr, kHeader + nbytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shared == MAP_FAILED) {
     std::fclose(f);
-    throw Error(str("'", path, "': cannot map ", nbytes, " bytes for decoding"));
+    throw InputError(str("'", path, "': cannot map ", nbytes, " bytes for decoding"));
   }
   char* header = static_cast<char*>(shared);
   unsigned char* pixels = static_cast<unsigned char*>(shared) + kHeader;
@@ -69,7 +70,7 @@ Image8 load_image(const std::string& path) {
     while (waited < 0 && errno == EINTR);
   if (pid < 0 || waited != pid) {
     munmap(shared, kHeader + nbytes);
-    throw Error(str("'", path, "': cannot start the image decoder"));
+    throw InputError(str("'", path, "': cannot start the image decoder"));
   }
   const char verdict = header[0];
   const std::string reason(header + 1, strnlen(header + 1, kHeader - 1));
@@ -81,21 +82,24 @@ Image8 load_image(const std::string& path) {
   }
   munmap(shared, kHeader + nbytes);
   if (WIFSIGNALED(status))
-    throw Error(str("'", path, "' could not be decoded: the decoder crashed (signal ", WTERMSIG(status),
+    throw InputError(str("'", path, "' could not be decoded: the decoder crashed (signal ", WTERMSIG(status),
                     ") on this malformed image"));
-  HATTN_CHECK(verdict != 'S', "'", path, "': the image's size changed while decoding");
-  HATTN_CHECK(verdict == 'D', "'", path, "' could not be decoded (", reason.empty() ? "no reason given" : reason, ")");
+  HATTN_CHECK_INPUT(verdict != 'S', "'", path, "': the image's size changed while decoding");
+  HATTN_CHECK_INPUT(verdict == 'D', "'", path, "' could not be decoded (", reason.empty() ? "no reason given" : reason, ")");
   return img;
 }
 
 void save_png(const std::string& path, const Image8& img) {
   HATTN_CHECK(img.width > 0 && img.height > 0 && img.rgb.size() == size_t(img.width * img.height * 3),
               "save_png: malformed image for '", path, "'");
-  const std::string tmp = path + ".tmp";
-  HATTN_CHECK(stbi_write_png(tmp.c_str(), static_cast<int>(img.width), static_cast<int>(img.height), 3, img.rgb.data(),
-                             static_cast<int>(img.width * 3)) != 0,
-              "cannot write PNG '", tmp, "'");
-  HATTN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '", tmp, "' to '", path, "'");
+  auto to_stream = [](void* stream, void* data, int n) {
+    static_cast<std::ostream*>(stream)->write(static_cast<const char*>(data), n);
+  };
+  write_file_atomically(path, [&](std::ostream& f) {
+    HATTN_CHECK(stbi_write_png_to_func(to_stream, &f, static_cast<int>(img.width), static_cast<int>(img.height), 3,
+                                       img.rgb.data(), static_cast<int>(img.width * 3)) != 0,
+                "save_png: the PNG encoder failed for '", path, "'");
+  });
 }
 
 }  // namespace ha

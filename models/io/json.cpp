@@ -16,7 +16,7 @@ struct Parser {
   size_t i = 0;
 
   [[noreturn]] void fail(const std::string& msg) const {
-    throw Error(str(what, ": invalid JSON at byte ", i, ": ", msg));
+    throw InputError(str(what, ": invalid JSON at byte ", i, ": ", msg));
   }
   void ws() {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
@@ -171,8 +171,8 @@ bool Value::is_integer() const {
 }
 
 int64_t Value::as_int() const {
-  HATTN_CHECK(is_integer() && text[0] != '-' && text.size() <= 18, "JSON: expected a non-negative integer, got '",
-              text, "'");
+  HATTN_CHECK_INPUT(is_integer() && text[0] != '-' && text.size() <= 18, "JSON: expected a non-negative integer, got '",
+                    text, "'");
   return std::strtoll(text.c_str(), nullptr, 10);
 }
 

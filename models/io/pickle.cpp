@@ -27,7 +27,7 @@ bool allowed_global(const std::string& g) {
 }  // namespace
 
 Value* Unpickler::make(Value::Kind k) {
-  HATTN_CHECK(pool_.size() < kMaxObjects, "pickle: more than ", kMaxObjects, " objects");
+  HATTN_CHECK_INPUT(pool_.size() < kMaxObjects, "pickle: more than ", kMaxObjects, " objects");
   pool_.push_back(std::make_unique<Value>());
   pool_.back()->kind = k;
   return pool_.back().get();
@@ -38,7 +38,7 @@ Value* Unpickler::load(const std::string& data, const std::string& what) {
   std::vector<size_t> marks;
   std::vector<Value*> memo;
   size_t pos = 0;
-  auto fail = [&](const std::string& msg) -> void { throw Error(str(what, ": ", msg, " (at byte ", pos, ")")); };
+  auto fail = [&](const std::string& msg) -> void { throw InputError(str(what, ": ", msg, " (at byte ", pos, ")")); };
   auto need = [&](size_t n) {
     if (n > data.size() - pos) fail("truncated pickle");
   };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ops/cpu/vec.h"
+#include "ops/scalar_math.h"
 #include "tensor/parallel.h"
 
 namespace ha::cpu {
@@ -30,14 +31,10 @@ std::vector<T> to_bln(const T* x, int64_t B, int64_t N, int64_t L) {
 template <class T>
 inline T step_delta(const ScanArgs<T>& a, int64_t e, T raw) {
   T v = raw + (a.delta_bias ? a.delta_bias[e] : T(0));
-  if (a.delta_softplus) v = v > T(20) ? v : std::log1p(std::exp(v));
+  if (a.delta_softplus) v = scalar::softplus(v);
   return v;
 }
 
-template <class T>
-inline T sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
-}
 
 
 // Δ_t of one row, vectorised over t: softplus(raw + bias) or raw + bias.
@@ -174,7 +171,7 @@ void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const floa
   if (softplus)
     map_array(dl, sig.data(), L, [bias](VecF v) {
       v += bias;
-      return v > 20.f ? splat(1.f) : vsigmoid(v);
+      return v > scalar::kSoftplusThreshold ? splat(1.f) : vsigmoid(v);
     });
   // 5. the deferred horizontal sums; dD and dΔ-bias in t-descending order, as the scalar path
   double dD_sum = 0, dbias_sum = 0;
@@ -245,7 +242,7 @@ void selective_scan_forward(const ScanArgs<T>& a, T* out) {
         if (a.D) y += a.D[e] * u[t];
         if (a.z) {
           const T zt = a.z[r * L + t];
-          y *= zt * sigmoid(zt);
+          y *= zt * scalar::sigmoid(zt);
         }
         out[r * L + t] = y;
       }
@@ -305,7 +302,7 @@ void selective_scan_backward(const ScanArgs<T>& a, const T* dout, T* du, T* ddel
             const T g = dout[r * L + t];
             T dy = g;
             if (a.z) {
-              const T zt = a.z[r * L + t], s = sigmoid(zt);
+              const T zt = a.z[r * L + t], s = scalar::sigmoid(zt);
               dy = g * zt * s;
               if (dz) dz[r * L + t] = g * ypre[t] * s * (T(1) + zt * (T(1) - s));
             }
@@ -333,7 +330,7 @@ void selective_scan_backward(const ScanArgs<T>& a, const T* dout, T* du, T* ddel
             }
             if (a.delta_softplus) {
               const T raw = dl[t] + (a.delta_bias ? a.delta_bias[e] : T(0));
-              ddt *= raw > T(20) ? T(1) : sigmoid(raw);
+              ddt *= scalar::softplus_grad(raw);
             }
             if (ddelta) ddelta[r * L + t] = ddt;
             dbias_acc += ddt;

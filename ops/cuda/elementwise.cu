@@ -1,15 +1,11 @@
 // CUDA elementwise ops (see elementwise_cuda.h). The derivative table is the CPU one
 // (ops/elementwise_unary.cpp); one kernel per op kind, chosen on the host.
 #include "ops/cuda/elementwise_cuda.h"
+#include "ops/scalar_math.h"
 #include "tensor/cuda/kernel_common.h"
 
 namespace ha::cuda {
 namespace {
-
-template <class T>
-__device__ __forceinline__ T sigmoid_(T x) {
-  return T(1) / (T(1) + exp(-x));
-}
 
 template <Unary op, class T>
 __device__ __forceinline__ T unary_f(T x, double p0, double p1) {
@@ -19,9 +15,9 @@ __device__ __forceinline__ T unary_f(T x, double p0, double p1) {
   if constexpr (op == Unary::Sqrt) return sqrt(x);
   if constexpr (op == Unary::Rsqrt) return T(1) / sqrt(x);
   if constexpr (op == Unary::Abs) return fabs(x);
-  if constexpr (op == Unary::Sigmoid) return sigmoid_(x);
-  if constexpr (op == Unary::Silu) return x * sigmoid_(x);
-  if constexpr (op == Unary::Softplus) return x > T(20) ? x : log1p(exp(x));
+  if constexpr (op == Unary::Sigmoid) return scalar::sigmoid(x);
+  if constexpr (op == Unary::Silu) return x * scalar::sigmoid(x);
+  if constexpr (op == Unary::Softplus) return scalar::softplus(x);
   if constexpr (op == Unary::Relu) return x > T(0) ? x : T(0);
   if constexpr (op == Unary::Tanh) return tanh(x);
   if constexpr (op == Unary::Gelu) return T(0.5) * x * (T(1) + erf(x * T(0.70710678118654752440)));
@@ -41,10 +37,10 @@ __device__ __forceinline__ T unary_d(T x, T y, double p0, double p1) {
   if constexpr (op == Unary::Abs) return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
   if constexpr (op == Unary::Sigmoid) return y * (T(1) - y);
   if constexpr (op == Unary::Silu) {
-    const T s = sigmoid_(x);
+    const T s = scalar::sigmoid(x);
     return s * (T(1) + x * (T(1) - s));
   }
-  if constexpr (op == Unary::Softplus) return x > T(20) ? T(1) : sigmoid_(x);
+  if constexpr (op == Unary::Softplus) return scalar::softplus_grad(x);
   if constexpr (op == Unary::Relu) return x > T(0) ? T(1) : T(0);
   if constexpr (op == Unary::Tanh) return T(1) - y * y;
   if constexpr (op == Unary::Gelu) {

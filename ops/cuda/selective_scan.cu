@@ -1,5 +1,6 @@
 // CUDA selective scan, forward and backward (see selective_scan_cuda.h and ops/selective_scan.cpp for the math).
 #include "ops/cuda/selective_scan_cuda.h"
+#include "ops/scalar_math.h"
 #include "tensor/cuda/cuda_check.h"
 
 namespace ha::cuda {
@@ -18,11 +19,9 @@ Args device_args(const cpu::ScanArgs<float>& a) {
           a.delta_softplus, a.reverse};
 }
 
-__device__ __forceinline__ float sigmoidf_(float x) { return 1.f / (1.f + __expf(-x)); }
-
 __device__ __forceinline__ float step_delta(const Args& a, int e, float raw) {
   float v = raw + (a.delta_bias ? a.delta_bias[e] : 0.f);
-  if (a.softplus) v = v > 20.f ? v : log1pf(expf(v));
+  if (a.softplus) v = scalar::softplus(v);
   return v;
 }
 
@@ -50,7 +49,7 @@ __global__ void scan_forward_kernel(Args a, float* out) {
     if (a.D) y += a.D[e] * ut;
     if (a.z) {
       const float zt = a.z[row + t];
-      y *= zt * sigmoidf_(zt);
+      y *= zt * scalar::sigmoid(zt);
     }
     out[row + t] = y;
   }
@@ -83,14 +82,14 @@ __global__ void scan_backward_kernel(Args a, const float* dout, float* du, float
     const int t = a.reverse ? L - 1 - k : k;
     const float g = dout[row + t], ut = a.u[row + t];
     const float raw = a.delta[row + t] + (a.delta_bias ? a.delta_bias[e] : 0.f);
-    const float dt = a.softplus ? (raw > 20.f ? raw : log1pf(expf(raw))) : raw;
+    const float dt = a.softplus ? scalar::softplus(raw) : raw;
     float dy = g;
     if (a.z) {
       float ypre = a.D ? a.D[e] * ut : 0.f;
 #pragma unroll
       for (int n = 0; n < kScanMaxStates; ++n)
         if (n < N) ypre += a.Cm[(size_t(b) * N + n) * L + t] * my_h[size_t(k) * N + n];
-      const float zt = a.z[row + t], s = sigmoidf_(zt);
+      const float zt = a.z[row + t], s = scalar::sigmoid(zt);
       dy = g * zt * s;
       if (dz) dz[row + t] = g * ypre * s * (1.f + zt * (1.f - s));
     }
@@ -115,7 +114,7 @@ __global__ void scan_backward_kernel(Args a, const float* dout, float* du, float
       du_t += dh[n] * dt * Bv;
       dh[n] *= decay;
     }
-    if (a.softplus) ddt *= raw > 20.f ? 1.f : sigmoidf_(raw);
+    if (a.softplus) ddt *= scalar::softplus_grad(raw);
     if (ddelta) ddelta[row + t] = ddt;
     dbias_acc += ddt;
     if (du) du[row + t] = du_t;

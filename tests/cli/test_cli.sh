@@ -7,6 +7,7 @@ data=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
+skipped=0
 ckpt=$data/vim_ref/vim_ref.pth
 img=$data/images/src_wide.png
 
@@ -118,6 +119,9 @@ if [[ -d $fm ]]; then
   check "eval bad shard" 2 "$hattn" eval perturbation --checkpoint "$small" --shard 2/2
   check "eval bad kind" 2 "$hattn" eval fidelity --checkpoint "$small"
   check "influence" 0 "$hattn" influence --checkpoint "$small" --limit 2 --out "$tmp/inf"
+else
+  echo "SKIP training, export, evaluation and sharding checks: $fm is missing (Debian's dataset-fashion-mnist)"
+  skipped=1
 fi
 # misuse: a directory instead of a file, an output folder that cannot be created
 check "checkpoint is a directory" 2 "$hattn" classify --checkpoint "$data" --image "$img"
@@ -135,4 +139,6 @@ check "metrics mismatched" 2 "$hattn" metrics segmentation --maps "$data/metrics
 check "metrics bad maps" 2 "$hattn" metrics segmentation --maps "$tmp/none.npy" --masks "$tmp/none.npy"
 
 echo "$failures failure(s)"
-exit $((failures > 0))
+((failures > 0)) && exit 1
+((skipped)) && exit 77  # ctest reports the test as skipped (SKIP_RETURN_CODE), not as passed
+exit 0

@@ -1,11 +1,11 @@
 // Hidden-attention rows and matrices on the GPU (see hidden_attention_cuda.h).
-#include "tensor/cuda/cuda_check.h"
 #include "xai/cuda/hidden_attention_cuda.h"
+
+#include "ops/scalar_math.h"
+#include "tensor/cuda/cuda_check.h"
 
 namespace ha::xai::cuda {
 namespace {
-
-__device__ __forceinline__ float sigmoid_(float x) { return 1.f / (1.f + expf(-x)); }
 
 __global__ void rows_kernel(TraceView t, int64_t q, Row kind, float* out) {
   const int64_t d = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
@@ -35,8 +35,8 @@ __global__ void rows_kernel(TraceView t, int64_t q, Row kind, float* out) {
   }
   if (kind != Row::Unified) return;
   // α̂[q, j] = SiLU(z_q) Σ_{c=j..min(j+K−1, q)} w[j−c+K−1] σ(pre_c) α[q, c], in place, j ascending
-  const float zq = t.z[d * L + q], gate = zq * sigmoid_(zq);
-  for (int64_t c = 0; c <= q; ++c) o[c] *= sigmoid_(t.pre[d * L + c]);
+  const float zq = t.z[d * L + q], gate = zq * scalar::sigmoid(zq);
+  for (int64_t c = 0; c <= q; ++c) o[c] *= scalar::sigmoid(t.pre[d * L + c]);
   const float* w = t.w + d * t.K;
   for (int64_t j = 0; j <= q; ++j) {
     float acc = 0.f;
