@@ -3,10 +3,13 @@
 //   2 prefix sums: exp(S_i - S_j) with S_i = sum_{k<=i} Δ_k A, O(L^2 N) exps per matrix
 //   3 running product (production, xai/hidden_attention.cpp): L N exps, then O(L^2 N) multiply-adds
 //   4 one-hot backward scan: a row as the input gradient of a scan whose output gradient is e_q
-// Rows: 3 vs 4. L = 197 and 730. Counters: channels per second.
+// Rows: 3 vs 4. L = 197 and 730. Counters: channels per second. Variants 1, 2 and 4 are checked against the
+// production result before they are timed.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "ops/ops.h"
@@ -76,10 +79,29 @@ void prefix_matrix(const ha::nn::DirectionTrace& t, int64_t d, std::vector<float
     }
 }
 
+// Every variant must compute the production result before it is timed: max|got − ref| ≤ 1e-4 · max|ref|
+// (float32 with different summation orders), else the benchmark reports an error instead of a time.
+bool same_as_production(benchmark::State& state, const float* got, const ha::Tensor& ref_in, const char* what) {
+  const ha::Tensor ref = ref_in.contiguous();
+  const float* r = ref.data<float>();
+  double err = 0, scale = 0;
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    err = std::max(err, double(std::abs(got[i] - r[i])));
+    scale = std::max(scale, double(std::abs(r[i])));
+  }
+  if (err <= 1e-4 * scale) return true;
+  state.SkipWithError((std::string(what) + " differs from the production result").c_str());
+  return false;
+}
+
 void BM_Released(benchmark::State& state) {
   const int64_t L = state.range(0);
   ha::nn::MixerTrace m = make_trace(1, L);
   std::vector<float> M;
+  released_matrix(m.fwd, 0, M);
+  if (!same_as_production(state, M.data(), ha::xai::attention_matrices(m, ha::xai::Direction::Fwd, 0, 0, 1),
+                          "released triple loop"))
+    return;
   for (auto _ : state) {
     released_matrix(m.fwd, 0, M);
     benchmark::DoNotOptimize(M.data());
@@ -91,6 +113,10 @@ void BM_PrefixSums(benchmark::State& state) {
   const int64_t L = state.range(0);
   ha::nn::MixerTrace m = make_trace(1, L);
   std::vector<float> M;
+  prefix_matrix(m.fwd, 0, M);
+  if (!same_as_production(state, M.data(), ha::xai::attention_matrices(m, ha::xai::Direction::Fwd, 0, 0, 1),
+                          "prefix sums"))
+    return;
   for (auto _ : state) {
     prefix_matrix(m.fwd, 0, M);
     benchmark::DoNotOptimize(M.data());
@@ -119,6 +145,14 @@ void BM_OneHotBackwardScanRow(benchmark::State& state) {
   ha::Tensor u = ha::Tensor::zeros({1, E, L}).requires_grad_();
   ha::Tensor onehot = ha::Tensor::zeros({1, E, L});
   ha::raw::narrow(onehot, 2, L / 2, 1).fill_(1);
+  {
+    ha::Tensor y = ha::selective_scan({u, m.fwd.delta, m.fwd.A, m.fwd.Bm, m.fwd.Cm, ha::Tensor(), ha::Tensor(),
+                                       ha::Tensor(), false, false});
+    y.backward(onehot);
+    const ha::Tensor row = ha::xai::direction_rows(m.fwd, 0, L / 2, ha::xai::RowKind::Exact);
+    if (!same_as_production(state, u.grad().contiguous().data<float>(), row, "one-hot backward scan")) return;
+    u.zero_grad();
+  }
   for (auto _ : state) {
     ha::Tensor y = ha::selective_scan({u, m.fwd.delta, m.fwd.A, m.fwd.Bm, m.fwd.Cm, ha::Tensor(), ha::Tensor(),
                                        ha::Tensor(), false, false});

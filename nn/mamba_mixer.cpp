@@ -56,9 +56,9 @@ Tensor MambaMixer::operator()(const Tensor& a, MixerTrace* trace) const {
   const int64_t E = cfg.d_inner();
   Tensor xz = matmul(in_proj_weight, a.transpose(1, 2));  // (2E, D) · (B, D, L) -> (B, 2E, L), rows contiguous
   Tensor x = xz.narrow(1, 0, E), z = xz.narrow(1, E, E);
-  // The two directions are independent: one task each, with the ops inside running serially (nested
-  // parallel_for), so their small GEMMs and convolutions pay no per-op thread synchronisation. Results do
-  // not depend on the thread count (every kernel's are independent of it). Grad mode is per thread.
+  // The two directions are independent: one task each; the ops inside share their own chunks with the
+  // pool's idle threads (nested parallel_for). Results do not depend on the thread count (no kernel's split
+  // does). Grad mode is per thread.
   Tensor y_f, y_b;
   const bool grad = GradMode::is_enabled();
   parallel_for(2, 1, [&](int64_t d0, int64_t d1) {

@@ -2,7 +2,10 @@
 """The PyTorch side of scripts/bench_vs_pytorch.sh (developer tool; Debian's python3-torch).
 
 Times, in this process, what our end-to-end benchmark and `hattn` compute, with the pure-PyTorch Vim of
-scripts/make_reference.py (sequential reference scan, float32, the BLAS PyTorch is linked with):
+scripts/make_reference.py (float32, the BLAS PyTorch is linked with) and its scan chosen by --scan:
+"sequential" (mamba_ssm's selective_scan_ref: a Python loop over the tokens, what mamba_ssm runs on a CPU) or
+"vectorised" (a log-depth parallel scan over whole tensors, as the mambapy package does; checked at start to
+equal the sequential one):
   forward        logits of one 224x224 image (no autograd)
   explain_attr   forward with traces + backward of the top logit + the official Mamba-Attribution map
   layer_attn     the full hidden attention of one layer (every channel, both directions)
@@ -13,6 +16,8 @@ scripts/make_reference.py (sequential reference scan, float32, the BLAS PyTorch 
   sgemm          GFLOP/s of torch.mm on Vim-tiny's projection shapes
 and checks that its logits agree with ours (--ours-logits, written by `hattn classify --logits-npy`).
 Writes one JSON object (seconds, best of --repeat) to --json and the same as "name value" lines beside it (.txt).
+With --process classify|explain_attr it instead does that one job once, as a whole process to be timed from
+outside (interpreter start and imports included, like a `hattn` process), and exits.
 """
 import argparse
 import json
@@ -99,6 +104,27 @@ def attr_official(sd, img, depth):
     return torch.clamp(torch.cat([r[:cls], r[cls + 1:]]).reshape(G, G), min=0)
 
 
+def time_layer_attention_and_gemm(res, sd, img, depth, a):
+    traces = []
+    with torch.no_grad():
+        ref.vim_forward(img, sd, depth, 16, traces)
+    layer = traces[12]
+
+    def layer_attn():
+        with torch.no_grad():
+            return ref.alpha_matrix(layer["fwd"]) + ref.alpha_matrix(layer["bwd"]).flip(-1, -2)
+    res["layer_attn"] = best_of(layer_attn, max(1, a.repeat - 1), "layer_attn")
+    save(res, a.json)
+    gf = {}
+    for M, K, N in [(197, 192, 768), (197, 384, 192), (1576, 192, 768), (1576, 384, 192)]:  # in_proj, out_proj
+        A, B = torch.randn(M, K), torch.randn(K, N)
+        reps = max(3, int(2e9 / (2 * M * K * N)))
+        t = best_of(lambda: [torch.mm(A, B) for _ in range(reps)], 3) / reps
+        gf[f"{M}x{K}x{N}"] = 2 * M * K * N / t / 1e9
+    res["sgemm_gflops"] = gf
+    save(res, a.json)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True, help="a Vim-tiny .safetensors (hattn init --config tiny)")
@@ -107,10 +133,23 @@ def main():
     ap.add_argument("--json", required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--scan", choices=["sequential", "vectorised"], default="sequential")
+    ap.add_argument("--process", choices=["classify", "explain_attr"], default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    res = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+    ref.SCAN = a.scan
+    if a.process:
+        sd, meta = read_safetensors(a.checkpoint)
+        img = preprocess_crop(a.image)
+        if a.process == "classify":
+            with torch.no_grad():
+                print(int(ref.vim_forward(img, sd, int(meta.get("depth", 24)), 16)[0].argmax()))
+        else:
+            np.save(os.path.splitext(a.json)[0] + "_attr.npy", attr_official(sd, img, int(meta.get("depth", 24))).detach().numpy())
+        return
+    res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "scan": a.scan,
+           "scan_check_rel": ref.check_scans(),
            "blas": "see torch.__config__ (BLAS_INFO) and update-alternatives libblas.so.3"}
 
     def classify_e2e():
@@ -139,16 +178,8 @@ def main():
     res["explain_attr"] = best_of(lambda: attr_official(sd, img, depth), max(1, a.repeat - 1), "explain_attr")
     save(res, a.json)
 
-    traces = []
-    with torch.no_grad():
-        ref.vim_forward(img, sd, depth, 16, traces)
-    layer = traces[12]
-
-    def layer_attn():
-        with torch.no_grad():
-            return ref.alpha_matrix(layer["fwd"]) + ref.alpha_matrix(layer["bwd"]).flip(-1, -2)
-    res["layer_attn"] = best_of(layer_attn, max(1, a.repeat - 1), "layer_attn")
-    save(res, a.json)
+    if a.scan == "sequential":  # these do not run the scan: timed once, with the sequential run
+        time_layer_attention_and_gemm(res, sd, img, depth, a)
 
     params = {k: v.clone().requires_grad_() for k, v in sd.items()}
     opt = torch.optim.AdamW(params.values(), lr=1e-4)
@@ -163,13 +194,6 @@ def main():
         opt.step()
     res["train_step_b2"] = best_of(train_step, 1, "train_step (batch 2)")
 
-    gf = {}
-    for M, K, N in [(197, 192, 768), (197, 384, 192), (1576, 192, 768), (1576, 384, 192)]:  # in_proj, out_proj
-        A, B = torch.randn(M, K), torch.randn(K, N)
-        reps = max(3, int(2e9 / (2 * M * K * N)))
-        t = best_of(lambda: [torch.mm(A, B) for _ in range(reps)], 3) / reps
-        gf[f"{M}x{K}x{N}"] = 2 * M * K * N / t / 1e9
-    res["sgemm_gflops"] = gf
     save(res, a.json)
     print(json.dumps(res, indent=1))
 

@@ -73,18 +73,62 @@ def rms_norm(x, w, eps=1e-5):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
 
 
+# How scan() runs the recurrence: "sequential" (mamba_ssm's selective_scan_ref: a Python loop over tokens; the
+# goldens use it) or "vectorised" (pscan below: log2(L) whole-tensor steps, the strongest pure-PyTorch CPU
+# alternative, as the mambapy package does it). Both give the same result (check_scans()).
+SCAN = "sequential"
+
+
+def pscan(a, b):
+    """h_t = a_t h_(t-1) + b_t with h_(-1) = 0, for every t at once, along dim 2 of (B, E, L, N) tensors.
+    Hillis-Steele doubling: after the step of offset d, entry t holds the composition of the affine maps of
+    tokens (t - 2d, t]; composing (a1, b1) then (a2, b2) gives (a2 a1, a2 b1 + b2)."""
+    L, d = a.shape[2], 1
+    while d < L:
+        b = torch.cat([b[:, :, :d], a[:, :, d:] * b[:, :, :-d] + b[:, :, d:]], dim=2)
+        a = torch.cat([a[:, :, :d], a[:, :, d:] * a[:, :, :-d]], dim=2)
+        d *= 2
+    return b
+
+
 def scan(u, delta, A, B, C, D, z, delta_bias):
     """selective_scan_ref: u, delta, z (B, E, L); A (E, N); B, C (B, N, L)."""
     delta = F.softplus(delta + delta_bias[:, None])  # threshold 20, like the kernel
     dA = torch.exp(delta[..., None] * A[None, :, None, :])            # (B, E, L, N)
     dBu = delta[..., None] * B.transpose(1, 2)[:, None] * u[..., None]  # (B, E, L, N)
-    h = torch.zeros(u.shape[0], u.shape[1], A.shape[1], dtype=u.dtype)
-    ys = []
-    for t in range(u.shape[2]):
-        h = dA[:, :, t] * h + dBu[:, :, t]
-        ys.append((h * C[:, None, :, t]).sum(-1))
-    y = torch.stack(ys, dim=2) + u * D[:, None]
+    if SCAN == "vectorised":
+        y = (pscan(dA, dBu) * C.transpose(1, 2)[:, None]).sum(-1)
+    else:
+        h = torch.zeros(u.shape[0], u.shape[1], A.shape[1], dtype=u.dtype)
+        ys = []
+        for t in range(u.shape[2]):
+            h = dA[:, :, t] * h + dBu[:, :, t]
+            ys.append((h * C[:, None, :, t]).sum(-1))
+        y = torch.stack(ys, dim=2)
+    y = y + u * D[:, None]
     return y * F.silu(z)
+
+
+def check_scans(dtype=torch.float32, L=197, E=24, N=16):
+    """The two scan modes agree (max |difference| / max |y|); raises if not. Returns the relative difference."""
+    global SCAN
+    g = torch.Generator().manual_seed(3)
+    args = (torch.randn(2, E, L, generator=g, dtype=dtype), torch.randn(2, E, L, generator=g, dtype=dtype) - 2,
+            -torch.rand(E, N, generator=g, dtype=dtype) * 8, torch.randn(2, N, L, generator=g, dtype=dtype),
+            torch.randn(2, N, L, generator=g, dtype=dtype), torch.randn(E, generator=g, dtype=dtype),
+            torch.randn(2, E, L, generator=g, dtype=dtype), torch.randn(E, generator=g, dtype=dtype))
+    keep = SCAN
+    try:
+        SCAN = "sequential"
+        y0 = scan(*args)
+        SCAN = "vectorised"
+        y1 = scan(*args)
+    finally:
+        SCAN = keep
+    rel = float((y1 - y0).abs().max() / y0.abs().max())
+    if rel > (1e-5 if dtype == torch.float32 else 1e-12):
+        raise AssertionError(f"vectorised scan differs from the sequential one: {rel:.3g} of max|y|")
+    return rel
 
 
 def mixer(a, sd, p, R, N, traces=None):

@@ -1,6 +1,7 @@
 #include "tensor/parallel.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -11,8 +12,6 @@
 namespace ha {
 namespace {
 
-thread_local bool t_in_worker = false;
-
 int default_threads() {
   if (const char* env = std::getenv("HATTN_NUM_THREADS")) {
     int n = std::atoi(env);
@@ -21,6 +20,18 @@ int default_threads() {
   unsigned hw = std::thread::hardware_concurrency();
   return hw ? static_cast<int>(hw) : 1;
 }
+
+// One parallel_for: its range cut into `chunks` pieces, claimed one at a time by whichever threads are free.
+// It lives on the caller's stack; `users` counts the pool threads holding a pointer to it, and the caller
+// returns only when every chunk is done and no thread holds it.
+struct Job {
+  const std::function<void(int64_t, int64_t)>* fn;
+  int64_t n, chunk, chunks;
+  std::atomic<int64_t> next{0}, done{0};
+  int users = 0;  // guarded by the pool's mutex
+  std::mutex error_mu;
+  std::exception_ptr error;
+};
 
 class Pool {
  public:
@@ -32,55 +43,60 @@ class Pool {
   void resize(int n) {
     stop();
     stopping_ = false;
-    // A new worker starts at the current generation, so it neither reruns an old task nor misses the next.
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, g = generation_] { loop(i, g); });
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { loop(); });
   }
 
-  // Runs task(i) for i in [0, parts) with the caller as part 0.
-  void run(int parts, const std::function<void(int)>& task) {
-    std::unique_lock<std::mutex> lock(mu_);
-    task_ = &task;
-    parts_ = parts;
-    pending_ = parts - 1;
-    error_ = nullptr;
-    ++generation_;
-    lock.unlock();
-    cv_.notify_all();
-    std::exception_ptr mine;
-    t_in_worker = true;
-    try {
-      task(0);
-    } catch (...) {
-      mine = std::current_exception();
+  // Runs every chunk of job, the caller included, and returns when all are done.
+  void run(Job& job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_.push_back(&job);
     }
-    t_in_worker = false;
-    lock.lock();
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
-    task_ = nullptr;
-    if (mine) std::rethrow_exception(mine);
-    if (error_) std::rethrow_exception(error_);
+    work_cv_.notify_all();
+    claim_chunks(job);
+    std::unique_lock<std::mutex> lock(mu_);
+    close(job);
+    done_cv_.wait(lock, [&] { return job.done.load() == job.chunks && job.users == 0; });
   }
 
  private:
-  void loop(int index, uint64_t seen) {
-    t_in_worker = true;
-    for (;;) {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      if (index >= parts_) continue;
-      const std::function<void(int)>* task = task_;
-      lock.unlock();
-      std::exception_ptr err;
+  // Claims and runs chunks of job until none is left unclaimed.
+  void claim_chunks(Job& job) {
+    for (int64_t c; (c = job.next.fetch_add(1)) < job.chunks;) {
+      const int64_t b = c * job.chunk, e = std::min(job.n, b + job.chunk);
       try {
-        (*task)(index);
+        (*job.fn)(b, e);
       } catch (...) {
-        err = std::current_exception();
+        std::lock_guard<std::mutex> lock(job.error_mu);
+        if (!job.error) job.error = std::current_exception();
       }
-      lock.lock();
-      if (err && !error_) error_ = err;
-      if (--pending_ == 0) done_cv_.notify_one();
+      if (job.done.fetch_add(1) + 1 == job.chunks) {
+        { std::lock_guard<std::mutex> lock(mu_); }  // a waiter between its check and its wait sees the count
+        done_cv_.notify_all();
+      }
+    }
+  }
+
+  // With mu_ held: job has no unclaimed chunk left (or its owner is done claiming), so nobody should pick it.
+  void close(Job& job) {
+    auto it = std::find(open_.begin(), open_.end(), &job);
+    if (it != open_.end()) open_.erase(it);
+  }
+
+  void loop() {
+    for (;;) {
+      Job* job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_cv_.wait(lock, [&] { return stopping_ || !open_.empty(); });
+        if (stopping_) return;
+        job = open_.back();  // the newest job: usually the innermost of nested parallel_fors
+        ++job->users;
+      }
+      claim_chunks(*job);
+      std::lock_guard<std::mutex> lock(mu_);
+      close(*job);
+      if (--job->users == 0 && job->done.load() == job->chunks) done_cv_.notify_all();
     }
   }
 
@@ -89,57 +105,57 @@ class Pool {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
     }
-    cv_.notify_all();
+    work_cv_.notify_all();
     for (auto& w : workers_) w.join();
     workers_.clear();
   }
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
-  std::condition_variable cv_, done_cv_;
-  const std::function<void(int)>* task_ = nullptr;
-  int parts_ = 0;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
+  std::condition_variable work_cv_, done_cv_;
+  std::vector<Job*> open_;  // jobs that may have unclaimed chunks
   bool stopping_ = false;
-  std::exception_ptr error_;
 };
-
-std::mutex g_pool_mu;  // one parallel region at a time from outside the pool
 
 Pool& pool() {
   static Pool p(default_threads());
   return p;
 }
 
+std::mutex g_resize_mu;
+
 }  // namespace
 
 int num_threads() { return pool().size(); }
 
 void set_num_threads(int n) {
-  std::lock_guard<std::mutex> lock(g_pool_mu);
+  std::lock_guard<std::mutex> lock(g_resize_mu);
   pool().resize(std::max(1, n));
 }
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
+  // The split depends on n and grain only, never on the thread count, so that every kernel computes the
+  // same thing with 1 or 64 threads; kMaxChunks leaves work to share out on many cores.
+  constexpr int64_t kMaxChunks = 64;
   grain = std::max<int64_t>(grain, 1);
-  int64_t max_parts = (n + grain - 1) / grain;
-  int parts = static_cast<int>(std::min<int64_t>(max_parts, num_threads()));
-  if (parts <= 1 || t_in_worker) {
+  const int64_t chunks = std::min<int64_t>((n + grain - 1) / grain, kMaxChunks);
+  const int64_t chunk = (n + chunks - 1) / chunks;
+  if (chunks == 1) {
     fn(0, n);
     return;
   }
-  std::unique_lock<std::mutex> lock(g_pool_mu, std::try_to_lock);
-  if (!lock.owns_lock()) {  // another outside thread holds the pool: run inline rather than wait
-    fn(0, n);
+  if (num_threads() == 1) {
+    for (int64_t b = 0; b < n; b += chunk) fn(b, std::min(n, b + chunk));
     return;
   }
-  int64_t chunk = (n + parts - 1) / parts;
-  pool().run(parts, [&](int i) {
-    int64_t b = i * chunk, e = std::min(n, b + chunk);
-    if (b < e) fn(b, e);
-  });
+  Job job;
+  job.fn = &fn;
+  job.n = n;
+  job.chunk = chunk;
+  job.chunks = (n + chunk - 1) / chunk;
+  pool().run(job);
+  if (job.error) std::rethrow_exception(job.error);
 }
 
 }  // namespace ha
