@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <set>
 
 #include "nn/module.h"
@@ -149,11 +151,17 @@ void load_parameters(nn::Module& model, const Checkpoint& ckpt) {
   if (!wrong_type.empty()) problems += str("\n  not floating point (", wrong_type.size(), "): ", list(wrong_type));
   HATTN_CHECK_INPUT(problems.empty(), "'", ckpt.path(), "' does not match the model:", problems);
   for (auto& [name, t] : params) {
-    Tensor v = ckpt.load(name);
-    t.copy_(v);
-  }
-  for (auto& [name, t] : params) {
+    ckpt.load_into(name, t);
+    // Non-finite floats have every exponent bit set: an integer OR over the bits vectorises, and the index is
+    // looked for only when something is wrong.
     const float* p = t.data<float>();
+    uint32_t non_finite = 0;
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, p + i, 4);
+      non_finite |= (~bits & 0x7f800000u) == 0;
+    }
+    if (!non_finite) continue;
     for (int64_t i = 0; i < t.numel(); ++i)
       HATTN_CHECK_INPUT(std::isfinite(p[i]), "'", ckpt.path(), "': tensor '", name, "' holds a non-finite value (",
                         p[i], ") at element ", i);

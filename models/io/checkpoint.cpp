@@ -115,18 +115,15 @@ Tensor Checkpoint::load(const std::string& name) const {
                     shape_str(r->shape), " has ", count, " elements but the file has only ", file_size_,
                     " bytes (zero or overlapping strides); refusing to expand it");
   const int64_t n = extent - r->element_offset + 1;
+  // Common case (every released checkpoint): float32, contiguous, little-endian like us: read in place.
+  if (readable_in_place(*r, out_type)) {
+    Tensor out = Tensor::empty(r->shape, out_type);
+    read_in_place(*r, out.raw_data());
+    return out;
+  }
   std::ifstream f(path_, std::ios::binary);
   HATTN_CHECK_INPUT(f.good(), "'", path_, "': cannot reopen to read tensor '", name, "'");
   f.seekg(static_cast<std::streamoff>(r->file_offset + r->element_offset * es));
-  // Common case (every released checkpoint): float32, contiguous, little-endian like us: read in place.
-  if ((r->type == StoredType::F32 || r->type == StoredType::F64 || r->type == StoredType::I64) && n == count &&
-      r->strides == contiguous_strides(r->shape)) {
-    Tensor out = Tensor::empty(r->shape, out_type);
-    f.read(static_cast<char*>(out.raw_data()), static_cast<std::streamsize>(n * es));
-    HATTN_CHECK_INPUT(f.gcount() == static_cast<std::streamsize>(n * es), "'", path_, "': truncated data for tensor '", name,
-                      "'");
-    return out;
-  }
   std::vector<char> bytes(n * es);
   f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   HATTN_CHECK_INPUT(static_cast<size_t>(f.gcount()) == bytes.size(), "'", path_, "': truncated data for tensor '", name, "'");
@@ -151,6 +148,37 @@ Tensor Checkpoint::load(const std::string& name) const {
     else flat.data<int64_t>()[i] = static_cast<int64_t>(v);
   }
   return raw::contiguous(raw::as_strided(flat, r->shape, r->strides, 0));
+}
+
+bool Checkpoint::readable_in_place(const TensorRecord& r, DType as) const {
+  const bool same_type = (r.type == StoredType::F32 && as == DType::F32) ||
+                         (r.type == StoredType::F64 && as == DType::F64) ||
+                         (r.type == StoredType::I64 && as == DType::I64);
+  return same_type && r.strides == contiguous_strides(r.shape);
+}
+
+void Checkpoint::read_in_place(const TensorRecord& r, void* dst) const {
+  int64_t count = 1;
+  for (int64_t d : r.shape) count *= d;
+  const size_t nbytes = static_cast<size_t>(count) * stored_type_size(r.type);
+  if (nbytes == 0) return;
+  std::ifstream f(path_, std::ios::binary);
+  HATTN_CHECK_INPUT(f.good(), "'", path_, "': cannot reopen to read tensor '", r.name, "'");
+  f.seekg(static_cast<std::streamoff>(r.file_offset + r.element_offset * stored_type_size(r.type)));
+  f.read(static_cast<char*>(dst), static_cast<std::streamsize>(nbytes));
+  HATTN_CHECK_INPUT(f.gcount() == static_cast<std::streamsize>(nbytes), "'", path_, "': truncated data for tensor '",
+                    r.name, "'");
+}
+
+void Checkpoint::load_into(const std::string& name, Tensor& dst) const {
+  const TensorRecord* r = find(name);
+  HATTN_CHECK_INPUT(r != nullptr, "'", path_, "': no tensor named '", name, "'");
+  HATTN_CHECK(dst.shape() == r->shape, "Checkpoint::load_into: '", name, "' is ", shape_str(r->shape),
+              ", the destination ", shape_str(dst.shape()));
+  if (dst.device().is_cpu() && dst.is_contiguous() && readable_in_place(*r, dst.dtype()))
+    read_in_place(*r, dst.raw_data());  // one read straight into the parameter, no temporary
+  else
+    dst.copy_(load(name));
 }
 
 Checkpoint Checkpoint::open(const std::string& path) {

@@ -35,6 +35,9 @@ class Checkpoint {
   const TensorRecord* find(const std::string& name) const;
   // Reads one tensor; floating types arrive as float32 (or float64 if stored so), integer types as int64.
   Tensor load(const std::string& name) const;
+  // The same into an existing tensor of the stored shape (a model's parameter): read straight into it when it is
+  // a contiguous CPU tensor of the stored dtype and the file holds the tensor contiguous, else copied.
+  void load_into(const std::string& name, Tensor& dst) const;
   // Everything else the file holds, as printable key/value lines (outer dict keys, args, metadata).
   const std::vector<std::pair<std::string, std::string>>& extras() const { return extras_; }
   // safetensors __metadata__ or the pth args namespace, flattened to strings (e.g. "input_size" -> "224")
@@ -48,6 +51,10 @@ class Checkpoint {
   std::map<std::string, size_t> index_;
   uint64_t file_size_ = 0;
   void add_record(TensorRecord r);  // validates extent against the storage; throws naming the tensor
+
+ private:
+  bool readable_in_place(const TensorRecord& r, DType as) const;  // stored contiguous as `as`
+  void read_in_place(const TensorRecord& r, void* dst) const;
 };
 
 Checkpoint open_pth(const std::string& path);
