@@ -32,5 +32,6 @@ int run_eval(int argc, char** argv);
 int run_metrics(int argc, char** argv);
 int run_cluttered(int argc, char** argv);
 int run_influence(int argc, char** argv);
+int run_explore(int argc, char** argv);
 
 }  // namespace ha::app

@@ -18,6 +18,7 @@ const Command kCommands[] = {
     {"classify", ha::app::run_classify, "top-k classes of an image"},
     {"explain", ha::app::run_explain, "explanation maps of an image: hidden attention methods and baselines"},
     {"attention", ha::app::run_attention, "one layer's hidden attention matrices"},
+    {"explore", ha::app::run_explore, "an interactive explorer page (HTML, works from file://) for a few images"},
     {"train", ha::app::run_train, "train a small Vim on cluttered Fashion-MNIST"},
     {"eval", ha::app::run_eval, "evaluation protocols: perturbation, segmentation, accuracy, merge of shards"},
     {"metrics", ha::app::run_metrics, "score given maps against given masks (segmentation metrics)"},

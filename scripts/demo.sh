@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # make demo: explain a handful of cluttered Fashion-MNIST test images with the bundled model, every method,
-# and write the panels, one layer's attention matrices and an index.html into out/demo/.
+# and write the panels, one layer's attention matrices, and the explorer page out/demo/index.html (`hattn
+# explore`: opens from file://, no server; scripts/check_explorer.sh renders it in headless Chromium).
 # Takes well under a minute on 2 cores (after the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hattn=./build/bin/hattn
 model=models/weights/vim_cluttered.safetensors
 out=out/demo
-count=${DEMO_IMAGES:-6}
+count=${DEMO_IMAGES:-4}
 [[ -x $hattn ]] || { echo "demo: $hattn is missing; run 'make' first" >&2; exit 2; }
 [[ -f $model ]] || { echo "demo: the bundled model $model is missing" >&2; exit 2; }
 rm -rf "$out"
@@ -16,7 +17,6 @@ echo "== bundled model"
 $hattn info --checkpoint "$model" | head -4
 echo "== $count cluttered test images -> $out/inputs"
 $hattn cluttered --split test --index 0 --count "$count" --out "$out/inputs" >/dev/null
-declare -a rows
 names=("T-shirt/top" "Trouser" "Pullover" "Dress" "Coat" "Sandal" "Shirt" "Sneaker" "Bag" "Ankle boot")
 while read -r file label; do
   label="$label (${names[$label]})"
@@ -25,18 +25,12 @@ while read -r file label; do
   top=$(sed -E 's/.*"label": "([^"]*)".*"prob": ([0-9.e-]+).*/\1 (p = \2)/' <<<"$pred")
   echo "$file: true class $label, predicted $top"
   $hattn explain --checkpoint "$model" --image "$out/inputs/$file" --out "$out/$name" 2>/dev/null
-  rows+=("<h3>$file: true class $label, predicted $top</h3><img src=\"$name/panel.png\">")
 done <"$out/inputs/labels.txt"
 layer=$(( $($hattn info --checkpoint "$model" | sed -nE 's/.*depth=([0-9]+).*/\1/p') / 2 ))
 echo "== attention matrices of layer $layer -> $out/attention"
 $hattn attention --checkpoint "$model" --image "$out/inputs/test_0.png" --layer "$layer" --channels 0:15 --out "$out/attention" 2>/dev/null
-{
-  echo "<!doctype html><meta charset=utf-8><title>HiddenAttn demo</title>"
-  echo "<style>body{font-family:sans-serif;max-width:1000px;margin:auto}img{max-width:100%}</style>"
-  echo "<h1>HiddenAttn demo</h1><p>Bundled model: <code>$model</code> (see models/weights/README.md).</p>"
-  echo "<p>Each panel: the input, then raw attention, attention rollout, Mamba-Attribution (official variant),"
-  echo "the unified implicit attention, and the random, saliency and gradient-times-input baselines.</p>"
-  printf '%s\n' "${rows[@]}"
-  echo "<h2>Hidden attention matrices, layer $layer (test_0.png)</h2><img src=\"attention/attn_l${layer}_sum.png\">"
-} >"$out/index.html"
-echo "== done: open $out/index.html (panels in $out/test_*/panel.png)"
+echo "== explorer -> $out/index.html"
+files=$(cut -d' ' -f1 "$out/inputs/labels.txt" | sed "s|^|$out/inputs/|" | paste -sd,)
+labels=$(cut -d' ' -f2 "$out/inputs/labels.txt" | paste -sd,)
+$hattn explore --checkpoint "$model" --images "$files" --labels "$labels" --out "$out"
+echo "== done: open $out/index.html in a browser (the explorer); panels in $out/test_*/panel.png"

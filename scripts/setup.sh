@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
-          dataset-fashion-mnist)
+          dataset-fashion-mnist chromium)  # chromium: scripts/check_explorer.sh renders the explorer page
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(python3-torch python3-torchvision python3-numpy python3-pil python3-matplotlib python3-opencv
             libopenblas0-pthread)

@@ -123,6 +123,13 @@ else
   echo "SKIP training, export, evaluation and sharding checks: $fm is missing (Debian's dataset-fashion-mnist)"
   skipped=1
 fi
+# the explorer page: its two files, the data naming the image, bad usage refused
+check "explore" 0 "$hattn" explore --checkpoint "$ckpt" --images "$img" --labels 3 --out "$tmp/xp"
+[[ -s "$tmp/xp/index.html" && -s "$tmp/xp/explorer_data.js" ]] || { echo "FAIL explore wrote no page"; failures=$((failures + 1)); }
+expect_in "explore data" "$tmp/xp/explorer_data.js" '"name": "src_wide.png", "label": 3'
+check "explore labels mismatch" 2 "$hattn" explore --checkpoint "$ckpt" --images "$img,$img" --labels 3 --out "$tmp/xp2"
+check "explore missing image" 2 "$hattn" explore --checkpoint "$ckpt" --images "$tmp/none.png" --out "$tmp/xp3"
+
 # misuse: a directory instead of a file, an output folder that cannot be created
 check "checkpoint is a directory" 2 "$hattn" classify --checkpoint "$data" --image "$img"
 expect_in "says directory" "$tmp/err" "is a directory"
