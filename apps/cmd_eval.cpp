@@ -1,15 +1,21 @@
 // hattn eval perturbation|segmentation|accuracy|merge: the evaluation protocols (docs/definitions.md §7) over a data set.
-// Default data: the first 1,000 cluttered Fashion-MNIST test images (with ground-truth masks). An
-// ImageNet-style folder (--images DIR --labels FILE, lines "file class") works for perturbation/accuracy.
-// --shard i/n evaluates every n-th image from i; `eval merge` sums the shards' counts.csv.
+// Default data: the first 1,000 cluttered Fashion-MNIST test images (with ground-truth masks). The paper's data:
+// ImageNet val in its layouts (--images, with --labels / --synsets) and ImageNet-Segmentation (--mat
+// gtsegs_ijcv.mat, or --images with NAME_mask.png masks). --shard i/n evaluates every n-th image from i;
+// `eval merge` sums the shards' counts.csv.
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <functional>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "apps/common.h"
 #include "models/cluttered.h"
+#include "models/io/gtsegs.h"
 #include "models/preprocess.h"
 #include "xai/evaluate.h"
 
@@ -35,6 +41,72 @@ std::vector<xai::EvalMethod> parse_methods(const std::string& s) {
   return out;
 }
 
+std::vector<std::string> image_files_in(const std::string& dir, bool skip_masks) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::string ext = e.path().extension().string();
+    for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const std::string stem = e.path().stem().string();
+    if (ext != ".png" && ext != ".jpg" && ext != ".jpeg" && ext != ".bmp") continue;
+    if (skip_masks && stem.size() > 5 && stem.compare(stem.size() - 5, 5, "_mask") == 0) continue;
+    out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The images of --images with their classes (-1: unknown, allowed for segmentation only), in the layouts
+// ImageNet val comes in: ImageFolder (class = index of the sorted sub-folder), a flat folder with lines
+// "file class", or a flat folder with Kaggle's LOC_val_solution.csv and LOC_synset_mapping.txt.
+std::vector<std::pair<std::string, int64_t>> list_images(const std::string& dir, const std::string& labels,
+                                                         const std::string& synsets, bool segmentation) {
+  HATTN_CHECK_INPUT(std::filesystem::is_directory(dir), "--images '", dir, "' is not a folder");
+  std::vector<std::pair<std::string, int64_t>> files;
+  std::vector<std::string> classes;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.is_directory()) classes.push_back(e.path().filename().string());
+  std::sort(classes.begin(), classes.end());
+  if (!classes.empty() && labels.empty()) {  // ImageFolder
+    for (size_t k = 0; k < classes.size(); ++k)
+      for (const std::string& f : image_files_in(dir + "/" + classes[k], segmentation))
+        files.emplace_back(f, static_cast<int64_t>(k));
+  } else if (labels.empty()) {
+    if (!segmentation) throw UsageError("a flat --images folder needs --labels (lines 'file class', or LOC_val_solution.csv)");
+    for (const std::string& f : image_files_in(dir, true)) files.emplace_back(f, -1);
+  } else if (labels.size() > 4 && labels.compare(labels.size() - 4, 4, ".csv") == 0) {  // Kaggle's layout
+    if (synsets.empty()) throw UsageError("--labels " + labels + " (LOC_val_solution.csv) needs --synsets LOC_synset_mapping.txt");
+    require_readable_file(synsets, "synset mapping");
+    require_readable_file(labels, "labels file");
+    std::map<std::string, int64_t> index;
+    std::ifstream sf(synsets);
+    for (std::string line; std::getline(sf, line);)
+      if (!line.empty()) index.emplace(line.substr(0, line.find(' ')), static_cast<int64_t>(index.size()));
+    std::ifstream lf(labels);
+    std::string line;
+    std::getline(lf, line);  // ImageId,PredictionString
+    HATTN_CHECK_INPUT(line.rfind("ImageId,", 0) == 0, "'", labels, "' does not start with Kaggle's header ImageId,PredictionString");
+    for (int64_t lineno = 2; std::getline(lf, line); ++lineno) {
+      if (line.empty() || line.back() == '\r') line = line.substr(0, line.find('\r'));
+      if (line.empty()) continue;
+      const size_t comma = line.find(',');
+      HATTN_CHECK_INPUT(comma != std::string::npos, "'", labels, "' line ", lineno, ": no comma");
+      const std::string synset = line.substr(comma + 1, line.find(' ', comma) - comma - 1);
+      const auto it = index.find(synset);
+      HATTN_CHECK_INPUT(it != index.end(), "'", labels, "' line ", lineno, ": synset '", synset, "' is not in '", synsets, "'");
+      files.emplace_back(dir + "/" + line.substr(0, comma) + ".JPEG", it->second);
+    }
+    std::sort(files.begin(), files.end());
+  } else {
+    require_readable_file(labels, "labels file");
+    std::ifstream lf(labels);
+    std::string name;
+    int64_t label;
+    while (lf >> name >> label) files.emplace_back(dir + "/" + name, label);
+  }
+  return files;
+}
+
 }  // namespace
 
 int run_eval(int argc, char** argv) {
@@ -56,14 +128,17 @@ int run_eval(int argc, char** argv) {
     throw UsageError("hattn eval: unknown kind '" + kind + "' (perturbation, segmentation, accuracy or merge)");
   Args args("eval " + kind, "Evaluate explanation methods (docs/definitions.md §7) on a data set.");
   add_checkpoint_options(args);
-  args.option("data", ClutteredFashion::default_dir(), "Fashion-MNIST folder (the cluttered test set)")
-      .option("images", "", "instead: a folder of images (ImageNet-style)")
-      .option("labels", "", "with --images: a file of lines 'filename class'")
+  args.option("data", ClutteredFashion::default_dir(), "Fashion-MNIST folder (the cluttered test set, the default data)")
+      .option("images", "", "instead: a folder of images, either ImageFolder (one sub-folder per class, sorted = class "
+                            "index) or flat with --labels; for segmentation each image's mask beside it as NAME_mask.png")
+      .option("labels", "", "with a flat --images: lines 'file class', or Kaggle's LOC_val_solution.csv with --synsets")
+      .option("synsets", "", "with a LOC_val_solution.csv: LOC_synset_mapping.txt (line k names class k's synset)")
+      .option("mat", "", "segmentation: ImageNet-Segmentation's gtsegs_ijcv.mat (MATLAB v7.3; needs HDF5)")
       .option("preprocess", "squash", "crop | vim-eval | squash (folder images only; Chefer's protocol squashes)")
-      .option("limit", "1000", "number of images")
+      .option("limit", "", "number of images (default: 1000 of the cluttered set, every image of --images or --mat)")
       .option("shard", "0/1", "i/n: evaluate images i, i+n, i+2n, ...")
       .option("methods", "all", "all, or a comma list like raw:official,attr:exact,unified,saliency")
-      .option("out", "out/eval/" + kind, "output folder (results.md, CSV, SVG curves, counts.csv)");
+      .option("out", "out/eval/" + kind, "output folder (results.md, results.json, CSV, SVG curves, counts.csv)");
   if (!args.parse(argc - 1, argv + 1)) return 0;
   LoadedModel m = load_model(args);
   const VimConfig& c = m.model->config();
@@ -75,36 +150,58 @@ int run_eval(int argc, char** argv) {
         shards < 1 || shard < 0 || shard >= shards)
       throw UsageError("--shard expects i/n with 0 <= i < n, got '" + s + "'");
   }
-  const int64_t limit = args.get_int("limit");
-  if (limit <= 0) throw UsageError("--limit must be positive");
+  const Preprocess mode = parse_preprocess(args.get("preprocess"));
+  if (kind == "segmentation" && mode != Preprocess::Squash && (args.has("images") || args.has("mat")))
+    throw UsageError("segmentation squashes images and masks to the input size (Chefer's protocol): use --preprocess squash");
+  if (args.has("mat") && kind != "segmentation") throw UsageError("--mat holds segmentation data: use eval segmentation");
+  if (args.has("mat") && args.has("images")) throw UsageError("--mat and --images are two data sets: pick one");
 
-  // the data set, as a function from index to item
+  // the data set, as a count and a function from index to item (image and mask at the model's input size)
+  const int64_t n_in = c.img_size;
+  int64_t available = 0;
+  std::function<Item(int64_t)> item;
   std::unique_ptr<ClutteredFashion> cluttered;
+  std::unique_ptr<GtSegsFile> mat;
   std::vector<std::pair<std::string, int64_t>> files;
-  if (args.has("images")) {
-    if (kind == "segmentation") throw UsageError("segmentation needs masks: use the cluttered set (no --images)");
-    if (!args.has("labels")) throw UsageError("--images needs --labels FILE with lines 'filename class'");
-    require_readable_file(args.get("labels"), "labels file");
-    std::ifstream lf(args.get("labels"));
-    std::string name;
-    int64_t label;
-    while (lf >> name >> label) files.emplace_back(args.get("images") + "/" + name, label);
+  auto mask_at_input_size = [&](const std::vector<uint8_t>& mask, int64_t w, int64_t h) {
+    return resize_nearest_like_pil(mask, w, h, n_in, n_in);
+  };
+  if (args.has("mat")) {
+    mat = std::make_unique<GtSegsFile>(args.get("mat"));
+    available = mat->size();
+    item = [&](int64_t i) -> Item {
+      SegmentationItem s = mat->item(i);
+      return {preprocess_image(s.image, n_in, mode), -1, mask_at_input_size(s.mask, s.image.width, s.image.height)};
+    };
+  } else if (args.has("images")) {
+    files = list_images(args.get("images"), args.get("labels"), args.get("synsets"), kind == "segmentation");
+    available = static_cast<int64_t>(files.size());
+    item = [&](int64_t i) -> Item {
+      Item it{preprocess_image(load_image(files[i].first), n_in, mode), files[i].second, {}};
+      if (kind == "segmentation") {
+        const std::string& f = files[i].first;
+        const Image8 mk = load_image(f.substr(0, f.find_last_of('.')) + "_mask.png");
+        std::vector<uint8_t> plane(mk.width * mk.height);
+        for (size_t p = 0; p < plane.size(); ++p) plane[p] = mk.rgb[p * 3] > 127;
+        it.mask = mask_at_input_size(plane, mk.width, mk.height);
+      }
+      return it;
+    };
   } else {
     cluttered = std::make_unique<ClutteredFashion>(args.get("data"), "test", 1);
     if (c.img_size != ClutteredFashion::kCanvas)
       throw UsageError(str("the cluttered set is ", ClutteredFashion::kCanvas, "x", ClutteredFashion::kCanvas,
-                           " but the model takes ", c.img_size, "x", c.img_size, "; pass --images/--labels"));
-  }
-  const int64_t available = cluttered ? cluttered->size() : static_cast<int64_t>(files.size());
-  const int64_t n = std::min(limit, available);
-  const Preprocess mode = parse_preprocess(args.get("preprocess"));
-  auto item = [&](int64_t i) -> Item {
-    if (cluttered) {
+                           " but the model takes ", c.img_size, "x", c.img_size, "; pass --images or --mat"));
+    available = cluttered->size();
+    item = [&](int64_t i) -> Item {
       ClutteredSample s = cluttered->get(i, 0);
       return {s.image, s.label, s.mask};
-    }
-    return {preprocess_image(load_image(files[i].first), c.img_size, mode), files[i].second, {}};
-  };
+    };
+  }
+  const int64_t limit = args.has("limit") ? args.get_int("limit") : (cluttered ? 1000 : available);
+  if (limit <= 0) throw UsageError("--limit must be positive");
+  HATTN_CHECK_INPUT(available > 0, "the data set holds no images");
+  const int64_t n = std::min(limit, available);
 
   const std::string out = args.get("out");
   make_output_dir(out);

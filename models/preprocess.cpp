@@ -1,5 +1,6 @@
 #include "models/preprocess.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -177,6 +178,25 @@ Tensor normalize_image(const Image8& img) {
   for (int64_t i = 0; i < hw; ++i)
     for (int c = 0; c < 3; ++c) p[c * hw + i] = (img.rgb[i * 3 + c] / 255.0f - mean[c]) / stdev[c];
   return t;
+}
+
+std::vector<uint8_t> resize_nearest_like_pil(const std::vector<uint8_t>& plane, int64_t w, int64_t h, int64_t out_w,
+                                             int64_t out_h) {
+  HATTN_CHECK(w > 0 && h > 0 && out_w > 0 && out_h > 0 && plane.size() == size_t(w * h),
+              "resize_nearest_like_pil: a ", w, "x", h, " plane of ", plane.size(), " bytes to ", out_w, "x", out_h);
+  // the source index of every output index: the running sum, not s * (x + 0.5), decides exact ties as Pillow does
+  auto sources = [](int64_t in, int64_t out) {
+    std::vector<int64_t> idx(out);
+    const double step = double(in) / double(out);
+    double at = step * 0.5;
+    for (int64_t o = 0; o < out; ++o, at += step) idx[o] = std::min<int64_t>(in - 1, static_cast<int64_t>(at));
+    return idx;
+  };
+  const std::vector<int64_t> xs = sources(w, out_w), ys = sources(h, out_h);
+  std::vector<uint8_t> out(out_w * out_h);
+  for (int64_t y = 0; y < out_h; ++y)
+    for (int64_t x = 0; x < out_w; ++x) out[y * out_w + x] = plane[ys[y] * w + xs[x]];
+  return out;
 }
 
 }  // namespace ha

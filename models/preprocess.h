@@ -24,6 +24,11 @@ Image8 resize_shorter_side(const Image8& img, int64_t shorter, ResampleFilter fi
 Image8 center_crop(const Image8& img, int64_t size);                                    // torchvision CenterCrop
 
 Image8 preprocess_image(const Image8& img, int64_t n, Preprocess mode);  // the n x n 8-bit image the model sees
+// Pillow's NEAREST resize of a one-byte-per-pixel (w x h, row-major) plane, as Chefer's protocol resizes
+// segmentation masks: output column x reads source column trunc(s/2 + x s) with s = w / out_w accumulated in
+// double precision step by step (Pillow's ImagingScaleAffine), likewise for rows.
+std::vector<uint8_t> resize_nearest_like_pil(const std::vector<uint8_t>& plane, int64_t w, int64_t h, int64_t out_w,
+                                             int64_t out_h);
 Tensor normalize_image(const Image8& img);                              // (1, 3, H, W) float32, ImageNet mean/std
 
 }  // namespace ha

@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 status=0
-for target in pth safetensors npy idx image; do
+for target in pth safetensors npy idx image gtsegs; do
   dir=out/fuzz/$target
   mkdir -p "$dir/corpus"
   start=$SECONDS

@@ -4,10 +4,11 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
-          dataset-fashion-mnist chromium)  # chromium: scripts/check_explorer.sh renders the explorer page
+          dataset-fashion-mnist chromium libhdf5-dev)
+# chromium: scripts/check_explorer.sh renders the explorer page; libhdf5-dev: gtsegs_ijcv.mat (optional at build)
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(python3-torch python3-torchvision python3-numpy python3-pil python3-matplotlib python3-opencv
-            libopenblas0-pthread)
+            libopenblas0-pthread python3-h5py)
 fi
 
 missing=()

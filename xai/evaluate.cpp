@@ -12,6 +12,11 @@
 
 namespace ha::xai {
 
+std::string EvalMethod::token() const {
+  const bool variants = method == Method::Raw || method == Method::Rollout || method == Method::Attr;
+  return variants ? str(method_name(method), ":", variant_name(variant)) : method_name(method);
+}
+
 std::string EvalMethod::name() const {
   const bool variants = method == Method::Raw || method == Method::Rollout || method == Method::Attr;
   return variants ? str(method_name(method), " (", variant_name(variant), ")") : method_name(method);
@@ -31,13 +36,14 @@ void EvalCounts::merge(const EvalCounts& o) {
   for (const auto& [k, v] : o.segmentation) segmentation[k].merge(v);
   images += o.images;
   correct += o.correct;
+  labelled += o.labelled;
 }
 
 void EvalCounts::save_csv(const std::string& path) const {
   write_file_atomically(path, [&](std::ostream& f) {
     f << "kind,method,images,v0,v1,v2,v3,v4,v5,v6,v7,v8,v9\n";
     f << "clean,,"
-      << images << "," << correct << ",0,0,0,0,0,0,0,0,0\n";
+      << images << "," << correct << "," << labelled << ",0,0,0,0,0,0,0,0\n";
     for (const auto* table : {&positive, &negative}) {
       for (const auto& [k, c] : *table) {
         f << (table == &positive ? "positive" : "negative") << ",\"" << k << "\"," << c.images;
@@ -78,6 +84,8 @@ EvalCounts EvalCounts::load_csv(const std::string& path) {
     if (kind == "clean") {
       c.images += static_cast<int64_t>(v[0]);
       c.correct += static_cast<int64_t>(v[1]);
+      // v[2]: the labelled images (files written before it existed hold 0 there and had every image labelled)
+      c.labelled += v[2] > 0 || v[1] > 0 ? static_cast<int64_t>(v[2] > 0 ? v[2] : v[0]) : 0;
     } else if (kind == "positive" || kind == "negative") {
       PerturbationCounts p;
       p.images = static_cast<int64_t>(v[0]);
@@ -103,9 +111,10 @@ void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label
   const int64_t H = image.height, W = image.width, HW = H * W;
   ExplainContext ctx = run_explain_pass(model, normalize_image(image), -1);  // explain the predicted class
   NoGradGuard ng;
-  const bool clean_correct = ctx.target == label;
+  const bool clean_correct = label >= 0 && ctx.target == label;
   ++counts.images;
   counts.correct += clean_correct;
+  counts.labelled += label >= 0;
   static const float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
   for (const EvalMethod& em : methods) {
     ExplainOptions o;
@@ -200,9 +209,27 @@ std::string curves_svg(const std::map<std::string, PerturbationCounts>& table, c
 
 }  // namespace
 
+// "attr (official)" -> "attr:official": the results.json key of a method's row
+std::string token_of(const std::string& name) {
+  for (const EvalMethod& e : all_eval_methods())
+    if (e.name() == name) return e.token();
+  return name;
+}
+
+std::string json_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
 std::string write_reports(const EvalCounts& c, const std::string& dir, const std::string& title) {
-  std::string md = "## " + title + "\n\nClean accuracy: " + fmt(c.images ? 100.0 * c.correct / c.images : 0.0, 1) +
-                   "% on " + std::to_string(c.images) + " images.\n\n";
+  std::string md = "## " + title + "\n\n";
+  md += c.labelled ? "Clean accuracy: " + fmt(100.0 * c.correct / c.labelled, 1) + "% on " + std::to_string(c.labelled) +
+                         " labelled images.\n\n"
+                   : "No class labels: the predicted class is explained (" + std::to_string(c.images) + " images).\n\n";
+  std::map<std::string, std::string> json;  // key -> the object's members
+  json["accuracy"] = "\"accuracy\": " + json_number(c.labelled ? double(c.correct) / c.labelled : 0) +
+                     ", \"images\": " + std::to_string(c.labelled);
   if (!c.positive.empty()) {
     md += "| method | positive AUC ↓ | negative AUC ↑ |\n|---|---|---|\n";
     std::string csv = "method,positive_auc,negative_auc,images\n";
@@ -211,6 +238,8 @@ std::string write_reports(const EvalCounts& c, const std::string& dir, const std
       const double p = perturbation_auc(pos.accuracy()), n = perturbation_auc(c.negative.at(name).accuracy());
       md += "| " + name + " | " + fmt(p) + " | " + fmt(n) + " |\n";
       csv += "\"" + name + "\"," + fmt(p, 4) + "," + fmt(n, 4) + "," + std::to_string(pos.images) + "\n";
+      json[token_of(name)] = "\"positive_auc\": " + json_number(p) + ", \"negative_auc\": " + json_number(n) +
+                             ", \"images\": " + std::to_string(pos.images);
     }
     md += "\n";
     write_text(dir + "/perturbation.csv", csv);
@@ -226,10 +255,17 @@ std::string write_reports(const EvalCounts& c, const std::string& dir, const std
             fmt(100 * s.map()) + " | " + fmt(100 * s.mf1()) + " |\n";
       csv += "\"" + name + "\"," + fmt(s.pixel_accuracy(), 6) + "," + fmt(s.miou(), 6) + "," + fmt(s.map(), 6) + "," +
              fmt(s.mf1(), 6) + "," + std::to_string(s.images) + "\n";
+      std::string& o = json[token_of(name)];
+      o += (o.empty() ? "" : ", ") + std::string("\"pixel_accuracy\": ") + json_number(s.pixel_accuracy()) +
+           ", \"miou\": " + json_number(s.miou()) + ", \"map\": " + json_number(s.map()) +
+           ", \"mf1\": " + json_number(s.mf1()) + (o.find("\"images\"") == std::string::npos ? ", \"images\": " + std::to_string(s.images) : "");
     }
     write_text(dir + "/segmentation.csv", csv);
   }
   write_text(dir + "/results.md", md);
+  std::string js = "{";
+  for (const auto& [key, members] : json) js += (js.size() > 1 ? ",\n " : "") + std::string("\"") + key + "\": {" + members + "}";
+  write_text(dir + "/results.json", js + "}\n");
   return md;
 }
 

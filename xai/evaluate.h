@@ -15,25 +15,31 @@ namespace ha::xai {
 struct EvalMethod {
   Method method;
   Variant variant;
-  std::string name() const;  // "attr (official)", "unified", ...
+  std::string name() const;   // "attr (official)", "unified", ...
+  std::string token() const;  // as --methods writes it: "attr:official", "unified", ...
 };
 std::vector<EvalMethod> all_eval_methods();  // the three paper methods in both variants, unified, baselines
 
 struct EvalCounts {
   std::map<std::string, PerturbationCounts> positive, negative;  // by method name
   std::map<std::string, SegmentationCounts> segmentation;
-  int64_t images = 0, correct = 0;  // clean accuracy
+  int64_t images = 0, correct = 0;  // clean accuracy: `correct` of the `labelled` images (label >= 0)
+  int64_t labelled = 0;
   void merge(const EvalCounts& o);
   void save_csv(const std::string& path) const;  // counts, mergeable
   static EvalCounts load_csv(const std::string& path);
 };
 
-// Scores one image (8-bit, the model's input size) for every method. `mask` may be empty (no segmentation).
+// Scores one image (8-bit, the model's input size) for every method. `mask` may be empty (no segmentation);
+// `label` < 0: unknown (segmentation data without classes: the predicted class is explained either way).
 void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,
                     const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts);
 
 // Writes DIR/{perturbation,segmentation}.{md,csv} and DIR/perturbation_{positive,negative}.svg; returns the
 // Markdown of both tables.
+// Also DIR/results.json: {"accuracy": {"accuracy", "images"}, "<method>[:<variant>]": {…}} with the
+// perturbation AUCs ("positive_auc", "negative_auc", "images") and/or the segmentation metrics
+// ("pixel_accuracy", "miou", "map", "mf1", "images") as fractions.
 std::string write_reports(const EvalCounts& counts, const std::string& dir, const std::string& title);
 
 }  // namespace ha::xai

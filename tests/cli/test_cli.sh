@@ -116,6 +116,21 @@ if [[ -d $fm ]]; then
   check "eval segmentation" 0 "$hattn" eval segmentation --checkpoint "$small" --limit 3 --methods unified,random --out "$tmp/seg"
   expect_in "segmentation table" "$tmp/seg/results.md" "| unified |"
   check "eval on a folder" 0 "$hattn" eval accuracy --checkpoint "$small" --images "$tmp/cl" --labels "$tmp/cl/labels.txt" --out "$tmp/acc"
+  # the same images in ImageNet val's other layouts give the same result: ImageFolder, and Kaggle's CSV + synsets
+  for k in 0 1 2 3 4 5 6 7 8 9; do echo "n0000000$k class $k" >>"$tmp/synsets.txt"; done
+  echo "ImageId,PredictionString" >"$tmp/kaggle.csv"
+  mkdir -p "$tmp/kg"
+  while read -r f label; do
+    mkdir -p "$tmp/if/n0000000$label" && cp "$tmp/cl/$f" "$tmp/if/n0000000$label/$f"
+    cp "$tmp/cl/$f" "$tmp/kg/${f%.png}.JPEG" && echo "${f%.png},n0000000$label 1 2 30 40" >>"$tmp/kaggle.csv"
+  done <"$tmp/cl/labels.txt"
+  check "eval ImageFolder" 0 "$hattn" eval accuracy --checkpoint "$small" --images "$tmp/if" --out "$tmp/acc_if"
+  check "eval Kaggle layout" 0 "$hattn" eval accuracy --checkpoint "$small" --images "$tmp/kg" --labels "$tmp/kaggle.csv" \
+    --synsets "$tmp/synsets.txt" --out "$tmp/acc_kg"
+  for d in acc_if acc_kg; do
+    cmp -s "$tmp/acc/results.json" "$tmp/$d/results.json" || { echo "FAIL $d differs from the flat layout"; failures=$((failures + 1)); }
+  done
+  check "eval Kaggle without synsets" 2 "$hattn" eval accuracy --checkpoint "$small" --images "$tmp/kg" --labels "$tmp/kaggle.csv"
   check "eval bad shard" 2 "$hattn" eval perturbation --checkpoint "$small" --shard 2/2
   check "eval bad kind" 2 "$hattn" eval fidelity --checkpoint "$small"
   check "influence" 0 "$hattn" influence --checkpoint "$small" --limit 2 --out "$tmp/inf"
@@ -129,6 +144,17 @@ check "explore" 0 "$hattn" explore --checkpoint "$ckpt" --images "$img" --labels
 expect_in "explore data" "$tmp/xp/explorer_data.js" '"name": "src_wide.png", "label": 3'
 check "explore labels mismatch" 2 "$hattn" explore --checkpoint "$ckpt" --images "$img,$img" --labels 3 --out "$tmp/xp2"
 check "explore missing image" 2 "$hattn" explore --checkpoint "$ckpt" --images "$tmp/none.png" --out "$tmp/xp3"
+
+# ImageNet-Segmentation's .mat layout gives what the same images and masks as PNGs give; results.json
+check "eval segmentation --mat" 0 "$hattn" eval segmentation --checkpoint "$ckpt" --mat "$data/gtsegs/small.mat" \
+  --methods attr,unified,random --out "$tmp/segmat"
+check "eval segmentation pngs" 0 "$hattn" eval segmentation --checkpoint "$ckpt" --images "$data/gtsegs" \
+  --methods attr,unified,random --out "$tmp/segpng"
+cmp -s "$tmp/segmat/results.json" "$tmp/segpng/results.json" || { echo "FAIL .mat and PNG segmentation differ"; failures=$((failures + 1)); }
+expect_in "results.json" "$tmp/segmat/results.json" '"attr:official": {"pixel_accuracy": '
+check "eval perturbation --mat" 2 "$hattn" eval perturbation --checkpoint "$ckpt" --mat "$data/gtsegs/small.mat"
+check "eval segmentation not a .mat" 2 "$hattn" eval segmentation --checkpoint "$ckpt" --mat "$img"
+expect_in "not a .mat names it" "$tmp/err" "src_wide.png"
 
 # misuse: a directory instead of a file, an output folder that cannot be created
 check "checkpoint is a directory" 2 "$hattn" classify --checkpoint "$data" --image "$img"
