@@ -118,7 +118,13 @@ int run_eval(int argc, char** argv) {
     args.option("inputs", "", "comma list of shard output folders", true).option("out", "out/eval", "output folder");
     if (!args.parse(argc - 1, argv + 1)) return 0;
     xai::EvalCounts total;
-    for (const std::string& dir : split_list(args.get("inputs"))) total.merge(xai::EvalCounts::load_csv(dir + "/counts.csv"));
+    for (const std::string& dir : split_list(args.get("inputs"))) {
+      const xai::EvalCounts shard = xai::EvalCounts::load_csv(dir + "/counts.csv");
+      HATTN_CHECK_INPUT(shard.progress.run.empty() || shard.progress.done == shard.progress.total, "'", dir,
+                        "' is an unfinished shard (", shard.progress.done, " of ", shard.progress.total,
+                        " images): run its command again to finish it, then merge");
+      total.merge(shard);
+    }
     make_output_dir(args.get("out"));
     total.save_csv(args.get("out") + "/counts.csv");
     std::cout << xai::write_reports(total, args.get("out"), "Merged evaluation");
@@ -137,6 +143,7 @@ int run_eval(int argc, char** argv) {
       .option("preprocess", "squash", "crop | vim-eval | squash (folder images only; Chefer's protocol squashes)")
       .option("limit", "", "number of images (default: 1000 of the cluttered set, every image of --images or --mat)")
       .option("shard", "0/1", "i/n: evaluate images i, i+n, i+2n, ...")
+      .option("max-images", "0", "stop after N images in this run (0: run to the end); the same command continues")
       .option("methods", "all", "all, or a comma list like raw:official,attr:exact,unified,saliency")
       .option("out", "out/eval/" + kind, "output folder (results.md, results.json, CSV, SVG curves, counts.csv)");
   if (!args.parse(argc - 1, argv + 1)) return 0;
@@ -205,27 +212,59 @@ int run_eval(int argc, char** argv) {
 
   const std::string out = args.get("out");
   make_output_dir(out);
+  // Resuming: DIR/counts.csv records, with the counts so far, which run it belongs to and the next image; a
+  // killed run started again with the same options continues there (no image is counted twice).
+  std::string run = str(kind, " ", args.get("checkpoint"), " methods=", args.get("methods"), " data=",
+                        args.has("mat") ? args.get("mat") : args.has("images") ? args.get("images") : args.get("data"),
+                        " shard=", shard, "/", shards, " n=", n);
+  std::replace(run.begin(), run.end(), '"', '\'');  // it is stored quoted
   xai::EvalCounts counts;
-  auto t0 = std::chrono::steady_clock::now();
-  int64_t done = 0, mine = 0;
+  const std::string saved = out + "/counts.csv";
+  if (std::filesystem::exists(saved)) {
+    xai::EvalCounts before = xai::EvalCounts::load_csv(saved);
+    if (before.progress.run == run) {
+      counts = before;
+      std::fprintf(stderr, "resuming: %lld of this shard's %lld images are done\n",
+                   static_cast<long long>(counts.progress.done), static_cast<long long>(counts.progress.total));
+    } else {
+      std::fprintf(stderr, "'%s' held the counts of another run; starting over\n", out.c_str());
+    }
+  }
+  counts.progress.run = run;
+  int64_t mine = 0;
   for (int64_t i = shard; i < n; i += shards) ++mine;
-  for (int64_t i = shard; i < n; i += shards) {
+  counts.progress.total = mine;
+  auto t0 = std::chrono::steady_clock::now();
+  const int64_t resumed = counts.progress.done, max_images = args.get_int("max-images");
+  if (max_images < 0) throw UsageError("--max-images must be >= 0");
+  int64_t k = 0;
+  for (int64_t i = shard; i < n; i += shards, ++k) {
+    if (k < resumed) continue;
+    if (max_images > 0 && k - resumed >= max_images) break;
     Item it = item(i);
     if (kind == "accuracy") {
       NoGradGuard ng;
       ++counts.images;
-      counts.correct += argmax(m.model->forward(normalize_image(it.image)).logits.to(Device::cpu()), 1).item() == it.label;
+      counts.labelled += it.label >= 0;
+      counts.correct +=
+          it.label >= 0 && argmax(m.model->forward(normalize_image(it.image)).logits.to(Device::cpu()), 1).item() == it.label;
     } else {
       xai::evaluate_image(*m.model, it.image, it.label, kind == "segmentation" ? it.mask : std::vector<uint8_t>{},
                           methods, kind == "perturbation", counts);
     }
-    ++done;
+    counts.progress.done = k + 1;
+    counts.save_csv(saved);  // every image: a killed run loses at most the one in flight
+    const int64_t now = k + 1 - resumed;
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "\reval %s: %lld/%lld images  %.2f s/image  ETA %.0f s   ", kind.c_str(),
-                 static_cast<long long>(done), static_cast<long long>(mine), el / done, el / done * (mine - done));
+                 static_cast<long long>(k + 1), static_cast<long long>(mine), el / now, el / now * (mine - k - 1));
   }
   std::fprintf(stderr, "\n");
-  counts.save_csv(out + "/counts.csv");
+  counts.save_csv(saved);
+  const int64_t done = counts.progress.done;
+  if (done < mine)
+    std::fprintf(stderr, "stopped after --max-images: %lld of %lld images done; run the same command to continue\n",
+                 static_cast<long long>(done), static_cast<long long>(mine));
   std::cout << xai::write_reports(counts, out, str(kind, " on ", done, " images (", args.get("checkpoint"), ")"));
   return 0;
 }

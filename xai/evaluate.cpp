@@ -44,6 +44,8 @@ void EvalCounts::save_csv(const std::string& path) const {
     f << "kind,method,images,v0,v1,v2,v3,v4,v5,v6,v7,v8,v9\n";
     f << "clean,,"
       << images << "," << correct << "," << labelled << ",0,0,0,0,0,0,0,0\n";
+    if (!progress.run.empty())  // the run's description is quoted like a method name; it holds no quote
+      f << "progress,\"" << progress.run << "\"," << progress.done << "," << progress.total << ",0,0,0,0,0,0,0,0,0\n";
     for (const auto* table : {&positive, &negative}) {
       for (const auto& [k, c] : *table) {
         f << (table == &positive ? "positive" : "negative") << ",\"" << k << "\"," << c.images;
@@ -86,6 +88,8 @@ EvalCounts EvalCounts::load_csv(const std::string& path) {
       c.correct += static_cast<int64_t>(v[1]);
       // v[2]: the labelled images (files written before it existed hold 0 there and had every image labelled)
       c.labelled += v[2] > 0 || v[1] > 0 ? static_cast<int64_t>(v[2] > 0 ? v[2] : v[0]) : 0;
+    } else if (kind == "progress") {
+      c.progress = {method, static_cast<int64_t>(v[0]), static_cast<int64_t>(v[1])};
     } else if (kind == "positive" || kind == "negative") {
       PerturbationCounts p;
       p.images = static_cast<int64_t>(v[0]);

@@ -25,6 +25,12 @@ struct EvalCounts {
   std::map<std::string, SegmentationCounts> segmentation;
   int64_t images = 0, correct = 0;  // clean accuracy: `correct` of the `labelled` images (label >= 0)
   int64_t labelled = 0;
+  // Where an interrupted run stands (saved with the counts, ignored by merge): which run, how many of its
+  // `total` images are done. Empty `run`: not recorded.
+  struct Progress {
+    std::string run;
+    int64_t done = 0, total = 0;
+  } progress;
   void merge(const EvalCounts& o);
   void save_csv(const std::string& path) const;  // counts, mergeable
   static EvalCounts load_csv(const std::string& path);

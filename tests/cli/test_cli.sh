@@ -110,7 +110,12 @@ if [[ -d $fm ]]; then
   expect_in "perturbation table" "$tmp/ev/results.md" "| attr (exact) |"
   [[ -s "$tmp/ev/perturbation_positive.svg" ]] || { echo "FAIL no SVG curves"; failures=$((failures + 1)); }
   check "eval shard 0/2" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --shard 0/2 --out "$tmp/s0"
-  check "eval shard 1/2" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --shard 1/2 --out "$tmp/s1"
+  # a shard stopped half-way (as a killed job would be) refuses to merge, then continues where it stopped
+  check "eval shard 1/2, 1 image" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --shard 1/2 --out "$tmp/s1" --max-images 1
+  check "merge refuses an unfinished shard" 2 "$hattn" eval merge --inputs "$tmp/s0,$tmp/s1" --out "$tmp/merged"
+  expect_in "unfinished shard named" "$tmp/err" "unfinished shard"
+  check "eval shard 1/2 resumed" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --shard 1/2 --out "$tmp/s1"
+  expect_in "resumed" "$tmp/err" "resuming: 1 of this shard's 2 images are done"
   check "eval merge" 0 "$hattn" eval merge --inputs "$tmp/s0,$tmp/s1" --out "$tmp/merged"
   cmp -s "$tmp/ev/perturbation.csv" "$tmp/merged/perturbation.csv" || { echo "FAIL merged shards differ from one run"; failures=$((failures + 1)); }
   check "eval segmentation" 0 "$hattn" eval segmentation --checkpoint "$small" --limit 3 --methods unified,random --out "$tmp/seg"
