@@ -144,6 +144,7 @@ int run_eval(int argc, char** argv) {
       .option("limit", "", "number of images (default: 1000 of the cluttered set, every image of --images or --mat)")
       .option("shard", "0/1", "i/n: evaluate images i, i+n, i+2n, ...")
       .option("max-images", "0", "stop after N images in this run (0: run to the end); the same command continues")
+      .option("batch", "1", "images per explanation pass (one forward and backward over the batch; same results)")
       .option("methods", "all", "all, or a comma list like raw:official,attr:exact,unified,saliency")
       .option("out", "out/eval/" + kind, "output folder (results.md, results.json, CSV, SVG curves, counts.csv)");
   if (!args.parse(argc - 1, argv + 1)) return 0;
@@ -235,29 +236,42 @@ int run_eval(int argc, char** argv) {
   for (int64_t i = shard; i < n; i += shards) ++mine;
   counts.progress.total = mine;
   auto t0 = std::chrono::steady_clock::now();
-  const int64_t resumed = counts.progress.done, max_images = args.get_int("max-images");
+  const int64_t resumed = counts.progress.done, max_images = args.get_int("max-images"), batch = args.get_int("batch");
   if (max_images < 0) throw UsageError("--max-images must be >= 0");
-  int64_t k = 0;
-  for (int64_t i = shard; i < n; i += shards, ++k) {
-    if (k < resumed) continue;
-    if (max_images > 0 && k - resumed >= max_images) break;
-    Item it = item(i);
+  if (batch < 1) throw UsageError("--batch must be >= 1");
+  // this shard's images k = resumed, resumed + 1, ... (global index shard + k * shards), a batch at a time
+  const int64_t stop = max_images > 0 ? std::min(mine, resumed + max_images) : mine;
+  for (int64_t k0 = resumed; k0 < stop; k0 += batch) {
+    const int64_t k1 = std::min(stop, k0 + batch);
+    std::vector<Image8> images;
+    std::vector<int64_t> labels;
+    std::vector<std::vector<uint8_t>> masks;
+    for (int64_t k = k0; k < k1; ++k) {
+      Item it = item(shard + k * shards);
+      images.push_back(std::move(it.image));
+      labels.push_back(it.label);
+      masks.push_back(kind == "segmentation" ? std::move(it.mask) : std::vector<uint8_t>{});
+    }
     if (kind == "accuracy") {
       NoGradGuard ng;
-      ++counts.images;
-      counts.labelled += it.label >= 0;
-      counts.correct +=
-          it.label >= 0 && argmax(m.model->forward(normalize_image(it.image)).logits.to(Device::cpu()), 1).item() == it.label;
+      std::vector<Tensor> inputs;
+      for (const Image8& img : images) inputs.push_back(normalize_image(img));
+      const std::vector<int64_t> pred =
+          argmax(m.model->forward(concat(inputs, 0)).logits.to(Device::cpu()), 1).to_vector<int64_t>();
+      for (size_t b = 0; b < images.size(); ++b) {
+        ++counts.images;
+        counts.labelled += labels[b] >= 0;
+        counts.correct += labels[b] >= 0 && pred[b] == labels[b];
+      }
     } else {
-      xai::evaluate_image(*m.model, it.image, it.label, kind == "segmentation" ? it.mask : std::vector<uint8_t>{},
-                          methods, kind == "perturbation", counts);
+      xai::evaluate_images(*m.model, images, labels, masks, methods, kind == "perturbation", counts);
     }
-    counts.progress.done = k + 1;
-    counts.save_csv(saved);  // every image: a killed run loses at most the one in flight
-    const int64_t now = k + 1 - resumed;
+    counts.progress.done = k1;
+    counts.save_csv(saved);  // every batch: a killed run loses at most the batch in flight
+    const int64_t now = k1 - resumed;
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "\reval %s: %lld/%lld images  %.2f s/image  ETA %.0f s   ", kind.c_str(),
-                 static_cast<long long>(k + 1), static_cast<long long>(mine), el / now, el / now * (mine - k - 1));
+                 static_cast<long long>(k1), static_cast<long long>(mine), el / now, el / now * (mine - k1));
   }
   std::fprintf(stderr, "\n");
   counts.save_csv(saved);

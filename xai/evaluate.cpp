@@ -110,10 +110,13 @@ EvalCounts EvalCounts::load_csv(const std::string& path) {
   return c;
 }
 
-void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,
-                    const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts) {
+namespace {
+
+// Scores one image whose explanation pass has run (ctx) for every method.
+void score_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,
+                 const ExplainContext& ctx, const std::vector<EvalMethod>& methods, bool perturbation,
+                 EvalCounts& counts) {
   const int64_t H = image.height, W = image.width, HW = H * W;
-  ExplainContext ctx = run_explain_pass(model, normalize_image(image), -1);  // explain the predicted class
   NoGradGuard ng;
   const bool clean_correct = label >= 0 && ctx.target == label;
   ++counts.images;
@@ -152,6 +155,26 @@ void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label
       for (int i = 1; i < kPerturbationSteps; ++i) pc.correct[i] += pred[mode * (kPerturbationSteps - 1) + i - 1] == label;
     }
   }
+}
+
+}  // namespace
+
+void evaluate_images(const VisionMamba& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,
+                     const std::vector<std::vector<uint8_t>>& masks, const std::vector<EvalMethod>& methods,
+                     bool perturbation, EvalCounts& counts) {
+  HATTN_CHECK(!images.empty() && labels.size() == images.size() && masks.size() == images.size(),
+              "evaluate_images: ", images.size(), " images, ", labels.size(), " labels, ", masks.size(), " masks");
+  std::vector<Tensor> inputs;
+  for (const Image8& img : images) inputs.push_back(normalize_image(img));
+  // one forward and backward pass for the batch, explaining each image's predicted class
+  const std::vector<ExplainContext> ctx = run_explain_pass_batch(model, concat(inputs, 0));
+  for (size_t b = 0; b < images.size(); ++b)
+    score_image(model, images[b], labels[b], masks[b], ctx[b], methods, perturbation, counts);
+}
+
+void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,
+                    const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts) {
+  evaluate_images(model, {image}, {label}, {mask}, methods, perturbation, counts);
 }
 
 namespace {

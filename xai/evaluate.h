@@ -40,6 +40,11 @@ struct EvalCounts {
 // `label` < 0: unknown (segmentation data without classes: the predicted class is explained either way).
 void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,
                     const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts);
+// The same for several images with one explanation pass (forward and backward) over the batch; the counts are
+// those of evaluating the images one by one, up to float32 rounding.
+void evaluate_images(const VisionMamba& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,
+                     const std::vector<std::vector<uint8_t>>& masks, const std::vector<EvalMethod>& methods,
+                     bool perturbation, EvalCounts& counts);
 
 // Writes DIR/{perturbation,segmentation}.{md,csv} and DIR/perturbation_{positive,negative}.svg; returns the
 // Markdown of both tables.

@@ -9,14 +9,22 @@
 namespace ha::xai {
 
 ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, int64_t target) {
-  ExplainContext ctx;
-  ctx.cfg = model.config();
   HATTN_CHECK(input.dim() == 4 && input.size(0) == 1, "explain: expects one image, shape (1, 3, H, W); got ",
               describe(input));
+  return std::move(run_explain_pass_batch(model, input, {target})[0]);
+}
+
+std::vector<ExplainContext> run_explain_pass_batch(const VisionMamba& model, const Tensor& inputs,
+                                                   const std::vector<int64_t>& targets) {
+  HATTN_CHECK(inputs.dim() == 4 && inputs.size(0) >= 1, "explain: expects images of shape (B, 3, H, W); got ",
+              describe(inputs));
+  const int64_t B = inputs.size(0);
+  HATTN_CHECK(targets.empty() || static_cast<int64_t>(targets.size()) == B, "explain: ", targets.size(),
+              " targets for ", B, " images");
   // The pass runs where the model's parameters are (CPU or CUDA); everything the methods read comes back
   // to the CPU at the end.
   const Device dev = model.patch_embed.weight.device();
-  ctx.input = input.detach().to(DType::F32).contiguous().to(dev).requires_grad_();
+  Tensor input = inputs.detach().to(DType::F32).contiguous().to(dev).requires_grad_();
   // Explanations read input-side gradients only: with the parameters frozen for this pass the backward
   // skips every weight gradient (about a third of its work) and leaves the model's .grad untouched.
   std::vector<Tensor> frozen;
@@ -29,22 +37,48 @@ ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, i
     }
   } restore{frozen};
   for (Tensor& p : frozen) p.requires_grad_(false);
-  VimOutput out = model.forward(ctx.input, {true, true});
-  ctx.logits = out.logits.detach().to(Device::cpu());
-  const int64_t classes = ctx.logits.size(1);
-  for (float v : ctx.logits.to_vector<float>())
+  VimOutput out = model.forward(input, {true, true});
+  const Tensor logits = out.logits.detach().to(Device::cpu());
+  const int64_t classes = logits.size(1);
+  for (float v : logits.to_vector<float>())
     HATTN_CHECK_INPUT(std::isfinite(v), "explain: the model produced a non-finite logit; the checkpoint or image is damaged");
-  ctx.target = target < 0 ? static_cast<int64_t>(argmax(ctx.logits, 1).item()) : target;
-  HATTN_CHECK_INPUT(ctx.target >= 0 && ctx.target < classes, "explain: class ", ctx.target, " out of range [0, ", classes, ")");
-  out.logits.select(0, 0).select(0, ctx.target).backward();
+  const std::vector<int64_t> best = argmax(logits, 1).to_vector<int64_t>();
+  // d (sum over b of logit[b, target_b]): each image's gradient is that of its own target logit
+  Tensor pick = Tensor::zeros({B, classes});
+  std::vector<ExplainContext> ctx(B);
+  for (int64_t b = 0; b < B; ++b) {
+    ctx[b].cfg = model.config();
+    ctx[b].target = targets.empty() || targets[b] < 0 ? best[b] : targets[b];
+    HATTN_CHECK_INPUT(ctx[b].target >= 0 && ctx[b].target < classes, "explain: class ", ctx[b].target,
+                      " out of range [0, ", classes, ")");
+    pick.data<float>()[b * classes + ctx[b].target] = 1.0f;
+  }
+  sum(mul(out.logits, pick.to(dev))).backward();
   auto cpu = [](const Tensor& t) { return t.defined() ? t.to(Device::cpu()) : t; };
-  ctx.traces = std::move(out.traces);  // stay on the model's device: cls_rows and attention_matrices run there
+  const Tensor input_grad = cpu(input.grad()), input_cpu = cpu(input.detach());
+  std::vector<Tensor> grads;
   for (const Tensor& h : out.block_outputs) {
     HATTN_CHECK(h.grad().defined(), "explain: a block output received no gradient");
-    ctx.block_grads.push_back(cpu(h.grad().select(0, 0)).contiguous());
+    grads.push_back(cpu(h.grad()));
   }
-  ctx.input_grad = cpu(ctx.input.grad().select(0, 0)).contiguous();
-  ctx.input = cpu(ctx.input.detach());
+  for (int64_t b = 0; b < B; ++b) {
+    ExplainContext& c = ctx[b];
+    c.logits = logits.narrow(0, b, 1).contiguous();
+    c.input = input_cpu.narrow(0, b, 1).contiguous();
+    c.input_grad = input_grad.select(0, b).contiguous();
+    for (const Tensor& g : grads) c.block_grads.push_back(g.select(0, b).contiguous());
+    // traces stay on the model's device (cls_rows and attention_matrices run there); per image, a view of
+    // its batch row
+    for (const nn::MixerTrace& t : out.traces) {
+      auto row = [&](const nn::DirectionTrace& d) {
+        nn::DirectionTrace r = d;
+        for (Tensor* x : {&r.delta, &r.Bm, &r.Cm, &r.z, &r.pre})
+          if (x->defined() && B > 1) *x = x->narrow(0, b, 1);
+        return r;
+      };
+      c.traces.push_back({row(t.fwd), row(t.bwd)});
+    }
+  }
   return ctx;
 }
 

@@ -29,6 +29,11 @@ struct ExplainContext {
 
 // target < 0: the argmax class.
 ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, int64_t target = -1);
+// The same for a batch (B, 3, H, W) in one forward and one backward pass: one context per image (its traces
+// and gradients are views of the batch's), each explaining targets[b] (< 0 or missing: its argmax). The
+// images do not interact, so each context equals what run_explain_pass gives for that image alone.
+std::vector<ExplainContext> run_explain_pass_batch(const VisionMamba& model, const Tensor& inputs,
+                                                   const std::vector<int64_t>& targets = {});
 
 enum class Method { Raw, Rollout, Attr, Unified, Random, Saliency, GradXInput };
 enum class Variant { Official, Exact };

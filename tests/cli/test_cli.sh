@@ -109,6 +109,9 @@ if [[ -d $fm ]]; then
   check "eval perturbation" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --out "$tmp/ev"
   expect_in "perturbation table" "$tmp/ev/results.md" "| attr (exact) |"
   [[ -s "$tmp/ev/perturbation_positive.svg" ]] || { echo "FAIL no SVG curves"; failures=$((failures + 1)); }
+  # several images per explanation pass: the same counts as one at a time
+  check "eval perturbation --batch 3" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --batch 3 --out "$tmp/evb"
+  cmp -s "$tmp/ev/perturbation.csv" "$tmp/evb/perturbation.csv" || { echo "FAIL --batch 3 differs from batch 1"; failures=$((failures + 1)); }
   check "eval shard 0/2" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --shard 0/2 --out "$tmp/s0"
   # a shard stopped half-way (as a killed job would be) refuses to merge, then continues where it stopped
   check "eval shard 1/2, 1 image" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --shard 1/2 --out "$tmp/s1" --max-images 1
@@ -120,6 +123,8 @@ if [[ -d $fm ]]; then
   cmp -s "$tmp/ev/perturbation.csv" "$tmp/merged/perturbation.csv" || { echo "FAIL merged shards differ from one run"; failures=$((failures + 1)); }
   check "eval segmentation" 0 "$hattn" eval segmentation --checkpoint "$small" --limit 3 --methods unified,random --out "$tmp/seg"
   expect_in "segmentation table" "$tmp/seg/results.md" "| unified |"
+  check "eval segmentation --batch 2" 0 "$hattn" eval segmentation --checkpoint "$small" --limit 3 --methods unified,random --batch 2 --out "$tmp/segb"
+  cmp -s "$tmp/seg/segmentation.csv" "$tmp/segb/segmentation.csv" || { echo "FAIL segmentation --batch 2 differs from batch 1"; failures=$((failures + 1)); }
   check "eval on a folder" 0 "$hattn" eval accuracy --checkpoint "$small" --images "$tmp/cl" --labels "$tmp/cl/labels.txt" --out "$tmp/acc"
   # the same images in ImageNet val's other layouts give the same result: ImageFolder, and Kaggle's CSV + synsets
   for k in 0 1 2 3 4 5 6 7 8 9; do echo "n0000000$k class $k" >>"$tmp/synsets.txt"; done
