@@ -20,8 +20,15 @@ static std::string config_json(const VimConfig& c, const std::string& preprocess
              json::quote(preprocess), "}");
 }
 
+static std::string vit_config_json(const VitConfig& c, const std::string& preprocess) {
+  return str("{\"family\": \"vit\", \"d_model\": ", c.d_model, ", \"depth\": ", c.depth, ", \"heads\": ", c.heads,
+             ", \"patch\": ", c.patch, ", \"img_size\": ", c.img_size, ", \"tokens\": ", c.num_tokens(),
+             ", \"distilled\": ", c.distilled ? "true" : "false", ", \"num_classes\": ", c.num_classes,
+             ", \"preprocess\": ", json::quote(preprocess), "}");
+}
+
 int run_classify(int argc, char** argv) {
-  Args args("classify", "Classify one image with a Vim checkpoint and print the top-k classes.");
+  Args args("classify", "Classify one image with a Vision Mamba or ViT/DeiT checkpoint and print the top-k classes.");
   add_checkpoint_options(args);
   args.option("image", "", "input image (JPEG, PNG, BMP, ...; any size)", true)
       .option("topk", "5", "how many classes to print")
@@ -32,13 +39,16 @@ int run_classify(int argc, char** argv) {
   const int64_t topk = args.get_int("topk");
   if (topk <= 0) throw UsageError("--topk must be positive");
   const Preprocess mode = parse_preprocess(args.get("preprocess"));
-  LoadedModel m = load_model(args);
-  const VimConfig& c = m.model->config();
-  Image8 img = preprocess_image(load_image(args.get("image")), c.img_size, mode);
+  LoadedModel m = load_model(args, /*allow_vit=*/true);
+  const int64_t img_size = m.vit ? m.vit->config().img_size : m.model->config().img_size;
+  const int64_t num_classes = m.vit ? m.vit->config().num_classes : m.model->config().num_classes;
+  const std::string describe = m.vit ? m.vit->config().describe() : m.model->config().describe();
+  Image8 img = preprocess_image(load_image(args.get("image")), img_size, mode);
   Tensor logits;
   {
     NoGradGuard no_grad;
-    logits = m.model->forward(normalize_image(img)).logits.to(Device::cpu());
+    const Tensor input = normalize_image(img, m.normalization);
+    logits = (m.vit ? m.vit->forward(input).logits : m.model->forward(input).logits).to(Device::cpu());
   }
   if (args.has("logits-npy")) save_npy(args.get("logits-npy"), logits);
   std::vector<float> z = logits.to_vector<float>();
@@ -53,7 +63,7 @@ int run_classify(int argc, char** argv) {
   std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
     return z[a] > z[b] || (z[a] == z[b] && a < b);
   });
-  const std::vector<std::string> names = class_names_for(m.ckpt, c.num_classes);
+  const std::vector<std::string> names = class_names_for(m.ckpt, num_classes);
   if (args.has("json")) {
     std::string out = "{\"top\": [";
     for (int64_t i = 0; i < k; ++i) {
@@ -62,10 +72,12 @@ int run_classify(int argc, char** argv) {
       std::snprintf(nums, sizeof nums, "\"logit\": %.9g, \"prob\": %.9g", z[cls], std::exp(double(z[cls]) - zmax) / denom);
       out += str(i ? ", " : "", "{\"class\": ", cls, ", \"label\": ", json::quote(names[cls]), ", ", nums, "}");
     }
-    std::cout << out << "], \"config\": " << config_json(c, preprocess_name(mode)) << "}\n";
+    std::cout << out << "], \"config\": "
+              << (m.vit ? vit_config_json(m.vit->config(), preprocess_name(mode)) : config_json(m.model->config(), preprocess_name(mode)))
+              << "}\n";
     return 0;
   }
-  std::printf("%s (%s preprocessing)\n", c.describe().c_str(), preprocess_name(mode));
+  std::printf("%s (%s preprocessing)\n", describe.c_str(), preprocess_name(mode));
   std::printf("%4s  %6s  %10s  %8s  %s\n", "rank", "class", "logit", "prob", "label");
   for (int64_t i = 0; i < k; ++i) {
     const int64_t cls = order[i];

@@ -8,8 +8,10 @@ namespace ha::app {
 
 void add_checkpoint_options(Args& args) {
   args.option("checkpoint", "", "Vim checkpoint: official .pth or .safetensors", true)
-      .option("stride", "", "patch stride; overrides the inferred one and fixes the image size")
-      .option("img-size", "", "input image size; overrides the inferred one and fixes the stride")
+      .option("stride", "", "patch stride; overrides the inferred one and fixes the image size (Vim only)")
+      .option("img-size", "", "input image size; overrides the inferred one and fixes the stride (Vim only)")
+      .option("heads", "", "attention heads of a ViT/DeiT checkpoint (default: width / 64)")
+      .option("normalize", "imagenet", "input normalisation: imagenet (Vim, DeiT) | half (mean = std = 0.5, Google's ViT)")
       .option("device", "cpu", "where the model runs: cpu | cuda | cuda:N");
 }
 
@@ -37,16 +39,36 @@ void make_output_dir(const std::string& dir) {
                     ec ? ec.message() : "a file of that name exists");
 }
 
-LoadedModel load_model(const Args& args) {
-  LoadedModel m{Checkpoint::open(args.get("checkpoint")), nullptr, ""};
-  m.model = std::make_unique<VisionMamba>(infer_vim_config(m.ckpt, config_overrides(args), &m.how));
-  load_parameters(*m.model, m.ckpt);
+LoadedModel load_model(const Args& args, bool allow_vit) {
+  LoadedModel m;
+  m.ckpt = Checkpoint::open(args.get("checkpoint"));
+  m.family = detect_family(m.ckpt);
+  m.normalization = parse_normalization(args.get("normalize"));
   const Device dev = parse_device(args.get("device"));
-  if (dev.is_cuda()) {
+  if (dev.is_cuda())
     HATTN_CHECK_INPUT(cuda::device_count() > dev.index, "--device ", dev.name(), ": this machine has ", cuda::device_count(),
                       " CUDA device(s)", cuda::device_count() == 0 ? " (or this build has no CUDA)" : "");
-    nn::move_parameters(*m.model, dev);
+  if (m.family == ModelFamily::Vit) {
+    if (!allow_vit)
+      throw UsageError(str("'", args.get("checkpoint"), "' is a ViT/DeiT checkpoint; this command handles Vision Mamba only "
+                           "so far (hattn classify takes both)"));
+    if (args.has("stride") || args.has("img-size"))
+      throw UsageError("--stride and --img-size apply to Vision Mamba only; a ViT's input size comes from its checkpoint");
+    int64_t heads = 0;
+    if (args.has("heads")) {
+      heads = args.get_int("heads");
+      if (heads <= 0) throw UsageError("--heads must be positive");
+    }
+    m.vit = load_vit(m.ckpt, heads);
+    if (dev.is_cuda()) nn::move_parameters(*m.vit, dev);
+    return m;
   }
+  if (args.has("heads")) throw UsageError("--heads applies to ViT/DeiT checkpoints only");
+  if (m.normalization != Normalization::ImageNet)
+    throw UsageError("--normalize applies to ViT/DeiT checkpoints; Vision Mamba takes ImageNet's normalisation");
+  m.model = std::make_unique<VisionMamba>(infer_vim_config(m.ckpt, config_overrides(args), &m.how));
+  load_parameters(*m.model, m.ckpt);
+  if (dev.is_cuda()) nn::move_parameters(*m.model, dev);
   return m;
 }
 

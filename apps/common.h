@@ -5,6 +5,8 @@
 
 #include "apps/args.h"
 #include "models/load.h"
+#include "models/load_vit.h"
+#include "models/preprocess.h"
 
 namespace ha::app {
 
@@ -13,11 +15,16 @@ Device parse_device(const std::string& s);  // cpu | cuda | cuda:N
 
 struct LoadedModel {
   Checkpoint ckpt;
-  std::unique_ptr<VisionMamba> model;
+  ModelFamily family = ModelFamily::Vim;
+  std::unique_ptr<VisionMamba> model;       // a Vision Mamba checkpoint
+  std::unique_ptr<VisionTransformer> vit;   // a ViT / DeiT checkpoint (only where allow_vit)
+  Normalization normalization = Normalization::ImageNet;
   std::string how;  // where stride and image size came from
 };
 
-LoadedModel load_model(const Args& args);
+// The checkpoint of --checkpoint, its family told from its keys. Commands that do not handle ViTs yet pass
+// allow_vit = false and refuse one with exit status 2.
+LoadedModel load_model(const Args& args, bool allow_vit = false);
 // Creates an output folder (and its parents); a clear error when it cannot.
 void make_output_dir(const std::string& dir);
 ConfigOverrides config_overrides(const Args& args);

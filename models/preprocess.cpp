@@ -170,8 +170,19 @@ Image8 preprocess_image(const Image8& img, int64_t n, Preprocess mode) {
   return img;
 }
 
-Tensor normalize_image(const Image8& img) {
-  static const float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
+Tensor normalize_image(const Image8& img) { return normalize_image(img, Normalization::ImageNet); }
+
+Normalization parse_normalization(const std::string& name) {
+  if (name == "imagenet") return Normalization::ImageNet;
+  if (name == "half") return Normalization::Half;
+  throw InputError(str("unknown normalisation '", name, "' (choose imagenet or half)"));
+}
+
+Tensor normalize_image(const Image8& img, Normalization n) {
+  static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+  static const float half[3] = {0.5f, 0.5f, 0.5f};
+  const float* mean = n == Normalization::ImageNet ? imagenet_mean : half;
+  const float* stdev = n == Normalization::ImageNet ? imagenet_std : half;
   Tensor t = Tensor::empty({1, 3, img.height, img.width}, DType::F32);
   float* p = t.data<float>();
   const int64_t hw = img.height * img.width;

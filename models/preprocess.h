@@ -30,5 +30,9 @@ Image8 preprocess_image(const Image8& img, int64_t n, Preprocess mode);  // the 
 std::vector<uint8_t> resize_nearest_like_pil(const std::vector<uint8_t>& plane, int64_t w, int64_t h, int64_t out_w,
                                              int64_t out_h);
 Tensor normalize_image(const Image8& img);                              // (1, 3, H, W) float32, ImageNet mean/std
+// imagenet: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225) (Vim, DeiT); half: mean 0.5, std 0.5 (Google's ViT)
+enum class Normalization { ImageNet, Half };
+Normalization parse_normalization(const std::string& name);  // imagenet | half
+Tensor normalize_image(const Image8& img, Normalization n);
 
 }  // namespace ha

@@ -148,6 +148,18 @@ else
   echo "SKIP training, export, evaluation and sharding checks: $fm is missing (Debian's dataset-fashion-mnist)"
   skipped=1
 fi
+# ViT / DeiT checkpoints (timm's layout): classify and info take them; commands not ported yet refuse them
+vit=$data/vit_ref/vit.pth
+check "classify a ViT" 0 "$hattn" classify --checkpoint "$vit" --heads 3 --image "$img" --json
+expect_in "vit config" "$tmp/out" '"family": "vit", "d_model": 48, "depth": 2, "heads": 3'
+check "classify a distilled DeiT" 0 "$hattn" classify --checkpoint "$data/vit_ref/deit_dist.pth" --heads 3 --image "$img"
+check "info of a ViT" 0 "$hattn" info --checkpoint "$vit" --heads 3
+expect_in "vit info" "$tmp/out" "ViT D=48 depth=2 heads=3"
+check "ViT with --stride" 2 "$hattn" classify --checkpoint "$vit" --heads 3 --image "$img" --stride 8
+check "ViT heads not dividing" 2 "$hattn" classify --checkpoint "$vit" --heads 5 --image "$img"
+check "explain a ViT (not yet)" 2 "$hattn" explain --checkpoint "$vit" --image "$img"
+check "Vim with --normalize half" 2 "$hattn" classify --checkpoint "$ckpt" --image "$img" --normalize half
+
 # the explorer page: its two files, the data naming the image, bad usage refused
 check "explore" 0 "$hattn" explore --checkpoint "$ckpt" --images "$img" --labels 3 --out "$tmp/xp"
 [[ -s "$tmp/xp/index.html" && -s "$tmp/xp/explorer_data.js" ]] || { echo "FAIL explore wrote no page"; failures=$((failures + 1)); }
