@@ -7,6 +7,8 @@ averaged), with seeded random weights, saved as DeiT's released files are: torch
 Two small configurations under tests/data/vit_ref/ (D 48, depth 2, 3 heads, patch 8, 32x32, 10 classes):
   vit.pth, vit_logits.npy, vit_attn_<l>.npy        plain ViT: logits (1, 10), attention probabilities (1, 3, 17, 17)
   deit_dist.pth, deit_dist_logits.npy              distilled DeiT (dist_token, head_dist): logits
+  vit_map_<method>.npy                             the plain ViT's maps (4, 4) for its top class: raw, rollout
+                                                   (start layer 1), gae, saliency, gradxinput (docs/definitions.md §5b)
   image.npy                                        the input (1, 3, 32, 32), float32
 The forward runs in float64 and is saved as float32. (timm itself is not installable offline; this transcription
 follows timm 0.9's VisionTransformer forward operation by operation.)
@@ -89,6 +91,42 @@ def forward(img, sd, distilled):
     return logits, attns
 
 
+def maps(img, sd):
+    """The explanation maps of the top class, written from the method definitions (float64)."""
+    x = img.clone().requires_grad_()
+    logits, attns = forward(x, sd, False)
+    for a in attns:
+        a.retain_grad()
+    top = int(logits[0].argmax())
+    logits[0, top].backward()
+    G, T = IMG // PATCH, attns[0].shape[-1]
+
+    def grid(row):
+        return torch.clamp(row[1:].reshape(G, G), min=0)
+
+    def rollout(mats, start):
+        mats = [m + torch.eye(T, dtype=m.dtype) for m in mats]
+        mats = [m / m.sum(dim=-1, keepdim=True) for m in mats]
+        joint = mats[start]
+        for m in mats[start + 1:]:
+            joint = m @ joint
+        return joint
+
+    def pool(pix):  # (H, W) -> (G, G): mean over each patch
+        return pix.reshape(G, PATCH, G, PATCH).mean(dim=(1, 3))
+
+    out = {"raw": grid(attns[-1][0].detach().mean(0)[0]),
+           "rollout": grid(rollout([a[0].detach().mean(0) for a in attns], 1)[0])}
+    R = torch.eye(T, dtype=torch.float64)
+    for a in attns:
+        cam = (a.grad[0] * a[0].detach()).clamp(min=0).mean(0)
+        R = R + cam @ R
+    out["gae"] = grid(R[0])
+    out["saliency"] = pool(x.grad[0].abs().max(0).values)
+    out["gradxinput"] = pool((x.detach()[0] * x.grad[0]).sum(0).abs())
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/data/vit_ref")
@@ -105,6 +143,8 @@ def main():
         if not distilled:
             for l, at in enumerate(attns):
                 np.save(os.path.join(a.out, f"{name}_attn_{l}.npy"), at.float().numpy())
+            for method, m in maps(img, sd).items():
+                np.save(os.path.join(a.out, f"{name}_map_{method}.npy"), m.detach().float().numpy())
     print("wrote", sorted(os.listdir(a.out)))
 
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "models/load.h"
+#include "xai/vit_explain.h"
 #include "models/load_vit.h"
 #include "tensor/npy.h"
 #include "tests/test_util.h"
@@ -42,6 +43,19 @@ TEST(Vit, MatchesPyTorch) {
         expect_close_scaled(out.attentions[l], load_npy(kRef + str("vit_attn_", l, ".npy")), "vit.forward",
                             str("vit attention, block ", l));
   }
+}
+
+// raw, rollout, gae and the baselines against the same definitions in PyTorch (float64 there, float32 here)
+TEST(Vit, MapsMatchPyTorch) {
+  auto model = load_vit(Checkpoint::open(kRef + "vit.pth"), 3);
+  const xai::VitExplainContext ctx = xai::run_vit_explain_pass(*model, load_npy(kRef + "image.npy"));
+  for (xai::Method m : xai::vit_methods()) {
+    if (m == xai::Method::Random) continue;
+    const std::string name = xai::method_name(m);
+    expect_close_scaled(xai::explain_vit(ctx, m), load_npy(kRef + "vit_map_" + name + ".npy"), "xai.map", "vit " + name);
+  }
+  EXPECT_NE(error_of([&] { xai::explain_vit(ctx, xai::Method::Attr); }).find("not implemented for ViTs yet"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -85,7 +85,9 @@ std::vector<ExplainContext> run_explain_pass_batch(const VisionMamba& model, con
 Method parse_method(const std::string& s) {
   for (Method m : all_methods())
     if (s == method_name(m)) return m;
-  throw InputError(str("unknown method '", s, "' (choose raw, rollout, attr, unified, random, saliency, gradxinput or all)"));
+  if (s == "gae") return Method::Gae;
+  throw InputError(str("unknown method '", s, "' (choose raw, rollout, attr, unified, random, saliency, gradxinput, ",
+                       "gae (ViT) or all)"));
 }
 
 const char* method_name(Method m) {
@@ -97,6 +99,7 @@ const char* method_name(Method m) {
     case Method::Random: return "random";
     case Method::Saliency: return "saliency";
     case Method::GradXInput: return "gradxinput";
+    case Method::Gae: return "gae";
   }
   return "?";
 }
@@ -158,9 +161,15 @@ Tensor to_grid(const VimConfig& c, const Tensor& tokens) {
 // A matrix whose every row is v.
 Tensor rows_of(const Tensor& v) { return v.unsqueeze(0).expand({v.size(0), v.size(0)}).contiguous(); }
 
-// (G, G) mean over each patch's P×P receptive field of a pixel map (H, W).
-Tensor pool_to_grid(const VimConfig& c, const Tensor& pixels) {
-  const int64_t G = c.grid(), P = c.patch, S = c.stride;
+Tensor pool_to_grid(const VimConfig& c, const Tensor& pixels) { return patch_mean(pixels, c.grid(), c.patch, c.stride); }
+
+void require_cls(const ExplainContext& ctx, Method m) {
+  HATTN_CHECK(ctx.cfg.cls_index() >= 0, method_name(m), ": needs a model with a cls token");
+}
+
+}  // namespace
+
+Tensor patch_mean(const Tensor& pixels, int64_t G, int64_t P, int64_t S) {
   std::vector<double> p = pixels.to_vector<double>();
   const int64_t W = pixels.size(1);
   std::vector<float> out(G * G);
@@ -174,9 +183,7 @@ Tensor pool_to_grid(const VimConfig& c, const Tensor& pixels) {
   return Tensor::from_vector(out, {G, G});
 }
 
-void require_cls(const ExplainContext& ctx, Method m) {
-  HATTN_CHECK(ctx.cfg.cls_index() >= 0, method_name(m), ": needs a model with a cls token");
-}
+namespace {
 
 Tensor explain_impl(const ExplainContext& ctx, Method method, const ExplainOptions& o) {
   NoGradGuard no_grad;
@@ -193,6 +200,8 @@ Tensor explain_impl(const ExplainContext& ctx, Method method, const ExplainOptio
       return pool_to_grid(c, max(abs(ctx.input_grad), 0).values);
     case Method::GradXInput:
       return pool_to_grid(c, abs(sum(mul(ctx.input.detach().select(0, 0), ctx.input_grad), {0})));
+    case Method::Gae:
+      throw InputError("gae is a transformer method (Chefer et al., ICCV 2021); for Vision Mamba use attr or unified");
     default:
       break;
   }

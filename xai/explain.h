@@ -35,10 +35,10 @@ ExplainContext run_explain_pass(const VisionMamba& model, const Tensor& input, i
 std::vector<ExplainContext> run_explain_pass_batch(const VisionMamba& model, const Tensor& inputs,
                                                    const std::vector<int64_t>& targets = {});
 
-enum class Method { Raw, Rollout, Attr, Unified, Random, Saliency, GradXInput };
+enum class Method { Raw, Rollout, Attr, Unified, Random, Saliency, GradXInput, Gae };  // Gae: transformers only
 enum class Variant { Official, Exact };
 
-Method parse_method(const std::string& s);  // raw | rollout | attr | unified | random | saliency | gradxinput
+Method parse_method(const std::string& s);  // raw | rollout | attr | unified | random | saliency | gradxinput | gae
 const char* method_name(Method m);
 std::vector<Method> all_methods();
 Variant parse_variant(const std::string& s);  // official | exact
@@ -61,5 +61,8 @@ Tensor token_relevance(const Tensor& block_grad);  // s_l: min-max over tokens o
 // left unnormalised rather than divided by zero). X_l are (L, L), given first layer first.
 Tensor rollout(const std::vector<Tensor>& X, int64_t cls);
 Tensor minmax(const Tensor& x);  // over all entries; zeros when max == min
+// (G, G): the mean of a pixel map (H, W) over each patch's P×P receptive field (patches S apart), the way
+// pixel-space baselines become a patch map.
+Tensor patch_mean(const Tensor& pixels, int64_t G, int64_t P, int64_t S);
 
 }  // namespace ha::xai

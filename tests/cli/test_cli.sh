@@ -157,7 +157,14 @@ check "info of a ViT" 0 "$hattn" info --checkpoint "$vit" --heads 3
 expect_in "vit info" "$tmp/out" "ViT D=48 depth=2 heads=3"
 check "ViT with --stride" 2 "$hattn" classify --checkpoint "$vit" --heads 3 --image "$img" --stride 8
 check "ViT heads not dividing" 2 "$hattn" classify --checkpoint "$vit" --heads 5 --image "$img"
-check "explain a ViT (not yet)" 2 "$hattn" explain --checkpoint "$vit" --image "$img"
+check "explain a ViT" 0 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img" --out "$tmp/vex"
+for meth in raw rollout gae random saliency gradxinput; do
+  [[ $(stat -c %s "$tmp/vex/$meth.npy" 2>/dev/null) -eq $((128 + 4 * 4 * 4)) ]] || { echo "FAIL ViT $meth.npy is not float32 [4, 4]"; failures=$((failures + 1)); }
+done
+check "ViT attr (not yet)" 2 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img" --method attr --out "$tmp/vex2"
+check "ViT with --variant" 2 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img" --variant exact --out "$tmp/vex2"
+check "gae on Vim" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --method gae --out "$tmp/vex2"
+check "attention on a ViT (not yet)" 2 "$hattn" attention --checkpoint "$vit" --image "$img" --layer 0
 check "Vim with --normalize half" 2 "$hattn" classify --checkpoint "$ckpt" --image "$img" --normalize half
 
 # the explorer page: its two files, the data naming the image, bad usage refused
