@@ -164,7 +164,14 @@ done
 check "ViT attr (not yet)" 2 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img" --method attr --out "$tmp/vex2"
 check "ViT with --variant" 2 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img" --variant exact --out "$tmp/vex2"
 check "gae on Vim" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --method gae --out "$tmp/vex2"
-check "attention on a ViT (not yet)" 2 "$hattn" attention --checkpoint "$vit" --image "$img" --layer 0
+check "attention on a ViT" 0 "$hattn" attention --checkpoint "$vit" --heads 3 --image "$img" --layer 1 --out "$tmp/vatt"
+[[ $(stat -c %s "$tmp/vatt/attn_l1.npy" 2>/dev/null) -eq $((128 + 3 * 17 * 17 * 4)) ]] || { echo "FAIL ViT attn_l1.npy is not float32 [3, 17, 17]"; failures=$((failures + 1)); }
+check "similarity of a ViT" 0 "$hattn" similarity --checkpoint "$vit" --heads 3 --image "$img" --json
+expect_in "similarity json" "$tmp/out" '{"layers": ['
+check "similarity of a Vim" 0 "$hattn" similarity --checkpoint "$ckpt" --images "$data/gtsegs" --limit 2
+expect_in "similarity table" "$tmp/out" "block  3"
+check "similarity without images" 2 "$hattn" similarity --checkpoint "$ckpt"
+check "ViT attention with --channels" 2 "$hattn" attention --checkpoint "$vit" --heads 3 --image "$img" --layer 1 --channels 0:2
 check "Vim with --normalize half" 2 "$hattn" classify --checkpoint "$ckpt" --image "$img" --normalize half
 
 # the explorer page: its two files, the data naming the image, bad usage refused
