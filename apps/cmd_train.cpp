@@ -38,9 +38,12 @@ std::string hms(double seconds) {
 }  // namespace
 
 int run_train(int argc, char** argv) {
-  Args args("train", "Train a small Vision Mamba (patch 4, 56x56, 197 tokens) on cluttered Fashion-MNIST.");
+  Args args("train", "Train a small Vision Mamba, or a DeiT-style ViT, (patch 4, 56x56, 197 tokens) on cluttered "
+                     "Fashion-MNIST.");
   args.option("data", ClutteredFashion::default_dir(), "folder with Fashion-MNIST's IDX files")
       .option("out", "out/train", "output folder: last.safetensors (resumable) and model.safetensors")
+      .option("arch", "vim", "vim (Vision Mamba, middle cls token) | vit (DeiT-style ViT, cls first, MLP 4D)")
+      .option("heads", "", "vit: attention heads (default: width / 32)")
       .option("width", "64", "model width D")
       .option("depth", "6", "number of blocks")
       .option("epochs", "4", "epochs over the 60,000 training items (a new clutter arrangement each epoch)")
@@ -62,17 +65,47 @@ int run_train(int argc, char** argv) {
   make_output_dir(out);
   ClutteredFashion train(args.get("data"), "train", 0), test(args.get("data"), "test", 1);
 
-  VimConfig c;
-  c.d_model = args.get_int("width");
-  c.depth = args.get_int("depth");
-  c.patch = c.stride = 4;
-  c.img_size = ClutteredFashion::kCanvas;
-  c.dt_rank = (c.d_model + 15) / 16;
-  c.num_classes = static_cast<int64_t>(ClutteredFashion::class_names().size());
-  if (c.d_model <= 0 || c.depth <= 0) throw UsageError("--width and --depth must be positive");
-  VisionMamba model(c);
+  const std::string arch = args.get("arch");
+  if (arch != "vim" && arch != "vit") throw UsageError("--arch must be vim or vit, got '" + arch + "'");
+  const int64_t width = args.get_int("width"), depth = args.get_int("depth");
+  if (width <= 0 || depth <= 0) throw UsageError("--width and --depth must be positive");
+  if (arch == "vim" && args.has("heads")) throw UsageError("--heads applies to --arch vit");
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
-  initialize_parameters(model, seed);
+  const int64_t classes = static_cast<int64_t>(ClutteredFashion::class_names().size());
+  // the model: a module to optimise, its forward, its configuration entries for the files we write
+  std::unique_ptr<VisionMamba> vim;
+  std::unique_ptr<VisionTransformer> vit;
+  std::map<std::string, std::string> config_meta;
+  std::string describe;
+  if (arch == "vim") {
+    VimConfig c;
+    c.d_model = width;
+    c.depth = depth;
+    c.patch = c.stride = 4;
+    c.img_size = ClutteredFashion::kCanvas;
+    c.dt_rank = (c.d_model + 15) / 16;
+    c.num_classes = classes;
+    vim = std::make_unique<VisionMamba>(c);
+    initialize_parameters(*vim, seed);
+    add_config_metadata(c, config_meta);
+    describe = c.describe();
+  } else {
+    VitConfig c;
+    c.d_model = width;
+    c.depth = depth;
+    c.heads = args.has("heads") ? args.get_int("heads") : std::max<int64_t>(1, width / 32);
+    if (c.heads <= 0 || width % c.heads != 0) throw UsageError(str("--heads ", c.heads, " must divide --width ", width));
+    c.mlp_hidden = 4 * width;
+    c.patch = 4;
+    c.img_size = ClutteredFashion::kCanvas;
+    c.num_classes = classes;
+    vit = std::make_unique<VisionTransformer>(c);
+    initialize_parameters(*vit, seed);
+    config_meta = {{"family", "vit"}, {"config.heads", std::to_string(c.heads)}, {"config.normalize", "imagenet"}};
+    describe = c.describe();
+  }
+  nn::Module& model = vim ? static_cast<nn::Module&>(*vim) : static_cast<nn::Module&>(*vit);
+  const LogitsFn logits_of = [&](const Tensor& images) { return vim ? vim->forward(images).logits : vit->forward(images).logits; };
   const Device device = parse_device(args.get("device"));
   if (device.is_cuda()) {
     HATTN_CHECK_INPUT(cuda::device_count() > device.index, "--device ", device.name(), ": this machine has ",
@@ -98,9 +131,11 @@ int run_train(int argc, char** argv) {
   std::map<std::string, std::string> meta = {{"class_names", class_names_json()},
                                              {"data", "cluttered Fashion-MNIST 56x56 (models/cluttered.h)"},
                                              {"train.command", "hattn train"}};
-  for (const char* k : {"width", "depth", "epochs", "batch", "lr", "min-lr", "weight-decay", "smoothing", "warmup", "seed", "limit"})
+  for (const char* k : {"arch", "width", "depth", "epochs", "batch", "lr", "min-lr", "weight-decay", "smoothing", "warmup",
+                        "seed", "limit"})
     meta[std::string("train.") + k] = args.get(k);
-  std::fprintf(stderr, "%s; %lld parameters; %lld steps of %lld (%lld epochs)\n", c.describe().c_str(),
+  meta.insert(config_meta.begin(), config_meta.end());
+  std::fprintf(stderr, "%s; %lld parameters; %lld steps of %lld (%lld epochs)\n", describe.c_str(),
                static_cast<long long>(model.parameter_count()), static_cast<long long>(total), static_cast<long long>(batch),
                static_cast<long long>(epochs));
 
@@ -109,7 +144,7 @@ int run_train(int argc, char** argv) {
   int64_t run_steps = 0;
   auto save = [&] {
     save_training_checkpoint(out + "/last.safetensors", model, opt, st, meta);
-    save_vim_safetensors(model, out + "/model.safetensors", meta);
+    save_safetensors(out + "/model.safetensors", model.named_parameters(), meta);
   };
   while (st.epoch < epochs) {
     // seeded shuffle of this epoch
@@ -124,7 +159,7 @@ int run_train(int argc, char** argv) {
       Tensor images, labels;
       make_batch(samples, images, labels);
       opt.zero_grad();
-      Tensor logits = model.forward(images).logits;
+      Tensor logits = logits_of(images);
       Tensor loss = cross_entropy(logits, labels, smoothing);
       loss.backward();
       const double rate = nn::warmup_cosine(st.step, warmup, total, lr, min_lr);
@@ -149,7 +184,7 @@ int run_train(int argc, char** argv) {
       const bool stop = max_steps > 0 && run_steps >= max_steps;
       if (st.step % eval_every == 0 || stop) {
         st.next_index += batch;  // the saved position is after this batch
-        const double acc = evaluate_accuracy(model, test, eval_limit, 64);
+        const double acc = evaluate_accuracy(logits_of, test, eval_limit, 64);
         std::fprintf(stderr, "\nstep %lld: test accuracy %.2f%% on %lld items (elapsed %s)\n",
                      static_cast<long long>(st.step), 100 * acc, static_cast<long long>(std::min(eval_limit, test.size())),
                      hms(elapsed).c_str());
@@ -164,7 +199,7 @@ int run_train(int argc, char** argv) {
     st.next_index = 0;
     ++st.epoch;
   }
-  const double acc = evaluate_accuracy(model, test, test.size(), 64, [](int64_t d, int64_t n) {
+  const double acc = evaluate_accuracy(logits_of, test, test.size(), 64, [](int64_t d, int64_t n) {
     std::fprintf(stderr, "\rfinal evaluation %lld/%lld", static_cast<long long>(d), static_cast<long long>(n));
   });
   meta["test_accuracy"] = str(acc);

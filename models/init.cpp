@@ -33,4 +33,22 @@ void initialize_parameters(VisionMamba& model, uint64_t seed) {
   }
 }
 
+void initialize_parameters(VisionTransformer& model, uint64_t seed) {
+  NoGradGuard no_grad;
+  Generator g(seed);
+  auto has = [](const std::string& name, const char* part) { return name.find(part) != std::string::npos; };
+  for (auto& [name, p] : model.named_parameters()) {
+    if (has(name, "norm") && has(name, "weight")) {
+      p.fill_(1.0);
+    } else if (has(name, "bias")) {
+      p.fill_(0.0);
+    } else if (has(name, "patch_embed")) {
+      const double fan_in = static_cast<double>(p.numel() / p.size(0));
+      p.copy_(mul(randn(p.shape(), DType::F32, g), 1.0 / std::sqrt(fan_in)));
+    } else {
+      p.copy_(mul(randn(p.shape(), DType::F32, g), 0.02));
+    }
+  }
+}
+
 }  // namespace ha

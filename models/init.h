@@ -5,9 +5,13 @@
 #include <cstdint>
 
 #include "models/vision_mamba.h"
+#include "models/vision_transformer.h"
 
 namespace ha {
 
 void initialize_parameters(VisionMamba& model, uint64_t seed);
+// A ViT in timm's spirit: Linear weights, cls/dist tokens and pos_embed normal with std 0.02, the patch
+// embedding with std 1/sqrt(fan_in), LayerNorms one and zero, biases zero. Seeded, deterministic.
+void initialize_parameters(VisionTransformer& model, uint64_t seed);
 
 }  // namespace ha

@@ -5,7 +5,7 @@
 
 namespace ha {
 
-double evaluate_accuracy(const VisionMamba& model, const ClutteredFashion& data, int64_t limit, int64_t batch,
+double evaluate_accuracy(const LogitsFn& model, const ClutteredFashion& data, int64_t limit, int64_t batch,
                          const std::function<void(int64_t, int64_t)>& progress) {
   NoGradGuard ng;
   const int64_t n = std::min(limit, data.size());
@@ -15,14 +15,14 @@ double evaluate_accuracy(const VisionMamba& model, const ClutteredFashion& data,
     for (int64_t i = at; i < std::min(n, at + batch); ++i) samples.push_back(data.get(i, 0));
     Tensor images, labels;
     make_batch(samples, images, labels);
-    Tensor pred = argmax(model.forward(images).logits.to(Device::cpu()), 1);
+    Tensor pred = argmax(model(images).to(Device::cpu()), 1);
     for (int64_t b = 0; b < labels.numel(); ++b) correct += pred.data<int64_t>()[b] == labels.data<int64_t>()[b];
     if (progress) progress(std::min(n, at + batch), n);
   }
   return n ? double(correct) / double(n) : 0.0;
 }
 
-void save_training_checkpoint(const std::string& path, const VisionMamba& model, const nn::AdamW& opt,
+void save_training_checkpoint(const std::string& path, const nn::Module& model, const nn::AdamW& opt,
                               const TrainState& state, std::map<std::string, std::string> metadata) {
   metadata["train.step"] = std::to_string(state.step);
   metadata["train.epoch"] = std::to_string(state.epoch);
@@ -31,11 +31,10 @@ void save_training_checkpoint(const std::string& path, const VisionMamba& model,
   auto tensors = model.named_parameters();
   tensors.emplace_back("optimizer.exp_avg", opt.first_moment());
   tensors.emplace_back("optimizer.exp_avg_sq", opt.second_moment());
-  add_config_metadata(model.config(), metadata);
   save_safetensors(path, tensors, metadata);
 }
 
-TrainState load_training_checkpoint(const std::string& path, VisionMamba& model, nn::AdamW& opt) {
+TrainState load_training_checkpoint(const std::string& path, nn::Module& model, nn::AdamW& opt) {
   Checkpoint ckpt = Checkpoint::open(path);
   // the optimizer tensors are not model parameters: load the model's own keys only
   for (auto& [name, t] : model.named_parameters()) {

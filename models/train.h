@@ -11,17 +11,21 @@
 
 namespace ha {
 
+// A model as training sees it: images (B, 3, H, W) -> logits (B, classes). Vision Mamba and ViT both fit.
+using LogitsFn = std::function<Tensor(const Tensor&)>;
+
 // Top-1 accuracy over the first `limit` samples (epoch-0 arrangement); `progress(done, total)` is optional.
-double evaluate_accuracy(const VisionMamba& model, const ClutteredFashion& data, int64_t limit, int64_t batch,
+double evaluate_accuracy(const LogitsFn& model, const ClutteredFashion& data, int64_t limit, int64_t batch,
                          const std::function<void(int64_t, int64_t)>& progress = {});
 
 struct TrainState {
   int64_t step = 0, epoch = 0, next_index = 0;  // where to resume
 };
 
-void save_training_checkpoint(const std::string& path, const VisionMamba& model, const nn::AdamW& opt,
+// `metadata` should already hold the model's configuration entries (add_config_metadata and the like).
+void save_training_checkpoint(const std::string& path, const nn::Module& model, const nn::AdamW& opt,
                               const TrainState& state, std::map<std::string, std::string> metadata);
 // Restores model weights, optimizer state and progress; the model must have the checkpoint's configuration.
-TrainState load_training_checkpoint(const std::string& path, VisionMamba& model, nn::AdamW& opt);
+TrainState load_training_checkpoint(const std::string& path, nn::Module& model, nn::AdamW& opt);
 
 }  // namespace ha

@@ -19,7 +19,7 @@ AdamW::AdamW(Module& model, AdamWConfig config) : cfg_(config) {
     TensorImpl& impl = p.impl();
     // the gradient of each parameter is a view into the gradient arena; autograd accumulates into it
     impl.grad = raw::as_strided(grads_, p.shape(), p.strides(), p.offset()).impl_ptr();
-    const bool no_decay = p.dim() <= 1 || name == "pos_embed" || name == "cls_token";
+    const bool no_decay = p.dim() <= 1 || name == "pos_embed" || name == "cls_token" || name == "dist_token";
     if (!no_decay) std::fill(decay_.begin() + p.offset(), decay_.begin() + p.offset() + p.numel(), 1);
   }
   if (dev.is_cuda()) {

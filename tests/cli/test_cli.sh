@@ -104,6 +104,12 @@ if [[ -d $fm ]]; then
   small=$tmp/tr/model.safetensors
   check "resume" 0 "$hattn" train --out "$tmp/tr" --width 16 --depth 2 --max-steps 1 --eval-limit 8 --limit 96 --resume
   expect_in "resumed" "$tmp/err" "resumed at step 3"
+  check "train a ViT 3 steps" 0 "$hattn" train --arch vit --out "$tmp/trv" --width 32 --depth 2 --max-steps 3 --eval-limit 8 --limit 96
+  check "resume the ViT" 0 "$hattn" train --arch vit --out "$tmp/trv" --width 32 --depth 2 --max-steps 1 --eval-limit 8 --limit 96 --resume
+  expect_in "ViT resumed" "$tmp/err" "resumed at step 3"
+  check "classify with the trained ViT" 0 "$hattn" classify --checkpoint "$tmp/trv/model.safetensors" --image "$img" --json
+  expect_in "trained ViT config" "$tmp/out" '"family": "vit", "d_model": 32, "depth": 2, "heads": 1'
+  check "train --heads on vim" 2 "$hattn" train --out "$tmp/trx" --heads 2 --max-steps 1
   check "cluttered export" 0 "$hattn" cluttered --count 3 --out "$tmp/cl"
   [[ -s "$tmp/cl/test_2_mask.png" && $(wc -l <"$tmp/cl/labels.txt") -eq 3 ]] || { echo "FAIL cluttered export"; failures=$((failures + 1)); }
   check "eval perturbation" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --out "$tmp/ev"
