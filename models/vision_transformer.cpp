@@ -30,16 +30,22 @@ VitBlock::VitBlock(const VitConfig& c)
   register_module("mlp", mlp_holder_);
 }
 
-Tensor VitBlock::operator()(const Tensor& x, Tensor* attn) const {
+Tensor VitBlock::operator()(const Tensor& x, Tensor* attn, VitBlockTrace* trace) const {
   const int64_t B = x.size(0), T = x.size(1), D = x.size(2), H = heads_, dh = D / H;
   // (B, T, 3D) -> q, k, v (B, H, T, dh): timm's reshape (B, T, 3, H, dh) and permute (2, 0, 3, 1, 4)
-  Tensor qkv_out = qkv(norm1(x)).reshape({B, T, 3, H, dh}).permute({2, 0, 3, 1, 4});
+  Tensor h1 = norm1(x);
+  Tensor qkv_out = qkv(h1).reshape({B, T, 3, H, dh}).permute({2, 0, 3, 1, 4});
   Tensor q = qkv_out.select(0, 0), k = qkv_out.select(0, 1), v = qkv_out.select(0, 2);
   Tensor a = softmax(mul(matmul(q, k.transpose(2, 3)), 1.0 / std::sqrt(double(dh))), 3);  // (B, H, T, T)
   if (attn) *attn = a;
   Tensor ctx = matmul(a, v).transpose(1, 2).reshape({B, T, D});  // heads back side by side
-  Tensor y = add(x, proj(ctx));
-  return add(y, fc2(gelu(fc1(norm2(y)))));
+  Tensor attn_out = proj(ctx);
+  Tensor y = add(x, attn_out);
+  Tensor h2 = norm2(y);
+  Tensor f1 = gelu(fc1(h2));
+  Tensor mlp_out = fc2(f1);
+  if (trace) *trace = {x, h1, q, k, v, ctx, attn_out, y, h2, f1, mlp_out};
+  return add(y, mlp_out);
 }
 
 VisionTransformer::VisionTransformer(const VitConfig& c)
@@ -65,7 +71,7 @@ VisionTransformer::VisionTransformer(const VitConfig& c)
   }
 }
 
-VitOutput VisionTransformer::forward(const Tensor& images) const {
+VitOutput VisionTransformer::forward(const Tensor& images, bool trace) const {
   const VitConfig& c = cfg_;
   HATTN_CHECK(images.dim() == 4 && images.size(1) == c.in_chans && images.size(2) == c.img_size &&
                   images.size(3) == c.img_size,
@@ -79,13 +85,15 @@ VitOutput VisionTransformer::forward(const Tensor& images) const {
   parts.push_back(patches);
   Tensor x = add(concat(parts, 1), pos_embed);
   VitOutput out;
-  for (const auto& block : blocks) {
+  if (trace) out.traces.resize(blocks.size());
+  for (size_t l = 0; l < blocks.size(); ++l) {
     Tensor a;
-    x = (*block)(x, &a);
+    x = (*blocks[l])(x, &a, trace ? &out.traces[l] : nullptr);
     out.attentions.push_back(a);
     out.block_outputs.push_back(x);
   }
   Tensor feats = norm(x);
+  out.features = feats;
   out.logits = head(feats.select(1, 0));
   if (c.distilled) out.logits = mul(add(out.logits, (*head_dist)(feats.select(1, 1))), 0.5);
   return out;

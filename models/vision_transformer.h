@@ -28,17 +28,33 @@ struct VitConfig {
   static VitConfig deit_tiny();  // D 192, 3 heads
 };
 
+// What the relevance pass of Transformer-Attribution reads (xai/vit_lrp.h): each block's intermediate values.
+struct VitBlockTrace {
+  Tensor x;         // the block's input (B, T, D)
+  Tensor h1;        // norm1(x)
+  Tensor q, k, v;   // (B, H, T, d)
+  Tensor ctx;       // A · v with the heads side by side (B, T, D)
+  Tensor attn_out;  // proj(ctx)
+  Tensor y;         // x + attn_out
+  Tensor h2;        // norm2(y)
+  Tensor f1;        // GELU(fc1(h2))
+  Tensor mlp_out;   // fc2(f1)
+};
+
 struct VitOutput {
   Tensor logits;                      // (B, classes)
   std::vector<Tensor> attentions;     // per block: softmax probabilities (B, heads, T, T)
   std::vector<Tensor> block_outputs;  // per block: the token stream after it, (B, T, D)
+  std::vector<VitBlockTrace> traces;  // per block, when forward(…, true)
+  Tensor features;                    // norm(x) (B, T, D), the head reads token 0 (and 1 when distilled)
 };
 
 class VitBlock : public nn::Module {
  public:
   VitBlock(const VitConfig& c);
-  // x (B, T, D) -> the block's output; attention (B, H, T, T) is returned through `attn`
-  Tensor operator()(const Tensor& x, Tensor* attn) const;
+  // x (B, T, D) -> the block's output; attention (B, H, T, T) is returned through `attn`, the intermediate
+  // values through `trace` (either may be null)
+  Tensor operator()(const Tensor& x, Tensor* attn, VitBlockTrace* trace = nullptr) const;
 
   nn::LayerNorm norm1, norm2;
   nn::Linear qkv, proj, fc1, fc2;
@@ -54,7 +70,7 @@ class VitBlock : public nn::Module {
 class VisionTransformer : public nn::Module {
  public:
   explicit VisionTransformer(const VitConfig& config);
-  VitOutput forward(const Tensor& images) const;  // (B, 3, H, W), normalised as the checkpoint expects
+  VitOutput forward(const Tensor& images, bool trace = false) const;  // (B, 3, H, W), normalised as expected
   const VitConfig& config() const { return cfg_; }
 
   Tensor cls_token, dist_token, pos_embed;

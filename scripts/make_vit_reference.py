@@ -8,7 +8,8 @@ Two small configurations under tests/data/vit_ref/ (D 48, depth 2, 3 heads, patc
   vit.pth, vit_logits.npy, vit_attn_<l>.npy        plain ViT: logits (1, 10), attention probabilities (1, 3, 17, 17)
   deit_dist.pth, deit_dist_logits.npy              distilled DeiT (dist_token, head_dist): logits
   vit_map_<method>.npy                             the plain ViT's maps (4, 4) for its top class: raw, rollout
-                                                   (start layer 1), gae, saliency, gradxinput (docs/definitions.md §5b)
+                                                   (start layer 1), gae, saliency, gradxinput, and attr
+                                                   (Transformer-Attribution with the released LRP rules; §5b)
   image.npy                                        the input (1, 3, 32, 32), float32
 The forward runs in float64 and is saved as float32. (timm itself is not installable offline; this transcription
 follows timm 0.9's VisionTransformer forward operation by operation.)
@@ -127,6 +128,112 @@ def maps(img, sd):
     return out
 
 
+# ---- Transformer-Attribution (Chefer et al., CVPR 2021): the released LRP rules (docs/definitions.md §5b),
+# written as the released modules compute them (autograd for each rule's C), float64.
+
+def safe_divide(a, b):
+    den = b.clamp(min=1e-9) + b.clamp(max=1e-9)
+    den = den + den.eq(0).type(den.type()) * 1e-9
+    return a / den * b.ne(0).type(b.type())
+
+
+def rel_linear(R, x, w):
+    """alpha 1, beta 0, bias ignored: R_in = x+ (S W+) + x- (S W-), S = R / (x+ W+^T + x- W-^T)."""
+    pw, nw = w.clamp(min=0), w.clamp(max=0)
+    px, nx = x.clamp(min=0).detach().requires_grad_(), x.clamp(max=0).detach().requires_grad_()
+    z1, z2 = px @ pw.T, nx @ nw.T
+    s = safe_divide(R, z1 + z2)
+    c1, c2 = torch.autograd.grad([z1, z2], [px, nx], [s, s])
+    return px.detach() * c1 + nx.detach() * c2
+
+
+def rel_simple(R, fn, *xs):
+    """The rule of Add and of the matrix products: Z = fn(xs), S = R / Z, each operand x * dZ/dx^T S."""
+    xs = [x.detach().requires_grad_() for x in xs]
+    z = fn(*xs)
+    grads = torch.autograd.grad(z, xs, safe_divide(R, z))
+    return [x.detach() * g for x, g in zip(xs, grads)]
+
+
+def rel_add(R, a, b):
+    ra, rb = rel_simple(R, lambda p, q: p + q, a, b)
+    sa, sb = ra.sum(), rb.sum()
+    fa = safe_divide(sa.abs(), sa.abs() + sb.abs()) * R.sum()
+    fb = safe_divide(sb.abs(), sa.abs() + sb.abs()) * R.sum()
+    return ra * safe_divide(fa, ra.sum()), rb * safe_divide(fb, rb.sum())
+
+
+def rel_clone(x, r1, r2):
+    return x * (safe_divide(r1, x) + safe_divide(r2, x))
+
+
+def attr_map(img, sd, start_layer=1):
+    """The released transformer_attribution for the top class: relevance from the one-hot head output down to
+    every block's attention probabilities, times their gradients, clamped, head-averaged, rolled out; row 0."""
+    B, hd = 1, D // HEADS
+    img = img.clone().requires_grad_()  # puts the attention maps on the graph, for their gradients
+    x = F.conv2d(img, sd["patch_embed.proj.weight"], sd["patch_embed.proj.bias"], stride=PATCH).flatten(2).transpose(1, 2)
+    x = torch.cat([sd["cls_token"].expand(B, -1, -1), x], dim=1) + sd["pos_embed"]
+    saved = []
+    for l in range(DEPTH):
+        p = f"blocks.{l}."
+        s = {"x": x}
+        s["h1"] = F.layer_norm(x, (D,), sd[p + "norm1.weight"], sd[p + "norm1.bias"], eps=1e-6)
+        T = x.shape[1]
+        qkv = (s["h1"] @ sd[p + "attn.qkv.weight"].T + sd[p + "attn.qkv.bias"]).reshape(B, T, 3, HEADS, hd)
+        s["q"], s["k"], s["v"] = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        a = ((s["q"] @ s["k"].transpose(-2, -1)) * hd ** -0.5).softmax(dim=-1)
+        a.retain_grad()
+        s["a"] = a
+        s["ctx"] = (a @ s["v"]).transpose(1, 2).reshape(B, T, D)
+        s["attn_out"] = s["ctx"] @ sd[p + "attn.proj.weight"].T + sd[p + "attn.proj.bias"]
+        s["y"] = x + s["attn_out"]
+        s["h2"] = F.layer_norm(s["y"], (D,), sd[p + "norm2.weight"], sd[p + "norm2.bias"], eps=1e-6)
+        s["f1"] = F.gelu(s["h2"] @ sd[p + "mlp.fc1.weight"].T + sd[p + "mlp.fc1.bias"])
+        s["mlp_out"] = s["f1"] @ sd[p + "mlp.fc2.weight"].T + sd[p + "mlp.fc2.bias"]
+        x = s["y"] + s["mlp_out"]
+        saved.append(s)
+    feats = F.layer_norm(x, (D,), sd["norm.weight"], sd["norm.bias"], eps=1e-6)
+    pooled = feats[:, 0]
+    logits = pooled @ sd["head.weight"].T + sd["head.bias"]
+    top = int(logits[0].argmax())
+    one_hot = torch.zeros_like(logits)
+    one_hot[0, top] = 1
+    (one_hot * logits).sum().backward()
+    R = rel_linear(one_hot, pooled.detach(), sd["head.weight"])                  # head
+    Rf = torch.zeros_like(feats)
+    Rf[:, 0] = rel_simple(R, lambda f: f[:, 0], feats.detach())[0][:, 0]         # cls pooling (IndexSelect)
+    R = Rf                                                                        # final norm: unchanged
+    cams = []
+    for l in reversed(range(DEPTH)):
+        p, s = f"blocks.{l}.", saved[l]
+        det = {k: v.detach() for k, v in s.items()}
+        r_res, r_mlp = rel_add(R, det["y"], det["mlp_out"])
+        r_mlp = rel_linear(r_mlp, det["f1"], sd[p + "mlp.fc2.weight"])           # fc2; GELU unchanged
+        r_mlp = rel_linear(r_mlp, det["h2"], sd[p + "mlp.fc1.weight"])           # fc1; norm2 unchanged
+        R = rel_clone(det["y"], r_res, r_mlp)
+        r_res, r_att = rel_add(R, det["x"], det["attn_out"])
+        r_att = rel_linear(r_att, det["ctx"], sd[p + "attn.proj.weight"])        # proj
+        T = r_att.shape[1]
+        r_att = r_att.reshape(B, T, HEADS, hd).transpose(1, 2)                    # heads apart
+        r_a, r_v = rel_simple(r_att, lambda m, n: m @ n, det["a"], det["v"])      # A · v
+        r_a, r_v = r_a / 2, r_v / 2
+        cams.insert(0, (s["a"].grad[0] * r_a[0]).clamp(min=0).mean(0))            # R_l at A_l, times dA_l
+        r_q, r_k = rel_simple(r_a, lambda m, n: m @ n.transpose(-2, -1), det["q"], det["k"])  # softmax, scale unchanged
+        r_q, r_k = r_q / 2, r_k / 2
+        r_qkv = torch.stack([r_q, r_k, r_v]).permute(1, 3, 0, 2, 4).reshape(B, T, 3 * D)
+        r_att = rel_linear(r_qkv, det["h1"], sd[p + "attn.qkv.weight"])          # qkv; norm1 unchanged
+        R = rel_clone(det["x"], r_res, r_att)
+    Tn = cams[0].shape[0]
+    mats = [c + torch.eye(Tn, dtype=c.dtype) for c in cams]
+    mats = [m / m.sum(dim=-1, keepdim=True) for m in mats]
+    joint = mats[start_layer]
+    for m in mats[start_layer + 1:]:
+        joint = m @ joint
+    G = IMG // PATCH
+    return torch.clamp(joint[0, 1:].reshape(G, G), min=0), R
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/data/vit_ref")
@@ -145,6 +252,9 @@ def main():
                 np.save(os.path.join(a.out, f"{name}_attn_{l}.npy"), at.float().numpy())
             for method, m in maps(img, sd).items():
                 np.save(os.path.join(a.out, f"{name}_map_{method}.npy"), m.detach().float().numpy())
+            attr, r_input = attr_map(img, sd)
+            np.save(os.path.join(a.out, f"{name}_map_attr.npy"), attr.detach().float().numpy())
+            print("attr: relevance reaching the first block's input sums to", float(r_input.sum()))
     print("wrote", sorted(os.listdir(a.out)))
 
 

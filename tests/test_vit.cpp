@@ -4,6 +4,7 @@
 
 #include "models/load.h"
 #include "xai/vit_explain.h"
+#include "xai/vit_lrp.h"
 #include "models/load_vit.h"
 #include "tensor/npy.h"
 #include "tests/test_util.h"
@@ -54,8 +55,23 @@ TEST(Vit, MapsMatchPyTorch) {
     const std::string name = xai::method_name(m);
     expect_close_scaled(xai::explain_vit(ctx, m), load_npy(kRef + "vit_map_" + name + ".npy"), "xai.map", "vit " + name);
   }
-  EXPECT_NE(error_of([&] { xai::explain_vit(ctx, xai::Method::Attr); }).find("not implemented for ViTs yet"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { xai::explain_vit(ctx, xai::Method::Unified); }).find("Vision Mamba's"), std::string::npos);
+}
+
+// The relevance rules conserve the total: what reaches the first block's input sums to the one-hot's 1 (the
+// PyTorch reference measured 1.0000000143 on the same model).
+TEST(Vit, TransformerAttributionConservesRelevance) {
+  auto model = load_vit(Checkpoint::open(kRef + "vit.pth"), 3);
+  NoGradGuard ng;
+  const VitOutput out = model->forward(load_npy(kRef + "image.npy"), true);
+  Tensor r_in;
+  xai::attention_relevance(*model, out, argmax(out.logits, 1).item(), &r_in);
+  std::cout << "  relevance at the first block's input: " << sum(r_in).item() << "\n";
+  EXPECT_NEAR(sum(r_in).item(), 1.0, 1e-6);
+  // safe_divide as released: a / (b + 1e-9) where b != 0, 0 where b == 0
+  const Tensor q = xai::safe_divide(Tensor::from_vector(std::vector<double>{1, 1, 1}, {3}),
+                                    Tensor::from_vector(std::vector<double>{2, 0, -1e-9}, {3}));
+  EXPECT_EQ(q.to_vector<double>(), (std::vector<double>{1 / (2 + 1e-9), 0, 1 / 1e-9}));
 }
 
 }  // namespace

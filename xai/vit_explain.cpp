@@ -4,6 +4,7 @@
 
 #include "ops/ops.h"
 #include "tensor/random.h"
+#include "xai/vit_lrp.h"
 
 namespace ha::xai {
 
@@ -25,7 +26,7 @@ VitExplainContext run_vit_explain_pass(const VisionTransformer& model, const Ten
     }
   } restore{frozen};
   for (Tensor& p : frozen) p.requires_grad_(false);
-  VitOutput out = model.forward(x);
+  VitOutput out = model.forward(x, /*trace=*/true);
   for (Tensor& a : out.attentions) a.retain_grad();
   ctx.logits = out.logits.detach().to(Device::cpu());
   for (float v : ctx.logits.to_vector<float>())
@@ -40,12 +41,13 @@ VitExplainContext run_vit_explain_pass(const VisionTransformer& model, const Ten
     ctx.attn_grads.push_back(a.grad().select(0, 0).to(Device::cpu()).contiguous());
   }
   ctx.input_grad = x.grad().select(0, 0).to(Device::cpu()).contiguous();
+  if (!ctx.cfg.distilled) ctx.attn_relevance = attention_relevance(model, out, ctx.target);
   ctx.input = x.detach().to(Device::cpu());
   return ctx;
 }
 
 std::vector<Method> vit_methods() {
-  return {Method::Raw, Method::Rollout, Method::Gae, Method::Random, Method::Saliency, Method::GradXInput};
+  return {Method::Raw, Method::Rollout, Method::Attr, Method::Gae, Method::Random, Method::Saliency, Method::GradXInput};
 }
 
 int64_t vit_default_start_layer() { return 1; }
@@ -98,8 +100,14 @@ Tensor explain_vit(const VitExplainContext& ctx, Method method, int64_t start_la
       map = row0_to_grid(c, R.select(0, 0));
       break;
     }
-    case Method::Attr:
-      throw InputError("attr (Transformer-Attribution, LRP) is not implemented for ViTs yet; use gae, rollout or raw");
+    case Method::Attr: {
+      HATTN_CHECK_INPUT(!ctx.attn_relevance.empty(), "attr (Transformer-Attribution) is not defined for distilled DeiT");
+      std::vector<Tensor> cams;
+      for (int64_t l = start; l < c.depth; ++l)
+        cams.push_back(mean(relu(mul(ctx.attn_grads[l].to(DType::F64), ctx.attn_relevance[l])), {0}));
+      map = row0_to_grid(c, rollout(cams, 0));
+      break;
+    }
     case Method::Unified:
       throw InputError("unified is Vision Mamba's implicit attention; a ViT has raw, rollout, gae and the baselines");
   }

@@ -4,7 +4,8 @@
 //   rollout  Ā_l = head mean of A_l; M_l = I + Ā_l, rows normalised; J = M_last ⋯ M_start; row 0
 //   gae      (Chefer, ICCV 2021) R = I; per block R ← R + mean_h max(∇A_l ⊙ A_l, 0) · R; row 0
 //   random, saliency, gradxinput as for Vim
-// Transformer-Attribution (`attr`, LRP) is not implemented yet.
+//   attr     Transformer-Attribution (CVPR 2021): R_l = the relevance at A_l by the released LRP rules
+//            (xai/vit_lrp.h); cam_l = mean_h max(∇A_l ⊙ R_l, 0); rollout of cam_l from start_layer; row 0
 #pragma once
 #include <vector>
 
@@ -20,13 +21,14 @@ struct VitExplainContext {
   int64_t target = 0;
   std::vector<Tensor> attn;         // per block: A_l (heads, T, T), CPU
   std::vector<Tensor> attn_grads;   // per block: d logit[target] / d A_l (heads, T, T), CPU
+  std::vector<Tensor> attn_relevance;  // per block: the LRP relevance at A_l (heads, T, T), float64; empty if distilled
   Tensor input_grad;                // (3, H, W)
 };
 
 // One forward and backward pass (target < 0: the argmax).
 VitExplainContext run_vit_explain_pass(const VisionTransformer& model, const Tensor& input, int64_t target = -1);
 
-std::vector<Method> vit_methods();  // raw, rollout, gae, random, saliency, gradxinput
+std::vector<Method> vit_methods();  // raw, rollout, attr, gae, random, saliency, gradxinput
 int64_t vit_default_start_layer();  // 1
 
 // The G×G map (float32) of one method; start_layer applies to rollout.

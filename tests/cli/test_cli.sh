@@ -164,10 +164,11 @@ expect_in "vit info" "$tmp/out" "ViT D=48 depth=2 heads=3"
 check "ViT with --stride" 2 "$hattn" classify --checkpoint "$vit" --heads 3 --image "$img" --stride 8
 check "ViT heads not dividing" 2 "$hattn" classify --checkpoint "$vit" --heads 5 --image "$img"
 check "explain a ViT" 0 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img" --out "$tmp/vex"
-for meth in raw rollout gae random saliency gradxinput; do
+for meth in raw rollout attr gae random saliency gradxinput; do
   [[ $(stat -c %s "$tmp/vex/$meth.npy" 2>/dev/null) -eq $((128 + 4 * 4 * 4)) ]] || { echo "FAIL ViT $meth.npy is not float32 [4, 4]"; failures=$((failures + 1)); }
 done
-check "ViT attr (not yet)" 2 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img" --method attr --out "$tmp/vex2"
+check "ViT attr" 0 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img" --method attr --out "$tmp/vex2"
+check "distilled DeiT explain refused" 2 "$hattn" explain --checkpoint "$data/vit_ref/deit_dist.pth" --heads 3 --image "$img"
 check "ViT with --variant" 2 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img" --variant exact --out "$tmp/vex2"
 check "gae on Vim" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --method gae --out "$tmp/vex2"
 check "attention on a ViT" 0 "$hattn" attention --checkpoint "$vit" --heads 3 --image "$img" --layer 1 --out "$tmp/vatt"
