@@ -18,6 +18,7 @@
 #include "models/io/gtsegs.h"
 #include "models/preprocess.h"
 #include "xai/evaluate.h"
+#include "xai/vit_explain.h"
 
 namespace ha::app {
 
@@ -148,9 +149,25 @@ int run_eval(int argc, char** argv) {
       .option("methods", "all", "all, or a comma list like raw:official,attr:exact,unified,saliency")
       .option("out", "out/eval/" + kind, "output folder (results.md, results.json, CSV, SVG curves, counts.csv)");
   if (!args.parse(argc - 1, argv + 1)) return 0;
-  LoadedModel m = load_model(args);
-  const VimConfig& c = m.model->config();
-  const std::vector<xai::EvalMethod> methods = parse_methods(args.get("methods"));
+  LoadedModel m = load_model(args, /*allow_vit=*/true);
+  const int64_t img_size = m.vit ? m.vit->config().img_size : m.model->config().img_size;
+  std::vector<xai::EvalMethod> methods = parse_methods(args.get("methods"));
+  if (m.vit) {  // a ViT's methods have no variants
+    if (args.get("methods") == "all") {
+      methods.clear();
+      for (xai::Method meth : xai::vit_methods()) methods.push_back({meth, xai::Variant::Official, true});
+    }
+    for (const std::string& t : split_list(args.get("methods")))
+      if (t.find(':') != std::string::npos) throw UsageError("'" + t + "': a ViT's methods have no variants");
+    for (xai::EvalMethod& em : methods) {
+      if (em.method == xai::Method::Unified) throw UsageError("unified is Vision Mamba's; a ViT has raw, rollout, attr, gae");
+      em.vit = true;
+    }
+    HATTN_CHECK_INPUT(!m.vit->config().distilled, "distilled DeiT checkpoints cannot be explained (so not evaluated)");
+  } else {
+    for (const xai::EvalMethod& em : methods)
+      if (em.method == xai::Method::Gae) throw UsageError("gae is a transformer method; for Vision Mamba use attr or unified");
+  }
   int64_t shard = 0, shards = 1;
   {
     const std::string s = args.get("shard");
@@ -165,7 +182,7 @@ int run_eval(int argc, char** argv) {
   if (args.has("mat") && args.has("images")) throw UsageError("--mat and --images are two data sets: pick one");
 
   // the data set, as a count and a function from index to item (image and mask at the model's input size)
-  const int64_t n_in = c.img_size;
+  const int64_t n_in = img_size;
   int64_t available = 0;
   std::function<Item(int64_t)> item;
   std::unique_ptr<ClutteredFashion> cluttered;
@@ -197,9 +214,9 @@ int run_eval(int argc, char** argv) {
     };
   } else {
     cluttered = std::make_unique<ClutteredFashion>(args.get("data"), "test", 1);
-    if (c.img_size != ClutteredFashion::kCanvas)
+    if (img_size != ClutteredFashion::kCanvas)
       throw UsageError(str("the cluttered set is ", ClutteredFashion::kCanvas, "x", ClutteredFashion::kCanvas,
-                           " but the model takes ", c.img_size, "x", c.img_size, "; pass --images or --mat"));
+                           " but the model takes ", img_size, "x", img_size, "; pass --images or --mat"));
     available = cluttered->size();
     item = [&](int64_t i) -> Item {
       ClutteredSample s = cluttered->get(i, 0);
@@ -255,16 +272,21 @@ int run_eval(int argc, char** argv) {
     if (kind == "accuracy") {
       NoGradGuard ng;
       std::vector<Tensor> inputs;
-      for (const Image8& img : images) inputs.push_back(normalize_image(img));
+      for (const Image8& img : images) inputs.push_back(normalize_image(img, m.normalization));
+      const Tensor batch_in = concat(inputs, 0);
       const std::vector<int64_t> pred =
-          argmax(m.model->forward(concat(inputs, 0)).logits.to(Device::cpu()), 1).to_vector<int64_t>();
+          argmax((m.vit ? m.vit->forward(batch_in).logits : m.model->forward(batch_in).logits).to(Device::cpu()), 1)
+              .to_vector<int64_t>();
       for (size_t b = 0; b < images.size(); ++b) {
         ++counts.images;
         counts.labelled += labels[b] >= 0;
         counts.correct += labels[b] >= 0 && pred[b] == labels[b];
       }
     } else {
-      xai::evaluate_images(*m.model, images, labels, masks, methods, kind == "perturbation", counts);
+      if (m.vit)
+        xai::evaluate_vit_images(*m.vit, m.normalization, images, labels, masks, methods, kind == "perturbation", counts);
+      else
+        xai::evaluate_images(*m.model, images, labels, masks, methods, kind == "perturbation", counts);
     }
     counts.progress.done = k1;
     counts.save_csv(saved);  // every batch: a killed run loses at most the batch in flight

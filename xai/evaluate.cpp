@@ -9,16 +9,17 @@
 #include "models/preprocess.h"
 #include "ops/ops.h"
 #include "tensor/atomic_write.h"
+#include "xai/vit_explain.h"
 
 namespace ha::xai {
 
 std::string EvalMethod::token() const {
-  const bool variants = method == Method::Raw || method == Method::Rollout || method == Method::Attr;
+  const bool variants = !vit && (method == Method::Raw || method == Method::Rollout || method == Method::Attr);
   return variants ? str(method_name(method), ":", variant_name(variant)) : method_name(method);
 }
 
 std::string EvalMethod::name() const {
-  const bool variants = method == Method::Raw || method == Method::Rollout || method == Method::Attr;
+  const bool variants = !vit && (method == Method::Raw || method == Method::Rollout || method == Method::Attr);
   return variants ? str(method_name(method), " (", variant_name(variant), ")") : method_name(method);
 }
 
@@ -112,21 +113,24 @@ EvalCounts EvalCounts::load_csv(const std::string& path) {
 
 namespace {
 
-// Scores one image whose explanation pass has run (ctx) for every method.
-void score_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,
-                 const ExplainContext& ctx, const std::vector<EvalMethod>& methods, bool perturbation,
-                 EvalCounts& counts) {
+// Scores one image whose explanation pass has run for every method: `target` is the class it explained (the
+// prediction), map_of gives a method's G×G map, logits_of classifies a normalised batch.
+void score_image(const Image8& image, int64_t label, const std::vector<uint8_t>& mask, int64_t target,
+                 const std::function<Tensor(const EvalMethod&)>& map_of,
+                 const std::function<Tensor(const Tensor&)>& logits_of, Normalization normalization,
+                 const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts) {
   const int64_t H = image.height, W = image.width, HW = H * W;
   NoGradGuard ng;
-  const bool clean_correct = label >= 0 && ctx.target == label;
+  const bool clean_correct = label >= 0 && target == label;
   ++counts.images;
   counts.correct += clean_correct;
   counts.labelled += label >= 0;
-  static const float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
+  static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+  static const float half[3] = {0.5f, 0.5f, 0.5f};
+  const float* mean = normalization == Normalization::ImageNet ? imagenet_mean : half;
+  const float* stdev = normalization == Normalization::ImageNet ? imagenet_std : half;
   for (const EvalMethod& em : methods) {
-    ExplainOptions o;
-    o.variant = em.variant;
-    Tensor map = explain(ctx, em.method, o);
+    Tensor map = map_of(em);
     std::vector<float> pix =
         upsample_bilinear(map.reshape({1, 1, map.size(0), map.size(1)}), H, W).reshape({HW}).to_vector<float>();
     if (!mask.empty()) counts.segmentation[em.name()].add(pix, mask);
@@ -147,7 +151,7 @@ void score_image(const VisionMamba& model, const Image8& image, int64_t label, c
           }
       }
     }
-    std::vector<int64_t> pred = argmax(model.forward(batch).logits.to(Device::cpu()), 1).to_vector<int64_t>();
+    std::vector<int64_t> pred = argmax(logits_of(batch).to(Device::cpu()), 1).to_vector<int64_t>();
     for (int mode = 0; mode < 2; ++mode) {
       PerturbationCounts& pc = (mode == 0 ? counts.positive : counts.negative)[em.name()];
       ++pc.images;
@@ -168,8 +172,29 @@ void evaluate_images(const VisionMamba& model, const std::vector<Image8>& images
   for (const Image8& img : images) inputs.push_back(normalize_image(img));
   // one forward and backward pass for the batch, explaining each image's predicted class
   const std::vector<ExplainContext> ctx = run_explain_pass_batch(model, concat(inputs, 0));
-  for (size_t b = 0; b < images.size(); ++b)
-    score_image(model, images[b], labels[b], masks[b], ctx[b], methods, perturbation, counts);
+  const auto logits_of = [&](const Tensor& batch) { return model.forward(batch).logits; };
+  for (size_t b = 0; b < images.size(); ++b) {
+    const auto map_of = [&](const EvalMethod& em) {
+      ExplainOptions o;
+      o.variant = em.variant;
+      return explain(ctx[b], em.method, o);
+    };
+    score_image(images[b], labels[b], masks[b], ctx[b].target, map_of, logits_of, Normalization::ImageNet, methods,
+                perturbation, counts);
+  }
+}
+
+void evaluate_vit_images(const VisionTransformer& model, Normalization n, const std::vector<Image8>& images,
+                         const std::vector<int64_t>& labels, const std::vector<std::vector<uint8_t>>& masks,
+                         const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts) {
+  HATTN_CHECK(labels.size() == images.size() && masks.size() == images.size(), "evaluate_vit_images: ", images.size(),
+              " images, ", labels.size(), " labels, ", masks.size(), " masks");
+  const auto logits_of = [&](const Tensor& batch) { return model.forward(batch).logits; };
+  for (size_t b = 0; b < images.size(); ++b) {
+    const VitExplainContext ctx = run_vit_explain_pass(model, normalize_image(images[b], n));
+    const auto map_of = [&](const EvalMethod& em) { return explain_vit(ctx, em.method); };
+    score_image(images[b], labels[b], masks[b], ctx.target, map_of, logits_of, n, methods, perturbation, counts);
+  }
 }
 
 void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,

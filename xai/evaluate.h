@@ -2,11 +2,14 @@
 // scored by perturbation (positive and negative, 10 steps) and segmentation against a ground-truth mask.
 // Results are counts, so shards merge exactly; reports (Markdown, CSV, SVG curves) come from counts.
 #pragma once
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "models/io/image.h"
+#include "models/preprocess.h"
+#include "models/vision_transformer.h"
 #include "xai/explain.h"
 #include "xai/metrics.h"
 
@@ -14,8 +17,9 @@ namespace ha::xai {
 
 struct EvalMethod {
   Method method;
-  Variant variant;
-  std::string name() const;   // "attr (official)", "unified", ...
+  Variant variant = Variant::Official;
+  bool vit = false;           // a ViT's method: one definition, no variant in its name
+  std::string name() const;   // "attr (official)", "unified", a ViT's "attr", ...
   std::string token() const;  // as --methods writes it: "attr:official", "unified", ...
 };
 std::vector<EvalMethod> all_eval_methods();  // the three paper methods in both variants, unified, baselines
@@ -40,6 +44,11 @@ struct EvalCounts {
 // `label` < 0: unknown (segmentation data without classes: the predicted class is explained either way).
 void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,
                     const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts);
+// The same for a ViT / DeiT and its methods (xai/vit_explain.h), one image at a time; `n` is the checkpoint's
+// input normalisation (perturbed copies are normalised the same way).
+void evaluate_vit_images(const VisionTransformer& model, Normalization n, const std::vector<Image8>& images,
+                         const std::vector<int64_t>& labels, const std::vector<std::vector<uint8_t>>& masks,
+                         const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts);
 // The same for several images with one explanation pass (forward and backward) over the batch; the counts are
 // those of evaluating the images one by one, up to float32 rounding.
 void evaluate_images(const VisionMamba& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,

@@ -110,6 +110,10 @@ if [[ -d $fm ]]; then
   check "classify with the trained ViT" 0 "$hattn" classify --checkpoint "$tmp/trv/model.safetensors" --image "$img" --json
   expect_in "trained ViT config" "$tmp/out" '"family": "vit", "d_model": 32, "depth": 2, "heads": 1'
   check "train --heads on vim" 2 "$hattn" train --out "$tmp/trx" --heads 2 --max-steps 1
+  check "eval segmentation on a ViT" 0 "$hattn" eval segmentation --checkpoint "$tmp/trv/model.safetensors" --limit 2 --out "$tmp/vseg"
+  expect_in "ViT methods in results.json" "$tmp/vseg/results.json" '"attr": {"pixel_accuracy": '
+  check "eval perturbation on a ViT" 0 "$hattn" eval perturbation --checkpoint "$tmp/trv/model.safetensors" --limit 1 --methods attr,gae --out "$tmp/vper"
+  check "ViT method with a variant" 2 "$hattn" eval segmentation --checkpoint "$tmp/trv/model.safetensors" --limit 1 --methods attr:exact
   check "cluttered export" 0 "$hattn" cluttered --count 3 --out "$tmp/cl"
   [[ -s "$tmp/cl/test_2_mask.png" && $(wc -l <"$tmp/cl/labels.txt") -eq 3 ]] || { echo "FAIL cluttered export"; failures=$((failures + 1)); }
   check "eval perturbation" 0 "$hattn" eval perturbation --checkpoint "$small" --limit 4 --methods raw,attr:exact,saliency --out "$tmp/ev"
