@@ -13,11 +13,13 @@
 #include "tensor/cuda/cuda_memory.h"
 #include "models/init.h"
 #include "models/load.h"
+#include "models/load_vit.h"
 #include "nn/adamw.h"
 #include "nn/module.h"
 #include "ops/ops.h"
 #include "xai/explain.h"
 #include "xai/hidden_attention.h"
+#include "xai/vit_explain.h"
 #include "tensor/npy.h"
 #include "tensor/random.h"
 #include "tests/test_util.h"
@@ -296,6 +298,26 @@ TEST_F(Cuda, WholeModelAndExplanationsMatchCpu) {
                                   str(file, " map ", xai::method_name(m), " ", xai::variant_name(v)));
       }
   }
+}
+
+// A ViT on the device: logits, attention, gradients and every ViT map (attr's relevance pass reads the device
+// trace) against the CPU.
+TEST_F(Cuda, VitAndItsExplanationsMatchCpu) {
+  const Checkpoint ckpt = Checkpoint::open(std::string(HATTN_TEST_DATA) + "/vit_ref/vit.pth");
+  auto cpu_model = load_vit(ckpt, 3), gpu_model = load_vit(ckpt, 3);
+  nn::move_parameters(*gpu_model, Device::cuda());
+  Generator g(18);
+  const Tensor image = randn({1, 3, 32, 32}, DType::F32, g);
+  const xai::VitExplainContext a = xai::run_vit_explain_pass(*cpu_model, image), b = xai::run_vit_explain_pass(*gpu_model, image);
+  EXPECT_EQ(a.target, b.target);
+  test::expect_close_scaled(b.logits, a.logits, "cuda.model", "vit logits");
+  test::expect_close_scaled(b.input_grad, a.input_grad, "cuda.model", "vit input gradient");
+  for (size_t l = 0; l < a.attn.size(); ++l) {
+    test::expect_close_scaled(b.attn[l], a.attn[l], "cuda.model", str("vit attention ", l));
+    test::expect_close_scaled(b.attn_grads[l], a.attn_grads[l], "cuda.model", str("vit attention gradient ", l));
+  }
+  for (xai::Method m : xai::vit_methods())
+    test::expect_close_scaled(xai::explain_vit(b, m), xai::explain_vit(a, m), "cuda.model", str("vit map ", xai::method_name(m)));
 }
 
 // The hidden-attention kernels on traces moved to the device: cls rows of every kind and the full matrices
