@@ -79,6 +79,10 @@ int64_t Args::get_int(const std::string& name) const {
 
 bool Args::has(const std::string& name) const { return values_.count(name) > 0; }
 
+void Args::set(const std::string& name, const std::string& value) { values_[name] = value; }
+
+void Args::unset(const std::string& name) { values_.erase(name); }
+
 std::string Args::help() const {
   std::string s = "usage: hattn " + command_ + " [options]\n\n" + summary_ + "\n\noptions:\n";
   for (const std::string& name : order_) {

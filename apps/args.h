@@ -28,7 +28,10 @@ class Args {
 
   std::string get(const std::string& name) const;
   int64_t get_int(const std::string& name) const;  // UsageError unless an integer
-  bool has(const std::string& name) const;          // given on the command line (or a set flag)
+  bool has(const std::string& name) const;
+  // Gives a declared option a value, as if it had been on the command line (a command reusing its options).
+  void set(const std::string& name, const std::string& value);
+  void unset(const std::string& name);  // back to "not given"          // given on the command line (or a set flag)
   std::string help() const;
 
  private:

@@ -14,6 +14,7 @@
 #include "tensor/atomic_write.h"
 #include "xai/explain.h"
 #include "xai/render.h"
+#include "xai/vit_explain.h"
 
 namespace ha {
 extern const char* const kExplorerHtml;  // xai/data/explorer.html, compiled in
@@ -96,13 +97,106 @@ std::string numbers(const std::vector<float>& v) {
 
 }  // namespace
 
+namespace {
+
+// The model's description for the page: what the page needs to lay out its tokens and controls.
+std::string model_json(const LoadedModel& m, const std::string& path) {
+  std::ostringstream js;
+  if (m.vit) {
+    const VitConfig& c = m.vit->config();
+    js << "{\"family\": \"vit\", \"path\": " << json_string(path) << ", \"describe\": " << json_string(c.describe())
+       << ", \"depth\": " << c.depth << ", \"tokens\": " << c.num_tokens() << ", \"cls\": 0, \"prefix\": "
+       << c.prefix_tokens() << ", \"grid\": " << c.grid() << ", \"heads\": " << c.heads << ", \"img_size\": "
+       << c.img_size << ", \"patch\": " << c.patch << ", \"stride\": " << c.patch << ", \"classes\": [";
+    const std::vector<std::string> names = class_names_for(m.ckpt, c.num_classes);
+    for (size_t k = 0; k < names.size(); ++k) js << (k ? "," : "") << json_string(names[k]);
+  } else {
+    const VimConfig& c = m.model->config();
+    js << "{\"family\": \"vim\", \"path\": " << json_string(path) << ", \"describe\": " << json_string(c.describe())
+       << ", \"depth\": " << c.depth << ", \"tokens\": " << c.num_tokens() << ", \"cls\": " << c.cls_index()
+       << ", \"prefix\": 0, \"grid\": " << c.grid() << ", \"channels\": " << c.mamba().d_inner()
+       << ", \"states\": " << c.d_state << ", \"img_size\": " << c.img_size << ", \"patch\": " << c.patch
+       << ", \"stride\": " << c.stride << ", \"classes\": [";
+    const std::vector<std::string> names = class_names_for(m.ckpt, c.num_classes);
+    for (size_t k = 0; k < names.size(); ++k) js << (k ? "," : "") << json_string(names[k]);
+  }
+  js << "]}";
+  return js.str();
+}
+
+// The input as the overlay sees it: min-max of the normalised image, 8-bit RGB, row-major.
+std::string input_json(const Tensor& input) {
+  const std::vector<float> in = minmax_normalize(input.detach().to(DType::F32)).to_vector<float>();
+  const int64_t H = input.size(2), W = input.size(3);
+  std::vector<uint8_t> rgb(H * W * 3);
+  for (int64_t p = 0; p < H * W; ++p)
+    for (int ch = 0; ch < 3; ++ch) rgb[p * 3 + ch] = static_cast<uint8_t>(std::lround(255 * in[ch * H * W + p]));
+  return str("\"width\": ", W, ", \"height\": ", H, ", \"rgb\": \"", base64(rgb.data(), rgb.size()), "\"");
+}
+
+// One model's results on one image: prediction, every method's map, and per layer what the page computes the
+// attention from (Vim: each direction's Δ, A, B, C; ViT: the attention probabilities of every head).
+std::string result_json(const LoadedModel& m, const Image8& raw, Preprocess mode) {
+  std::ostringstream js;
+  if (m.vit) {
+    const VitConfig& c = m.vit->config();
+    const xai::VitExplainContext ctx =
+        xai::run_vit_explain_pass(*m.vit, normalize_image(preprocess_image(raw, c.img_size, mode), m.normalization));
+    js << "{\"pred\": " << ctx.target << ", \"prob\": " << softmax(ctx.logits, 1).at({0, ctx.target}) << ", "
+       << input_json(ctx.input) << ",\n  \"maps\": {";
+    bool first = true;
+    for (xai::Method meth : xai::vit_methods()) {
+      if (c.distilled) break;  // not explained
+      js << (first ? "" : ", ") << json_string(xai::method_name(meth)) << ": "
+         << numbers(xai::explain_vit(ctx, meth).to_vector<float>());
+      first = false;
+    }
+    js << "},\n  \"layers\": [";
+    for (size_t l = 0; l < ctx.attn.size(); ++l) js << (l ? ",\n   " : "\n   ") << "{\"attn\": " << half_b64(ctx.attn[l]) << "}";
+    js << "]}";
+    return js.str();
+  }
+  const VimConfig& c = m.model->config();
+  xai::ExplainContext ctx = xai::run_explain_pass(*m.model, normalize_image(preprocess_image(raw, c.img_size, mode)));
+  js << "{\"pred\": " << ctx.target << ", \"prob\": " << softmax(ctx.logits, 1).at({0, ctx.target}) << ", "
+     << input_json(ctx.input) << ",\n  \"maps\": {";
+  bool first = true;
+  for (xai::Method meth : xai::all_methods()) {
+    const bool variants = meth == xai::Method::Raw || meth == xai::Method::Rollout || meth == xai::Method::Attr;
+    for (xai::Variant v : {xai::Variant::Official, xai::Variant::Exact}) {
+      if (!variants && v == xai::Variant::Exact) continue;
+      xai::ExplainOptions o;
+      o.variant = v;
+      const std::string key = variants ? str(xai::method_name(meth), "/", xai::variant_name(v)) : xai::method_name(meth);
+      js << (first ? "" : ", ") << json_string(key) << ": " << numbers(xai::explain(ctx, meth, o).to_vector<float>());
+      first = false;
+    }
+  }
+  js << "},\n  \"layers\": [";
+  for (size_t l = 0; l < ctx.traces.size(); ++l) {
+    js << (l ? ",\n   " : "\n   ") << "{";
+    for (const char* dir : {"fwd", "bwd"}) {
+      const nn::DirectionTrace& t = std::strcmp(dir, "fwd") == 0 ? ctx.traces[l].fwd : ctx.traces[l].bwd;
+      js << (std::strcmp(dir, "fwd") == 0 ? "" : ", ") << "\"" << dir << "\": {\"delta\": " << half_b64(t.delta)
+         << ", \"A\": " << half_b64(t.A) << ", \"B\": " << half_b64(t.Bm) << ", \"C\": " << half_b64(t.Cm) << "}";
+    }
+    js << "}";
+  }
+  js << "]}";
+  return js.str();
+}
+
+}  // namespace
+
 int run_explore(int argc, char** argv) {
   Args args("explore", "Write an interactive explorer (index.html + explorer_data.js) for a few images: maps of "
-                       "every method, hidden attention matrices per layer, direction and channel, and the "
-                       "attention row of any patch. Opens from file:// with no server.");
+                       "every method, hidden attention matrices per layer, direction and channel (a ViT: softmax "
+                       "attention per block and head), and the attention row of any patch. Opens from file:// with "
+                       "no server.");
   add_checkpoint_options(args);
   args.option("images", "", "comma-separated image files", true)
       .option("labels", "", "comma-separated true class indices of the images (optional)")
+      .option("compare", "", "a second checkpoint to show beside the first (e.g. a ViT next to a Vim)")
       .option("preprocess", "crop", "crop | vim-eval | squash")
       .option("out", "out/explore", "output folder");
   if (!args.parse(argc, argv)) return 0;
@@ -113,19 +207,25 @@ int run_explore(int argc, char** argv) {
   const Preprocess mode = parse_preprocess(args.get("preprocess"));
   const std::string out = args.get("out");
 
-  LoadedModel m = load_model(args);
-  const VimConfig& c = m.model->config();
-  const std::vector<std::string> names = class_names_for(m.ckpt, c.num_classes);
+  // Each checkpoint takes the options of its family: --heads and --normalize go to the ViT, --stride and
+  // --img-size to the Vim, whichever of the two is --checkpoint and which --compare.
+  std::vector<LoadedModel> models;
+  std::vector<std::string> paths{args.get("checkpoint")};
+  if (args.has("compare")) paths.push_back(args.get("compare"));
+  for (const std::string& path : paths) {
+    Args own = args;
+    own.set("checkpoint", path);
+    const bool vit = detect_family(Checkpoint::open(path)) == ModelFamily::Vit;
+    for (const char* name : vit ? std::vector<const char*>{"stride", "img-size"} : std::vector<const char*>{"heads", "normalize"})
+      if (paths.size() > 1) own.unset(name);
+    models.push_back(load_model(own, /*allow_vit=*/true));
+  }
   make_output_dir(out);
 
   std::ostringstream js;
-  js << "// Generated by `hattn explore`; read by index.html.\nwindow.HATTN_DATA = {\n";
-  js << "\"model\": {\"path\": " << json_string(args.get("checkpoint")) << ", \"describe\": " << json_string(c.describe())
-     << ", \"depth\": " << c.depth << ", \"tokens\": " << c.num_tokens() << ", \"cls\": " << c.cls_index()
-     << ", \"grid\": " << c.grid() << ", \"channels\": " << c.mamba().d_inner() << ", \"states\": " << c.d_state
-     << ", \"img_size\": " << c.img_size << ", \"patch\": " << c.patch << ", \"stride\": " << c.stride << ", \"start_layer\": " << (15 * c.depth / 24) << ", \"classes\": [";
-  for (size_t k = 0; k < names.size(); ++k) js << (k ? "," : "") << json_string(names[k]);
-  js << "]},\n\"jet\": [";
+  js << "// Generated by `hattn explore`; read by index.html.\nwindow.HATTN_DATA = {\n\"models\": [";
+  for (size_t k = 0; k < models.size(); ++k) js << (k ? ",\n " : "") << model_json(models[k], paths[k]);
+  js << "],\n\"jet\": [";
   for (int v = 0; v < 256; ++v) {
     const xai::Rgb e = xai::jet(static_cast<uint8_t>(v));
     js << (v ? "," : "") << int(e.r) << "," << int(e.g) << "," << int(e.b);
@@ -138,42 +238,11 @@ int run_explore(int argc, char** argv) {
   js << "],\n\"images\": [\n";
   for (size_t i = 0; i < images.size(); ++i) {
     std::fprintf(stderr, "[%zu/%zu] %s\n", i + 1, images.size(), images[i].c_str());
-    Image8 img = preprocess_image(load_image(images[i]), c.img_size, mode);
-    xai::ExplainContext ctx = xai::run_explain_pass(*m.model, normalize_image(img));
-    const double prob = softmax(ctx.logits, 1).at({0, ctx.target});
-    // the input as the overlay sees it: min-max of the normalised image, 8-bit RGB, row-major
-    const std::vector<float> in = minmax_normalize(ctx.input.detach().to(DType::F32)).to_vector<float>();
-    const int64_t H = ctx.input.size(2), W = ctx.input.size(3);
-    std::vector<uint8_t> rgb(H * W * 3);
-    for (int64_t p = 0; p < H * W; ++p)
-      for (int ch = 0; ch < 3; ++ch) rgb[p * 3 + ch] = static_cast<uint8_t>(std::lround(255 * in[ch * H * W + p]));
-    std::string name = images[i].substr(images[i].find_last_of('/') + 1);
+    const Image8 raw = load_image(images[i]);
+    const std::string name = images[i].substr(images[i].find_last_of('/') + 1);
     js << (i ? ",\n" : "") << "{\"name\": " << json_string(name) << ", \"label\": "
-       << (labels.empty() ? std::string("null") : std::to_string(std::stoll(labels[i]))) << ", \"pred\": " << ctx.target
-       << ", \"prob\": " << prob << ", \"width\": " << W << ", \"height\": " << H << ", \"rgb\": \""
-       << base64(rgb.data(), rgb.size()) << "\",\n \"maps\": {";
-    bool first = true;
-    for (xai::Method meth : xai::all_methods()) {
-      const bool variants = meth == xai::Method::Raw || meth == xai::Method::Rollout || meth == xai::Method::Attr;
-      for (xai::Variant v : {xai::Variant::Official, xai::Variant::Exact}) {
-        if (!variants && v == xai::Variant::Exact) continue;
-        xai::ExplainOptions o;
-        o.variant = v;
-        const std::string key = variants ? str(xai::method_name(meth), "/", xai::variant_name(v)) : xai::method_name(meth);
-        js << (first ? "" : ", ") << json_string(key) << ": " << numbers(xai::explain(ctx, meth, o).to_vector<float>());
-        first = false;
-      }
-    }
-    js << "},\n \"layers\": [";
-    for (size_t l = 0; l < ctx.traces.size(); ++l) {
-      js << (l ? ",\n  " : "\n  ") << "{";
-      for (const char* dir : {"fwd", "bwd"}) {
-        const nn::DirectionTrace& t = std::strcmp(dir, "fwd") == 0 ? ctx.traces[l].fwd : ctx.traces[l].bwd;
-        js << (std::strcmp(dir, "fwd") == 0 ? "" : ", ") << "\"" << dir << "\": {\"delta\": " << half_b64(t.delta)
-           << ", \"A\": " << half_b64(t.A) << ", \"B\": " << half_b64(t.Bm) << ", \"C\": " << half_b64(t.Cm) << "}";
-      }
-      js << "}";
-    }
+       << (labels.empty() ? std::string("null") : std::to_string(std::stoll(labels[i]))) << ", \"results\": [";
+    for (size_t k = 0; k < models.size(); ++k) js << (k ? ",\n " : "\n ") << result_json(models[k], raw, mode);
     js << "]}";
   }
   js << "\n]};\n";

@@ -189,6 +189,8 @@ check "Vim with --normalize half" 2 "$hattn" classify --checkpoint "$ckpt" --ima
 check "explore" 0 "$hattn" explore --checkpoint "$ckpt" --images "$img" --labels 3 --out "$tmp/xp"
 [[ -s "$tmp/xp/index.html" && -s "$tmp/xp/explorer_data.js" ]] || { echo "FAIL explore wrote no page"; failures=$((failures + 1)); }
 expect_in "explore data" "$tmp/xp/explorer_data.js" '"name": "src_wide.png", "label": 3'
+check "explore a Vim beside a ViT" 0 "$hattn" explore --checkpoint "$ckpt" --compare "$vit" --heads 3 --images "$img" --out "$tmp/xpc"
+expect_in "explore both models" "$tmp/xpc/explorer_data.js" '{"family": "vit", "path": '
 check "explore labels mismatch" 2 "$hattn" explore --checkpoint "$ckpt" --images "$img,$img" --labels 3 --out "$tmp/xp2"
 check "explore missing image" 2 "$hattn" explore --checkpoint "$ckpt" --images "$tmp/none.png" --out "$tmp/xp3"
 
