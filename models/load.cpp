@@ -31,6 +31,18 @@ int64_t parse_int(const std::string& s) {
 
 }  // namespace
 
+int64_t count_indexed(const Checkpoint& ckpt, const std::string& prefix) {
+  int64_t n = 0;
+  for (const TensorRecord& r : ckpt.records()) {
+    if (r.name.rfind(prefix, 0) != 0) continue;
+    const std::string idx = r.name.substr(prefix.size(), r.name.find('.', prefix.size()) - prefix.size());
+    HATTN_CHECK_INPUT(!idx.empty() && idx.size() < 6 && std::all_of(idx.begin(), idx.end(), ::isdigit), "'", ckpt.path(),
+                      "': malformed key '", r.name, "'");
+    n = std::max<int64_t>(n, std::stoll(idx) + 1);
+  }
+  return n;
+}
+
 VimConfig infer_vim_config(const Checkpoint& ckpt, const ConfigOverrides& ov, std::string* how) {
   VimConfig c;
   const TensorRecord& pw = require(ckpt, "patch_embed.proj.weight");
@@ -39,15 +51,7 @@ VimConfig infer_vim_config(const Checkpoint& ckpt, const ConfigOverrides& ov, st
   c.in_chans = pw.shape[1];
   c.patch = pw.shape[2];
   HATTN_CHECK_INPUT(pw.shape[2] == pw.shape[3], "'", ckpt.path(), "': non-square patches ", shape_str(pw.shape));
-  int64_t depth = 0;
-  for (const TensorRecord& r : ckpt.records()) {
-    if (r.name.rfind("layers.", 0) != 0) continue;
-    const size_t dot = r.name.find('.', 7);
-    const std::string idx = r.name.substr(7, dot - 7);
-    HATTN_CHECK_INPUT(!idx.empty() && idx.size() < 6 && std::all_of(idx.begin(), idx.end(), ::isdigit), "'", ckpt.path(),
-                      "': malformed layer key '", r.name, "'");
-    depth = std::max<int64_t>(depth, std::stoll(idx) + 1);
-  }
+  const int64_t depth = count_indexed(ckpt, "layers.");
   HATTN_CHECK_INPUT(depth > 0, "'", ckpt.path(), "': no 'layers.*' tensors: not a Vision Mamba checkpoint");
   c.depth = depth;
   const TensorRecord& alog = require(ckpt, "layers.0.mixer.A_log");

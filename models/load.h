@@ -17,6 +17,9 @@ struct ConfigOverrides {
 // `how` (optional) receives one line saying where stride and image size came from.
 VimConfig infer_vim_config(const Checkpoint& ckpt, const ConfigOverrides& overrides = {}, std::string* how = nullptr);
 
+// 1 + the largest N among the keys `<prefix>N.…` (the number of layers / blocks); malformed indices are refused.
+int64_t count_indexed(const Checkpoint& ckpt, const std::string& prefix);
+
 // Copies every parameter of `model` from the checkpoint. Throws one error listing all missing, unexpected
 // and mis-shaped keys by name, and non-float tensors where a float is needed.
 void load_parameters(nn::Module& model, const Checkpoint& ckpt);

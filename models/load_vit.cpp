@@ -38,15 +38,7 @@ VitConfig infer_vit_config(const Checkpoint& ckpt, int64_t heads) {
   c.in_chans = pw.shape[1];
   c.patch = pw.shape[2];
   HATTN_CHECK_INPUT(pw.shape[2] == pw.shape[3], "'", ckpt.path(), "': non-square patches ", shape_str(pw.shape));
-  int64_t depth = 0;
-  for (const TensorRecord& r : ckpt.records()) {
-    if (r.name.rfind("blocks.", 0) != 0) continue;
-    const std::string idx = r.name.substr(7, r.name.find('.', 7) - 7);
-    HATTN_CHECK_INPUT(!idx.empty() && idx.size() < 6 && std::all_of(idx.begin(), idx.end(), ::isdigit), "'",
-                      ckpt.path(), "': malformed block key '", r.name, "'");
-    depth = std::max<int64_t>(depth, std::stoll(idx) + 1);
-  }
-  c.depth = depth;
+  c.depth = count_indexed(ckpt, "blocks.");
   c.mlp_hidden = need(ckpt, "blocks.0.mlp.fc1.weight", 2).shape[0];
   c.num_classes = need(ckpt, "head.weight", 2).shape[0];
   c.distilled = ckpt.find("dist_token") != nullptr;

@@ -51,4 +51,14 @@ Tensor pack_parameters(Module& root, Device device) { return into_arena(root, de
 
 Tensor move_parameters(Module& root, Device device) { return into_arena(root, device, false); }
 
+FrozenParameters::FrozenParameters(const Module& root) {
+  for (auto& [name, p] : root.named_parameters())
+    if (p.requires_grad()) frozen_.push_back(p);
+  for (Tensor& p : frozen_) p.requires_grad_(false);
+}
+
+FrozenParameters::~FrozenParameters() {
+  for (Tensor& p : frozen_) p.requires_grad_(true);
+}
+
 }  // namespace ha::nn

@@ -30,6 +30,19 @@ class Module {
   std::vector<std::pair<std::string, Module*>> children_;
 };
 
+// While alive, the parameters of `root` that required grad do not (restored on destruction): a pass that needs
+// input-side gradients only (explanations) then skips every weight gradient and leaves .grad untouched.
+class FrozenParameters {
+ public:
+  explicit FrozenParameters(const Module& root);
+  ~FrozenParameters();
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  std::vector<Tensor> frozen_;
+};
+
 // One float32 storage on `device` holding every parameter of `root` back to back (64-byte aligned slots);
 // each parameter tensor is re-pointed into it, keeping its values, and marked requires_grad. Returns the
 // arena as a flat 1-d tensor.

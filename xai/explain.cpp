@@ -27,16 +27,7 @@ std::vector<ExplainContext> run_explain_pass_batch(const VisionMamba& model, con
   Tensor input = inputs.detach().to(DType::F32).contiguous().to(dev).requires_grad_();
   // Explanations read input-side gradients only: with the parameters frozen for this pass the backward
   // skips every weight gradient (about a third of its work) and leaves the model's .grad untouched.
-  std::vector<Tensor> frozen;
-  for (auto& [name, p] : model.named_parameters())
-    if (p.requires_grad()) frozen.push_back(p);
-  struct Restore {
-    std::vector<Tensor>& params;
-    ~Restore() {
-      for (Tensor& p : params) p.requires_grad_(true);
-    }
-  } restore{frozen};
-  for (Tensor& p : frozen) p.requires_grad_(false);
+  const nn::FrozenParameters frozen(model);
   VimOutput out = model.forward(input, {true, true});
   const Tensor logits = out.logits.detach().to(Device::cpu());
   const int64_t classes = logits.size(1);

@@ -15,17 +15,7 @@ VitExplainContext run_vit_explain_pass(const VisionTransformer& model, const Ten
   ctx.cfg = model.config();
   const Device dev = model.patch_embed.weight.device();
   Tensor x = input.detach().to(DType::F32).contiguous().to(dev).requires_grad_();
-  // parameters frozen for the pass, as for Vim: only input-side gradients are needed
-  std::vector<Tensor> frozen;
-  for (auto& [name, p] : model.named_parameters())
-    if (p.requires_grad()) frozen.push_back(p);
-  struct Restore {
-    std::vector<Tensor>& params;
-    ~Restore() {
-      for (Tensor& p : params) p.requires_grad_(true);
-    }
-  } restore{frozen};
-  for (Tensor& p : frozen) p.requires_grad_(false);
+  const nn::FrozenParameters frozen(model);  // only input-side gradients are needed
   VitOutput out = model.forward(x, /*trace=*/true);
   for (Tensor& a : out.attentions) a.retain_grad();
   ctx.logits = out.logits.detach().to(Device::cpu());
