@@ -51,6 +51,22 @@ def main():
     with open(path, "r+b") as f:
         f.write(header.ljust(512, b"\0"))
     print(f"wrote {path} and {len(items)} PNG pairs")
+    # hostile variants for tests/test_hostile.cpp: a truncated file and an HDF5 file without the layout
+    hostile = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "hostile")
+    with open(path, "rb") as f:
+        whole = f.read()
+    with open(os.path.join(hostile, "mat_truncated.mat"), "wb") as f:
+        f.write(whole[: len(whole) // 3])
+    with h5py.File(os.path.join(hostile, "mat_no_value.mat"), "w", userblock_size=512) as f:
+        f.create_dataset("other", data=np.zeros((2, 2), dtype=np.uint8))
+    with h5py.File(os.path.join(hostile, "mat_wrong_shape.mat"), "w", userblock_size=512) as f:
+        refs = f.create_group("#refs#")
+        d = refs.create_dataset("img0", data=np.zeros((4, 5), dtype=np.uint8))  # not (3, W, H)
+        m = refs.create_dataset("mask0", data=np.zeros((4, 5), dtype=np.uint8))
+        cell = refs.create_dataset("cell0", data=np.array([[m.ref]], dtype=h5py.ref_dtype))
+        v = f.create_group("value")
+        v.create_dataset("img", data=np.array([d.ref], dtype=h5py.ref_dtype).reshape(-1, 1))
+        v.create_dataset("gt", data=np.array([cell.ref], dtype=h5py.ref_dtype).reshape(-1, 1))
 
 
 if __name__ == "__main__":
