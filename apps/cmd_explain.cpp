@@ -1,5 +1,6 @@
 // hattn explain: explanation maps of one image (docs/definitions.md §5, §8): DIR/<method>.npy (float32 [G, G]),
 // DIR/<method>.png (JET overlay) and DIR/panel.png when several methods ran.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -30,7 +31,8 @@ static int explain_vit_image(const Args& args, const LoadedModel& m, const std::
   Image8 img = preprocess_image(load_image(args.get("image")), c.img_size, parse_preprocess(args.get("preprocess")));
   const std::string out = args.get("out");
   make_output_dir(out);
-  const xai::VitExplainContext ctx = xai::run_vit_explain_pass(*m.vit, normalize_image(img, m.normalization), target);
+  const bool attr = std::find(methods.begin(), methods.end(), xai::Method::Attr) != methods.end();
+  const xai::VitExplainContext ctx = xai::run_vit_explain_pass(*m.vit, normalize_image(img, m.normalization), target, attr);
   const std::vector<std::string> names = class_names_for(m.ckpt, c.num_classes);
   const double prob = softmax(ctx.logits, 1).at({0, ctx.target});
   std::fprintf(stderr, "explain (ViT): class %lld (%s), p = %.3f\n", static_cast<long long>(ctx.target),

@@ -190,8 +190,9 @@ void evaluate_vit_images(const VisionTransformer& model, Normalization n, const 
   HATTN_CHECK(labels.size() == images.size() && masks.size() == images.size(), "evaluate_vit_images: ", images.size(),
               " images, ", labels.size(), " labels, ", masks.size(), " masks");
   const auto logits_of = [&](const Tensor& batch) { return model.forward(batch).logits; };
+  const bool attr = std::any_of(methods.begin(), methods.end(), [](const EvalMethod& em) { return em.method == Method::Attr; });
   for (size_t b = 0; b < images.size(); ++b) {
-    const VitExplainContext ctx = run_vit_explain_pass(model, normalize_image(images[b], n));
+    const VitExplainContext ctx = run_vit_explain_pass(model, normalize_image(images[b], n), -1, attr);
     const auto map_of = [&](const EvalMethod& em) { return explain_vit(ctx, em.method); };
     score_image(images[b], labels[b], masks[b], ctx.target, map_of, logits_of, n, methods, perturbation, counts);
   }

@@ -8,7 +8,8 @@
 
 namespace ha::xai {
 
-VitExplainContext run_vit_explain_pass(const VisionTransformer& model, const Tensor& input, int64_t target) {
+VitExplainContext run_vit_explain_pass(const VisionTransformer& model, const Tensor& input, int64_t target,
+                                       bool with_relevance) {
   HATTN_CHECK(input.dim() == 4 && input.size(0) == 1, "explain: expects one image, shape (1, 3, H, W); got ",
               describe(input));
   VitExplainContext ctx;
@@ -16,7 +17,7 @@ VitExplainContext run_vit_explain_pass(const VisionTransformer& model, const Ten
   const Device dev = model.patch_embed.weight.device();
   Tensor x = input.detach().to(DType::F32).contiguous().to(dev).requires_grad_();
   const nn::FrozenParameters frozen(model);  // only input-side gradients are needed
-  VitOutput out = model.forward(x, /*trace=*/true);
+  VitOutput out = model.forward(x, /*trace=*/with_relevance);
   for (Tensor& a : out.attentions) a.retain_grad();
   ctx.logits = out.logits.detach().to(Device::cpu());
   for (float v : ctx.logits.to_vector<float>())
@@ -31,7 +32,7 @@ VitExplainContext run_vit_explain_pass(const VisionTransformer& model, const Ten
     ctx.attn_grads.push_back(a.grad().select(0, 0).to(Device::cpu()).contiguous());
   }
   ctx.input_grad = x.grad().select(0, 0).to(Device::cpu()).contiguous();
-  if (!ctx.cfg.distilled) ctx.attn_relevance = attention_relevance(model, out, ctx.target);
+  if (with_relevance && !ctx.cfg.distilled) ctx.attn_relevance = attention_relevance(model, out, ctx.target);
   ctx.input = x.detach().to(Device::cpu());
   return ctx;
 }
@@ -91,7 +92,8 @@ Tensor explain_vit(const VitExplainContext& ctx, Method method, int64_t start_la
       break;
     }
     case Method::Attr: {
-      HATTN_CHECK_INPUT(!ctx.attn_relevance.empty(), "attr (Transformer-Attribution) is not defined for distilled DeiT");
+      HATTN_CHECK_INPUT(!c.distilled, "attr (Transformer-Attribution) is not defined for distilled DeiT");
+      HATTN_CHECK(!ctx.attn_relevance.empty(), "explain_vit: attr needs the pass run with_relevance");
       std::vector<Tensor> cams;
       for (int64_t l = start; l < c.depth; ++l)
         cams.push_back(mean(relu(mul(ctx.attn_grads[l].to(DType::F64), ctx.attn_relevance[l])), {0}));

@@ -25,8 +25,10 @@ struct VitExplainContext {
   Tensor input_grad;                // (3, H, W)
 };
 
-// One forward and backward pass (target < 0: the argmax).
-VitExplainContext run_vit_explain_pass(const VisionTransformer& model, const Tensor& input, int64_t target = -1);
+// One forward and backward pass (target < 0: the argmax); with_relevance: also the relevance pass that only
+// `attr` reads (about the cost of another backward).
+VitExplainContext run_vit_explain_pass(const VisionTransformer& model, const Tensor& input, int64_t target = -1,
+                                       bool with_relevance = true);
 
 std::vector<Method> vit_methods();  // raw, rollout, attr, gae, random, saliency, gradxinput
 int64_t vit_default_start_layer();  // 1
