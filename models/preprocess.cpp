@@ -178,11 +178,15 @@ Normalization parse_normalization(const std::string& name) {
   throw InputError(str("unknown normalisation '", name, "' (choose imagenet or half)"));
 }
 
+const ChannelStats& channel_stats(Normalization n) {
+  static const ChannelStats imagenet{{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+  static const ChannelStats half{{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}};
+  return n == Normalization::ImageNet ? imagenet : half;
+}
+
 Tensor normalize_image(const Image8& img, Normalization n) {
-  static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
-  static const float half[3] = {0.5f, 0.5f, 0.5f};
-  const float* mean = n == Normalization::ImageNet ? imagenet_mean : half;
-  const float* stdev = n == Normalization::ImageNet ? imagenet_std : half;
+  const float* mean = channel_stats(n).mean;
+  const float* stdev = channel_stats(n).std;
   Tensor t = Tensor::empty({1, 3, img.height, img.width}, DType::F32);
   float* p = t.data<float>();
   const int64_t hw = img.height * img.width;

@@ -33,6 +33,10 @@ Tensor normalize_image(const Image8& img);                              // (1, 3
 // imagenet: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225) (Vim, DeiT); half: mean 0.5, std 0.5 (Google's ViT)
 enum class Normalization { ImageNet, Half };
 Normalization parse_normalization(const std::string& name);  // imagenet | half
+struct ChannelStats {
+  float mean[3], std[3];
+};
+const ChannelStats& channel_stats(Normalization n);  // the mean and std per RGB channel
 Tensor normalize_image(const Image8& img, Normalization n);
 
 }  // namespace ha

@@ -125,10 +125,8 @@ void score_image(const Image8& image, int64_t label, const std::vector<uint8_t>&
   ++counts.images;
   counts.correct += clean_correct;
   counts.labelled += label >= 0;
-  static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
-  static const float half[3] = {0.5f, 0.5f, 0.5f};
-  const float* mean = normalization == Normalization::ImageNet ? imagenet_mean : half;
-  const float* stdev = normalization == Normalization::ImageNet ? imagenet_std : half;
+  const float* mean = channel_stats(normalization).mean;
+  const float* stdev = channel_stats(normalization).std;
   for (const EvalMethod& em : methods) {
     Tensor map = map_of(em);
     std::vector<float> pix =
