@@ -1,5 +1,6 @@
 #include "xai/vit_lrp.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "ops/ops.h"
@@ -11,16 +12,23 @@ Tensor f64(const Tensor& t) { return t.detach().to(Device::cpu()).to(DType::F64)
 
 double total(const Tensor& t) { return sum(t).item(); }
 
+// The released safe_divide on one value: a / (b + 1e-9) where b != 0 (max(b, ε) + min(b, ε) is b + ε), else 0.
+double safe_div(double a, double b) {
+  constexpr double eps = 1e-9;
+  double den = std::max(b, eps) + std::min(b, eps);
+  if (den == 0) den = eps;
+  return b != 0 ? a / den : 0.0;
+}
+
 // The residual add y = a + b: both shares, rescaled so that their sums split ΣR as |Σra| : |Σrb|.
 std::pair<Tensor, Tensor> relevance_add(const Tensor& R, const Tensor& a, const Tensor& b) {
   const Tensor S = safe_divide(R, add(a, b));
   Tensor ra = mul(a, S), rb = mul(b, S);
   const double sa = total(ra), sb = total(rb), r = total(R);
-  auto scalar = [](double v) { return Tensor::from_vector(std::vector<double>{v}, {1}); };
-  const double fa = safe_divide(scalar(std::abs(sa)), scalar(std::abs(sa) + std::abs(sb))).item() * r;
-  const double fb = safe_divide(scalar(std::abs(sb)), scalar(std::abs(sa) + std::abs(sb))).item() * r;
-  ra = mul(ra, safe_divide(scalar(fa), scalar(sa)).item());
-  rb = mul(rb, safe_divide(scalar(fb), scalar(sb)).item());
+  const double fa = safe_div(std::abs(sa), std::abs(sa) + std::abs(sb)) * r;
+  const double fb = safe_div(std::abs(sb), std::abs(sa) + std::abs(sb)) * r;
+  ra = mul(ra, safe_div(fa, sa));
+  rb = mul(rb, safe_div(fb, sb));
   return {ra, rb};
 }
 
@@ -37,12 +45,7 @@ Tensor safe_divide(const Tensor& a_in, const Tensor& b_in) {
   Tensor out = Tensor::empty(a.shape(), DType::F64);
   const double *pa = a.data<double>(), *pb = b.data<double>();
   double* po = out.data<double>();
-  constexpr double eps = 1e-9;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    double den = std::max(pb[i], eps) + std::min(pb[i], eps);  // b + 1e-9, as clamp(min=ε) + clamp(max=ε) gives
-    if (den == 0) den = eps;
-    po[i] = pb[i] != 0 ? pa[i] / den : 0.0;
-  }
+  for (int64_t i = 0; i < a.numel(); ++i) po[i] = safe_div(pa[i], pb[i]);
   return out;
 }
 
