@@ -55,11 +55,13 @@ static int explain_vit_image(const Args& args, const LoadedModel& m, const std::
 }
 
 int run_explain(int argc, char** argv) {
-  Args args("explain", "Explain a Vim classification of one image with hidden-attention maps and baselines.");
+  Args args("explain",
+            "Explain the classification of one image: Vim (hidden attention) or ViT (softmax attention), with baselines.");
   add_checkpoint_options(args);
   args.option("image", "", "input image", true)
       .option("method", "all", "raw | rollout | attr | unified | random | saliency | gradxinput | all, or a comma list; "
-                               "a ViT: raw | rollout | gae | random | saliency | gradxinput | all")
+                               "a ViT: raw | rollout | attr (Transformer-Attribution) | gae | random | saliency | "
+                               "gradxinput | all")
       .option("variant", "official", "official (the released code, quirks included) | exact (the full matrices)")
       .option("start-layer", "", "first layer aggregated (default: floor(15 * depth / 24); a ViT's rollout: 1)")
       .option("class", "", "class to explain (default: the predicted one)")
