@@ -120,7 +120,7 @@ VimConfig infer_vim_config(const Checkpoint& ckpt, const ConfigOverrides& ov, st
   return c;
 }
 
-void load_parameters(nn::Module& model, const Checkpoint& ckpt) {
+void load_parameters(nn::Module& model, const Checkpoint& ckpt, const std::set<std::string>& ignored) {
   std::vector<std::string> missing, mismatched, wrong_type;
   std::set<std::string> used;
   auto params = model.named_parameters();
@@ -142,7 +142,7 @@ void load_parameters(nn::Module& model, const Checkpoint& ckpt) {
   }
   std::vector<std::string> unexpected;
   for (const TensorRecord& r : ckpt.records())
-    if (!used.count(r.name)) unexpected.push_back(r.name);
+    if (!used.count(r.name) && !ignored.count(r.name)) unexpected.push_back(r.name);
   auto list = [](const std::vector<std::string>& v) {
     std::string s;
     for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];

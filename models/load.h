@@ -2,6 +2,7 @@
 // (docs/definitions.md §1), parameters are matched by name, and every problem is reported at once.
 #pragma once
 #include <memory>
+#include <set>
 #include <string>
 
 #include "models/io/checkpoint.h"
@@ -21,8 +22,9 @@ VimConfig infer_vim_config(const Checkpoint& ckpt, const ConfigOverrides& overri
 int64_t count_indexed(const Checkpoint& ckpt, const std::string& prefix);
 
 // Copies every parameter of `model` from the checkpoint. Throws one error listing all missing, unexpected
-// and mis-shaped keys by name, and non-float tensors where a float is needed.
-void load_parameters(nn::Module& model, const Checkpoint& ckpt);
+// and mis-shaped keys by name, and non-float tensors where a float is needed. `ignored` keys may be in the file
+// and are not read (a tied head's copy of the embedding).
+void load_parameters(nn::Module& model, const Checkpoint& ckpt, const std::set<std::string>& ignored = {});
 
 std::unique_ptr<VisionMamba> load_vim(const std::string& path, const ConfigOverrides& overrides = {},
                                       std::string* how = nullptr);

@@ -38,10 +38,13 @@ MambaMixer::MambaMixer(const MambaConfig& c) : cfg(c) {
   // Registration order follows the official state dict.
   fwd.A_log = register_parameter("A_log", {E, c.d_state});
   fwd.D = register_parameter("D", {E});
-  bwd.A_log = register_parameter("A_b_log", {E, c.d_state});
-  bwd.D = register_parameter("D_b", {E});
+  if (c.bidirectional) {
+    bwd.A_log = register_parameter("A_b_log", {E, c.d_state});
+    bwd.D = register_parameter("D_b", {E});
+  }
   in_proj_weight = register_parameter("in_proj.weight", {2 * E, c.d_model});
   for (auto [dir, suffix] : {std::pair<Direction*, const char*>{&fwd, ""}, {&bwd, "_b"}}) {
+    if (dir == &bwd && !c.bidirectional) break;
     const std::string s = suffix;
     dir->conv_weight = register_parameter("conv1d" + s + ".weight", {E, 1, c.d_conv});
     dir->conv_bias = register_parameter("conv1d" + s + ".bias", {E});
@@ -56,6 +59,10 @@ Tensor MambaMixer::operator()(const Tensor& a, MixerTrace* trace) const {
   const int64_t E = cfg.d_inner();
   Tensor xz = matmul(in_proj_weight, a.transpose(1, 2));  // (2E, D) · (B, D, L) -> (B, 2E, L), rows contiguous
   Tensor x = xz.narrow(1, 0, E), z = xz.narrow(1, E, E);
+  if (!cfg.bidirectional) {
+    Tensor y = fwd.run(x, z, cfg, trace ? &trace->fwd : nullptr);
+    return linear(y.transpose(1, 2), out_proj_weight);
+  }
   // The two directions are independent: one task each; the ops inside share their own chunks with the
   // pool's idle threads (nested parallel_for). Results do not depend on the thread count (no kernel's split
   // does). Grad mode is per thread.

@@ -1,10 +1,11 @@
-// The bidirectional Mamba mixer of Vim (bimamba v2). Input a (B, L, D); E = expand * D inner channels.
+// The Mamba(-1) mixer: Vim's bidirectional one (bimamba v2), or with `bidirectional` off the language models'
+// causal one (the forward direction alone, no averaging). Input a (B, L, D); E = expand * D inner channels.
 //   xz = in_proj(a) -> x, z (B, E, L)
 //   per direction: pre = causal_conv1d(x) ; u = silu(pre) ; [dt_low | B | C] = x_proj(u)
 //                  delta_raw = dt_proj.weight dt_low ; y = scan(u, delta_raw, -exp(A_log), B, C, D, z,
 //                  delta_bias = dt_proj.bias, softplus)
 //   the backward direction runs on x and z flipped along L with the *_b parameters; its y is flipped back
-//   out = out_proj((y_fwd + y_bwd) / 2)
+//   out = out_proj((y_fwd + y_bwd) / 2), or out_proj(y_fwd) when not bidirectional
 #pragma once
 #include "nn/layers.h"
 
@@ -25,11 +26,12 @@ struct DirectionTrace {
 };
 
 struct MixerTrace {
-  DirectionTrace fwd, bwd;
+  DirectionTrace fwd, bwd;  // bwd stays empty for a causal mixer
 };
 
 struct MambaConfig {
   int64_t d_model = 192, d_state = 16, d_conv = 4, expand = 2, dt_rank = 12;
+  bool bidirectional = true;  // Vim; the language models' mixer is the forward direction alone
   int64_t d_inner() const { return expand * d_model; }
 };
 
@@ -46,7 +48,7 @@ class MambaMixer : public Module {
   Tensor operator()(const Tensor& a, MixerTrace* trace = nullptr) const;  // a (B, L, D) -> (B, L, D)
   MambaConfig cfg;
   Tensor in_proj_weight, out_proj_weight;
-  Direction fwd, bwd;
+  Direction fwd, bwd;  // bwd's tensors are undefined when not bidirectional
 };
 
 }  // namespace ha::nn

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what HiddenAttn needs to build, test and benchmark. Idempotent: a package that is
-# already installed is left alone. `--dev` adds the developer-only tools (PyTorch, h5py for golden files);
-# `--slurm` adds Slurm and munge for scripts/slurm_check.sh.
+# already installed is left alone. `--dev` adds the developer-only tools (PyTorch, h5py for golden files) and
+# .venv-peers/: a virtual environment over Debian's torch with the peers' own implementations from PyPI
+# (transformers 4.44.2, the last that accepts torch 1.13; timm 0.9.16; tokenizers) that the reference scripts
+# check themselves against. `--slurm` adds Slurm and munge for scripts/slurm_check.sh.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
@@ -12,8 +14,19 @@ if [[ "${1:-}" == "--slurm" ]]; then  # scripts/slurm_check.sh: a one-node clust
 fi
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(python3-torch python3-torchvision python3-numpy python3-pil python3-matplotlib python3-opencv
-            libopenblas0-pthread python3-h5py)
+            libopenblas0-pthread python3-h5py python3-venv)
 fi
+
+peers_venv() {  # idempotent: a venv whose pins are all present is left alone
+  local venv
+  venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-peers"
+  [[ -x $venv/bin/python ]] || /usr/bin/python3 -m venv --system-site-packages "$venv"
+  if ! "$venv/bin/python" -c 'import transformers, timm, tokenizers; assert transformers.__version__ == "4.44.2"' \
+      2>/dev/null; then
+    "$venv/bin/pip" install -q transformers==4.44.2 timm==0.9.16 tokenizers
+  fi
+  echo "setup.sh: $venv has transformers 4.44.2, timm 0.9.16 and tokenizers"
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,6 +37,7 @@ done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "setup.sh: all ${#packages[@]} packages already installed; nothing to do."
+  [[ "${1:-}" == "--dev" ]] && peers_venv
   exit 0
 fi
 
@@ -35,3 +49,5 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "setup.sh: installed ${missing[*]}"
+[[ "${1:-}" == "--dev" ]] && peers_venv
+exit 0

@@ -1,5 +1,6 @@
 #include "models/io/checkpoint.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -62,6 +63,37 @@ void Checkpoint::add_record(TensorRecord r) {
   records_.push_back(std::move(r));
 }
 
+Checkpoint Checkpoint::merge(const std::string& name, std::vector<Checkpoint> parts) {
+  HATTN_CHECK(!parts.empty(), "Checkpoint::merge: no parts");
+  Checkpoint all;
+  all.path_ = name;
+  all.format_ = str(parts[0].format_, " (", parts.size(), " files)");
+  for (Checkpoint& part : parts) {
+    all.file_size_ = std::max(all.file_size_, part.file_size_);
+    for (TensorRecord& r : part.records_) {
+      if (r.file.empty()) r.file = part.path_;
+      auto seen = all.index_.find(r.name);
+      HATTN_CHECK_INPUT(seen == all.index_.end(), "'", name, "': tensor '", r.name, "' is in both '",
+                        all.records_[seen == all.index_.end() ? 0 : seen->second].file, "' and '", r.file, "'");
+      all.index_[r.name] = all.records_.size();
+      all.records_.push_back(std::move(r));
+    }
+    for (auto& e : part.extras_) all.extras_.push_back(std::move(e));
+    for (auto& [k, v] : part.metadata_) all.metadata_.emplace(k, v);
+  }
+  return all;
+}
+
+void Checkpoint::rename(const std::string& from, const std::string& to) {
+  auto it = index_.find(from);
+  if (it == index_.end()) return;
+  HATTN_CHECK_INPUT(index_.count(to) == 0, "'", path_, "': holds both '", from, "' and '", to, "'");
+  const size_t i = it->second;
+  index_.erase(it);
+  index_[to] = i;
+  records_[i].name = to;
+}
+
 const TensorRecord* Checkpoint::find(const std::string& name) const {
   auto it = index_.find(name);
   return it == index_.end() ? nullptr : &records_[it->second];
@@ -121,12 +153,13 @@ Tensor Checkpoint::load(const std::string& name) const {
     read_in_place(*r, out.raw_data());
     return out;
   }
-  std::ifstream f(path_, std::ios::binary);
-  HATTN_CHECK_INPUT(f.good(), "'", path_, "': cannot reopen to read tensor '", name, "'");
+  const std::string& file = file_of(*r);
+  std::ifstream f(file, std::ios::binary);
+  HATTN_CHECK_INPUT(f.good(), "'", file, "': cannot reopen to read tensor '", name, "'");
   f.seekg(static_cast<std::streamoff>(r->file_offset + r->element_offset * es));
   std::vector<char> bytes(n * es);
   f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  HATTN_CHECK_INPUT(static_cast<size_t>(f.gcount()) == bytes.size(), "'", path_, "': truncated data for tensor '", name, "'");
+  HATTN_CHECK_INPUT(static_cast<size_t>(f.gcount()) == bytes.size(), "'", file, "': truncated data for tensor '", name, "'");
   // widen into a flat buffer of the output type
   Tensor flat = Tensor::empty({n}, out_type);
   for (int64_t i = 0; i < n; ++i) {
@@ -162,11 +195,12 @@ void Checkpoint::read_in_place(const TensorRecord& r, void* dst) const {
   for (int64_t d : r.shape) count *= d;
   const size_t nbytes = static_cast<size_t>(count) * stored_type_size(r.type);
   if (nbytes == 0) return;
-  std::ifstream f(path_, std::ios::binary);
-  HATTN_CHECK_INPUT(f.good(), "'", path_, "': cannot reopen to read tensor '", r.name, "'");
+  const std::string& file = file_of(r);
+  std::ifstream f(file, std::ios::binary);
+  HATTN_CHECK_INPUT(f.good(), "'", file, "': cannot reopen to read tensor '", r.name, "'");
   f.seekg(static_cast<std::streamoff>(r.file_offset + r.element_offset * stored_type_size(r.type)));
   f.read(static_cast<char*>(dst), static_cast<std::streamsize>(nbytes));
-  HATTN_CHECK_INPUT(f.gcount() == static_cast<std::streamsize>(nbytes), "'", path_, "': truncated data for tensor '",
+  HATTN_CHECK_INPUT(f.gcount() == static_cast<std::streamsize>(nbytes), "'", file, "': truncated data for tensor '",
                     r.name, "'");
 }
 

@@ -23,11 +23,17 @@ struct TensorRecord {
   int64_t element_offset = 0;  // into the storage
   uint64_t file_offset = 0;    // byte offset of the storage in the file
   uint64_t storage_bytes = 0;  // bytes available from file_offset
+  std::string file;            // the file holding it when it is not the checkpoint's own path (merged shards)
 };
 
 class Checkpoint {
  public:
   static Checkpoint open(const std::string& path);
+  // Several files as one (a sharded checkpoint): each tensor is read from its own file; `name` names the whole
+  // in messages. A tensor in two parts is refused.
+  static Checkpoint merge(const std::string& name, std::vector<Checkpoint> parts);
+  // Gives tensor `from` the name `to` (one layout's spelling of another's key); nothing when `from` is absent.
+  void rename(const std::string& from, const std::string& to);
 
   const std::string& path() const { return path_; }
   const std::string& format() const { return format_; }
@@ -53,6 +59,7 @@ class Checkpoint {
   void add_record(TensorRecord r);  // validates extent against the storage; throws naming the tensor
 
  private:
+  const std::string& file_of(const TensorRecord& r) const { return r.file.empty() ? path_ : r.file; }
   bool readable_in_place(const TensorRecord& r, DType as) const;  // stored contiguous as `as`
   void read_in_place(const TensorRecord& r, void* dst) const;
 };

@@ -1,0 +1,87 @@
+#include "models/mamba_lm.h"
+
+#include <algorithm>
+
+namespace ha {
+
+const char* lm_family_name(LmFamily f) { return f == LmFamily::Mamba1 ? "mamba1" : "mamba2"; }
+
+std::string LmConfig::describe() const {
+  std::string s = str(family == LmFamily::Mamba1 ? "Mamba-1" : "Mamba-2", " LM D=", d_model, " layers=", n_layer,
+                      " vocab=", vocab, " E=", d_inner, " N=", d_state, " conv=", d_conv);
+  if (family == LmFamily::Mamba1) s += str(" dt_rank=", dt_rank);
+  else s += str(" heads=", nheads, " headdim=", d_inner / std::max<int64_t>(nheads, 1), " groups=", ngroups);
+  return s + (tied ? " tied head" : " untied head");
+}
+
+nn::MambaConfig LmConfig::mamba1() const {
+  nn::MambaConfig m;
+  m.d_model = d_model;
+  m.d_state = d_state;
+  m.d_conv = d_conv;
+  m.expand = d_inner / d_model;
+  m.dt_rank = dt_rank;
+  m.bidirectional = false;
+  return m;
+}
+
+nn::Mamba2Config LmConfig::mamba2() const {
+  return {d_model, d_inner, d_state, d_conv, nheads, ngroups, eps};
+}
+
+LmBlock::LmBlock(const LmConfig& c) : norm(c.d_model, c.eps) {
+  if (c.family == LmFamily::Mamba1) {
+    mixer1 = std::make_unique<nn::MambaMixer>(c.mamba1());
+    register_module("mixer", *mixer1);
+  } else {
+    mixer2 = std::make_unique<nn::Mamba2Mixer>(c.mamba2());
+    register_module("mixer", *mixer2);
+  }
+  register_module("norm", norm);
+}
+
+Tensor LmBlock::mix(const Tensor& h, LmLayerTrace* trace) const {
+  if (mixer1) return (*mixer1)(h, trace ? &trace->mamba1 : nullptr);
+  return (*mixer2)(h, trace ? &trace->mamba2 : nullptr);
+}
+
+MambaLM::MambaLM(const LmConfig& c) : norm_f(c.d_model, c.eps), cfg_(c) {
+  HATTN_CHECK(c.d_model > 0 && c.n_layer > 0 && c.vocab > 0 && c.d_inner % c.d_model == 0,
+              "MambaLM: invalid configuration: ", c.describe());
+  embedding = backbone_.param("embedding.weight", {c.vocab, c.d_model});
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    layers.push_back(std::make_unique<LmBlock>(c));
+    layers_holder_.add(std::to_string(i), *layers.back());
+  }
+  backbone_.add("layers", layers_holder_);
+  backbone_.add("norm_f", norm_f);
+  register_module("backbone", backbone_);
+  if (!c.tied) lm_head = register_parameter("lm_head.weight", {c.vocab, c.d_model});
+}
+
+LmOutput MambaLM::forward(const Tensor& ids_in, const LmForwardOptions& options) const {
+  HATTN_CHECK(ids_in.dtype() == DType::I64 && (ids_in.dim() == 1 || ids_in.dim() == 2) && ids_in.numel() > 0,
+              "MambaLM: expected int64 token ids of shape (T) or (B, T), got ", describe(ids_in));
+  Tensor ids = ids_in.dim() == 1 ? ids_in.reshape({1, ids_in.size(0)}) : ids_in;
+  const int64_t B = ids.size(0), T = ids.size(1);
+  LmOutput out;
+  Tensor e = index_select(embedding, 0, ids.reshape({B * T}).to(embedding.device())).reshape({B, T, cfg_.d_model});
+  if (options.embeddings_require_grad) {
+    e = e.detach();
+    e.requires_grad_(true);
+  }
+  out.embeddings = e;
+  if (options.trace) out.traces.resize(cfg_.n_layer);
+  Tensor r = e;
+  for (int64_t l = 0; l < cfg_.n_layer; ++l) {
+    const LmBlock& block = *layers[l];
+    Tensor m = block.mix(block.norm(r), options.trace ? &out.traces[l] : nullptr);
+    if (options.retain_block_grads && m.requires_grad()) m.retain_grad();
+    out.mixer_outputs.push_back(m);
+    r = add(r, m);
+  }
+  out.logits = matmul(norm_f(r), head_weight().transpose(0, 1));  // (B, T, V)
+  return out;
+}
+
+}  // namespace ha

@@ -1,0 +1,125 @@
+// Mamba language models (Mamba-1 and Mamba-2) against the float64 PyTorch reference of
+// scripts/make_lm_reference.py (itself checked against Hugging Face transformers 4.44.2): both released
+// layouts (state-spaces .bin + config.json; Hugging Face safetensors, sharded, float16/bfloat16), the
+// configuration from shapes and config.json, and the Mamba-2 mixer's float64 gradient.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "models/load_lm.h"
+#include "tensor/npy.h"
+#include "tests/test_util.h"
+
+namespace ha::test {
+namespace {
+
+const std::string kRef = std::string(HATTN_TEST_DATA) + "/lm_ref/";
+
+TEST(Lm, ConfigurationFromShapesAndConfigJson) {
+  std::string how;
+  {
+    const LmFiles files = find_lm_files(kRef + "mamba1_hf");
+    ASSERT_EQ(files.weights.size(), 1u);
+    const LmConfig c = infer_lm_config(open_lm_checkpoint(files), files, &how);
+    EXPECT_EQ(c.family, LmFamily::Mamba1);
+    EXPECT_EQ(c.d_model, 16);
+    EXPECT_EQ(c.n_layer, 2);
+    EXPECT_EQ(c.vocab, 40);
+    EXPECT_EQ(c.d_inner, 32);
+    EXPECT_EQ(c.d_state, 4);
+    EXPECT_EQ(c.dt_rank, 2);
+    EXPECT_EQ(c.d_conv, 4);
+    EXPECT_TRUE(c.tied);
+  }
+  for (const char* layout : {"mamba2_hf", "mamba2_ss"}) {
+    const LmFiles files = find_lm_files(kRef + layout);
+    const LmConfig c = infer_lm_config(open_lm_checkpoint(files), files, &how);
+    EXPECT_EQ(c.family, LmFamily::Mamba2) << layout;
+    EXPECT_EQ(c.nheads, 4) << layout;
+    EXPECT_EQ(c.ngroups, 2) << layout;
+    EXPECT_EQ(c.d_state, 8) << layout;
+    EXPECT_FALSE(c.tied) << layout;
+  }
+  EXPECT_EQ(find_lm_files(kRef + "mamba2_hf").weights.size(), 2u);  // the two shards of the index
+  // a weights file names its folder's config.json
+  EXPECT_EQ(find_lm_files(kRef + "mamba1_ss/pytorch_model.bin").config, kRef + "mamba1_ss/config.json");
+}
+
+TEST(Lm, MatchesPyTorchInBothLayouts) {
+  for (const char* arch : {"mamba1", "mamba2"}) {
+    const Tensor ids = load_npy(kRef + arch + "_ids.npy");
+    const Tensor ref = load_npy(kRef + arch + "_logits.npy");
+    for (const char* layout : {"_hf", "_ss"}) {
+      const std::string what = std::string(arch) + layout;
+      auto model = load_lm(kRef + what);
+      NoGradGuard no_grad;
+      const Tensor logits = model->forward(ids).logits;
+      ASSERT_EQ(logits.shape(), (Shape{1, ref.size(0), ref.size(1)})) << what;
+      expect_close_scaled(logits.reshape(ref.shape()), ref, "lm.forward", what);
+    }
+  }
+}
+
+TEST(Lm, BadFilesAreRefusedNamingThem) {
+  const std::string dir = ::testing::TempDir() + "/lm_bad";
+  std::filesystem::create_directories(dir);
+  EXPECT_NE(error_of([&] { find_lm_files(dir); }).find("no model weights"), std::string::npos);
+  std::filesystem::copy_file(kRef + "mamba2_ss/pytorch_model.bin", dir + "/pytorch_model.bin",
+                             std::filesystem::copy_options::overwrite_existing);
+  {  // N and G that do not give conv1d's channels
+    std::ofstream(dir + "/config.json") << R"({"d_model": 16, "ssm_cfg": {"layer": "Mamba2", "d_state": 5}})";
+    const std::string e = error_of([&] { load_lm(dir); });
+    EXPECT_NE(e.find("d_state"), std::string::npos) << e;
+  }
+  {  // a config that names the other family
+    std::ofstream(dir + "/config.json") << R"({"model_type": "mamba", "n_groups": 2, "state_size": 8})";
+    const std::string e = error_of([&] { load_lm(dir); });
+    EXPECT_NE(e.find("says mamba1"), std::string::npos) << e;
+  }
+  {  // an index that points at a missing shard
+    const std::string idx = dir + "/model.safetensors.index.json";
+    std::ofstream(idx) << R"({"weight_map": {"backbone.norm_f.weight": "model-00009-of-00009.safetensors"}})";
+    const std::string e = error_of([&] { find_lm_files(dir); });
+    EXPECT_NE(e.find("model-00009-of-00009.safetensors' is missing"), std::string::npos) << e;
+    std::filesystem::remove(idx);
+  }
+}
+
+// The Mamba-2 mixer is built from existing ops (the selective scan per group, rms_norm, ...); its gradient with
+// respect to the input and every parameter, in float64, against central differences.
+TEST(Lm, Mamba2MixerGradient) {
+  nn::Mamba2Config c;
+  c.d_model = 5;
+  c.d_inner = 8;
+  c.d_state = 3;
+  c.d_conv = 3;
+  c.nheads = 4;
+  c.ngroups = 2;
+  nn::Mamba2Mixer mixer(c);
+  Generator gen(7);
+  std::vector<Tensor> inputs = {
+      randn({2, 9, c.d_model}, DType::F64, gen),
+      mul(randn({c.nheads}, DType::F64, gen), 0.5),                                                // dt_bias
+      log(uniform({c.nheads}, 1.0, 4.0, DType::F64, gen)),                                        // A_log
+      randn({c.nheads}, DType::F64, gen),                                                          // D
+      mul(randn({2 * c.d_inner + 2 * c.ngroups * c.d_state + c.nheads, c.d_model}, DType::F64, gen), 0.4),
+      mul(randn({c.conv_dim(), 1, c.d_conv}, DType::F64, gen), 0.5),
+      mul(randn({c.conv_dim()}, DType::F64, gen), 0.1),
+      add(mul(randn({c.d_inner}, DType::F64, gen), 0.1), 1.0),                                     // norm.weight
+      mul(randn({c.d_model, c.d_inner}, DType::F64, gen), 0.3)};
+  gradcheck("mamba2_mixer", inputs, [&](const std::vector<Tensor>& x) {
+    mixer.dt_bias = x[1];
+    mixer.A_log = x[2];
+    mixer.D = x[3];
+    mixer.in_proj_weight = x[4];
+    mixer.conv_weight = x[5];
+    mixer.conv_bias = x[6];
+    mixer.norm_weight = x[7];
+    mixer.out_proj_weight = x[8];
+    return mixer(x[0]);
+  }, 24);
+}
+
+}  // namespace
+}  // namespace ha::test
