@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "models/lm_generate.h"
 #include "models/load_lm.h"
 #include "tensor/npy.h"
 #include "tests/test_util.h"
@@ -63,6 +64,7 @@ TEST(Lm, MatchesPyTorchInBothLayouts) {
 
 TEST(Lm, BadFilesAreRefusedNamingThem) {
   const std::string dir = ::testing::TempDir() + "/lm_bad";
+  std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   EXPECT_NE(error_of([&] { find_lm_files(dir); }).find("no model weights"), std::string::npos);
   std::filesystem::copy_file(kRef + "mamba2_ss/pytorch_model.bin", dir + "/pytorch_model.bin",
@@ -119,6 +121,33 @@ TEST(Lm, Mamba2MixerGradient) {
     mixer.out_proj_weight = x[8];
     return mixer(x[0]);
   }, 24);
+}
+
+// The recurrent step (conv window + SSM state) gives the parallel forward's logits at every position, so greedy
+// generation is the argmax of the full forward over prompt + generated tokens.
+TEST(Lm, RecurrentStepEqualsParallelForward) {
+  for (const char* what : {"mamba1_hf", "mamba2_hf"}) {
+    auto model = load_lm(kRef + what);
+    const std::string arch = std::string(what).substr(0, 6);
+    const std::vector<int64_t> prompt = load_npy(kRef + arch + "_ids.npy").to_vector<int64_t>();
+    const std::vector<int64_t> generated = generate_greedy(*model, prompt, 6);
+    ASSERT_EQ(generated.size(), 6u) << what;
+    std::vector<int64_t> all = prompt;
+    all.insert(all.end(), generated.begin(), generated.end());
+    NoGradGuard no_grad;
+    const Tensor parallel = model->forward(Tensor::from_vector(all, {static_cast<int64_t>(all.size())})).logits;
+    const int64_t T = static_cast<int64_t>(all.size()), V = parallel.size(2);
+    LmStepper stepper(*model);
+    std::vector<float> stepped;
+    for (int64_t t = 0; t < T; ++t) {
+      const std::vector<float> l = stepper.step(all[t]);
+      stepped.insert(stepped.end(), l.begin(), l.end());
+    }
+    expect_close_scaled(Tensor::from_vector(stepped, {1, T, V}), parallel, "lm.step", what);
+    const Tensor argmax_parallel = argmax(parallel.reshape({T, V}), 1);
+    for (size_t i = 0; i < generated.size(); ++i)
+      EXPECT_EQ(generated[i], argmax_parallel.to_vector<int64_t>()[prompt.size() - 1 + i]) << what << " token " << i;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,152 @@
+#include "models/lm_generate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "ops/scalar_math.h"
+
+namespace ha {
+namespace {
+
+// W (O, I) · x through the GEMM kernel (the head's 50k × 768 product dominates a step).
+std::vector<float> matvec(const Tensor& W, const std::vector<float>& x) {
+  const Tensor v = Tensor::from_vector(x, {static_cast<int64_t>(x.size()), 1});
+  return matmul(W, v).to_vector<float>();
+}
+
+void rms_normalise(std::vector<float>& x, size_t begin, size_t n, double eps, const float* w) {
+  double ss = 0;
+  for (size_t i = begin; i < begin + n; ++i) ss += double(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / double(n) + eps));
+  for (size_t i = begin; i < begin + n; ++i) x[i] = x[i] * scale * (w ? w[i] : 1.0f);
+}
+
+float silu_f(float v) { return v * scalar::sigmoid(v); }
+
+// One step of the depthwise causal conv: shift the channel's window, append x, dot with the kernel; SiLU.
+void conv_step(std::vector<float>& window, const Tensor& weight, const Tensor& bias, float* x, int64_t channels,
+               int64_t K) {
+  const float* w = weight.data<float>();  // (C, 1, K)
+  const float* b = bias.defined() ? bias.data<float>() : nullptr;
+  for (int64_t c = 0; c < channels; ++c) {
+    float* win = window.data() + c * (K - 1);
+    float acc = b ? b[c] : 0.0f;
+    for (int64_t k = 0; k < K - 1; ++k) acc += w[c * K + k] * win[k];
+    acc += w[c * K + K - 1] * x[c];
+    for (int64_t k = 0; k + 1 < K - 1; ++k) win[k] = win[k + 1];
+    if (K > 1) win[K - 2] = x[c];
+    x[c] = silu_f(acc);
+  }
+}
+
+}  // namespace
+
+LmStepper::LmStepper(const MambaLM& model) : model_(model) {
+  const LmConfig& c = model.config();
+  HATTN_CHECK(model.embedding.device().is_cpu(), "LmStepper: the recurrent step runs on the CPU");
+  const int64_t channels = c.family == LmFamily::Mamba1 ? c.d_inner : c.mamba2().conv_dim();
+  conv_.assign(c.n_layer, std::vector<float>(channels * (c.d_conv - 1), 0.0f));
+  ssm_.assign(c.n_layer, std::vector<float>(c.d_inner * c.d_state, 0.0f));
+}
+
+std::vector<float> LmStepper::layer_step(int64_t l, const std::vector<float>& h) {
+  const LmConfig& c = model_.config();
+  const int64_t E = c.d_inner, N = c.d_state, K = c.d_conv;
+  std::vector<float>& s = ssm_[l];
+  const LmBlock& block = *model_.layers[l];
+  if (const nn::MambaMixer* m = block.mixer1.get()) {
+    const int64_t R = c.dt_rank;
+    std::vector<float> xz = matvec(m->in_proj_weight, h);  // [x (E) | z (E)]
+    conv_step(conv_[l], m->fwd.conv_weight, m->fwd.conv_bias, xz.data(), E, K);  // x -> u
+    const std::vector<float> u(xz.begin(), xz.begin() + E);
+    const std::vector<float> dbl = matvec(m->fwd.x_proj_weight, u);  // [dt_low (R) | B (N) | C (N)]
+    const std::vector<float> dt = matvec(m->fwd.dt_proj_weight, std::vector<float>(dbl.begin(), dbl.begin() + R));
+    const float* A_log = m->fwd.A_log.data<float>();
+    const float* D = m->fwd.D.data<float>();
+    const float* dt_bias = m->fwd.dt_proj_bias.data<float>();
+    const float* B = dbl.data() + R;
+    const float* C = dbl.data() + R + N;
+    std::vector<float> y(E);
+    for (int64_t e = 0; e < E; ++e) {
+      const float delta = scalar::softplus(dt[e] + dt_bias[e]);
+      float acc = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        float& st = s[e * N + n];
+        st = std::exp(-delta * std::exp(A_log[e * N + n])) * st + delta * u[e] * B[n];
+        acc += st * C[n];
+      }
+      y[e] = (acc + D[e] * u[e]) * silu_f(xz[E + e]);
+    }
+    return matvec(m->out_proj_weight, y);
+  }
+  const nn::Mamba2Mixer& m = *block.mixer2;
+  const int64_t H = c.nheads, G = c.ngroups, P = E / H, conv_dim = m.cfg.conv_dim();
+  std::vector<float> proj = matvec(m.in_proj_weight, h);  // [z (E) | xBC (conv_dim) | dt (H)]
+  conv_step(conv_[l], m.conv_weight, m.conv_bias, proj.data() + E, conv_dim, K);
+  const float* z = proj.data();
+  const float* x = proj.data() + E;
+  const float* B = x + E;
+  const float* C = B + G * N;
+  const float* dt = proj.data() + E + conv_dim;
+  const float* A_log = m.A_log.data<float>();
+  const float* D = m.D.data<float>();
+  const float* dt_bias = m.dt_bias.data<float>();
+  std::vector<float> y(E);
+  for (int64_t hd = 0; hd < H; ++hd) {
+    const int64_t g = hd / (H / G);
+    const float delta = scalar::softplus(dt[hd] + dt_bias[hd]);
+    const float decay = std::exp(-delta * std::exp(A_log[hd]));
+    for (int64_t p = 0; p < P; ++p) {
+      const int64_t e = hd * P + p;
+      float acc = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        float& st = s[e * N + n];
+        st = decay * st + delta * x[e] * B[g * N + n];
+        acc += st * C[g * N + n];
+      }
+      y[e] = (acc + D[hd] * x[e]) * silu_f(z[e]);
+    }
+  }
+  const float* w = m.norm_weight.data<float>();
+  for (int64_t g = 0; g < G; ++g) rms_normalise(y, g * (E / G), E / G, c.eps, nullptr);
+  for (int64_t e = 0; e < E; ++e) y[e] *= w[e];
+  return matvec(m.out_proj_weight, y);
+}
+
+std::vector<float> LmStepper::step(int64_t token) {
+  const LmConfig& c = model_.config();
+  HATTN_CHECK_INPUT(token >= 0 && token < c.vocab, "token id ", token, " is outside the vocabulary [0, ", c.vocab,
+                    ")");
+  NoGradGuard no_grad;
+  const float* emb = model_.embedding.data<float>() + token * c.d_model;
+  std::vector<float> r(emb, emb + c.d_model);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    std::vector<float> h = r;
+    rms_normalise(h, 0, h.size(), c.eps, model_.layers[l]->norm.weight.data<float>());
+    const std::vector<float> out = layer_step(l, h);
+    for (int64_t i = 0; i < c.d_model; ++i) r[i] += out[i];
+  }
+  rms_normalise(r, 0, r.size(), c.eps, model_.norm_f.weight.data<float>());
+  ++position_;
+  return matvec(model_.head_weight(), r);
+}
+
+std::vector<int64_t> generate_greedy(const MambaLM& model, const std::vector<int64_t>& prompt, int64_t max_new,
+                                     int64_t stop_token, const std::function<void(int64_t)>& on_token) {
+  HATTN_CHECK_INPUT(!prompt.empty(), "generation needs at least one prompt token");
+  LmStepper stepper(model);
+  std::vector<float> logits;
+  for (int64_t t : prompt) logits = stepper.step(t);
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < max_new; ++i) {
+    const int64_t next = std::max_element(logits.begin(), logits.end()) - logits.begin();
+    out.push_back(next);
+    if (on_token) on_token(next);
+    if (next == stop_token || i + 1 == max_new) break;
+    logits = stepper.step(next);
+  }
+  return out;
+}
+
+}  // namespace ha

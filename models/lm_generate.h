@@ -1,0 +1,33 @@
+// The recurrent form of a MambaLM, for generation: each layer keeps its causal conv's last K-1 inputs and its
+// SSM state (Mamba-1: E×N; Mamba-2: H heads of P×N), so a new token costs the same whatever came before it.
+// Equal to MambaLM::forward position by position (tested); float32, on the CPU, without a graph.
+#pragma once
+#include <functional>
+#include <vector>
+
+#include "models/mamba_lm.h"
+
+namespace ha {
+
+class LmStepper {
+ public:
+  explicit LmStepper(const MambaLM& model);
+  // Feeds one token; returns the logits (V) that predict the next one.
+  std::vector<float> step(int64_t token);
+  int64_t position() const { return position_; }
+
+ private:
+  std::vector<float> layer_step(int64_t l, const std::vector<float>& h);  // the mixer on the normalised residual
+  const MambaLM& model_;
+  std::vector<std::vector<float>> conv_;  // per layer: (channels, K-1), oldest first
+  std::vector<std::vector<float>> ssm_;   // per layer: (E, N)
+  int64_t position_ = 0;
+};
+
+// Greedy decoding: feeds the prompt, then appends the argmax token `max_new` times (stopping early at
+// `stop_token` when >= 0). `on_token` (optional) sees each new token as it is chosen.
+std::vector<int64_t> generate_greedy(const MambaLM& model, const std::vector<int64_t>& prompt, int64_t max_new,
+                                     int64_t stop_token = -1,
+                                     const std::function<void(int64_t)>& on_token = nullptr);
+
+}  // namespace ha
