@@ -2,14 +2,32 @@
 #include <cstdio>
 
 #include "apps/common.h"
+#include "models/load_lm.h"
 
 namespace ha::app {
 
 int run_info(int argc, char** argv) {
-  Args args("info", "Print a checkpoint's family (Vision Mamba or ViT/DeiT), resolved configuration, parameter count "
-                    "and other contents.");
+  Args args("info", "Print a checkpoint's family (Vision Mamba, ViT/DeiT, or a Mamba language model's folder), "
+                    "resolved configuration, parameter count and other contents.");
   add_checkpoint_options(args);
   if (!args.parse(argc, argv)) return 0;
+  if (looks_like_lm(args.get("checkpoint"))) {  // a language model's folder (or its weights / config.json)
+    if (args.has("stride") || args.has("img-size") || args.has("heads"))
+      throw UsageError("--stride, --img-size and --heads apply to vision models, not to a language model");
+    const LmFiles files = find_lm_files(args.get("checkpoint"));
+    const Checkpoint ckpt = open_lm_checkpoint(files);
+    std::string how;
+    const LmConfig c = infer_lm_config(ckpt, files, &how);
+    int64_t stored = 0;
+    for (const TensorRecord& r : ckpt.records()) stored += numel_of(r.shape);
+    std::printf("files       %s (%s, %zu tensors, %lld values)%s%s\n", files.folder.c_str(), ckpt.format().c_str(),
+                ckpt.records().size(), static_cast<long long>(stored), files.config.empty() ? "" : ", ",
+                files.config.c_str());
+    std::printf("config      %s\n", c.describe().c_str());
+    if (!how.empty()) std::printf("resolved    %s\n", how.c_str());
+    std::printf("parameters  %lld\n", static_cast<long long>(MambaLM(c).parameter_count()));
+    return 0;
+  }
   Checkpoint ckpt = Checkpoint::open(args.get("checkpoint"));
   int64_t stored = 0;
   for (const TensorRecord& r : ckpt.records()) stored += numel_of(r.shape);

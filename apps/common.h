@@ -41,5 +41,6 @@ int run_cluttered(int argc, char** argv);
 int run_influence(int argc, char** argv);
 int run_explore(int argc, char** argv);
 int run_similarity(int argc, char** argv);
+int run_lm(int argc, char** argv);
 
 }  // namespace ha::app

@@ -220,6 +220,24 @@ expect_in "metrics json" "$tmp/out" '{"pixel_accuracy": 0.75, "miou": 0.58333333
 check "metrics mismatched" 2 "$hattn" metrics segmentation --maps "$data/metrics/maps.npy" --masks "$data/vim_ref/top.npy"
 check "metrics bad maps" 2 "$hattn" metrics segmentation --maps "$tmp/none.npy" --masks "$tmp/none.npy"
 
+# Mamba language models: both layouts of the same weights give the same logits; generation; bad ids
+lm=$data/lm_ref
+check "lm logits (HF layout)" 0 "$hattn" lm logits --model "$lm/mamba1_hf" --ids 1,2,3,4,5 --logits-npy "$tmp/lm_hf.npy"
+expect_in "lm logits table" "$tmp/out" "rank  token"
+check "lm logits (state-spaces layout)" 0 "$hattn" lm logits --model "$lm/mamba1_ss/pytorch_model.bin" --ids 1,2,3,4,5 \
+  --logits-npy "$tmp/lm_ss.npy"
+[[ $(stat -c %s "$tmp/lm_hf.npy" 2>/dev/null) -eq $((128 + 5 * 40 * 4)) ]] || { echo "FAIL lm logits.npy is not float32 [5, 40]"; failures=$((failures + 1)); }
+cmp -s "$tmp/lm_hf.npy" "$tmp/lm_ss.npy" || { echo "FAIL the two layouts give different logits"; failures=$((failures + 1)); }
+check "lm generate (Mamba-2, shards)" 0 "$hattn" lm generate --model "$lm/mamba2_hf" --ids 1,2,3 --max-new-tokens 5
+[[ $(tr -cd , <"$tmp/out" | wc -c) -eq 4 ]] || { echo "FAIL lm generate did not print 5 ids"; cat "$tmp/out"; failures=$((failures + 1)); }
+check "lm info" 0 "$hattn" info --checkpoint "$lm/mamba2_ss"
+expect_in "lm info config" "$tmp/out" "Mamba-2 LM D=16 layers=2 vocab=40 E=32 N=8 conv=4 heads=4 headdim=8 groups=2"
+check "lm id outside the vocabulary" 2 "$hattn" lm logits --model "$lm/mamba2_ss" --ids 1,40
+expect_in "lm id names the position" "$tmp/err" "token 40 at position 1"
+check "lm bad ids" 2 "$hattn" lm generate --model "$lm/mamba2_ss" --ids 1,x
+check "lm folder without weights" 2 "$hattn" lm logits --model "$data/images" --ids 1
+check "lm unknown command" 2 "$hattn" lm tokenise
+
 echo "$failures failure(s)"
 ((failures > 0)) && exit 1
 ((skipped)) && exit 77  # ctest reports the test as skipped (SKIP_RETURN_CODE), not as passed
