@@ -60,6 +60,7 @@ Tensor Mamba2Mixer::operator()(const Tensor& a, Mamba2Trace* trace) const {
     trace->A = A.detach();
     trace->D = D.detach();
     trace->x = x.contiguous().detach();
+    trace->groups = G;
   }
   return linear(y, out_proj_weight);
 }

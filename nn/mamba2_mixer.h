@@ -29,6 +29,7 @@ struct Mamba2Trace {
   Tensor A;      // (H)        -exp(A_log)
   Tensor D;      // (H)
   Tensor x;      // (B, E, L)  the scan's input (after the conv and SiLU)
+  int64_t groups = 1;  // G: head h reads rows [g·N, (g+1)·N) of Bm and Cm, g = h·G/H
 };
 
 class Mamba2Mixer : public Module {

@@ -10,6 +10,9 @@ saved in both released layouts so the loader is tested on each:
                                     model.safetensors.index.json, untied head
   tests/data/lm_ref/mamba2_ss/      config.json (ssm_cfg layer Mamba2, ngroups 2) + pytorch_model.bin, untied
   tests/data/lm_ref/<arch>_ids.npy, <arch>_logits.npy   the token ids (T,) int64 and logits (T, V) float32
+  tests/data/lm_ref/<arch>_attn_l1.npy                 layer 1's hidden attention (C, T, T): channels / heads
+  tests/data/lm_ref/<arch>_map_<method>.npy            the per-token maps (T) of the prediction at position 8
+  tests/data/lm_ref/<arch>_query_target.npy            [8, its argmax token]
 The weights are rounded to float16 (Mamba-1) or bfloat16 (Mamba-2) before the forward, so every layout holds the
 same values and one golden file serves both.
 Before writing anything, the transcription is checked against Hugging Face transformers 4.44.2 (the venv of
@@ -32,8 +35,9 @@ import torch.nn.functional as F
 T = 12
 VOCAB = 37  # padded to 40 (state-spaces' pad_vocab_size_multiple 8)
 V = 40
-M1 = dict(d_model=16, n_layer=2, d_state=4, d_conv=4, expand=2, dt_rank=2)
-M2 = dict(d_model=16, n_layer=2, d_state=8, d_conv=4, expand=2, headdim=8, ngroups=2)
+M1 = dict(d_model=16, n_layer=3, d_state=4, d_conv=4, expand=2, dt_rank=2)
+M2 = dict(d_model=16, n_layer=3, d_state=8, d_conv=4, expand=2, headdim=8, ngroups=2)
+QUERY = 8  # the explained position (not the last: the tokens after it must get 0)
 
 
 def rms_norm(x, w, eps=1e-5):
@@ -55,6 +59,7 @@ def mamba1_mixer(h, p):
     u = F.silu(causal_conv(x, p["conv1d.weight"], p["conv1d.bias"]))
     x_dbl = u @ p["x_proj.weight"].t()
     dt_low, Bm, Cm = x_dbl[:, :R], x_dbl[:, R:R + N], x_dbl[:, R + N:]
+    pre = causal_conv(x, p["conv1d.weight"], p["conv1d.bias"])
     delta = F.softplus(dt_low @ p["dt_proj.weight"].t() + p["dt_proj.bias"])
     A = -torch.exp(p["A_log"])
     s = torch.zeros(E, N, dtype=h.dtype)
@@ -63,7 +68,8 @@ def mamba1_mixer(h, p):
         s = torch.exp(delta[t, :, None] * A) * s + (delta[t] * u[t])[:, None] * Bm[t][None, :]
         ys.append(s @ Cm[t] + p["D"] * u[t])
     y = torch.stack(ys) * F.silu(z)
-    return y @ p["out_proj.weight"].t()
+    trace = dict(delta=delta, B=Bm, C=Cm, A=A, z=z, pre=pre, w=p["conv1d.weight"][:, 0, :])
+    return y @ p["out_proj.weight"].t(), trace
 
 
 def mamba2_mixer(h, p, N, G):
@@ -89,19 +95,107 @@ def mamba2_mixer(h, p, N, G):
     yg = y.view(L, G, E // G)
     yg = yg * torch.rsqrt(yg.pow(2).mean(-1, keepdim=True) + 1e-5)
     y = yg.reshape(L, E) * p["norm.weight"]
-    return y @ p["out_proj.weight"].t()
+    return y @ p["out_proj.weight"].t(), dict(delta=delta, B=Bm, C=Cm, A=A, G=G, N=N)
 
 
-def forward(sd, ids, arch, N=None, G=None):
+def forward(sd, ids, arch, N=None, G=None, keep=None):
+    """Logits (T, V). With `keep` (a dict), also the embeddings, each mixer output (gradients retained) and
+    each layer's trace."""
     r = sd["backbone.embedding.weight"][ids]
+    if keep is not None:
+        r = r.detach().requires_grad_()
+        keep.update(embeddings=r, outputs=[], traces=[])
     n_layer = 1 + max(int(k.split(".")[2]) for k in sd if k.startswith("backbone.layers."))
     for l in range(n_layer):
         pre = f"backbone.layers.{l}."
         p = {k[len(pre) + len("mixer."):]: v for k, v in sd.items() if k.startswith(pre + "mixer.")}
         h = rms_norm(r, sd[pre + "norm.weight"])
-        r = r + (mamba1_mixer(h, p) if arch == "mamba1" else mamba2_mixer(h, p, N, G))
+        out, trace = mamba1_mixer(h, p) if arch == "mamba1" else mamba2_mixer(h, p, N, G)
+        if keep is not None:
+            out.retain_grad()
+            keep["outputs"].append(out)
+            keep["traces"].append({k: (v.detach() if torch.is_tensor(v) else v) for k, v in trace.items()})
+        r = r + out
     head = sd.get("lm_head.weight", sd["backbone.embedding.weight"])
     return rms_norm(r, sd["backbone.norm_f.weight"]) @ head.t()
+
+
+def attention(trace, arch):
+    """The layer's hidden attention, (C, T, T): per channel (Mamba-1) or per head (Mamba-2)."""
+    delta, Bm, Cm, A = trace["delta"], trace["B"], trace["C"], trace["A"]
+    L = delta.shape[0]
+    S = torch.cumsum(delta, 0)  # (L, C)
+    causal = torch.tril(torch.ones(L, L, dtype=torch.bool))
+    diff = (S[:, None, :] - S[None, :, :]).masked_fill(~causal[:, :, None], 0.0)  # (i, j, C): sum over j<k<=i
+    if arch == "mamba1":  # alpha[d,i,j] = sum_n C_i[n] exp(A[d,n] diff[i,j,d]) delta_j[d] B_j[n]
+        decay = torch.exp(A[None, None, :, :] * diff[:, :, :, None])  # (i, j, E, N)
+        alpha = torch.einsum("in,jn,ijdn,jd->dij", Cm, Bm, decay, delta)
+    else:
+        G, N = trace["G"], trace["N"]
+        H = delta.shape[1]
+        g = torch.arange(H) * G // H
+        CB = torch.stack([Cm[:, k * N:(k + 1) * N] @ Bm[:, k * N:(k + 1) * N].t() for k in range(G)])  # (G, i, j)
+        alpha = CB[g] * torch.exp(A[None, None, :] * diff).permute(2, 0, 1) * delta.t()[:, None, :]
+    return alpha * causal
+
+
+def minmax(x):
+    lo, hi = x.min(), x.max()
+    return (x - lo) / (hi - lo) if hi > lo else torch.zeros_like(x)
+
+
+def rollout(X, q):
+    L = X[0].shape[0]
+    r = torch.zeros(L, dtype=torch.float64)
+    r[q] = 1
+    for Xl in reversed(X):
+        M = torch.eye(L, dtype=torch.float64) + Xl
+        s = M.sum(1, keepdim=True)
+        M = torch.where(s != 0, M / torch.where(s != 0, s, torch.ones_like(s)), M)
+        r = r @ M
+    return r
+
+
+def maps(sd, ids, arch, q, N=None, G=None):
+    """Every method of docs/definitions.md §10 for the prediction at q (target: its argmax)."""
+    keep = {}
+    logits = forward(sd, ids, arch, N, G, keep)
+    target = int(logits[q].argmax())
+    logits[q, target].backward()
+    n_layer = len(keep["traces"])
+    start = 15 * n_layer // 24
+    F_l = [attention(t, arch) for t in keep["traces"]]
+    s_l = [minmax(o.grad.clamp(min=0).max(1).values) for o in keep["outputs"]]
+    T = len(ids)
+    out = {}
+    raw = torch.zeros(T, dtype=torch.float64)
+    for l in range(start, n_layer):
+        raw[:q + 1] += minmax(F_l[l][:, q, :q + 1]).mean(0)
+    out["raw"] = raw / (n_layer - start)
+    out["rollout"] = rollout([F_l[l].mean(0) for l in range(start, n_layer)], q)
+    out["attr"] = rollout([minmax(F_l[l].clamp(min=0)).mean(0) * s_l[l][None, :] for l in range(start, n_layer)], q)
+    if arch == "mamba1":
+        X = []
+        for l in range(start, n_layer):
+            t = keep["traces"][l]
+            K = t["w"].shape[1]
+            row = F_l[l][:, q, :]  # (E, T)
+            sig = torch.sigmoid(t["pre"]).t()  # (E, T)
+            hat = torch.zeros_like(row)
+            for j in range(q + 1):
+                for c in range(j, min(j + K - 1, q) + 1):
+                    hat[:, j] += t["w"][:, j - c + K - 1] * sig[:, c] * row[:, c]
+            hat = F.silu(t["z"][q])[:, None] * hat
+            a = hat.clamp(min=0).mean(0)
+            X.append(minmax(a * s_l[l]).expand(T, T))
+        out["unified"] = rollout(X, q)
+    e, g = keep["embeddings"].detach(), keep["embeddings"].grad
+    out["saliency"] = g.abs().max(1).values
+    out["gradxinput"] = (e * g).sum(1).abs()
+    for k in out:
+        out[k] = out[k].clamp(min=0)
+        out[k][q + 1:] = 0
+    return out, target, F_l
 
 
 def inv_softplus(y):
@@ -227,6 +321,14 @@ def save_hf(folder, sd, dtype, shards):
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
 
 
+def save_explanations(out, arch, sd, ids, N=None, G=None):
+    m, target, F_l = maps(sd, ids, arch, QUERY, N, G)
+    np.save(os.path.join(out, f"{arch}_query_target.npy"), np.array([QUERY, target], dtype=np.int64))
+    np.save(os.path.join(out, f"{arch}_attn_l1.npy"), F_l[1].detach().numpy().astype(np.float32))
+    for k, v in m.items():
+        np.save(os.path.join(out, f"{arch}_map_{k}.npy"), v.detach().numpy().astype(np.float32))
+
+
 def write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=2)
@@ -256,6 +358,7 @@ def main():
         "time_step_rank": M1["dt_rank"], "layer_norm_epsilon": 1e-5, "use_bias": False, "use_conv_bias": True,
         "tie_word_embeddings": True, "torch_dtype": "float16"})
     save_hf(os.path.join(out, "mamba1_hf"), sd, torch.float16, shards=1)
+    save_explanations(out, "mamba1", sd, ids)
     write_json(os.path.join(out, "mamba1_ss", "config.json"), {
         "d_model": M1["d_model"], "n_layer": M1["n_layer"], "vocab_size": VOCAB, "ssm_cfg": {},
         "rms_norm": True, "residual_in_fp32": True, "fused_add_norm": True, "pad_vocab_size_multiple": 8,
@@ -275,6 +378,7 @@ def main():
         "num_heads": E // M2["headdim"], "n_groups": G, "layer_norm_epsilon": 1e-5, "use_bias": False,
         "use_conv_bias": True, "tie_word_embeddings": False, "chunk_size": 256, "torch_dtype": "bfloat16"})
     save_hf(os.path.join(out, "mamba2_hf"), sd, torch.bfloat16, shards=2)
+    save_explanations(out, "mamba2", sd, ids, N=M2["d_state"], G=G)
     write_json(os.path.join(out, "mamba2_ss", "config.json"), {
         "d_model": M2["d_model"], "d_intermediate": 0, "n_layer": M2["n_layer"], "vocab_size": VOCAB,
         "ssm_cfg": {"layer": "Mamba2", "d_state": M2["d_state"], "headdim": M2["headdim"], "ngroups": G},

@@ -9,6 +9,8 @@
 
 #include "models/lm_generate.h"
 #include "models/load_lm.h"
+#include "xai/head_attention.h"
+#include "xai/lm_explain.h"
 #include "tensor/npy.h"
 #include "tests/test_util.h"
 
@@ -25,7 +27,7 @@ TEST(Lm, ConfigurationFromShapesAndConfigJson) {
     const LmConfig c = infer_lm_config(open_lm_checkpoint(files), files, &how);
     EXPECT_EQ(c.family, LmFamily::Mamba1);
     EXPECT_EQ(c.d_model, 16);
-    EXPECT_EQ(c.n_layer, 2);
+    EXPECT_EQ(c.n_layer, 3);
     EXPECT_EQ(c.vocab, 40);
     EXPECT_EQ(c.d_inner, 32);
     EXPECT_EQ(c.d_state, 4);
@@ -148,6 +150,78 @@ TEST(Lm, RecurrentStepEqualsParallelForward) {
     for (size_t i = 0; i < generated.size(); ++i)
       EXPECT_EQ(generated[i], argmax_parallel.to_vector<int64_t>()[prompt.size() - 1 + i]) << what << " token " << i;
   }
+}
+
+// Hidden attention (layer 1, every channel / head) and every per-token map of the prediction at position 8,
+// against the float64 reference.
+TEST(Lm, AttentionAndMapsMatchPyTorch) {
+  for (const char* arch : {"mamba1", "mamba2"}) {
+    auto model = load_lm(kRef + arch + "_hf");
+    const std::vector<int64_t> ids = load_npy(kRef + arch + "_ids.npy").to_vector<int64_t>();
+    const std::vector<int64_t> qt = load_npy(kRef + arch + "_query_target.npy").to_vector<int64_t>();
+    const xai::LmExplainContext ctx = xai::run_lm_explain_pass(*model, ids, qt[0]);
+    EXPECT_EQ(ctx.target, qt[1]) << arch;
+    const int64_t C = xai::lm_attention_channels(model->config());
+    expect_close_scaled(xai::lm_attention_matrices(ctx, 1, 0, C), load_npy(kRef + arch + "_attn_l1.npy"),
+                        "xai.attention", std::string(arch) + " attention");
+    for (xai::Method m : xai::lm_methods(model->config())) {
+      if (m == xai::Method::Random) continue;
+      const std::string name = std::string(arch) + "_map_" + xai::method_name(m);
+      const Tensor map = xai::explain_lm(ctx, m);
+      expect_close_scaled(map, load_npy(kRef + name + ".npy"), "xai.map", name);
+      for (int64_t j = qt[0] + 1; j < map.size(0); ++j) EXPECT_EQ(map.to_vector<float>()[j], 0.0f) << name << " " << j;
+    }
+  }
+  auto m2 = load_lm(kRef + "mamba2_hf");
+  const xai::LmExplainContext ctx = xai::run_lm_explain_pass(*m2, {1, 2, 3});
+  EXPECT_EQ(ctx.query, 2);  // the last token by default
+  EXPECT_NE(error_of([&] { xai::explain_lm(ctx, xai::Method::Unified); }).find("Mamba-1 only"), std::string::npos);
+}
+
+// In float64: Σ_j α_h[i,j] x_j = y_i − D_h x_i for every channel of head h, with y from the recurrence itself,
+// and head_rows is the matrices' row.
+TEST(Lm, HeadAttentionIdentity) {
+  nn::Mamba2Config c;
+  c.d_model = 6;
+  c.d_inner = 12;
+  c.d_state = 5;
+  c.nheads = 4;
+  c.ngroups = 2;
+  nn::Mamba2Mixer mixer(c);
+  Generator gen(3);
+  mixer.dt_bias = mul(randn({c.nheads}, DType::F64, gen), 0.5);
+  mixer.A_log = log(uniform({c.nheads}, 1.0, 8.0, DType::F64, gen));
+  mixer.D = randn({c.nheads}, DType::F64, gen);
+  mixer.in_proj_weight = mul(randn({2 * c.d_inner + 2 * c.ngroups * c.d_state + c.nheads, c.d_model}, DType::F64, gen), 0.5);
+  mixer.conv_weight = mul(randn({c.conv_dim(), 1, c.d_conv}, DType::F64, gen), 0.5);
+  mixer.conv_bias = mul(randn({c.conv_dim()}, DType::F64, gen), 0.1);
+  mixer.norm_weight = Tensor::ones({c.d_inner}, DType::F64);
+  mixer.out_proj_weight = randn({c.d_model, c.d_inner}, DType::F64, gen);
+  nn::Mamba2Trace t;
+  NoGradGuard no_grad;
+  mixer(randn({1, 23, c.d_model}, DType::F64, gen), &t);
+  const int64_t H = c.nheads, P = c.headdim(), N = c.d_state, L = 23;
+  const Tensor alpha = xai::head_attention_matrices(t, 0, 0, H);
+  const std::vector<double> a = alpha.to_vector<double>(), x = t.x.to_vector<double>(), d = t.delta.to_vector<double>(),
+                            B = t.Bm.to_vector<double>(), C = t.Cm.to_vector<double>(), A = t.A.to_vector<double>();
+  const Tolerance tol = tolerance("attention.identity");
+  for (int64_t h = 0; h < H; ++h) {
+    const int64_t g = h * c.ngroups / H;
+    for (int64_t p = 0; p < P; ++p) {
+      const int64_t e = h * P + p;
+      std::vector<double> s(N, 0.0);
+      for (int64_t i = 0; i < L; ++i) {
+        double y = 0, via_alpha = 0;
+        for (int64_t n = 0; n < N; ++n) {
+          s[n] = std::exp(d[h * L + i] * A[h]) * s[n] + d[h * L + i] * x[e * L + i] * B[(g * N + n) * L + i];
+          y += s[n] * C[(g * N + n) * L + i];
+        }
+        for (int64_t j = 0; j < L; ++j) via_alpha += a[(h * L + i) * L + j] * x[e * L + j];
+        EXPECT_NEAR(via_alpha, y, tol.atol + tol.rtol * std::abs(y)) << "head " << h << " channel " << p << " i " << i;
+      }
+    }
+  }
+  expect_close_scaled(xai::head_rows(t, 0, 17), alpha.select(1, 17), "exact", "head_rows");
 }
 
 }  // namespace

@@ -231,7 +231,7 @@ cmp -s "$tmp/lm_hf.npy" "$tmp/lm_ss.npy" || { echo "FAIL the two layouts give di
 check "lm generate (Mamba-2, shards)" 0 "$hattn" lm generate --model "$lm/mamba2_hf" --ids 1,2,3 --max-new-tokens 5
 [[ $(tr -cd , <"$tmp/out" | wc -c) -eq 4 ]] || { echo "FAIL lm generate did not print 5 ids"; cat "$tmp/out"; failures=$((failures + 1)); }
 check "lm info" 0 "$hattn" info --checkpoint "$lm/mamba2_ss"
-expect_in "lm info config" "$tmp/out" "Mamba-2 LM D=16 layers=2 vocab=40 E=32 N=8 conv=4 heads=4 headdim=8 groups=2"
+expect_in "lm info config" "$tmp/out" "Mamba-2 LM D=16 layers=3 vocab=40 E=32 N=8 conv=4 heads=4 headdim=8 groups=2"
 check "lm id outside the vocabulary" 2 "$hattn" lm logits --model "$lm/mamba2_ss" --ids 1,40
 expect_in "lm id names the position" "$tmp/err" "token 40 at position 1"
 check "lm bad ids" 2 "$hattn" lm generate --model "$lm/mamba2_ss" --ids 1,x
