@@ -62,21 +62,7 @@ int run_attention(int argc, char** argv) {
   const int64_t layer = args.get_int("layer");
   if (layer < 0 || layer >= c.depth) throw UsageError(str("--layer ", layer, " is outside [0, ", c.depth, ")"));
   const int64_t E = c.expand * c.d_model, L = c.num_tokens();
-  int64_t a = 0, b = E;
-  if (args.has("channels")) {
-    const std::string s = args.get("channels");
-    const size_t colon = s.find(':');
-    try {
-      if (colon == std::string::npos) throw std::invalid_argument("no colon");
-      size_t used_a = 0, used_b = 0;
-      a = std::stoll(s.substr(0, colon), &used_a);
-      b = std::stoll(s.substr(colon + 1), &used_b);
-      if (used_a != colon || used_b != s.size() - colon - 1) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-      throw UsageError("--channels expects A:B, got '" + s + "'");
-    }
-    if (!(0 <= a && a < b && b <= E)) throw UsageError(str("--channels ", s, " must satisfy 0 <= A < B <= ", E));
-  }
+  const auto [a, b] = channel_range(args, E);
   const double gib = double(b - a) * L * L * 4 / (1 << 30);
   if (gib > 8) throw UsageError(str("--channels ", a, ":", b, " would need ", gib, " GiB; choose fewer channels"));
   Image8 img = preprocess_image(load_image(args.get("image")), c.img_size, mode);

@@ -7,7 +7,11 @@
 #include "apps/common.h"
 #include "models/lm_generate.h"
 #include "models/load_lm.h"
+#include "tensor/atomic_write.h"
 #include "tensor/npy.h"
+#include "xai/lm_explain.h"
+#include "xai/render.h"
+#include "xai/token_heatmap.h"
 
 namespace ha::app {
 namespace {
@@ -49,7 +53,7 @@ void add_model_options(Args& args) {
       .option("ids", "", "comma-separated token ids, e.g. 510,4060,8576", true);
 }
 
-int run_logits(int argc, char** argv) {
+int run_lm_logits(int argc, char** argv) {
   Args args("lm logits", "Logits of a Mamba language model at every position of a token sequence.");
   add_model_options(args);
   args.option("logits-npy", "", "write the logits as float32 [T, V] (V = the checkpoint's rows)")
@@ -75,7 +79,7 @@ int run_logits(int argc, char** argv) {
   return 0;
 }
 
-int run_generate(int argc, char** argv) {
+int run_lm_generate(int argc, char** argv) {
   Args args("lm generate", "Greedy continuation of a token sequence, one recurrent step per new token.");
   add_model_options(args);
   args.option("max-new-tokens", "32", "tokens to generate")
@@ -97,21 +101,125 @@ int run_generate(int argc, char** argv) {
   return 0;
 }
 
+int run_lm_attention(int argc, char** argv) {
+  Args args("lm attention", "One layer's hidden attention matrices: per channel (Mamba-1) or per head (Mamba-2).");
+  add_model_options(args);
+  args.option("layer", "", "layer index, 0-based", true)
+      .option("channels", "", "half-open range A:B of channels (Mamba-1) or heads (Mamba-2) (default: all)")
+      .option("first-k", "0", "picture only: crop the matrices to the first K tokens (0: all)")
+      .option("out", "out/lm_attention", "output folder");
+  if (!args.parse(argc, argv)) return 0;
+  const std::vector<int64_t> ids = parse_ids(args.get("ids"));
+  const int64_t first_k = args.get_int("first-k");
+  if (first_k < 0) throw UsageError("--first-k must be >= 0");
+  auto model = load_lm_model(args);
+  const LmConfig& c = model->config();
+  check_ids(ids, c);
+  const int64_t layer = args.get_int("layer");
+  if (layer < 0 || layer >= c.n_layer) throw UsageError(str("--layer ", layer, " is outside [0, ", c.n_layer, ")"));
+  const int64_t C = xai::lm_attention_channels(c), T = static_cast<int64_t>(ids.size());
+  const auto [a, b] = channel_range(args, C);
+  const double gib = double(b - a) * T * T * 4 / (1 << 30);
+  if (gib > 8) throw UsageError(str("--channels ", a, ":", b, " would need ", gib, " GiB; choose fewer"));
+  LmOutput out;
+  {
+    NoGradGuard no_grad;
+    LmForwardOptions opt;
+    opt.trace = true;
+    out = model->forward(Tensor::from_vector(ids, {T}), opt);
+  }
+  const Tensor M = xai::lm_attention_matrices(c, out.traces[layer], a, b).to(Device::cpu()).to(DType::F32);
+  const std::string folder = args.get("out");
+  make_output_dir(folder);
+  const std::string base = str(folder, "/attn_l", layer);
+  save_npy(base + ".npy", M);
+  const char* unit = c.family == LmFamily::Mamba1 ? "channel" : "head";
+  const int64_t shown = first_k > 0 ? std::min(first_k, T) : T;
+  const int64_t cell = std::max<int64_t>(1, 200 / shown);
+  std::vector<xai::Tile> tiles{{xai::matrix_picture(mean(M, {0}), first_k, cell), str("mean of ", a, ":", b)}};
+  for (int64_t k = 0; k < std::min<int64_t>(15, b - a); ++k)
+    tiles.push_back({xai::matrix_picture(M.select(0, k), first_k, cell), str(unit, " ", a + k)});
+  save_png(base + ".png", xai::grid(tiles, 4, str("layer ", layer, ", abs(alpha) min-max, viridis")));
+  std::fprintf(stderr, "lm attention: layer %lld %ss %lld:%lld, %lld tokens -> %s.npy, .png\n",
+               static_cast<long long>(layer), unit, static_cast<long long>(a), static_cast<long long>(b),
+               static_cast<long long>(T), base.c_str());
+  return 0;
+}
+
+int run_lm_explain(int argc, char** argv) {
+  Args args("lm explain", "Which earlier tokens the prediction at a query position rests on (per-token maps).");
+  add_model_options(args);
+  args.option("method", "all", "raw | rollout | attr | unified (Mamba-1) | random | saliency | gradxinput | all, or "
+                               "a comma list")
+      .option("query", "", "position whose next-token prediction is explained (default: the last)")
+      .option("target", "", "token id explained (default: the argmax at the query)")
+      .option("start-layer", "", "first layer aggregated (default: floor(15 * layers / 24))")
+      .option("seed", "0", "seed of the random baseline")
+      .option("out", "out/lm_explain", "output folder: <method>.npy float32 [T], <method>.html and .png");
+  if (!args.parse(argc, argv)) return 0;
+  const std::vector<int64_t> ids = parse_ids(args.get("ids"));
+  const int64_t T = static_cast<int64_t>(ids.size());
+  const int64_t query = args.has("query") ? args.get_int("query") : T - 1;
+  if (query < 0 || query >= T) throw UsageError(str("--query ", query, " is outside [0, ", T, ")"));
+  const int64_t target = args.has("target") ? args.get_int("target") : -1;
+  if (args.has("target") && target < 0) throw UsageError("--target must be a token id >= 0");
+  auto model = load_lm_model(args);
+  const LmConfig& c = model->config();
+  check_ids(ids, c);
+  std::vector<xai::Method> methods;
+  const std::string list = args.get("method");
+  if (list == "all") {
+    methods = xai::lm_methods(c);
+  } else {
+    for (const std::string& m : split_list(list)) {
+      const xai::Method parsed = xai::parse_method(m);
+      if (parsed == xai::Method::Unified && c.family != LmFamily::Mamba1)
+        throw UsageError("--method unified is defined for Mamba-1 only; this is a Mamba-2 model");
+      if (parsed == xai::Method::Gae) throw UsageError("--method gae is a transformer method");
+      methods.push_back(parsed);
+    }
+  }
+  xai::ExplainOptions opt;
+  if (args.has("start-layer")) opt.start_layer = args.get_int("start-layer");
+  opt.seed = static_cast<uint64_t>(args.get_int("seed"));
+  const xai::LmExplainContext ctx = xai::run_lm_explain_pass(*model, ids, query, target);
+  const std::string folder = args.get("out");
+  make_output_dir(folder);
+  std::vector<std::string> tokens;
+  for (int64_t id : ids) tokens.push_back(std::to_string(id));
+  for (xai::Method m : methods) {
+    const Tensor v = xai::explain_lm(ctx, m, opt);
+    const std::string base = folder + "/" + xai::method_name(m);
+    save_npy(base + ".npy", v);
+    xai::TokenHeat heat{tokens, v.to_vector<float>(), ctx.query,
+                        str(xai::method_name(m), ": prediction of token ", ctx.target, " after position ", ctx.query)};
+    write_file_atomically(base + ".html", [&](std::ostream& os) { os << xai::token_heatmap_html(heat); });
+    save_png(base + ".png", xai::token_heatmap_png(heat));
+  }
+  std::fprintf(stderr, "lm explain: query %lld, target %lld, %zu method(s) -> %s/<method>.{npy,html,png}\n",
+               static_cast<long long>(ctx.query), static_cast<long long>(ctx.target), methods.size(), folder.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int run_lm(int argc, char** argv) {
   const std::string usage =
-      "usage: hattn lm <logits|generate> [options]   (hattn lm <command> --help)\n"
+      "usage: hattn lm <logits|generate|attention|explain> [options]   (hattn lm <command> --help)\n"
       "  logits     logits at every position of a token sequence (--logits-npy writes them)\n"
-      "  generate   greedy continuation with the recurrent step (O(1) per new token)";
+      "  generate   greedy continuation with the recurrent step (O(1) per new token)\n"
+      "  attention  one layer's hidden attention matrices (channels or heads)\n"
+      "  explain    per-token relevance of the prediction at a query position, as .npy, HTML and PNG";
   if (argc < 1) throw UsageError(usage);
   const std::string sub = argv[0];
   if (sub == "--help" || sub == "-h") {
     std::printf("%s\n", usage.c_str());
     return 0;
   }
-  if (sub == "logits") return run_logits(argc - 1, argv + 1);
-  if (sub == "generate") return run_generate(argc - 1, argv + 1);
+  if (sub == "logits") return run_lm_logits(argc - 1, argv + 1);
+  if (sub == "generate") return run_lm_generate(argc - 1, argv + 1);
+  if (sub == "attention") return run_lm_attention(argc - 1, argv + 1);
+  if (sub == "explain") return run_lm_explain(argc - 1, argv + 1);
   throw UsageError("hattn lm: unknown command '" + sub + "'\n" + usage);
 }
 

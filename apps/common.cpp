@@ -32,6 +32,24 @@ ConfigOverrides config_overrides(const Args& args) {
   return o;
 }
 
+std::pair<int64_t, int64_t> channel_range(const Args& args, int64_t total) {
+  if (!args.has("channels")) return {0, total};
+  const std::string s = args.get("channels");
+  const size_t colon = s.find(':');
+  int64_t a = 0, b = 0;
+  try {
+    if (colon == std::string::npos) throw std::invalid_argument("no colon");
+    size_t used_a = 0, used_b = 0;
+    a = std::stoll(s.substr(0, colon), &used_a);
+    b = std::stoll(s.substr(colon + 1), &used_b);
+    if (used_a != colon || used_b != s.size() - colon - 1) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw UsageError("--channels expects A:B, got '" + s + "'");
+  }
+  if (!(0 <= a && a < b && b <= total)) throw UsageError(str("--channels ", s, " must satisfy 0 <= A < B <= ", total));
+  return {a, b};
+}
+
 void make_output_dir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

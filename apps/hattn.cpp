@@ -24,7 +24,7 @@ const Command kCommands[] = {
     {"metrics", ha::app::run_metrics, "score given maps against given masks (segmentation metrics)"},
     {"influence", ha::app::run_influence, "average cls-row influence map per layer over a data set"},
     {"similarity", ha::app::run_similarity, "oversmoothing: mean pairwise token similarity per block (Vim or ViT)"},
-    {"lm", ha::app::run_lm, "Mamba-1/Mamba-2 language models: logits, greedy generation"},
+    {"lm", ha::app::run_lm, "Mamba-1/Mamba-2 language models: logits, generation, hidden attention, explanations"},
     {"cluttered", ha::app::run_cluttered, "export cluttered Fashion-MNIST items as PNG (image, mask, labels)"},
     {"info", ha::app::run_info, "what a checkpoint holds and the configuration resolved from it"},
     {"init", ha::app::run_init, "write a randomly initialised Vim checkpoint of a released shape"},

@@ -11,6 +11,8 @@
 #include "models/load_lm.h"
 #include "xai/head_attention.h"
 #include "xai/lm_explain.h"
+#include "xai/render.h"
+#include "xai/token_heatmap.h"
 #include "tensor/npy.h"
 #include "tests/test_util.h"
 
@@ -162,7 +164,7 @@ TEST(Lm, AttentionAndMapsMatchPyTorch) {
     const xai::LmExplainContext ctx = xai::run_lm_explain_pass(*model, ids, qt[0]);
     EXPECT_EQ(ctx.target, qt[1]) << arch;
     const int64_t C = xai::lm_attention_channels(model->config());
-    expect_close_scaled(xai::lm_attention_matrices(ctx, 1, 0, C), load_npy(kRef + arch + "_attn_l1.npy"),
+    expect_close_scaled(xai::lm_attention_matrices(model->config(), ctx.traces[1], 0, C), load_npy(kRef + arch + "_attn_l1.npy"),
                         "xai.attention", std::string(arch) + " attention");
     for (xai::Method m : xai::lm_methods(model->config())) {
       if (m == xai::Method::Random) continue;
@@ -222,6 +224,39 @@ TEST(Lm, HeadAttentionIdentity) {
     }
   }
   expect_close_scaled(xai::head_rows(t, 0, 17), alpha.select(1, 17), "exact", "head_rows");
+}
+
+int64_t dark_pixels(const Image8& img) {
+  int64_t n = 0;
+  for (size_t i = 0; i < img.rgb.size(); i += 3) n += img.rgb[i] < 128 && img.rgb[i + 1] < 128 && img.rgb[i + 2] < 128;
+  return n;
+}
+
+// A one-character string draws every stroke of its glyph (the text buffer was once sized by the average glyph
+// and dropped strokes of short strings): "8" has half the ink of "88".
+TEST(TokenHeatmap, ShortTextKeepsEveryStroke) {
+  auto ink = [](const std::string& text) {
+    Image8 img;
+    img.width = 100;
+    img.height = 40;
+    img.rgb.assign(img.width * img.height * 3, 255);
+    xai::draw_text(img, 2, 2, text, 2);
+    return dark_pixels(img);
+  };
+  EXPECT_GT(ink("8"), 0);
+  EXPECT_EQ(2 * ink("8"), ink("88"));
+}
+
+TEST(TokenHeatmap, HtmlAndPng) {
+  const xai::TokenHeat h{{"<a>", " b", "c"}, {0.5f, 1.0f, 0.0f}, 1, "t & q"};
+  const std::string html = xai::token_heatmap_html(h);
+  EXPECT_NE(html.find("&lt;a&gt;"), std::string::npos);  // token text escaped
+  EXPECT_NE(html.find("<title>t &amp; q</title>"), std::string::npos);
+  EXPECT_NE(html.find("outline"), std::string::npos);  // the query
+  EXPECT_NE(html.find("position 1: 1"), std::string::npos);
+  const Image8 png = xai::token_heatmap_png(h);
+  EXPECT_GT(png.width, 0);
+  EXPECT_GT(dark_pixels(png), 0);
 }
 
 }  // namespace

@@ -60,11 +60,8 @@ int64_t lm_attention_channels(const LmConfig& cfg) {
   return cfg.family == LmFamily::Mamba1 ? cfg.d_inner : cfg.nheads;
 }
 
-Tensor lm_attention_matrices(const LmExplainContext& ctx, int64_t layer, int64_t c0, int64_t c1) {
-  HATTN_CHECK_INPUT(layer >= 0 && layer < ctx.cfg.n_layer, "layer ", layer, " out of range [0, ", ctx.cfg.n_layer,
-                    ")");
-  const LmLayerTrace& t = ctx.traces[layer];
-  if (ctx.cfg.family == LmFamily::Mamba1) return attention_matrices(t.mamba1, Direction::Fwd, 0, c0, c1);
+Tensor lm_attention_matrices(const LmConfig& cfg, const LmLayerTrace& t, int64_t c0, int64_t c1) {
+  if (cfg.family == LmFamily::Mamba1) return attention_matrices(t.mamba1, Direction::Fwd, 0, c0, c1);
   return head_attention_matrices(t.mamba2, 0, c0, c1);
 }
 
@@ -94,7 +91,7 @@ const LmExplainContext::LayerStats& layer_stats(const LmExplainContext& ctx, int
   constexpr int64_t kBlock = 64;
   for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
     const int64_t c1 = std::min(C, c0 + kBlock);
-    const std::vector<double> F = lm_attention_matrices(ctx, l, c0, c1).to_vector<double>();
+    const std::vector<double> F = lm_attention_matrices(ctx.cfg, ctx.traces[l], c0, c1).to_vector<double>();
     for (int64_t c = 0; c < c1 - c0; ++c)
       for (int64_t k = 0; k < T * T; ++k) {
         const double v = F[c * T * T + k];

@@ -40,8 +40,8 @@ LmExplainContext run_lm_explain_pass(const MambaLM& model, const std::vector<int
 
 int64_t default_lm_start_layer(const LmConfig& cfg);  // floor(15 · layers / 24)
 
-// Layer l's hidden attention of channels (Mamba-1) or heads (Mamba-2) [c0, c1): (c1 − c0, T, T).
-Tensor lm_attention_matrices(const LmExplainContext& ctx, int64_t layer, int64_t c0, int64_t c1);
+// A layer's hidden attention of channels (Mamba-1) or heads (Mamba-2) [c0, c1): (c1 − c0, T, T), from its trace.
+Tensor lm_attention_matrices(const LmConfig& cfg, const LmLayerTrace& trace, int64_t c0, int64_t c1);
 int64_t lm_attention_channels(const LmConfig& cfg);  // C: E for Mamba-1, H for Mamba-2
 
 // The per-token relevance (T), float32. Methods: raw, rollout, attr, unified (Mamba-1), random, saliency,

@@ -107,7 +107,9 @@ int64_t text_width(const std::string& text, int64_t scale) {
 }
 
 void draw_text(Image8& img, int64_t x0, int64_t y0, const std::string& text, int64_t scale, Rgb colour) {
-  std::vector<char> buf(std::max<size_t>(text.size(), 1) * 300);
+  // stb_easy_font needs up to 64 bytes per quad and a glyph has up to ~10 quads; an average-based estimate
+  // (~270 bytes per character) drops strokes of short strings
+  std::vector<char> buf((text.size() + 1) * 768);
   const int quads = stb_easy_font_print(0, 0, const_cast<char*>(text.c_str()), nullptr, buf.data(),
                                         static_cast<int>(buf.size()));
   const float* v = reinterpret_cast<const float*>(buf.data());

@@ -237,6 +237,19 @@ expect_in "lm id names the position" "$tmp/err" "token 40 at position 1"
 check "lm bad ids" 2 "$hattn" lm generate --model "$lm/mamba2_ss" --ids 1,x
 check "lm folder without weights" 2 "$hattn" lm logits --model "$data/images" --ids 1
 check "lm unknown command" 2 "$hattn" lm tokenise
+check "lm attention (Mamba-2 heads)" 0 "$hattn" lm attention --model "$lm/mamba2_ss" --ids 1,2,3,4,5,6 --layer 2 --out "$tmp/lma"
+[[ $(stat -c %s "$tmp/lma/attn_l2.npy" 2>/dev/null) -eq $((128 + 4 * 6 * 6 * 4)) ]] || { echo "FAIL lm attn_l2.npy is not float32 [4, 6, 6]"; failures=$((failures + 1)); }
+[[ -s "$tmp/lma/attn_l2.png" ]] || { echo "FAIL lm attention picture"; failures=$((failures + 1)); }
+check "lm attention channels" 0 "$hattn" lm attention --model "$lm/mamba1_hf" --ids 1,2,3 --layer 0 --channels 4:7 --out "$tmp/lma1"
+[[ $(stat -c %s "$tmp/lma1/attn_l0.npy" 2>/dev/null) -eq $((128 + 3 * 3 * 3 * 4)) ]] || { echo "FAIL lm attn_l0.npy is not float32 [3, 3, 3]"; failures=$((failures + 1)); }
+check "lm attention bad layer" 2 "$hattn" lm attention --model "$lm/mamba1_hf" --ids 1,2,3 --layer 3
+check "lm explain all" 0 "$hattn" lm explain --model "$lm/mamba1_hf" --ids 1,2,3,4,5,6,7 --query 4 --out "$tmp/lmx"
+for m in raw rollout attr unified random saliency gradxinput; do
+  for ext in npy html png; do [[ -s "$tmp/lmx/$m.$ext" ]] || { echo "FAIL lm explain $m.$ext missing"; failures=$((failures + 1)); }; done
+done
+[[ $(stat -c %s "$tmp/lmx/attr.npy" 2>/dev/null) -eq $((128 + 7 * 4)) ]] || { echo "FAIL lm attr.npy is not float32 [7]"; failures=$((failures + 1)); }
+check "lm explain unified on Mamba-2" 2 "$hattn" lm explain --model "$lm/mamba2_hf" --ids 1,2,3 --method unified
+check "lm explain query outside" 2 "$hattn" lm explain --model "$lm/mamba2_hf" --ids 1,2,3 --query 3
 
 echo "$failures failure(s)"
 ((failures > 0)) && exit 1
