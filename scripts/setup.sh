@@ -3,7 +3,7 @@
 # already installed is left alone. `--dev` adds the developer-only tools (PyTorch, h5py for golden files) and
 # .venv-peers/: a virtual environment over Debian's torch with the peers' own implementations from PyPI
 # (transformers 4.44.2, the last that accepts torch 1.13; timm 0.9.16; tokenizers) that the reference scripts
-# check themselves against. `--slurm` adds Slurm and munge for scripts/slurm_check.sh.
+# check themselves against; unicode-data feeds scripts/make_unicode_tables.py. `--slurm` adds Slurm and munge for scripts/slurm_check.sh.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
@@ -14,7 +14,7 @@ if [[ "${1:-}" == "--slurm" ]]; then  # scripts/slurm_check.sh: a one-node clust
 fi
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(python3-torch python3-torchvision python3-numpy python3-pil python3-matplotlib python3-opencv
-            libopenblas0-pthread python3-h5py python3-venv)
+            libopenblas0-pthread python3-h5py python3-venv unicode-data)
 fi
 
 peers_venv() {  # idempotent: a venv whose pins are all present is left alone
