@@ -1,12 +1,19 @@
 // hattn lm: Mamba-1 / Mamba-2 language models (docs/definitions.md §10): logits of a token sequence and greedy
 // generation with the recurrent step. Models are folders in the state-spaces or Hugging Face layout.
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "apps/common.h"
 #include "models/lm_generate.h"
+#include "models/io/json.h"
 #include "models/load_lm.h"
+#include "models/text/bpe_tokenizer.h"
 #include "tensor/atomic_write.h"
 #include "tensor/npy.h"
 #include "xai/lm_explain.h"
@@ -35,7 +42,7 @@ std::vector<int64_t> parse_ids(const std::string& text) {
 
 void check_ids(const std::vector<int64_t>& ids, const LmConfig& c) {
   for (size_t i = 0; i < ids.size(); ++i)
-    HATTN_CHECK_INPUT(ids[i] < c.vocab, "--ids: token ", ids[i], " at position ", i, " is outside the model's ",
+    HATTN_CHECK_INPUT(ids[i] < c.vocab, "input token ", ids[i], " at position ", i, " is outside the model's ",
                       c.vocab, "-row vocabulary");
 }
 
@@ -47,10 +54,66 @@ std::unique_ptr<MambaLM> load_lm_model(const Args& args) {
   return model;
 }
 
+// --tokenizer F, else tokenizer.json beside the model (when there is a model); nullopt when neither exists
+// and `required` is false.
+std::optional<text::BpeTokenizer> find_tokenizer(const Args& args, bool required) {
+  std::string path;
+  if (args.has("tokenizer")) {
+    path = args.get("tokenizer");
+  } else if (args.has("model")) {
+    const std::string beside = find_lm_files(args.get("model")).folder + "/tokenizer.json";
+    if (std::filesystem::exists(beside)) path = beside;
+  }
+  if (path.empty()) {
+    if (required)
+      throw UsageError("text needs a tokenizer: pass --tokenizer tokenizer.json (none was found beside the model)");
+    return std::nullopt;
+  }
+  return text::BpeTokenizer::load(path);
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ostringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+  } else {
+    std::ifstream f(path, std::ios::binary);
+    HATTN_CHECK_INPUT(f.good(), "--text-file '", path, "': cannot open");
+    ss << f.rdbuf();
+  }
+  return ss.str();
+}
+
+// The token ids from --ids, --text or --text-file (exactly one).
+std::vector<int64_t> input_ids(const Args& args) {
+  const int given = args.has("ids") + args.has("text") + args.has("text-file");
+  if (given != 1) throw UsageError("give the input as exactly one of --ids, --text or --text-file");
+  if (args.has("ids")) return parse_ids(args.get("ids"));
+  const std::string t = args.has("text") ? args.get("text") : read_text_file(args.get("text-file"));
+  const std::vector<int64_t> ids = find_tokenizer(args, true)->encode(t);
+  if (ids.empty()) throw UsageError("the text gives no tokens");
+  return ids;
+}
+
+void add_input_options(Args& args) {
+  args.option("ids", "", "comma-separated token ids, e.g. 510,4060,8576")
+      .option("text", "", "input text (tokenized with --tokenizer)")
+      .option("text-file", "", "input text from a file, or - for stdin")
+      .option("tokenizer", "", "a Hugging Face tokenizer.json (default: tokenizer.json beside the model)");
+}
+
 void add_model_options(Args& args) {
   args.option("model", "", "model folder (config.json + model.safetensors, its shards, or pytorch_model.bin), or its "
-                           "weights file", true)
-      .option("ids", "", "comma-separated token ids, e.g. 510,4060,8576", true);
+                           "weights file", true);
+  add_input_options(args);
+}
+
+// What a token looks like to a person: its decoded text, or its vocabulary string when it is a fragment of a
+// character (the decoded text would be U+FFFD).
+std::string display_token(const std::optional<text::BpeTokenizer>& tk, int64_t id) {
+  if (!tk || id >= tk->vocab_size()) return std::to_string(id);
+  const std::string s = tk->decode({id});
+  return s.find("\xEF\xBF\xBD") == std::string::npos ? s : tk->token(id);
 }
 
 int run_lm_logits(int argc, char** argv) {
@@ -59,7 +122,7 @@ int run_lm_logits(int argc, char** argv) {
   args.option("logits-npy", "", "write the logits as float32 [T, V] (V = the checkpoint's rows)")
       .option("topk", "5", "next-token candidates printed for the last position");
   if (!args.parse(argc, argv)) return 0;
-  const std::vector<int64_t> ids = parse_ids(args.get("ids"));
+  const std::vector<int64_t> ids = input_ids(args);
   const int64_t k = args.get_int("topk");
   if (k < 1) throw UsageError("--topk must be >= 1");
   auto model = load_lm_model(args);
@@ -73,9 +136,11 @@ int run_lm_logits(int argc, char** argv) {
   for (int64_t i = 0; i < V; ++i) order[i] = i;
   std::partial_sort(order.begin(), order.begin() + std::min(k, V), order.end(),
                     [&](int64_t a, int64_t b) { return last[a] > last[b] || (last[a] == last[b] && a < b); });
-  std::printf("rank  token      logit  (next token after position %lld)\n", static_cast<long long>(T - 1));
+  const std::optional<text::BpeTokenizer> tk = find_tokenizer(args, false);
+  std::printf("rank  token      logit  text   (next token after position %lld)\n", static_cast<long long>(T - 1));
   for (int64_t i = 0; i < std::min(k, V); ++i)
-    std::printf("%4lld  %5lld  %9.4f\n", static_cast<long long>(i + 1), static_cast<long long>(order[i]), last[order[i]]);
+    std::printf("%4lld  %5lld  %9.4f  %s\n", static_cast<long long>(i + 1), static_cast<long long>(order[i]),
+                last[order[i]], tk ? json::quote(display_token(tk, order[i])).c_str() : "");
   return 0;
 }
 
@@ -85,18 +150,35 @@ int run_lm_generate(int argc, char** argv) {
   args.option("max-new-tokens", "32", "tokens to generate")
       .option("stop", "", "stop after generating this token id (e.g. the end-of-text id)");
   if (!args.parse(argc, argv)) return 0;
-  const std::vector<int64_t> ids = parse_ids(args.get("ids"));
+  const std::vector<int64_t> ids = input_ids(args);
   const int64_t n = args.get_int("max-new-tokens");
   if (n < 0) throw UsageError("--max-new-tokens must be >= 0");
   const int64_t stop = args.has("stop") ? args.get_int("stop") : -1;
   auto model = load_lm_model(args);
   check_ids(ids, model->config());
-  bool first = true;
+  const std::optional<text::BpeTokenizer> tk = find_tokenizer(args, false);
+  // Text is printed as it becomes whole characters (a token may end inside one); ids when there is no tokenizer.
+  std::vector<int64_t> generated;
+  size_t printed = 0;
   generate_greedy(*model, ids, n, stop, [&](int64_t t) {
-    std::printf("%s%lld", first ? "" : ",", static_cast<long long>(t));
+    generated.push_back(t);
+    if (!tk) {
+      std::printf("%s%lld", generated.size() == 1 ? "" : ",", static_cast<long long>(t));
+    } else if (t < tk->vocab_size()) {
+      const std::string s = tk->decode(generated);
+      if (s.size() >= 3 && s.compare(s.size() - 3, 3, "\xEF\xBF\xBD") == 0) return;  // wait for the rest
+      std::printf("%s", s.substr(std::min(printed, s.size())).c_str());
+      printed = s.size();
+    }
     std::fflush(stdout);
-    first = false;
   });
+  if (tk) {
+    std::vector<int64_t> known;
+    for (int64_t t : generated)
+      if (t < tk->vocab_size()) known.push_back(t);
+    const std::string s = tk->decode(known);
+    if (printed < s.size()) std::printf("%s", s.substr(printed).c_str());
+  }
   std::printf("\n");
   return 0;
 }
@@ -109,7 +191,7 @@ int run_lm_attention(int argc, char** argv) {
       .option("first-k", "0", "picture only: crop the matrices to the first K tokens (0: all)")
       .option("out", "out/lm_attention", "output folder");
   if (!args.parse(argc, argv)) return 0;
-  const std::vector<int64_t> ids = parse_ids(args.get("ids"));
+  const std::vector<int64_t> ids = input_ids(args);
   const int64_t first_k = args.get_int("first-k");
   if (first_k < 0) throw UsageError("--first-k must be >= 0");
   auto model = load_lm_model(args);
@@ -157,7 +239,7 @@ int run_lm_explain(int argc, char** argv) {
       .option("seed", "0", "seed of the random baseline")
       .option("out", "out/lm_explain", "output folder: <method>.npy float32 [T], <method>.html and .png");
   if (!args.parse(argc, argv)) return 0;
-  const std::vector<int64_t> ids = parse_ids(args.get("ids"));
+  const std::vector<int64_t> ids = input_ids(args);
   const int64_t T = static_cast<int64_t>(ids.size());
   const int64_t query = args.has("query") ? args.get_int("query") : T - 1;
   if (query < 0 || query >= T) throw UsageError(str("--query ", query, " is outside [0, ", T, ")"));
@@ -185,14 +267,17 @@ int run_lm_explain(int argc, char** argv) {
   const xai::LmExplainContext ctx = xai::run_lm_explain_pass(*model, ids, query, target);
   const std::string folder = args.get("out");
   make_output_dir(folder);
+  const std::optional<text::BpeTokenizer> tk = find_tokenizer(args, false);
   std::vector<std::string> tokens;
-  for (int64_t id : ids) tokens.push_back(std::to_string(id));
+  for (int64_t id : ids) tokens.push_back(display_token(tk, id));
   for (xai::Method m : methods) {
     const Tensor v = xai::explain_lm(ctx, m, opt);
     const std::string base = folder + "/" + xai::method_name(m);
     save_npy(base + ".npy", v);
     xai::TokenHeat heat{tokens, v.to_vector<float>(), ctx.query,
-                        str(xai::method_name(m), ": prediction of token ", ctx.target, " after position ", ctx.query)};
+                        str(xai::method_name(m), ": prediction of token ", ctx.target,
+                            tk ? " " + json::quote(display_token(tk, ctx.target)) : std::string(), " after position ",
+                            ctx.query)};
     write_file_atomically(base + ".html", [&](std::ostream& os) { os << xai::token_heatmap_html(heat); });
     save_png(base + ".png", xai::token_heatmap_png(heat));
   }
@@ -201,15 +286,48 @@ int run_lm_explain(int argc, char** argv) {
   return 0;
 }
 
+int run_lm_tokenize(int argc, char** argv) {
+  Args args("lm tokenize", "Token ids of a text (byte-level BPE from a Hugging Face tokenizer.json).");
+  args.option("tokenizer", "", "tokenizer.json", true)
+      .option("text", "", "the text")
+      .option("text-file", "", "the text from a file, or - for stdin")
+      .flag("json", "print {\"ids\": [...], \"tokens\": [...]} (tokens as vocabulary strings, e.g. \"Ġthe\")");
+  if (!args.parse(argc, argv)) return 0;
+  if (args.has("text") == args.has("text-file")) throw UsageError("give exactly one of --text or --text-file");
+  const text::BpeTokenizer tk = text::BpeTokenizer::load(args.get("tokenizer"));
+  const std::vector<int64_t> ids =
+      tk.encode(args.has("text") ? args.get("text") : read_text_file(args.get("text-file")));
+  std::string ids_s, tokens_s;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ids_s += (i ? "," : "") + std::to_string(ids[i]);
+    tokens_s += (i ? ", " : "") + json::quote(tk.token(ids[i]));
+  }
+  if (args.has("json")) std::printf("{\"ids\": [%s], \"tokens\": [%s]}\n", ids_s.c_str(), tokens_s.c_str());
+  else std::printf("%s\n", ids_s.c_str());
+  return 0;
+}
+
+int run_lm_detokenize(int argc, char** argv) {
+  Args args("lm detokenize", "The text of token ids (invalid UTF-8 becomes U+FFFD; added tokens as their text).");
+  args.option("tokenizer", "", "tokenizer.json", true).option("ids", "", "comma-separated token ids", true);
+  if (!args.parse(argc, argv)) return 0;
+  const text::BpeTokenizer tk = text::BpeTokenizer::load(args.get("tokenizer"));
+  std::printf("%s\n", tk.decode(parse_ids(args.get("ids"))).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int run_lm(int argc, char** argv) {
   const std::string usage =
-      "usage: hattn lm <logits|generate|attention|explain> [options]   (hattn lm <command> --help)\n"
+      "usage: hattn lm <logits|generate|attention|explain|tokenize|detokenize> [options]   (hattn lm <command> "
+      "--help)\n"
       "  logits     logits at every position of a token sequence (--logits-npy writes them)\n"
       "  generate   greedy continuation with the recurrent step (O(1) per new token)\n"
       "  attention  one layer's hidden attention matrices (channels or heads)\n"
-      "  explain    per-token relevance of the prediction at a query position, as .npy, HTML and PNG";
+      "  explain    per-token relevance of the prediction at a query position, as .npy, HTML and PNG\n"
+      "  tokenize   token ids of a text (a Hugging Face tokenizer.json)\n"
+      "  detokenize the text of token ids";
   if (argc < 1) throw UsageError(usage);
   const std::string sub = argv[0];
   if (sub == "--help" || sub == "-h") {
@@ -220,6 +338,8 @@ int run_lm(int argc, char** argv) {
   if (sub == "generate") return run_lm_generate(argc - 1, argv + 1);
   if (sub == "attention") return run_lm_attention(argc - 1, argv + 1);
   if (sub == "explain") return run_lm_explain(argc - 1, argv + 1);
+  if (sub == "tokenize") return run_lm_tokenize(argc - 1, argv + 1);
+  if (sub == "detokenize") return run_lm_detokenize(argc - 1, argv + 1);
   throw UsageError("hattn lm: unknown command '" + sub + "'\n" + usage);
 }
 

@@ -249,6 +249,22 @@ for m in raw rollout attr unified random saliency gradxinput; do
 done
 [[ $(stat -c %s "$tmp/lmx/attr.npy" 2>/dev/null) -eq $((128 + 7 * 4)) ]] || { echo "FAIL lm attr.npy is not float32 [7]"; failures=$((failures + 1)); }
 check "lm explain unified on Mamba-2" 2 "$hattn" lm explain --model "$lm/mamba2_hf" --ids 1,2,3 --method unified
+tok=$data/text/neox_style.json
+check "lm tokenize" 0 "$hattn" lm tokenize --tokenizer "$tok" --text "Café  naïve 😀 don't"
+expect_in "lm tokenize ids" "$tmp/out" "437,1222,331,422,529,224,921,458"
+check "lm tokenize --json" 0 "$hattn" lm tokenize --tokenizer "$tok" --text "don't" --json
+expect_in "lm tokenize json" "$tmp/out" '{"ids": [1010,458], "tokens": ["don", "'"'"'t"]}'
+printf 'Caf\xc3\xa9  na\xc3\xafve' >"$tmp/in.txt"
+check "lm tokenize --text-file" 0 "$hattn" lm tokenize --tokenizer "$tok" --text-file "$tmp/in.txt"
+expect_in "lm tokenize file" "$tmp/out" "437,1222,331,422"
+check "lm detokenize" 0 "$hattn" lm detokenize --tokenizer "$tok" --ids 437,1222,331,422,529,224,921,458
+expect_in "lm detokenize text" "$tmp/out" "Café  naïve 😀 don't"
+check "lm tokenize invalid UTF-8" 2 "$hattn" lm tokenize --tokenizer "$tok" --text $'ok\xff'
+expect_in "lm invalid UTF-8 offset" "$tmp/err" "invalid UTF-8 at byte 2"
+check "lm text without a tokenizer" 2 "$hattn" lm logits --model "$lm/mamba1_hf" --text "hi"
+expect_in "lm asks for a tokenizer" "$tmp/err" "--tokenizer"
+check "lm text and ids" 2 "$hattn" lm logits --model "$lm/mamba1_hf" --text "hi" --ids 1
+check "lm tokens outside the model" 2 "$hattn" lm logits --model "$lm/mamba1_hf" --text "hello" --tokenizer "$tok"
 check "lm explain query outside" 2 "$hattn" lm explain --model "$lm/mamba2_hf" --ids 1,2,3 --query 3
 
 echo "$failures failure(s)"
