@@ -320,14 +320,16 @@ int run_lm_detokenize(int argc, char** argv) {
 
 int run_lm(int argc, char** argv) {
   const std::string usage =
-      "usage: hattn lm <logits|generate|attention|explain|tokenize|detokenize> [options]   (hattn lm <command> "
+      "usage: hattn lm <logits|generate|attention|explain|tokenize|detokenize|train|eval> [options]   (hattn lm <command> "
       "--help)\n"
       "  logits     logits at every position of a token sequence (--logits-npy writes them)\n"
       "  generate   greedy continuation with the recurrent step (O(1) per new token)\n"
       "  attention  one layer's hidden attention matrices (channels or heads)\n"
       "  explain    per-token relevance of the prediction at a query position, as .npy, HTML and PNG\n"
       "  tokenize   token ids of a text (a Hugging Face tokenizer.json)\n"
-      "  detokenize the text of token ids";
+      "  detokenize the text of token ids\n"
+      "  train      train a small Mamba-1 or Mamba-2 LM on the associative-recall task\n"
+      "  eval       faithfulness of the explanations on the recall task (top-1 hits, ROC-AUC)";
   if (argc < 1) throw UsageError(usage);
   const std::string sub = argv[0];
   if (sub == "--help" || sub == "-h") {
@@ -339,6 +341,8 @@ int run_lm(int argc, char** argv) {
   if (sub == "attention") return run_lm_attention(argc - 1, argv + 1);
   if (sub == "explain") return run_lm_explain(argc - 1, argv + 1);
   if (sub == "tokenize") return run_lm_tokenize(argc - 1, argv + 1);
+  if (sub == "train") return run_lm_train(argc - 1, argv + 1);
+  if (sub == "eval") return run_lm_eval(argc - 1, argv + 1);
   if (sub == "detokenize") return run_lm_detokenize(argc - 1, argv + 1);
   throw UsageError("hattn lm: unknown command '" + sub + "'\n" + usage);
 }

@@ -44,5 +44,7 @@ int run_influence(int argc, char** argv);
 int run_explore(int argc, char** argv);
 int run_similarity(int argc, char** argv);
 int run_lm(int argc, char** argv);
+int run_lm_train(int argc, char** argv);  // hattn lm train (cmd_lm_train.cpp)
+int run_lm_eval(int argc, char** argv);   // hattn lm eval (cmd_lm_eval.cpp)
 
 }  // namespace ha::app

@@ -7,21 +7,23 @@
 
 namespace ha {
 
-void initialize_parameters(VisionMamba& model, uint64_t seed) {
-  NoGradGuard no_grad;
-  const int64_t N = model.config().d_state;
-  Generator g(seed);
+namespace {
+
+double inverse_softplus_of_dt(Generator& g) {  // Δ ~ U_log[1e-3, 1e-1], stored as the bias that gives it
+  const double dt = std::exp(g.uniform() * (std::log(0.1) - std::log(0.001)) + std::log(0.001));
+  return dt + std::log(-std::expm1(-dt));
+}
+
+// The Mamba-1 rules, shared by Vim and the Mamba-1 language models.
+void initialize_mamba(std::vector<std::pair<std::string, Tensor>> params, int64_t N, Generator& g) {
   auto has = [](const std::string& name, const char* part) { return name.find(part) != std::string::npos; };
-  for (auto& [name, p] : model.named_parameters()) {
+  for (auto& [name, p] : params) {
     if (has(name, "A_log") || has(name, "A_b_log")) {
       float* a = p.data<float>();
       for (int64_t i = 0; i < p.numel(); ++i) a[i] = std::log(float(i % N + 1));
     } else if (has(name, "dt_proj") && has(name, "bias")) {
       float* b = p.data<float>();
-      for (int64_t i = 0; i < p.numel(); ++i) {
-        const double dt = std::exp(g.uniform() * (std::log(0.1) - std::log(0.001)) + std::log(0.001));
-        b[i] = static_cast<float>(dt + std::log(-std::expm1(-dt)));
-      }
+      for (int64_t i = 0; i < p.numel(); ++i) b[i] = static_cast<float>(inverse_softplus_of_dt(g));
     } else if (has(name, "norm") || has(name, ".D") || has(name, "D_b")) {
       p.fill_(1.0);
     } else if (has(name, "bias")) {
@@ -31,6 +33,35 @@ void initialize_parameters(VisionMamba& model, uint64_t seed) {
       p.copy_(mul(randn(p.shape(), DType::F32, g), p.dim() >= 2 ? 1.0 / std::sqrt(fan_in) : 0.02));
     }
   }
+}
+
+}  // namespace
+
+void initialize_parameters(VisionMamba& model, uint64_t seed) {
+  NoGradGuard no_grad;
+  Generator g(seed);
+  initialize_mamba(model.named_parameters(), model.config().d_state, g);
+}
+
+void initialize_parameters(MambaLM& model, uint64_t seed) {
+  NoGradGuard no_grad;
+  Generator g(seed);
+  const bool mamba2 = model.config().family == LmFamily::Mamba2;
+  std::vector<std::pair<std::string, Tensor>> rest;
+  for (auto& [name, p] : model.named_parameters()) {
+    if (name == "backbone.embedding.weight") {
+      p.copy_(mul(randn(p.shape(), DType::F32, g), 0.02));
+    } else if (mamba2 && name.size() > 6 && name.compare(name.size() - 6, 6, ".A_log") == 0) {
+      float* a = p.data<float>();
+      for (int64_t i = 0; i < p.numel(); ++i) a[i] = static_cast<float>(std::log(1 + 15 * g.uniform()));
+    } else if (mamba2 && name.size() > 8 && name.compare(name.size() - 8, 8, ".dt_bias") == 0) {
+      float* b = p.data<float>();
+      for (int64_t i = 0; i < p.numel(); ++i) b[i] = static_cast<float>(inverse_softplus_of_dt(g));
+    } else {
+      rest.emplace_back(name, p);
+    }
+  }
+  initialize_mamba(rest, model.config().d_state, g);
 }
 
 void initialize_parameters(VisionTransformer& model, uint64_t seed) {

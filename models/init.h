@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "models/mamba_lm.h"
 #include "models/vision_mamba.h"
 #include "models/vision_transformer.h"
 
@@ -13,5 +14,9 @@ void initialize_parameters(VisionMamba& model, uint64_t seed);
 // A ViT in timm's spirit: Linear weights, cls/dist tokens and pos_embed normal with std 0.02, the patch
 // embedding with std 1/sqrt(fan_in), LayerNorms one and zero, biases zero. Seeded, deterministic.
 void initialize_parameters(VisionTransformer& model, uint64_t seed);
+// A Mamba language model as mamba_ssm initialises one: the Vim rules above for Mamba-1 layers; for Mamba-2,
+// A_log = log U[1, 16] per head and dt_bias the inverse softplus of U_log[1e-3, 1e-1]; the embedding normal with
+// std 0.02 (it is also the head when tied).
+void initialize_parameters(MambaLM& model, uint64_t seed);
 
 }  // namespace ha

@@ -6,9 +6,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "models/lm_generate.h"
 #include "models/load_lm.h"
+#include "models/recall_task.h"
+#include "models/text/bpe_tokenizer.h"
+#include "xai/token_ranking.h"
 #include "xai/head_attention.h"
 #include "xai/lm_explain.h"
 #include "xai/render.h"
@@ -224,6 +228,48 @@ TEST(Lm, HeadAttentionIdentity) {
     }
   }
   expect_close_scaled(xai::head_rows(t, 0, 17), alpha.select(1, 17), "exact", "head_rows");
+}
+
+// The recall task: distinct keys, the answer is the queried key's value at 2i + 1, deterministic per index,
+// and the byte-level tokenizer.json written beside the models reads the text back into the same ids.
+TEST(RecallTask, SamplesAndTheirTokenizer) {
+  const std::string path = ::testing::TempDir() + "/byte_tokenizer.json";
+  std::ofstream(path) << byte_tokenizer_json();
+  const text::BpeTokenizer tk = text::BpeTokenizer::load(path);
+  for (int64_t i = 0; i < 50; ++i) {
+    const RecallSample s = recall_sample(3, i, 2 + i % 9);
+    const int64_t K = 2 + i % 9, T = 2 * K + 2;
+    ASSERT_EQ(static_cast<int64_t>(s.ids.size()), T);
+    EXPECT_EQ(s.ids[T - 2], '|');
+    std::set<int64_t> keys;
+    for (int64_t k = 0; k < K; ++k) {
+      EXPECT_TRUE(s.ids[2 * k] >= 'a' && s.ids[2 * k] <= 'z');
+      EXPECT_TRUE(s.ids[2 * k + 1] >= '0' && s.ids[2 * k + 1] <= '9');
+      keys.insert(s.ids[2 * k]);
+    }
+    EXPECT_EQ(static_cast<int64_t>(keys.size()), K) << "keys are distinct";
+    EXPECT_EQ(s.ids[s.answer_position - 1], s.ids[T - 1]) << "the answer follows the queried key";
+    EXPECT_EQ(s.ids[s.answer_position], s.answer);
+    EXPECT_EQ(tk.encode(s.text()), s.ids);
+    EXPECT_EQ(tk.decode(s.ids), s.text());
+    EXPECT_EQ(recall_sample(3, i, K).ids, s.ids) << "a pure function of (seed, index)";
+  }
+  EXPECT_NE(recall_sample(3, 0, 8).ids, recall_sample(4, 0, 8).ids);
+}
+
+TEST(TokenRanking, TopOneAndAuc) {
+  // query 4: candidates 0..3, positive 2
+  auto s = xai::score_token_relevance({0.1f, 0.2f, 0.9f, 0.3f, 5.0f}, 4, 2);
+  EXPECT_EQ(s.top1, 1.0);
+  EXPECT_DOUBLE_EQ(s.auc, 1.0);
+  s = xai::score_token_relevance({0.1f, 0.95f, 0.9f, 0.3f, 5.0f}, 4, 2);  // one candidate above
+  EXPECT_EQ(s.top1, 0.0);
+  EXPECT_DOUBLE_EQ(s.auc, 2.0 / 3.0);
+  s = xai::score_token_relevance({0.9f, 0.0f, 0.9f, 0.0f, 0.0f}, 4, 2);  // a tie at the top: half, no hit
+  EXPECT_EQ(s.top1, 0.0);
+  EXPECT_DOUBLE_EQ(s.auc, 2.5 / 3.0);
+  s = xai::score_token_relevance({0, 0, 0, 0, 1}, 4, 2);  // all equal: chance
+  EXPECT_DOUBLE_EQ(s.auc, 0.5);
 }
 
 int64_t dark_pixels(const Image8& img) {

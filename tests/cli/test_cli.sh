@@ -265,6 +265,19 @@ check "lm text without a tokenizer" 2 "$hattn" lm logits --model "$lm/mamba1_hf"
 expect_in "lm asks for a tokenizer" "$tmp/err" "--tokenizer"
 check "lm text and ids" 2 "$hattn" lm logits --model "$lm/mamba1_hf" --text "hi" --ids 1
 check "lm tokens outside the model" 2 "$hattn" lm logits --model "$lm/mamba1_hf" --text "hello" --tokenizer "$tok"
+# training on the recall task: a short run, its model folder read by the other commands, resume = uninterrupted
+small=(--width 16 --layers 2 --d-state 4 --steps 20 --eval-every 10 --eval-count 20 --batch 8)
+check "lm train" 0 "$hattn" lm train "${small[@]}" --out "$tmp/lt"
+for f in config.json model.safetensors tokenizer.json last.safetensors; do
+  [[ -s "$tmp/lt/$f" ]] || { echo "FAIL lm train wrote no $f"; failures=$((failures + 1)); }
+done
+check "lm train (stopped)" 0 "$hattn" lm train "${small[@]}" --out "$tmp/lt2" --max-steps 10
+check "lm train (resumed)" 0 "$hattn" lm train "${small[@]}" --out "$tmp/lt2" --resume
+cmp -s "$tmp/lt/model.safetensors" "$tmp/lt2/model.safetensors" || { echo "FAIL resumed training differs"; failures=$((failures + 1)); }
+check "lm generate with the folder's tokenizer" 0 "$hattn" lm generate --model "$tmp/lt" --text "a3k7q1|k" --max-new-tokens 2
+check "lm eval recall" 0 "$hattn" lm eval --model "$tmp/lt" --count 5 --pairs 4 --out "$tmp/le"
+expect_in "lm eval results" "$tmp/le/results.json" '"attr": {"top1": '
+check "lm train bad arch" 2 "$hattn" lm train --arch rnn --out "$tmp/lt3"
 check "lm explain query outside" 2 "$hattn" lm explain --model "$lm/mamba2_hf" --ids 1,2,3 --query 3
 
 echo "$failures failure(s)"

@@ -1,0 +1,48 @@
+#include "models/save_lm.h"
+
+#include "models/io/checkpoint.h"
+#include "models/io/json.h"
+#include "tensor/atomic_write.h"
+
+namespace ha {
+
+std::string lm_config_json(const LmConfig& c, const std::map<std::string, std::string>& extra) {
+  const bool m1 = c.family == LmFamily::Mamba1;
+  std::string s = "{\n";
+  auto add = [&](const std::string& k, const std::string& v) { s += "  " + json::quote(k) + ": " + v + ",\n"; };
+  add("architectures", m1 ? "[\"MambaForCausalLM\"]" : "[\"Mamba2ForCausalLM\"]");
+  add("model_type", m1 ? "\"mamba\"" : "\"mamba2\"");
+  add("vocab_size", std::to_string(c.vocab));
+  add("hidden_size", std::to_string(c.d_model));
+  add("num_hidden_layers", std::to_string(c.n_layer));
+  add("state_size", std::to_string(c.d_state));
+  add("expand", std::to_string(c.d_inner / c.d_model));
+  add("conv_kernel", std::to_string(c.d_conv));
+  if (m1) {
+    add("intermediate_size", std::to_string(c.d_inner));
+    add("time_step_rank", std::to_string(c.dt_rank));
+  } else {
+    add("num_heads", std::to_string(c.nheads));
+    add("head_dim", std::to_string(c.d_inner / c.nheads));
+    add("n_groups", std::to_string(c.ngroups));
+  }
+  add("use_bias", "false");
+  add("use_conv_bias", "true");
+  add("layer_norm_epsilon", str(c.eps));
+  add("tie_word_embeddings", c.tied ? "true" : "false");
+  std::string hattn = "{";
+  for (const auto& [k, v] : extra) hattn += (hattn.size() > 1 ? ", " : "") + json::quote(k) + ": " + json::quote(v);
+  s += "  \"hattn\": " + hattn + "}\n}\n";
+  return s;
+}
+
+void save_lm_folder(const MambaLM& model, const std::string& folder, const std::map<std::string, std::string>& extra) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (auto& [name, t] : model.named_parameters())
+    tensors.emplace_back(name == "backbone.embedding.weight" ? "backbone.embeddings.weight" : name, t);
+  save_safetensors(folder + "/model.safetensors", tensors, {{"format", "pt"}});
+  const std::string cfg = lm_config_json(model.config(), extra);
+  write_file_atomically(folder + "/config.json", [&](std::ostream& os) { os << cfg; });
+}
+
+}  // namespace ha
