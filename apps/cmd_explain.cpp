@@ -65,6 +65,8 @@ int run_explain(int argc, char** argv) {
       .option("variant", "official", "official (the released code, quirks included) | exact (the full matrices)")
       .option("start-layer", "", "first layer aggregated (default: floor(15 * depth / 24); a ViT's rollout: 1)")
       .option("class", "", "class to explain (default: the predicted one)")
+      .option("query", "", "Vim, exact variant and unified: read this token's attention row instead of cls' "
+                           "(an index in the token sequence; cls = tokens // 2)")
       .option("preprocess", "crop", "crop | vim-eval | squash")
       .option("seed", "0", "seed of the random baseline")
       .option("out", "out/explain", "output folder");
@@ -76,14 +78,27 @@ int run_explain(int argc, char** argv) {
   opt.variant = xai::parse_variant(args.get("variant"));
   if (args.has("start-layer")) opt.start_layer = args.get_int("start-layer");
   opt.seed = static_cast<uint64_t>(args.get_int("seed"));
+  if (args.has("query")) {
+    opt.query = args.get_int("query");
+    if (opt.query < 0) throw UsageError("--query must be a token index >= 0");
+    const bool unified_only = !methods.empty() && std::all_of(methods.begin(), methods.end(), [](xai::Method m) {
+      return m == xai::Method::Unified || m == xai::Method::Random || m == xai::Method::Saliency ||
+             m == xai::Method::GradXInput;
+    });
+    if (opt.variant == xai::Variant::Official && !unified_only)
+      throw UsageError("--query needs --variant exact (the released code reads the cls row only); unified takes it too");
+  }
   const int64_t target = args.has("class") ? args.get_int("class") : -1;
   const Preprocess mode = parse_preprocess(args.get("preprocess"));
   const std::string out = args.get("out");
 
   LoadedModel m = load_model(args, /*allow_vit=*/true);
+  if (m.vit && args.has("query")) throw UsageError("--query applies to Vision Mamba only");
   if (m.vit) return explain_vit_image(args, m, methods.empty() ? xai::vit_methods() : methods);
   if (methods.empty()) methods = xai::all_methods();
   const VimConfig& c = m.model->config();
+  if (opt.query >= c.num_tokens())
+    throw UsageError(str("--query ", opt.query, " is outside the ", c.num_tokens(), " tokens"));
   if (opt.start_layer >= c.depth || (args.has("start-layer") && opt.start_layer < 0))
     throw UsageError(str("--start-layer ", opt.start_layer, " is outside [0, ", c.depth, ")"));
   if (target >= c.num_classes || (args.has("class") && target < 0))

@@ -102,6 +102,37 @@ TEST(Explain, BitwiseDeterministicAcrossRunsAndThreadCounts) {
   }
 }
 
+// --query: the cls token itself gives the default maps; another token's raw map is the layer mean of
+// min-max(F_l[:, q, :]) from the full matrices, and the official variant refuses it.
+TEST(Explain, QueryTokenReadsThatRow) {
+  auto model = load_vim(kData + "vim_ref/vim_ref.pth");
+  const xai::ExplainContext ctx = xai::run_explain_pass(*model, load_npy(kData + "vim_ref/image.npy"));
+  const VimConfig& c = model->config();
+  xai::ExplainOptions exact;
+  exact.variant = xai::Variant::Exact;
+  xai::ExplainOptions at_cls = exact;
+  at_cls.query = c.cls_index();
+  for (xai::Method m : {xai::Method::Raw, xai::Method::Rollout, xai::Method::Attr, xai::Method::Unified})
+    expect_close(xai::explain(ctx, m, at_cls), xai::explain(ctx, m, exact), "exact", xai::method_name(m));
+  xai::ExplainOptions q3 = exact;
+  q3.query = 3;
+  const int64_t start = xai::default_start_layer(c), L = c.num_tokens();
+  Tensor acc = Tensor::zeros({L}, DType::F64);
+  for (int64_t l = start; l < c.depth; ++l) {
+    const Tensor F = xai::attention_matrices(ctx.traces[l], xai::Direction::Sum, 0, 0, c.expand * c.d_model);
+    acc = add(acc, mean(xai::minmax(F.select(1, 3).to(DType::F64)), {0}));
+  }
+  acc = mul(acc, 1.0 / double(c.depth - start));
+  const Tensor want = clamp(concat({acc.narrow(0, 0, c.cls_index()), acc.narrow(0, c.cls_index() + 1, L - c.cls_index() - 1)}, 0)
+                                .reshape({c.grid(), c.grid()}), 0, INFINITY);
+  expect_close_scaled(xai::explain(ctx, xai::Method::Raw, q3), want.to(DType::F32), "xai.map", "raw at token 3");
+  EXPECT_GT(amax(abs(sub(xai::explain(ctx, xai::Method::Raw, q3), xai::explain(ctx, xai::Method::Raw, exact)))).item(),
+            1e-3);
+  xai::ExplainOptions official;
+  official.query = 3;
+  EXPECT_NE(error_of([&] { xai::explain(ctx, xai::Method::Raw, official); }).find("exact variant"), std::string::npos);
+}
+
 TEST(Explain, RolloutIsTheRowOfTheDenseProduct) {
   Generator g(3);
   const int64_t L = 9, cls = 4;

@@ -196,12 +196,18 @@ Tensor explain_impl(const ExplainContext& ctx, Method method, const ExplainOptio
     default:
       break;
   }
-  require_cls(ctx, method);
+  if (o.query < 0) require_cls(ctx, method);
+  const int64_t L = c.num_tokens();
+  HATTN_CHECK_INPUT(o.query < L, "explain: query token ", o.query, " is outside [0, ", L, ")");
+  HATTN_CHECK_INPUT(o.query < 0 || o.query == cls || o.variant == Variant::Exact || method == Method::Unified,
+                    "explain: a query token other than cls needs the exact variant (the released code reads the cls "
+                    "row only)");
+  const int64_t row = o.query >= 0 ? o.query : cls;  // the token whose attention row is read
   if (method == Method::Raw) {
     Tensor acc;
     for (int64_t l = start; l < c.depth; ++l) {
       const RowKind kind = o.variant == Variant::Official ? RowKind::Official : RowKind::Exact;
-      Tensor a = mean(minmax(cls_rows(ctx.traces[l], 0, cls, kind).to(Device::cpu())), {0});  // min-max over [E, L], channel mean
+      Tensor a = mean(minmax(cls_rows(ctx.traces[l], 0, row, kind).to(Device::cpu())), {0});  // min-max over [E, L], channel mean
       acc = acc.defined() ? add(acc, a) : a;
     }
     return to_grid(c, mul(acc, 1.0 / static_cast<double>(c.depth - start)));
@@ -210,7 +216,7 @@ Tensor explain_impl(const ExplainContext& ctx, Method method, const ExplainOptio
   for (int64_t l = start; l < c.depth; ++l) {
     const nn::MixerTrace& tr = ctx.traces[l];
     if (method == Method::Unified) {
-      Tensor a = mean(relu(cls_rows(tr, 0, cls, RowKind::Unified).to(Device::cpu())), {0});
+      Tensor a = mean(relu(cls_rows(tr, 0, row, RowKind::Unified).to(Device::cpu())), {0});
       X.push_back(rows_of(minmax(mul(a, token_relevance(ctx.block_grads[l])))));
     } else if (o.variant == Variant::Official) {
       Tensor V = cls_rows(tr, 0, cls, RowKind::Official).to(Device::cpu());
@@ -233,7 +239,7 @@ Tensor explain_impl(const ExplainContext& ctx, Method method, const ExplainOptio
       }
     }
   }
-  return to_grid(c, rollout(X, cls));
+  return to_grid(c, rollout(X, row));
 }
 
 }  // namespace

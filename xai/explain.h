@@ -48,6 +48,7 @@ struct ExplainOptions {
   Variant variant = Variant::Official;
   int64_t start_layer = -1;  // < 0: floor(15 · depth / 24)
   uint64_t seed = 0;         // for `random`
+  int64_t query = -1;        // the token whose row raw/rollout/attr (exact) and unified read; < 0: the cls token
 };
 
 int64_t default_start_layer(const VimConfig& cfg);

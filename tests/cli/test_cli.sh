@@ -220,6 +220,12 @@ expect_in "metrics json" "$tmp/out" '{"pixel_accuracy": 0.75, "miou": 0.58333333
 check "metrics mismatched" 2 "$hattn" metrics segmentation --maps "$data/metrics/maps.npy" --masks "$data/vim_ref/top.npy"
 check "metrics bad maps" 2 "$hattn" metrics segmentation --maps "$tmp/none.npy" --masks "$tmp/none.npy"
 
+# Vim --query: another token's row (exact variant, unified); the official variant refuses it
+check "explain --query exact" 0 "$hattn" explain --checkpoint "$ckpt" --image "$img" --variant exact --query 3 --method raw,attr --out "$tmp/q3"
+check "explain --query official" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --query 3 --method raw
+check "explain --query unified" 0 "$hattn" explain --checkpoint "$ckpt" --image "$img" --query 3 --method unified --out "$tmp/q3u"
+check "explain --query outside" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --variant exact --query 17
+
 # Mamba language models: both layouts of the same weights give the same logits; generation; bad ids
 lm=$data/lm_ref
 check "lm logits (HF layout)" 0 "$hattn" lm logits --model "$lm/mamba1_hf" --ids 1,2,3,4,5 --logits-npy "$tmp/lm_hf.npy"
