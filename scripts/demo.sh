@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: explain a handful of cluttered Fashion-MNIST test images with the bundled model, every method,
 # and write the panels, one layer's attention matrices, and the explorer page out/demo/index.html (`hattn
-# explore`: opens from file://, no server; scripts/check_explorer.sh renders it in headless Chromium).
+# explore`: opens from file://, no server; scripts/check_explorer.sh renders it in headless Chromium); then the
+# bundled recall language models answer and explain a prompt (token heatmaps in out/demo/lm_<arch>/).
 # Takes well under a minute on 2 cores (after the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,4 +34,13 @@ echo "== explorer -> $out/index.html"
 files=$(cut -d' ' -f1 "$out/inputs/labels.txt" | sed "s|^|$out/inputs/|" | paste -sd,)
 labels=$(cut -d' ' -f2 "$out/inputs/labels.txt" | paste -sd,)
 $hattn explore --checkpoint "$model" --images "$files" --labels "$labels" --out "$out"
-echo "== done: open $out/index.html in a browser (the explorer); panels in $out/test_*/panel.png"
+prompt="a3k7q1m9z2b5|m"
+for arch in mamba1 mamba2; do
+  lm=models/weights/recall_$arch
+  [[ -d $lm ]] || { echo "demo: the bundled language model $lm is missing" >&2; exit 2; }
+  answer=$($hattn lm generate --model "$lm" --text "$prompt" --max-new-tokens 1 2>/dev/null)
+  echo "== $arch recall model: \"$prompt\" -> \"$answer\" (the value of m is 9); explanations -> $out/lm_$arch/"
+  $hattn lm explain --model "$lm" --text "$prompt" --out "$out/lm_$arch" 2>/dev/null
+done
+echo "== done: open $out/index.html in a browser (the explorer); panels in $out/test_*/panel.png; token heatmaps"
+echo "   in $out/lm_mamba1/attr.html and $out/lm_mamba2/attr.html"
