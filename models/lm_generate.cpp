@@ -132,12 +132,68 @@ std::vector<float> LmStepper::step(int64_t token) {
   return matvec(model_.head_weight(), r);
 }
 
+std::vector<float> LmStepper::prefill(const std::vector<int64_t>& prompt) {
+  HATTN_CHECK(position_ == 0, "LmStepper::prefill: the stepper has already read ", position_, " tokens");
+  const LmConfig& c = model_.config();
+  const int64_t T = static_cast<int64_t>(prompt.size()), E = c.d_inner, N = c.d_state, K = c.d_conv, D = c.d_model;
+  HATTN_CHECK_INPUT(T > 0, "prefill: no tokens");
+  for (int64_t t : prompt)
+    HATTN_CHECK_INPUT(t >= 0 && t < c.vocab, "token id ", t, " is outside the vocabulary [0, ", c.vocab, ")");
+  NoGradGuard no_grad;
+  LmForwardOptions opt;
+  opt.trace = true;
+  const LmOutput out = model_.forward(Tensor::from_vector(prompt, {T}), opt);
+  // the residual stream entering each layer, at the last K-1 positions: r_l = e + Σ_{k<l} mixer output k
+  const int64_t W = std::min<int64_t>(K - 1, T), t0 = T - W;
+  std::vector<float> r = out.embeddings.select(0, 0).narrow(0, t0, W).contiguous().to_vector<float>();  // (W, D)
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const LmBlock& block = *model_.layers[l];
+    const LmLayerTrace& tr = out.traces[l];
+    std::vector<float>& s = ssm_[l];
+    // conv window: the conv inputs of the last W tokens, from in_proj(RMSNorm(r))
+    const int64_t channels = c.family == LmFamily::Mamba1 ? E : c.mamba2().conv_dim();
+    const int64_t first_row = c.family == LmFamily::Mamba1 ? 0 : E;  // x of [x|z], xBC of [z|xBC|dt]
+    const Tensor& in_proj = c.family == LmFamily::Mamba1 ? block.mixer1->in_proj_weight : block.mixer2->in_proj_weight;
+    std::vector<float>& win = conv_[l];
+    for (int64_t w = 0; w < W; ++w) {
+      std::vector<float> h(r.begin() + w * D, r.begin() + (w + 1) * D);
+      rms_normalise(h, 0, h.size(), c.eps, block.norm.weight.data<float>());
+      const std::vector<float> proj = matvec(in_proj, h);
+      for (int64_t ch = 0; ch < channels; ++ch) win[ch * (K - 1) + (K - 1 - W) + w] = proj[first_row + ch];
+    }
+    // final SSM state: the recurrence over the trace's Δ, B and scan input
+    if (c.family == LmFamily::Mamba1) {
+      const std::vector<float> delta = tr.mamba1.fwd.delta.to_vector<float>(), Bm = tr.mamba1.fwd.Bm.to_vector<float>(),
+                               A = tr.mamba1.fwd.A.to_vector<float>(), pre = tr.mamba1.fwd.pre.to_vector<float>();
+      for (int64_t e = 0; e < E; ++e)
+        for (int64_t t = 0; t < T; ++t) {
+          const float d = delta[e * T + t], u = silu_f(pre[e * T + t]);
+          for (int64_t n = 0; n < N; ++n) s[e * N + n] = std::exp(d * A[e * N + n]) * s[e * N + n] + d * u * Bm[n * T + t];
+        }
+    } else {
+      const int64_t H = c.nheads, P = E / H, G = c.ngroups;
+      const std::vector<float> delta = tr.mamba2.delta.to_vector<float>(), Bm = tr.mamba2.Bm.to_vector<float>(),
+                               A = tr.mamba2.A.to_vector<float>(), x = tr.mamba2.x.to_vector<float>();
+      for (int64_t e = 0; e < E; ++e) {
+        const int64_t hd = e / P, g = hd / (H / G);
+        for (int64_t t = 0; t < T; ++t) {
+          const float d = delta[hd * T + t], decay = std::exp(d * A[hd]), dx = d * x[e * T + t];
+          for (int64_t n = 0; n < N; ++n) s[e * N + n] = decay * s[e * N + n] + dx * Bm[(g * N + n) * T + t];
+        }
+      }
+    }
+    const std::vector<float> m = out.mixer_outputs[l].select(0, 0).narrow(0, t0, W).contiguous().to_vector<float>();
+    for (size_t i = 0; i < r.size(); ++i) r[i] += m[i];
+  }
+  position_ = T;
+  return out.logits.select(0, 0).select(0, T - 1).contiguous().to_vector<float>();
+}
+
 std::vector<int64_t> generate_greedy(const MambaLM& model, const std::vector<int64_t>& prompt, int64_t max_new,
                                      int64_t stop_token, const std::function<void(int64_t)>& on_token) {
   HATTN_CHECK_INPUT(!prompt.empty(), "generation needs at least one prompt token");
   LmStepper stepper(model);
-  std::vector<float> logits;
-  for (int64_t t : prompt) logits = stepper.step(t);
+  std::vector<float> logits = stepper.prefill(prompt);
   std::vector<int64_t> out;
   for (int64_t i = 0; i < max_new; ++i) {
     const int64_t next = std::max_element(logits.begin(), logits.end()) - logits.begin();

@@ -14,6 +14,10 @@ class LmStepper {
   explicit LmStepper(const MambaLM& model);
   // Feeds one token; returns the logits (V) that predict the next one.
   std::vector<float> step(int64_t token);
+  // Feeds a whole prompt at once (on a fresh stepper): the parallel forward with traces, from which each layer's
+  // conv window (the last K-1 conv inputs, recomputed from the residual stream) and final SSM state are taken.
+  // Same result as stepping through the prompt, at GEMM speed.
+  std::vector<float> prefill(const std::vector<int64_t>& prompt);
   int64_t position() const { return position_; }
 
  private:
@@ -24,7 +28,7 @@ class LmStepper {
   int64_t position_ = 0;
 };
 
-// Greedy decoding: feeds the prompt, then appends the argmax token `max_new` times (stopping early at
+// Greedy decoding: feeds the prompt (prefill), then appends the argmax token `max_new` times (stopping early at
 // `stop_token` when >= 0). `on_token` (optional) sees each new token as it is chosen.
 std::vector<int64_t> generate_greedy(const MambaLM& model, const std::vector<int64_t>& prompt, int64_t max_new,
                                      int64_t stop_token = -1,

@@ -152,6 +152,18 @@ TEST(Lm, RecurrentStepEqualsParallelForward) {
       stepped.insert(stepped.end(), l.begin(), l.end());
     }
     expect_close_scaled(Tensor::from_vector(stepped, {1, T, V}), parallel, "lm.step", what);
+    // prefill (parallel forward, states taken from it) then steps: the same logits as stepping all the way, for a
+    // prompt shorter than the conv window too
+    for (int64_t P : {int64_t(2), static_cast<int64_t>(prompt.size())}) {
+      LmStepper fast(*model);
+      std::vector<float> got = fast.prefill(std::vector<int64_t>(all.begin(), all.begin() + P));
+      for (int64_t t = P; t < T; ++t) {
+        const std::vector<float> l = fast.step(all[t]);
+        got.insert(got.end(), l.begin(), l.end());
+      }
+      const Tensor want = Tensor::from_vector(stepped, {T, V}).narrow(0, P - 1, T - P + 1).contiguous();
+      expect_close_scaled(Tensor::from_vector(got, {T - P + 1, V}), want, "lm.step", str(what, " prefill ", P));
+    }
     const Tensor argmax_parallel = argmax(parallel.reshape({T, V}), 1);
     for (size_t i = 0; i < generated.size(); ++i)
       EXPECT_EQ(generated[i], argmax_parallel.to_vector<int64_t>()[prompt.size() - 1 + i]) << what << " token " << i;
