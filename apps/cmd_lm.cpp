@@ -1,5 +1,7 @@
 // hattn lm: Mamba-1 / Mamba-2 language models (docs/definitions.md §10): logits of a token sequence and greedy
 // generation with the recurrent step. Models are folders in the state-spaces or Hugging Face layout.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include "apps/common.h"
 #include "models/lm_generate.h"
 #include "models/io/json.h"
+#include "models/io/read_file.h"
 #include "models/load_lm.h"
 #include "models/text/bpe_tokenizer.h"
 #include "tensor/atomic_write.h"
@@ -73,14 +76,9 @@ std::optional<text::BpeTokenizer> find_tokenizer(const Args& args, bool required
 }
 
 std::string read_text_file(const std::string& path) {
+  if (path != "-") return read_whole_file(path, size_t(1) << 30, "text file");
   std::ostringstream ss;
-  if (path == "-") {
-    ss << std::cin.rdbuf();
-  } else {
-    std::ifstream f(path, std::ios::binary);
-    HATTN_CHECK_INPUT(f.good(), "--text-file '", path, "': cannot open");
-    ss << f.rdbuf();
-  }
+  ss << std::cin.rdbuf();
   return ss.str();
 }
 
@@ -160,7 +158,12 @@ int run_lm_generate(int argc, char** argv) {
   // Text is printed as it becomes whole characters (a token may end inside one); ids when there is no tokenizer.
   std::vector<int64_t> generated;
   size_t printed = 0;
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point t0 = Clock::now();
+  Clock::time_point first, last;
   generate_greedy(*model, ids, n, stop, [&](int64_t t) {
+    last = Clock::now();
+    if (generated.empty()) first = last;  // the prompt has been read: one step per prompt token
     generated.push_back(t);
     if (!tk) {
       std::printf("%s%lld", generated.size() == 1 ? "" : ",", static_cast<long long>(t));
@@ -180,6 +183,14 @@ int run_lm_generate(int argc, char** argv) {
     if (printed < s.size()) std::printf("%s", s.substr(printed).c_str());
   }
   std::printf("\n");
+  if (!generated.empty()) {
+    const double prompt_s = std::chrono::duration<double>(first - t0).count();
+    const double gen_s = std::chrono::duration<double>(last - first).count();
+    const size_t steps = generated.size() - 1;  // the first new token comes from the prompt's last step
+    std::fprintf(stderr, "lm generate: prompt of %zu tokens in %.3f s (%.1f tokens/s); %zu more tokens in %.3f s "
+                 "(%.1f tokens/s)\n", ids.size(), prompt_s, ids.size() / std::max(prompt_s, 1e-9), steps, gen_s,
+                 steps / std::max(gen_s, 1e-9));
+  }
   return 0;
 }
 

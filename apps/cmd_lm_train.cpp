@@ -39,14 +39,6 @@ Tensor answer_logits(const MambaLM& model, const Tensor& ids) {
   return model.forward(ids).logits.select(1, ids.size(1) - 1);
 }
 
-std::string hms(double seconds) {
-  const int64_t s = static_cast<int64_t>(seconds);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
-                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
-  return buf;
-}
-
 }  // namespace
 
 double recall_accuracy(const MambaLM& model, uint64_t seed, int64_t count, int64_t pairs_min, int64_t pairs_max) {

@@ -27,14 +27,6 @@ std::string class_names_json() {
   return s + "]";
 }
 
-std::string hms(double seconds) {
-  const int64_t s = static_cast<int64_t>(seconds);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
-                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
-  return buf;
-}
-
 }  // namespace
 
 int run_train(int argc, char** argv) {

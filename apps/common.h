@@ -27,6 +27,7 @@ struct LoadedModel {
 LoadedModel load_model(const Args& args, bool allow_vit = false);
 // Creates an output folder (and its parents); a clear error when it cannot.
 void make_output_dir(const std::string& dir);
+std::string hms(double seconds);  // "h:mm:ss", for progress bars
 // --channels A:B (half-open, 0 <= A < B <= total); all of [0, total) when not given.
 std::pair<int64_t, int64_t> channel_range(const Args& args, int64_t total);
 ConfigOverrides config_overrides(const Args& args);

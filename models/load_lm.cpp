@@ -2,26 +2,15 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "models/io/json.h"
+#include "models/io/read_file.h"
 #include "models/load.h"
 
 namespace ha {
 namespace fs = std::filesystem;
 namespace {
-
-std::string read_text(const std::string& path, size_t limit) {
-  std::ifstream f(path, std::ios::binary);
-  HATTN_CHECK_INPUT(f.good(), "'", path, "': cannot open");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  std::string s = ss.str();
-  HATTN_CHECK_INPUT(s.size() <= limit, "'", path, "': larger than ", limit, " bytes; not a config file");
-  return s;
-}
 
 bool is_weights_name(const std::string& name) {
   return name == "pytorch_model.bin" || name == "model.safetensors" || name == "model.safetensors.index.json";
@@ -91,7 +80,7 @@ LmFiles find_lm_files(const std::string& path) {
   const fs::path config = fs::path(files.folder) / "config.json";
   if (fs::exists(config, ec)) files.config = config.string();
   if (weights.filename() == "model.safetensors.index.json") {
-    const json::Value index = json::parse(read_text(weights.string(), 64 << 20), "'" + weights.string() + "'");
+    const json::Value index = json::parse(read_whole_file(weights.string(), 64 << 20, "shard index"), "'" + weights.string() + "'");
     const json::Value* map = index.find("weight_map");
     HATTN_CHECK_INPUT(map && map->kind == json::Value::Kind::Object && !map->members.empty(), "'", weights.string(),
                       "': no 'weight_map' object");
@@ -124,7 +113,7 @@ Checkpoint open_lm_checkpoint(const LmFiles& files) {
 LmConfig infer_lm_config(const Checkpoint& ckpt, const LmFiles& files, std::string* how) {
   std::unique_ptr<json::Value> cfg;
   if (!files.config.empty()) {
-    cfg = std::make_unique<json::Value>(json::parse(read_text(files.config, 1 << 20), "'" + files.config + "'"));
+    cfg = std::make_unique<json::Value>(json::parse(read_whole_file(files.config, 1 << 20, "config file"), "'" + files.config + "'"));
     HATTN_CHECK_INPUT(cfg->kind == json::Value::Kind::Object, "'", files.config, "': not a JSON object");
   }
   const std::string& where = ckpt.path();

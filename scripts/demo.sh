@@ -33,7 +33,10 @@ $hattn attention --checkpoint "$model" --image "$out/inputs/test_0.png" --layer 
 echo "== explorer -> $out/index.html"
 files=$(cut -d' ' -f1 "$out/inputs/labels.txt" | sed "s|^|$out/inputs/|" | paste -sd,)
 labels=$(cut -d' ' -f2 "$out/inputs/labels.txt" | paste -sd,)
-$hattn explore --checkpoint "$model" --images "$files" --labels "$labels" --out "$out"
+vit=models/weights/vit_cluttered.safetensors  # the ViT beside the Vim in the explorer, once it is bundled
+compare=()
+[[ -f $vit ]] && compare=(--compare "$vit")
+$hattn explore --checkpoint "$model" "${compare[@]}" --images "$files" --labels "$labels" --out "$out"
 prompt="a3k7q1m9z2b5|m"
 for arch in mamba1 mamba2; do
   lm=models/weights/recall_$arch

@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <climits>
-#include <fstream>
-#include <sstream>
 
 #include "models/io/json.h"
+#include "models/io/read_file.h"
 #include "models/text/pretokenize.h"
 #include "models/text/unicode.h"
 #include "tensor/error.h"
@@ -40,14 +39,6 @@ namespace {
 
 using json::Value;
 
-std::string read_all(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  HATTN_CHECK_INPUT(f.good(), "'", path, "': cannot open the tokenizer file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 const Value& member(const Value& v, const char* key, Value::Kind kind, const std::string& path, const char* where) {
   const Value* m = v.find(key);
   HATTN_CHECK_INPUT(m && m->kind == kind, "'", path, "': ", where, " has no '", key, "' of the expected type");
@@ -62,7 +53,7 @@ bool flag(const Value* v, const char* key, bool fallback) {
 }  // namespace
 
 BpeTokenizer BpeTokenizer::load(const std::string& path) {
-  const Value root = json::parse(read_all(path), "'" + path + "'");
+  const Value root = json::parse(read_whole_file(path, size_t(1) << 30, "tokenizer file"), "'" + path + "'");
   HATTN_CHECK_INPUT(root.kind == Value::Kind::Object, "'", path, "': not a JSON object");
   BpeTokenizer tk;
   tk.path_ = path;
