@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "models/text/unicode.h"
 #include "tensor/error.h"
 
 namespace ha::json {
@@ -31,24 +32,6 @@ struct Parser {
   }
   void expect(char c) {
     if (!eat(c)) fail(str("expected '", c, "'"));
-  }
-
-  static void put_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
   }
 
   unsigned hex4() {
@@ -97,7 +80,7 @@ struct Parser {
             unsigned lo = hex4();
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           }
-          put_utf8(out, cp);
+          text::utf8_append(out, cp);
           break;
         }
         default: fail(str("bad escape \\", e));
