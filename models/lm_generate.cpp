@@ -4,15 +4,37 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
+#include "ops/cpu/vec.h"
 #include "ops/scalar_math.h"
+#include "tensor/parallel.h"
 
 namespace ha {
 namespace {
 
-// W (O, I) · x through the GEMM kernel (the head's 50k × 768 product dominates a step).
+// W (O, I) · x. A step reads every weight once, so it is bound by memory bandwidth: rows in parallel, each a
+// vectorised dot product streaming its row once (the GEMM kernel would pack W first, reading it twice).
 std::vector<float> matvec(const Tensor& W, const std::vector<float>& x) {
-  const Tensor v = Tensor::from_vector(x, {static_cast<int64_t>(x.size()), 1});
-  return matmul(W, v).to_vector<float>();
+  HATTN_CHECK(W.dim() == 2 && W.is_contiguous() && W.dtype() == DType::F32 && W.device().is_cpu() &&
+                  W.size(1) == static_cast<int64_t>(x.size()),
+              "matvec: expected a contiguous float32 CPU matrix with ", x.size(), " columns, got ", describe(W));
+  const int64_t O = W.size(0), I = W.size(1);
+  const float* w = W.data<float>();
+  std::vector<float> y(O);
+  parallel_for(O, 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = w + r * I;
+      cpu::VecF a0{}, a1{};
+      int64_t i = 0;
+      for (; i + 2 * cpu::kLanesF <= I; i += 2 * cpu::kLanesF) {
+        a0 += cpu::load(row + i) * cpu::load(x.data() + i);
+        a1 += cpu::load(row + i + cpu::kLanesF) * cpu::load(x.data() + i + cpu::kLanesF);
+      }
+      float acc = cpu::hsum(a0 + a1);
+      for (; i < I; ++i) acc += row[i] * x[i];
+      y[r] = acc;
+    }
+  });
+  return y;
 }
 
 void rms_normalise(std::vector<float>& x, size_t begin, size_t n, double eps, const float* w) {

@@ -22,14 +22,16 @@ def make(args):
     else:
         cfg = transformers.Mamba2Config(vocab_size=50288, hidden_size=768, state_size=128, num_hidden_layers=24,
                                         expand=2, conv_kernel=4, head_dim=64, num_heads=24, n_groups=1,
-                                        tie_word_embeddings=True, chunk_size=256)
+                                        tie_word_embeddings=False, chunk_size=256)  # 4.44.2 cannot save it tied
         model = transformers.Mamba2ForCausalLM(cfg)
     model.save_pretrained(args.out, safe_serialization=True)
     print(f"wrote {args.out}: {sum(p.numel() for p in model.parameters())} parameters")
 
 
 def run(args):
-    torch.set_num_threads(torch.get_num_threads())
+    if not hasattr(torch, "_dynamo"):  # transformers 4.44.2's MambaCache marks its buffers for torch.compile, which
+        import types                   # torch 1.13 lacks; marking is a no-op for eager execution
+        torch._dynamo = types.SimpleNamespace(mark_static_address=lambda t: None)
     model = transformers.AutoModelForCausalLM.from_pretrained(args.model).eval()
     for layer in getattr(model.backbone, "layers", []):  # Mamba-2: no Δ clamp, as the released code
         if hasattr(layer.mixer, "time_step_min"):

@@ -87,6 +87,11 @@ TEST(Lm, BadFilesAreRefusedNamingThem) {
     const std::string e = error_of([&] { load_lm(dir); });
     EXPECT_NE(e.find("says mamba1"), std::string::npos) << e;
   }
+  {  // transformers writes Python's Infinity into Mamba-2 configs (time_step_limit): read, not refused
+    std::ofstream(dir + "/config.json") << R"({"model_type": "mamba2", "n_groups": 2, "state_size": 8, )"
+                                        << R"("time_step_limit": [0.0, Infinity]})";
+    EXPECT_EQ(load_lm(dir)->config().ngroups, 2);
+  }
   {  // an index that points at a missing shard
     const std::string idx = dir + "/model.safetensors.index.json";
     std::ofstream(idx) << R"({"weight_map": {"backbone.norm_f.weight": "model-00009-of-00009.safetensors"}})";

@@ -1,5 +1,6 @@
 #include "models/io/json.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -120,6 +121,12 @@ struct Parser {
       v.kind = Value::Kind::Bool, i += 5;
     } else if (s.compare(i, 4, "null") == 0) {
       i += 4;
+    } else if (s.compare(i, 8, "Infinity") == 0 || s.compare(i, 9, "-Infinity") == 0 || s.compare(i, 3, "NaN") == 0) {
+      // not JSON, but Python's json module writes them (transformers' Mamba-2 config: time_step_limit)
+      v.kind = Value::Kind::Number;
+      v.text = s[i] == 'N' ? "NaN" : s[i] == '-' ? "-Infinity" : "Infinity";
+      v.number = s[i] == 'N' ? NAN : s[i] == '-' ? -INFINITY : INFINITY;
+      i += v.text.size();
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       size_t b = i;
       if (s[i] == '-') ++i;
