@@ -18,6 +18,7 @@
 #include "models/load_lm.h"
 #include "models/text/bpe_tokenizer.h"
 #include "tensor/atomic_write.h"
+#include "tensor/cuda/cuda_memory.h"
 #include "tensor/npy.h"
 #include "xai/lm_explain.h"
 #include "xai/render.h"
@@ -49,13 +50,25 @@ void check_ids(const std::vector<int64_t>& ids, const LmConfig& c) {
                       c.vocab, "-row vocabulary");
 }
 
+}  // namespace
+
 std::unique_ptr<MambaLM> load_lm_model(const Args& args) {
   std::string how;
   auto model = load_lm(args.get("model"), &how);
   std::fprintf(stderr, "%s\n", model->config().describe().c_str());
   if (!how.empty()) std::fprintf(stderr, "%s\n", how.c_str());
+  if (args.has("device")) {
+    const Device dev = parse_device(args.get("device"));
+    if (dev.is_cuda()) {
+      HATTN_CHECK_INPUT(cuda::device_count() > dev.index, "--device ", dev.name(), ": this machine has ",
+                        cuda::device_count(), " CUDA device(s)", cuda::device_count() == 0 ? " (or this build has no CUDA)" : "");
+      nn::move_parameters(*model, dev);
+    }
+  }
   return model;
 }
+
+namespace {
 
 // --tokenizer F, else tokenizer.json beside the model (when there is a model); nullopt when neither exists
 // and `required` is false.
@@ -100,9 +113,10 @@ void add_input_options(Args& args) {
       .option("tokenizer", "", "a Hugging Face tokenizer.json (default: tokenizer.json beside the model)");
 }
 
-void add_model_options(Args& args) {
+void add_model_options(Args& args, bool with_device = true) {
   args.option("model", "", "model folder (config.json + model.safetensors, its shards, or pytorch_model.bin), or its "
                            "weights file", true);
+  if (with_device) args.option("device", "cpu", "where the model runs: cpu | cuda | cuda:N");
   add_input_options(args);
 }
 
@@ -143,8 +157,8 @@ int run_lm_logits(int argc, char** argv) {
 }
 
 int run_lm_generate(int argc, char** argv) {
-  Args args("lm generate", "Greedy continuation of a token sequence, one recurrent step per new token.");
-  add_model_options(args);
+  Args args("lm generate", "Greedy continuation of a token sequence, one recurrent step per new token (on the CPU).");
+  add_model_options(args, /*with_device=*/false);
   args.option("max-new-tokens", "32", "tokens to generate")
       .option("stop", "", "stop after generating this token id (e.g. the end-of-text id)");
   if (!args.parse(argc, argv)) return 0;

@@ -26,14 +26,14 @@ int run_lm_eval(int argc, char** argv) {
       .option("pairs", "8", "key-value pairs per sample")
       .option("seed", "0", "seed of the evaluation samples (disjoint from training's for the same seed)")
       .option("methods", "all", "all, or a comma list of raw, rollout, attr, unified, random, saliency, gradxinput")
+      .option("device", "cpu", "where the model runs: cpu | cuda | cuda:N")
       .option("out", "out/lm_eval", "output folder: results.json, results.md");
   if (!args.parse(argc, argv)) return 0;
   if (args.get("task") != "recall") throw UsageError("--task: only 'recall' is defined");
   const int64_t count = args.get_int("count"), pairs = args.get_int("pairs");
   if (count <= 0 || pairs < 2 || pairs > 26) throw UsageError("--count must be > 0 and --pairs in [2, 26]");
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
-  std::string how;
-  auto model = load_lm(args.get("model"), &how);
+  auto model = load_lm_model(args);
   const LmConfig& c = model->config();
   HATTN_CHECK_INPUT(c.vocab >= 128, "'", args.get("model"), "': the recall task needs byte tokens (vocabulary >= 128)");
   std::vector<xai::Method> methods;

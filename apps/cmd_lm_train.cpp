@@ -12,6 +12,7 @@
 #include "models/train.h"
 #include "ops/ops.h"
 #include "tensor/atomic_write.h"
+#include "tensor/cuda/cuda_memory.h"
 #include "tensor/random.h"
 
 namespace ha::app {
@@ -49,7 +50,7 @@ double recall_accuracy(const MambaLM& model, uint64_t seed, int64_t count, int64
     const int64_t n = std::min(batch, count - at);
     const int64_t pairs = pairs_min + (at / batch) % (pairs_max - pairs_min + 1);  // every length in turn
     const RecallBatch rb = recall_batch(seed + kEvalSeedOffset, at, n, pairs);
-    const Tensor pred = argmax(answer_logits(model, rb.ids), 1);
+    const Tensor pred = argmax(answer_logits(model, rb.ids), 1).to(Device::cpu());
     for (int64_t b = 0; b < n; ++b) correct += pred.data<int64_t>()[b] == rb.answers.data<int64_t>()[b];
   }
   return count ? double(correct) / double(count) : 0.0;
@@ -76,6 +77,7 @@ int run_lm_train(int argc, char** argv) {
       .option("eval-every", "500", "evaluate every N steps")
       .option("eval-count", "1000", "held-out samples per evaluation")
       .option("max-steps", "0", "stop after N steps in this run (0: run to the end); resume later with --resume")
+      .option("device", "cpu", "where training runs: cpu | cuda | cuda:N")
       .flag("resume", "continue from OUT/last.safetensors");
   if (!args.parse(argc, argv)) return 0;
   if (args.get("task") != "recall") throw UsageError("--task: only 'recall' is defined");
@@ -113,6 +115,12 @@ int run_lm_train(int argc, char** argv) {
   MambaLM model(c);
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
   initialize_parameters(model, seed);
+  const Device device = parse_device(args.get("device"));
+  if (device.is_cuda()) {
+    HATTN_CHECK_INPUT(cuda::device_count() > device.index, "--device ", device.name(), ": this machine has ",
+                      cuda::device_count(), " CUDA device(s)");
+    nn::move_parameters(model, device);  // before AdamW, which packs them where they are
+  }
   nn::AdamWConfig oc;
   oc.weight_decay = std::stod(args.get("weight-decay"));
   nn::AdamW opt(model, oc);
@@ -149,7 +157,7 @@ int run_lm_train(int argc, char** argv) {
     const RecallBatch rb = recall_batch(seed, st.step * batch, batch, pairs);
     opt.zero_grad();
     const Tensor logits = answer_logits(model, rb.ids);
-    const Tensor loss = cross_entropy(logits, rb.answers);
+    const Tensor loss = cross_entropy(logits, rb.answers.to(logits.device()));
     loss.backward();
     const double rate = nn::warmup_cosine(st.step, warmup, total, lr, min_lr);
     opt.step(rate);
@@ -157,7 +165,7 @@ int run_lm_train(int argc, char** argv) {
     ++run_steps;
     const double l = loss.item();
     HATTN_CHECK_INPUT(std::isfinite(l), "lm train: the loss became ", l, " at step ", st.step, "; lower --lr");
-    const Tensor pred = argmax(logits.detach(), 1);
+    const Tensor pred = argmax(logits.detach(), 1).to(Device::cpu());
     int64_t correct = 0;
     for (int64_t b = 0; b < batch; ++b) correct += pred.data<int64_t>()[b] == rb.answers.data<int64_t>()[b];
     loss_avg = run_steps == 1 ? l : 0.95 * loss_avg + 0.05 * l;

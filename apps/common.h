@@ -4,6 +4,7 @@
 #include <string>
 
 #include "apps/args.h"
+#include "models/mamba_lm.h"
 #include "models/load.h"
 #include "models/load_vit.h"
 #include "models/preprocess.h"
@@ -47,5 +48,7 @@ int run_similarity(int argc, char** argv);
 int run_lm(int argc, char** argv);
 int run_lm_train(int argc, char** argv);  // hattn lm train (cmd_lm_train.cpp)
 int run_lm_eval(int argc, char** argv);   // hattn lm eval (cmd_lm_eval.cpp)
+// A language model from --model, moved to --device when the command has that option (cmd_lm.cpp).
+std::unique_ptr<MambaLM> load_lm_model(const Args& args);
 
 }  // namespace ha::app

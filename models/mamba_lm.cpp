@@ -65,7 +65,8 @@ LmOutput MambaLM::forward(const Tensor& ids_in, const LmForwardOptions& options)
   Tensor ids = ids_in.dim() == 1 ? ids_in.reshape({1, ids_in.size(0)}) : ids_in;
   const int64_t B = ids.size(0), T = ids.size(1);
   LmOutput out;
-  Tensor e = index_select(embedding, 0, ids.reshape({B * T}).to(embedding.device())).reshape({B, T, cfg_.d_model});
+  // the index stays on the host (index_select's contract); the rows come from wherever the embedding lives
+  Tensor e = index_select(embedding, 0, ids.to(Device::cpu()).reshape({B * T})).reshape({B, T, cfg_.d_model});
   if (options.embeddings_require_grad) {
     e = e.detach();
     e.requires_grad_(true);

@@ -1,7 +1,10 @@
 // Indexing: index_select, gather and scatter_add. gather and scatter_add are each other's adjoint;
 // index_select's backward is a scatter_add with the index broadcast along the other dims.
 // scatter_add runs serially in index order, so repeated indices accumulate deterministically.
+#include <algorithm>
+
 #include "autograd/function_node.h"
+#include "ops/cuda/index_rows_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 
@@ -106,10 +109,63 @@ Tensor scatter_add(const Shape& shape, int64_t dim, const Tensor& index, const T
   return out;
 }
 
+namespace {
+
+// index_select of the rows of a matrix on the GPU (an embedding lookup). The index stays on the host, where the
+// adjoint's grouping of positions by row is built.
+Tensor index_rows_cuda(const Tensor& x_in, const Tensor& idx) {
+  const char* op = "index_select";
+  HATTN_CHECK(x_in.dim() == 2, op, " (CUDA): only rows of a matrix (dim 0 of a 2-d tensor), got ", describe(x_in));
+  check_floating(op, x_in);
+  const Device dev = x_in.device();
+  const bool f64 = x_in.dtype() == DType::F64;
+  Tensor x = raw::contiguous(x_in);
+  const int64_t n = idx.numel(), rows = x.size(0), width = x.size(1);
+  const Tensor index_dev = idx.to(dev);
+  Tensor out = Tensor::empty({n, width}, x.dtype(), dev);
+  cuda::gather_rows(f64, x.raw_data(), index_dev.data<int64_t>(), out.raw_data(), n, width, dev.index);
+  if (needs_grad({x_in})) {
+    // positions grouped by the row they read, in position order (CSR): a fixed summation order
+    const int64_t* pi = idx.data<int64_t>();
+    std::vector<int64_t> order(n);
+    for (int64_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return pi[a] < pi[b]; });
+    std::vector<int64_t> used, offsets;
+    for (int64_t k = 0; k < n; ++k) {
+      if (k == 0 || pi[order[k]] != pi[order[k - 1]]) used.push_back(pi[order[k]]), offsets.push_back(k);
+    }
+    offsets.push_back(n);
+    const int64_t n_used = static_cast<int64_t>(used.size());
+    const Tensor used_d = Tensor::from_vector(used, {n_used}).to(dev),
+                 offsets_d = Tensor::from_vector(offsets, {n_used + 1}).to(dev),
+                 positions_d = Tensor::from_vector(order, {n}).to(dev);
+    record_op(op, {x_in}, out, [=](const Tensor& g_in) {
+      Tensor g = raw::contiguous(g_in);
+      Tensor dx = Tensor::zeros({rows, width}, g.dtype(), dev);
+      cuda::scatter_add_rows(f64, g.raw_data(), used_d.data<int64_t>(), offsets_d.data<int64_t>(),
+                             positions_d.data<int64_t>(), n_used, dx.raw_data(), width, dev.index);
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return out;
+}
+
+}  // namespace
+
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   check_defined("index_select", {x});
-  check_cpu("index_select", {x});
   check_index("index_select", index);
+  if (x.device().is_cuda()) {
+    HATTN_CHECK(wrap_dim(dim, x.dim(), "index_select") == 0, "index_select (CUDA): only along dim 0");
+    Tensor idx = raw::contiguous(index);
+    const int64_t* pi = idx.data<int64_t>();
+    for (int64_t i = 0; i < idx.numel(); ++i)
+      HATTN_CHECK(pi[i] >= 0 && pi[i] < x.shape()[0], "index_select: index ", pi[i], " out of range [0, ",
+                  x.shape()[0], ") in dim 0 of input ", describe(x));
+    HATTN_CHECK(index.dim() == 1, "index_select: index must be 1-d, got ", describe(index));
+    return index_rows_cuda(x, idx);
+  }
+  check_cpu("index_select", {x});
   int64_t d = wrap_dim(dim, x.dim(), "index_select");
   HATTN_CHECK(index.dim() == 1, "index_select: index must be 1-d, got ", describe(index));
   Tensor idx = raw::contiguous(index);

@@ -13,12 +13,15 @@
 #include "tensor/cuda/cuda_memory.h"
 #include "models/init.h"
 #include "models/load.h"
+#include "models/load_lm.h"
 #include "models/load_vit.h"
+#include "models/recall_task.h"
 #include "nn/adamw.h"
 #include "nn/module.h"
 #include "ops/ops.h"
 #include "xai/explain.h"
 #include "xai/hidden_attention.h"
+#include "xai/lm_explain.h"
 #include "xai/vit_explain.h"
 #include "tensor/npy.h"
 #include "tensor/random.h"
@@ -402,6 +405,52 @@ TEST_F(Cuda, TrainingStepsMatchCpu) {
     test::expect_close_scaled(b[i].second.to(Device::cpu()), a[i].second, "cuda.model", "after 3 steps: " + a[i].first);
 }
 
+// Both language-model families on the device: logits, the embedding gradient and every map of a mid-sequence
+// query (the embedding lookup runs through the row gather), then training steps of a Mamba-2 with N = 32 (the
+// scan kernel beyond Vim's 16 states, and the row gather's adjoint into the embedding).
+TEST_F(Cuda, LanguageModelsMatchCpu) {
+  const std::string ref = std::string(HATTN_TEST_DATA) + "/lm_ref/";
+  for (const char* arch : {"mamba1", "mamba2"}) {
+    auto cpu_model = load_lm(ref + arch + "_hf"), gpu_model = load_lm(ref + arch + "_hf");
+    nn::move_parameters(*gpu_model, Device::cuda());
+    const std::vector<int64_t> ids = load_npy(ref + arch + "_ids.npy").to_vector<int64_t>();
+    const xai::LmExplainContext a = xai::run_lm_explain_pass(*cpu_model, ids, 8),
+                                b = xai::run_lm_explain_pass(*gpu_model, ids, 8);
+    EXPECT_EQ(a.target, b.target) << arch;
+    test::expect_close_scaled(b.logits, a.logits, "cuda.model", str(arch, " logits"));
+    test::expect_close_scaled(b.embedding_grad, a.embedding_grad, "cuda.model", str(arch, " embedding gradient"));
+    for (xai::Method m : xai::lm_methods(cpu_model->config()))
+      test::expect_close_scaled(xai::explain_lm(b, m), xai::explain_lm(a, m), "cuda.model",
+                                str(arch, " map ", xai::method_name(m)));
+  }
+  LmConfig c;
+  c.family = LmFamily::Mamba2;
+  c.d_model = 16, c.n_layer = 2, c.vocab = 256, c.d_inner = 32, c.d_state = 32, c.nheads = 4, c.ngroups = 2;
+  MambaLM cpu_model(c), gpu_model(c);
+  initialize_parameters(cpu_model, 5);
+  initialize_parameters(gpu_model, 5);
+  nn::move_parameters(gpu_model, Device::cuda());
+  nn::AdamW cpu_opt(cpu_model), gpu_opt(gpu_model);
+  for (int step = 0; step < 3; ++step) {
+    std::vector<int64_t> ids, answers;
+    for (int b = 0; b < 4; ++b) {
+      const RecallSample s = recall_sample(1, step * 4 + b, 5);
+      ids.insert(ids.end(), s.ids.begin(), s.ids.end());
+      answers.push_back(s.answer);
+    }
+    const Tensor batch = Tensor::from_vector(ids, {4, 12}), target = Tensor::from_vector(answers, {4});
+    for (auto [model, opt] : {std::pair{&cpu_model, &cpu_opt}, {&gpu_model, &gpu_opt}}) {
+      opt->zero_grad();
+      const Tensor logits = model->forward(batch).logits.select(1, 11);
+      cross_entropy(logits, target.to(logits.device())).backward();
+      opt->step(3e-3);
+    }
+  }
+  const auto a = cpu_model.named_parameters(), b = gpu_model.named_parameters();
+  for (size_t i = 0; i < a.size(); ++i)
+    test::expect_close_scaled(b[i].second.to(Device::cpu()), a[i].second, "cuda.model", "LM after 3 steps: " + a[i].first);
+}
+
 // Bilinear upsampling (PyTorch's align_corners=False): a map to image size and an odd down/up pair.
 TEST_F(Cuda, UpsampleMatchesCpu) {
   for (DType dt : {DType::F32, DType::F64}) {
@@ -430,7 +479,8 @@ TEST_F(Cuda, SelectiveScanMatchesCpu) {
   const char* names[] = {"y", "du", "ddelta", "dA", "dB", "dC", "dD", "dz", "ddelta_bias"};
   struct Shape5 { int64_t B, E, L, N; bool full, reverse; };
   for (Shape5 sh : {Shape5{1, 37, 197, 16, true, false}, Shape5{5, 24, 730, 16, true, true},
-                    Shape5{2, 7, 17, 5, false, false}, Shape5{3, 130, 197, 16, true, true}}) {
+                    Shape5{2, 7, 17, 5, false, false}, Shape5{3, 130, 197, 16, true, true},
+                    Shape5{1, 9, 33, 128, true, false}, Shape5{2, 5, 21, 40, false, true}}) {  // Mamba-2's N
     Generator g(7);
     ScanInputs s;
     s.u = randn({sh.B, sh.E, sh.L}, DType::F32, g);

@@ -1,5 +1,8 @@
 // CUDA selective scan, forward and backward (see selective_scan_cuda.h and ops/selective_scan.cpp for the math).
 #include "ops/cuda/selective_scan_cuda.h"
+
+#include <type_traits>
+
 #include "ops/scalar_math.h"
 #include "tensor/cuda/cuda_check.h"
 
@@ -25,21 +28,23 @@ __device__ __forceinline__ float step_delta(const Args& a, int e, float raw) {
   return v;
 }
 
-// One thread per (b, e): the states live in registers.
+// One thread per (b, e): the states live in registers (MaxN of them: Vim's N = 16 fits; Mamba-2's 128 spills to
+// local memory, which is slower but the same arithmetic).
+template <int MaxN>
 __global__ void scan_forward_kernel(Args a, float* out) {
   const int e = blockIdx.x * blockDim.x + threadIdx.x, b = blockIdx.y;
   if (e >= a.E) return;
   const int L = a.L, N = a.N;
   const size_t row = (size_t(b) * a.E + e) * L;
-  float h[kScanMaxStates], A[kScanMaxStates];
+  float h[MaxN], A[MaxN];
 #pragma unroll
-  for (int n = 0; n < kScanMaxStates; ++n) h[n] = 0.f, A[n] = n < N ? a.A[e * N + n] : 0.f;
+  for (int n = 0; n < MaxN; ++n) h[n] = 0.f, A[n] = n < N ? a.A[e * N + n] : 0.f;
   for (int k = 0; k < L; ++k) {
     const int t = a.reverse ? L - 1 - k : k;
     const float dt = step_delta(a, e, a.delta[row + t]), ut = a.u[row + t], dtu = dt * ut;
     float y = 0.f;
 #pragma unroll
-    for (int n = 0; n < kScanMaxStates; ++n) {
+    for (int n = 0; n < MaxN; ++n) {
       if (n < N) {
         const size_t bn = (size_t(b) * N + n) * L + t;
         h[n] = expf(dt * A[n]) * h[n] + dtu * a.Bm[bn];
@@ -57,6 +62,7 @@ __global__ void scan_forward_kernel(Args a, float* out) {
 
 // Backward of one (b, e). hs: scratch (B, E, L, N) for the recomputed states; dB_buf, dC_buf: (B, E, L, N)
 // per-channel contributions; dA_part (B, E, N), dD_part and dbias_part (B, E): reduced by later kernels.
+template <int MaxN>
 __global__ void scan_backward_kernel(Args a, const float* dout, float* du, float* ddelta, float* dz, float* hs,
                                      float* dB_buf, float* dC_buf, float* dA_part, float* dD_part, float* dbias_part) {
   const int e = blockIdx.x * blockDim.x + threadIdx.x, b = blockIdx.y;
@@ -64,14 +70,14 @@ __global__ void scan_backward_kernel(Args a, const float* dout, float* du, float
   const int L = a.L, N = a.N;
   const size_t row = (size_t(b) * a.E + e) * L;
   float* my_h = hs + row * N;  // (L, N), indexed by processing step k
-  float A[kScanMaxStates], h[kScanMaxStates], dh[kScanMaxStates], dA_acc[kScanMaxStates];
+  float A[MaxN], h[MaxN], dh[MaxN], dA_acc[MaxN];
 #pragma unroll
-  for (int n = 0; n < kScanMaxStates; ++n) A[n] = n < N ? a.A[e * N + n] : 0.f, h[n] = 0.f, dh[n] = 0.f, dA_acc[n] = 0.f;
+  for (int n = 0; n < MaxN; ++n) A[n] = n < N ? a.A[e * N + n] : 0.f, h[n] = 0.f, dh[n] = 0.f, dA_acc[n] = 0.f;
   for (int k = 0; k < L; ++k) {  // recompute the states
     const int t = a.reverse ? L - 1 - k : k;
     const float dt = step_delta(a, e, a.delta[row + t]), dtu = dt * a.u[row + t];
 #pragma unroll
-    for (int n = 0; n < kScanMaxStates; ++n)
+    for (int n = 0; n < MaxN; ++n)
       if (n < N) {
         h[n] = expf(dt * A[n]) * h[n] + dtu * a.Bm[(size_t(b) * N + n) * L + t];
         my_h[size_t(k) * N + n] = h[n];
@@ -87,7 +93,7 @@ __global__ void scan_backward_kernel(Args a, const float* dout, float* du, float
     if (a.z) {
       float ypre = a.D ? a.D[e] * ut : 0.f;
 #pragma unroll
-      for (int n = 0; n < kScanMaxStates; ++n)
+      for (int n = 0; n < MaxN; ++n)
         if (n < N) ypre += a.Cm[(size_t(b) * N + n) * L + t] * my_h[size_t(k) * N + n];
       const float zt = a.z[row + t], s = scalar::sigmoid(zt);
       dy = g * zt * s;
@@ -97,7 +103,7 @@ __global__ void scan_backward_kernel(Args a, const float* dout, float* du, float
     if (a.D) dD_acc += dy * ut;
     const size_t buf = (row + t) * N;
 #pragma unroll
-    for (int n = 0; n < kScanMaxStates; ++n) {
+    for (int n = 0; n < MaxN; ++n) {
       if (n >= N) continue;
       const size_t bn = (size_t(b) * N + n) * L + t;
       const float Bv = a.Bm[bn], Cv = a.Cm[bn], hn = my_h[size_t(k) * N + n];
@@ -120,7 +126,7 @@ __global__ void scan_backward_kernel(Args a, const float* dout, float* du, float
     if (du) du[row + t] = du_t;
   }
 #pragma unroll
-  for (int n = 0; n < kScanMaxStates; ++n)
+  for (int n = 0; n < MaxN; ++n)
     if (n < N) dA_part[(size_t(b) * a.E + e) * N + n] = dA_acc[n];
   dD_part[size_t(b) * a.E + e] = dD_acc;
   dbias_part[size_t(b) * a.E + e] = dbias_acc;
@@ -152,7 +158,16 @@ struct Scratch {
 };
 
 void check_states(const cpu::ScanArgs<float>& a) {
-  HATTN_CHECK(a.N <= kScanMaxStates, "selective_scan (CUDA): d_state ", a.N, " exceeds the kernel's ", kScanMaxStates);
+  HATTN_CHECK(a.N <= kScanMaxStates, "selective_scan (CUDA): d_state ", a.N, " exceeds the kernels' ", kScanMaxStates);
+}
+
+// The smallest register budget that holds N states.
+template <class F>
+void with_max_states(int64_t N, F launch) {
+  if (N <= 16) launch(std::integral_constant<int, 16>{});
+  else if (N <= 64) launch(std::integral_constant<int, 64>{});
+  else if (N <= 128) launch(std::integral_constant<int, 128>{});
+  else launch(std::integral_constant<int, kScanMaxStates>{});
 }
 
 }  // namespace
@@ -161,7 +176,9 @@ void selective_scan_forward(const cpu::ScanArgs<float>& a, float* out, int devic
   check_states(a);
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   dim3 grid(unsigned((a.E + kThreads - 1) / kThreads), unsigned(a.B));
-  HATTN_LAUNCH(grid, kThreads, 0, scan_forward_kernel)(device_args(a), out);
+  with_max_states(a.N, [&](auto max_n) {
+    HATTN_LAUNCH(grid, kThreads, 0, scan_forward_kernel<decltype(max_n)::value>)(device_args(a), out);
+  });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -173,8 +190,10 @@ void selective_scan_backward(const cpu::ScanArgs<float>& a, const float* dout, f
   Scratch hs(BELN), dB_buf(BELN), dC_buf(BELN), dA_part(size_t(a.B) * a.E * a.N), dD_part(size_t(a.B) * a.E),
       dbias_part(size_t(a.B) * a.E);
   dim3 grid(unsigned((a.E + kThreads - 1) / kThreads), unsigned(a.B));
-  HATTN_LAUNCH(grid, kThreads, 0, scan_backward_kernel)(device_args(a), dout, du, ddelta, dz, hs.p, dB_buf.p, dC_buf.p, dA_part.p,
-                                           dD_part.p, dbias_part.p);
+  with_max_states(a.N, [&](auto max_n) {
+    HATTN_LAUNCH(grid, kThreads, 0, scan_backward_kernel<decltype(max_n)::value>)(
+        device_args(a), dout, du, ddelta, dz, hs.p, dB_buf.p, dC_buf.p, dA_part.p, dD_part.p, dbias_part.p);
+  });
   HATTN_CUDA_CHECK(cudaGetLastError());
   const size_t bln = size_t(a.B) * a.L * a.N;
   const unsigned blocks = unsigned((bln + 255) / 256);
