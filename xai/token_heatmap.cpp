@@ -16,10 +16,15 @@ Rgb heat(double v) {
   return {static_cast<uint8_t>(r), static_cast<uint8_t>(g), static_cast<uint8_t>(b)};
 }
 
+// The largest value before the query: methods built on rollout always rank the query itself first, and scaling by
+// it would wash out the context a reader looks at (the query is then drawn at full strength, clamped).
 double scale_of(const TokenHeat& h) {
-  double top = 0;
-  for (int64_t j = 0; j <= h.query && j < static_cast<int64_t>(h.values.size()); ++j) top = std::max(top, double(h.values[j]));
-  return top > 0 ? top : 1;
+  double before = 0, all = 0;
+  for (int64_t j = 0; j <= h.query && j < static_cast<int64_t>(h.values.size()); ++j) {
+    all = std::max(all, double(h.values[j]));
+    if (j < h.query) before = std::max(before, double(h.values[j]));
+  }
+  return before > 0 ? before : all > 0 ? all : 1;
 }
 
 std::string escape_html(const std::string& s) {
@@ -70,8 +75,9 @@ std::string token_heatmap_html(const TokenHeat& h) {
   return "<!doctype html><meta charset=\"utf-8\"><title>" + escape_html(h.title) + "</title>\n"
          "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto} .t{white-space:pre;font-family:monospace;"
          "padding:2px 1px;margin:0 1px;border-radius:3px;line-height:2em}</style>\n<h3>" + escape_html(h.title) +
-         "</h3>\n<p>" + body + "</p>\n<p style=\"color:#666\">Background: relevance scaled by its largest value; the "
-         "outlined token is the query; grey tokens come after it. Hover a token for its value.</p>\n";
+         "</h3>\n<p>" + body + "</p>\n<p style=\"color:#666\">Background: relevance scaled by its largest value before the "
+         "query (the query itself may exceed it and is then drawn at full strength); the outlined token is the query; "
+         "grey tokens come after it. Hover a token for its value.</p>\n";
 }
 
 Image8 token_heatmap_png(const TokenHeat& h) {

@@ -1,6 +1,6 @@
 // Token heatmaps: a text (one string per token) with each token's relevance as its background, as HTML (hover
 // for the value) and as a PNG. The query token is outlined; tokens after it are grey (a causal model cannot use
-// them). Values are scaled by the largest one at or before the query.
+// them). Values are scaled by the largest one before the query (the query's own, often the largest, is clamped).
 #pragma once
 #include <string>
 #include <vector>
