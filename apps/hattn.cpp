@@ -27,7 +27,7 @@ const Command kCommands[] = {
     {"lm", ha::app::run_lm, "Mamba-1/Mamba-2 language models: logits, generation, hidden attention, explanations"},
     {"cluttered", ha::app::run_cluttered, "export cluttered Fashion-MNIST items as PNG (image, mask, labels)"},
     {"info", ha::app::run_info, "what a checkpoint holds and the configuration resolved from it"},
-    {"init", ha::app::run_init, "write a randomly initialised Vim checkpoint of a released shape"},
+    {"init", ha::app::run_init, "write a randomly initialised model of a released shape (Vim, ViT/DeiT, Mamba LM)"},
 };
 
 void usage(std::ostream& os) {

@@ -243,6 +243,10 @@ expect_in "lm id names the position" "$tmp/err" "token 40 at position 1"
 check "lm bad ids" 2 "$hattn" lm generate --model "$lm/mamba2_ss" --ids 1,x
 check "lm folder without weights" 2 "$hattn" lm logits --model "$data/images" --ids 1
 check "lm unknown command" 2 "$hattn" lm tokenise
+check "init deit-tiny" 0 "$hattn" init --config deit-tiny --out "$tmp/deit_tiny.safetensors"
+check "info of the initialised DeiT" 0 "$hattn" info --checkpoint "$tmp/deit_tiny.safetensors"
+expect_in "init deit-tiny config" "$tmp/out" "ViT D=192 depth=12 heads=3"
+check "init unknown config" 2 "$hattn" init --config mamba-7b --out "$tmp/x"
 check "lm attention (Mamba-2 heads)" 0 "$hattn" lm attention --model "$lm/mamba2_ss" --ids 1,2,3,4,5,6 --layer 2 --out "$tmp/lma"
 [[ $(stat -c %s "$tmp/lma/attn_l2.npy" 2>/dev/null) -eq $((128 + 4 * 6 * 6 * 4)) ]] || { echo "FAIL lm attn_l2.npy is not float32 [4, 6, 6]"; failures=$((failures + 1)); }
 [[ -s "$tmp/lma/attn_l2.png" ]] || { echo "FAIL lm attention picture"; failures=$((failures + 1)); }
