@@ -53,18 +53,12 @@ void check_ids(const std::vector<int64_t>& ids, const LmConfig& c) {
 }  // namespace
 
 std::unique_ptr<MambaLM> load_lm_model(const Args& args) {
+  const Device dev = args.has("device") ? requested_device(args) : Device::cpu();  // a bad device fails first
   std::string how;
   auto model = load_lm(args.get("model"), &how);
   std::fprintf(stderr, "%s\n", model->config().describe().c_str());
   if (!how.empty()) std::fprintf(stderr, "%s\n", how.c_str());
-  if (args.has("device")) {
-    const Device dev = parse_device(args.get("device"));
-    if (dev.is_cuda()) {
-      HATTN_CHECK_INPUT(cuda::device_count() > dev.index, "--device ", dev.name(), ": this machine has ",
-                        cuda::device_count(), " CUDA device(s)", cuda::device_count() == 0 ? " (or this build has no CUDA)" : "");
-      nn::move_parameters(*model, dev);
-    }
-  }
+  if (dev.is_cuda()) nn::move_parameters(*model, dev);
   return model;
 }
 

@@ -115,10 +115,8 @@ int run_lm_train(int argc, char** argv) {
   MambaLM model(c);
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
   initialize_parameters(model, seed);
-  const Device device = parse_device(args.get("device"));
+  const Device device = requested_device(args);
   if (device.is_cuda()) {
-    HATTN_CHECK_INPUT(cuda::device_count() > device.index, "--device ", device.name(), ": this machine has ",
-                      cuda::device_count(), " CUDA device(s)");
     nn::move_parameters(model, device);  // before AdamW, which packs them where they are
   }
   nn::AdamWConfig oc;

@@ -98,10 +98,8 @@ int run_train(int argc, char** argv) {
   }
   nn::Module& model = vim ? static_cast<nn::Module&>(*vim) : static_cast<nn::Module&>(*vit);
   const LogitsFn logits_of = [&](const Tensor& images) { return vim ? vim->forward(images).logits : vit->forward(images).logits; };
-  const Device device = parse_device(args.get("device"));
+  const Device device = requested_device(args);
   if (device.is_cuda()) {
-    HATTN_CHECK_INPUT(cuda::device_count() > device.index, "--device ", device.name(), ": this machine has ",
-                      cuda::device_count(), " CUDA device(s)");
     nn::move_parameters(model, device);  // before AdamW, which packs them where they are
   }
   nn::AdamWConfig oc;

@@ -65,15 +65,20 @@ void make_output_dir(const std::string& dir) {
                     ec ? ec.message() : "a file of that name exists");
 }
 
+Device requested_device(const Args& args) {
+  const Device dev = parse_device(args.get("device"));
+  if (dev.is_cuda())
+    HATTN_CHECK_INPUT(cuda::device_count() > dev.index, "--device ", dev.name(), ": this machine has ", cuda::device_count(),
+                      " CUDA device(s)", cuda::device_count() == 0 ? " (or this build has no CUDA)" : "");
+  return dev;
+}
+
 LoadedModel load_model(const Args& args, bool allow_vit) {
   LoadedModel m;
   m.ckpt = Checkpoint::open(args.get("checkpoint"));
   m.family = detect_family(m.ckpt);
   m.normalization = parse_normalization(args.get("normalize"));
-  const Device dev = parse_device(args.get("device"));
-  if (dev.is_cuda())
-    HATTN_CHECK_INPUT(cuda::device_count() > dev.index, "--device ", dev.name(), ": this machine has ", cuda::device_count(),
-                      " CUDA device(s)", cuda::device_count() == 0 ? " (or this build has no CUDA)" : "");
+  const Device dev = requested_device(args);
   if (m.family == ModelFamily::Vit) {
     if (!allow_vit)
       throw UsageError(str("'", args.get("checkpoint"), "' is a ViT/DeiT checkpoint; this command handles Vision Mamba only "

@@ -13,6 +13,8 @@ namespace ha::app {
 
 void add_checkpoint_options(Args& args);  // --checkpoint (required), --stride, --img-size, --device
 Device parse_device(const std::string& s);  // cpu | cuda | cuda:N
+// --device parsed and checked against the devices this machine and build have (an InputError naming them).
+Device requested_device(const Args& args);
 
 struct LoadedModel {
   Checkpoint ckpt;
