@@ -2,8 +2,8 @@
 # make demo: explain a handful of cluttered Fashion-MNIST test images with the bundled model, every method,
 # and write the panels, one layer's attention matrices, and the explorer page out/demo/index.html (`hattn
 # explore`: opens from file://, no server; the bundled ViT beside the Vim; scripts/check_explorer.sh renders it
-# in headless Chromium); then the
-# bundled recall language models answer and explain a prompt (token heatmaps in out/demo/lm_<arch>/).
+# in headless Chromium); then the bundled recall language models answer and explain a prompt (token heatmaps in
+# out/demo/lm_<arch>/).
 # Takes well under a minute on 2 cores (after the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
