@@ -115,18 +115,10 @@ int run_lm_train(int argc, char** argv) {
   MambaLM model(c);
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
   initialize_parameters(model, seed);
-  const Device device = requested_device(args);
-  if (device.is_cuda()) {
-    nn::move_parameters(model, device);  // before AdamW, which packs them where they are
-  }
-  nn::AdamWConfig oc;
-  oc.weight_decay = std::stod(args.get("weight-decay"));
-  nn::AdamW opt(model, oc);
   TrainState st;
-  if (args.has("resume")) {
-    st = load_training_checkpoint(out + "/last.safetensors", model, opt);
-    std::fprintf(stderr, "resumed at step %lld\n", static_cast<long long>(st.step));
-  }
+  const std::unique_ptr<nn::AdamW> optimizer = start_training(model, args, out + "/last.safetensors", st);
+  nn::AdamW& opt = *optimizer;
+  if (args.has("resume")) std::fprintf(stderr, "resumed at step %lld\n", static_cast<long long>(st.step));
   const int64_t total = args.get_int("steps"), batch = args.get_int("batch"), warmup = args.get_int("warmup");
   const int64_t eval_every = args.get_int("eval-every"), eval_count = args.get_int("eval-count");
   const int64_t max_steps = args.get_int("max-steps");

@@ -98,19 +98,12 @@ int run_train(int argc, char** argv) {
   }
   nn::Module& model = vim ? static_cast<nn::Module&>(*vim) : static_cast<nn::Module&>(*vit);
   const LogitsFn logits_of = [&](const Tensor& images) { return vim ? vim->forward(images).logits : vit->forward(images).logits; };
-  const Device device = requested_device(args);
-  if (device.is_cuda()) {
-    nn::move_parameters(model, device);  // before AdamW, which packs them where they are
-  }
-  nn::AdamWConfig oc;
-  oc.weight_decay = std::stod(args.get("weight-decay"));
-  nn::AdamW opt(model, oc);
   TrainState st;
-  if (args.has("resume")) {
-    st = load_training_checkpoint(out + "/last.safetensors", model, opt);
+  const std::unique_ptr<nn::AdamW> optimizer = start_training(model, args, out + "/last.safetensors", st);
+  nn::AdamW& opt = *optimizer;
+  if (args.has("resume"))
     std::fprintf(stderr, "resumed at step %lld (epoch %lld)\n", static_cast<long long>(st.step),
                  static_cast<long long>(st.epoch));
-  }
   const int64_t n_train = args.get_int("limit") > 0 ? std::min(args.get_int("limit"), train.size()) : train.size();
   const int64_t batch = args.get_int("batch"), epochs = args.get_int("epochs");
   const int64_t steps_per_epoch = (n_train + batch - 1) / batch, total = steps_per_epoch * epochs;

@@ -58,6 +58,17 @@ std::string hms(double seconds) {
   return buf;
 }
 
+std::unique_ptr<nn::AdamW> start_training(nn::Module& model, const Args& args, const std::string& checkpoint,
+                                          TrainState& st) {
+  const Device device = requested_device(args);
+  if (device.is_cuda()) nn::move_parameters(model, device);  // before AdamW, which packs them where they are
+  nn::AdamWConfig oc;
+  oc.weight_decay = std::stod(args.get("weight-decay"));
+  auto opt = std::make_unique<nn::AdamW>(model, oc);
+  if (args.has("resume")) st = load_training_checkpoint(checkpoint, model, *opt);
+  return opt;
+}
+
 void make_output_dir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

@@ -8,6 +8,7 @@
 #include "models/load.h"
 #include "models/load_vit.h"
 #include "models/preprocess.h"
+#include "models/train.h"
 
 namespace ha::app {
 
@@ -31,6 +32,10 @@ LoadedModel load_model(const Args& args, bool allow_vit = false);
 // Creates an output folder (and its parents); a clear error when it cannot.
 void make_output_dir(const std::string& dir);
 std::string hms(double seconds);  // "h:mm:ss", for progress bars
+// The start of a training run: the model moved to --device, its AdamW (--weight-decay) built there, and with
+// --resume both restored from `checkpoint` (st receives the saved progress).
+std::unique_ptr<nn::AdamW> start_training(nn::Module& model, const Args& args, const std::string& checkpoint,
+                                          TrainState& st);
 // --channels A:B (half-open, 0 <= A < B <= total); all of [0, total) when not given.
 std::pair<int64_t, int64_t> channel_range(const Args& args, int64_t total);
 ConfigOverrides config_overrides(const Args& args);
