@@ -1,4 +1,4 @@
-// hattn lm: Mamba-1 / Mamba-2 language models (docs/definitions.md §10): logits of a token sequence and greedy
+// hattn lm: Mamba-1 / Mamba-2 language models (docs/definitions.md §9): logits of a token sequence and greedy
 // generation with the recurrent step. Models are folders in the state-spaces or Hugging Face layout.
 #include <algorithm>
 #include <chrono>

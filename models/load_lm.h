@@ -1,4 +1,4 @@
-// From the released Mamba language-model files to a ready MambaLM (docs/definitions.md §10). A model is a folder
+// From the released Mamba language-model files to a ready MambaLM (docs/definitions.md §9). A model is a folder
 // (or its weights file, with config.json beside it) in either layout:
 //   state-spaces: config.json {d_model, n_layer, vocab_size, ssm_cfg {layer, d_state, headdim, ngroups}, ...}
 //                 + pytorch_model.bin (read by the restricted unpickler)

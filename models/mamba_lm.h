@@ -1,4 +1,4 @@
-// Mamba language models, Mamba-1 and Mamba-2, as the released checkpoints define them (docs/definitions.md §10):
+// Mamba language models, Mamba-1 and Mamba-2, as the released checkpoints define them (docs/definitions.md §9):
 //   r = embedding[ids];  r += mixer_l(RMSNorm_l(r)) for each layer;  logits = lm_head(RMSNorm_f(r))
 // with lm_head the embedding itself when tied. Parameter names are the state-spaces layout's
 // (backbone.embedding.weight, backbone.layers.N.{norm,mixer}.*, backbone.norm_f.weight, lm_head.weight).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the PyTorch reference files of the Mamba language-model parity tests (developer tool).
 
-Our own float64 transcription of the Mamba-1 and Mamba-2 language models of docs/definitions.md §10 (pre-norm
+Our own float64 transcription of the Mamba-1 and Mamba-2 language models of docs/definitions.md §9 (pre-norm
 residual blocks, RMSNorm eps 1e-5, the mixers' recurrences run token by token), with seeded random weights,
 saved in both released layouts so the loader is tested on each:
   tests/data/lm_ref/mamba1_hf/      config.json (model_type mamba) + model.safetensors, float16, tied head
@@ -157,7 +157,7 @@ def rollout(X, q):
 
 
 def maps(sd, ids, arch, q, N=None, G=None):
-    """Every method of docs/definitions.md §10 for the prediction at q (target: its argmax)."""
+    """Every method of docs/definitions.md §9 for the prediction at q (target: its argmax)."""
     keep = {}
     logits = forward(sd, ids, arch, N, G, keep)
     target = int(logits[q].argmax())

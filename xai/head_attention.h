@@ -1,4 +1,4 @@
-// Mamba-2's hidden attention, one matrix per head (docs/definitions.md §10). Head h (group g = h·G/H) has a scalar
+// Mamba-2's hidden attention, one matrix per head (docs/definitions.md §9). Head h (group g = h·G/H) has a scalar
 // decay, so its matrix is a masked, decayed Gram matrix of the group's C and B:
 //   α_h[i,j] = (C_i · B_j) · exp(A_h · Σ_{k=j+1..i} Δ_k) · Δ_j   for j ≤ i, else 0
 // and Σ_j α_h[i,j] x_j = y_i − D_h x_i for every channel of the head (tested). With prefix sums S_i = Σ_{k≤i} Δ_k

@@ -1,4 +1,4 @@
-// Explanations of a Mamba language model's prediction at a query position q (docs/definitions.md §10): which
+// Explanations of a Mamba language model's prediction at a query position q (docs/definitions.md §9): which
 // earlier tokens the next-token logit at q rests on. One pass (forward with traces, backward of logit_t[q]) fills
 // an LmExplainContext; each method is then a function of it returning one value per token (T), clamped at 0
 // (tokens after q get 0: the model is causal). F_l is layer l's hidden attention, [C, T, T] with C the channels
