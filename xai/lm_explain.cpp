@@ -39,7 +39,7 @@ LmExplainContext run_lm_explain_pass(const MambaLM& model, const std::vector<int
   out.logits.select(0, 0).select(0, ctx.query).select(0, ctx.target).backward();
   auto cpu = [](const Tensor& t) { return t.detach().to(Device::cpu()).contiguous(); };
   for (const Tensor& m : out.mixer_outputs) {
-    // a layer whose output cannot reach the query (never: every layer feeds the residual) would have no grad
+    // every mixer output feeds the residual stream, so each has a gradient; zeros keep the shapes if one had none
     ctx.block_grads.push_back(m.grad().defined() ? cpu(m.grad().select(0, 0)) : Tensor::zeros({T, c.d_model}));
   }
   ctx.embeddings = cpu(out.embeddings.select(0, 0));
@@ -88,9 +88,10 @@ const LmExplainContext::LayerStats& layer_stats(const LmExplainContext& ctx, int
   const int64_t C = lm_attention_channels(ctx.cfg), T = static_cast<int64_t>(ctx.ids.size());
   std::vector<double> sum(T * T, 0.0), sum_relu(T * T, 0.0);
   double lo = INFINITY, hi = -INFINITY;
-  constexpr int64_t kBlock = 64;
-  for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
-    const int64_t c1 = std::min(C, c0 + kBlock);
+  // channel blocks of at most ~2^24 matrix entries (64 MB as float, 128 MB as double), whatever T is
+  const int64_t block = std::clamp<int64_t>((int64_t(1) << 24) / std::max<int64_t>(T * T, 1), 1, 64);
+  for (int64_t c0 = 0; c0 < C; c0 += block) {
+    const int64_t c1 = std::min(C, c0 + block);
     const std::vector<double> F = lm_attention_matrices(ctx.cfg, ctx.traces[l], c0, c1).to_vector<double>();
     for (int64_t c = 0; c < c1 - c0; ++c)
       for (int64_t k = 0; k < T * T; ++k) {
