@@ -74,7 +74,7 @@ std::string token_heatmap_html(const TokenHeat& h) {
   }
   return "<!doctype html><meta charset=\"utf-8\"><title>" + escape_html(h.title) + "</title>\n"
          "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto} .t{white-space:pre;font-family:monospace;"
-         "padding:2px 1px;margin:0 1px;border-radius:3px;line-height:2em}</style>\n<h3>" + escape_html(h.title) +
+         "padding:2px 2px;margin:0 1px;border-radius:3px;line-height:2.2em;font-size:1.3em}</style>\n<h3>" + escape_html(h.title) +
          "</h3>\n<p>" + body + "</p>\n<p style=\"color:#666\">Background: relevance scaled by its largest value before the "
          "query (the query itself may exceed it and is then drawn at full strength); the outlined token is the query; "
          "grey tokens come after it. Hover a token for its value.</p>\n";
