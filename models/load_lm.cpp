@@ -46,13 +46,36 @@ int64_t config_int(const json::Value* cfg, const std::string& path, std::initial
 
 }  // namespace
 
+namespace {
+
+// A folder's config.json describes a Mamba language model: Hugging Face's model_type, or state-spaces' keys.
+// Weights names alone do not tell (`hattn train` writes a Vim's model.safetensors; timm's folders have a
+// config.json too). A config that cannot be read counts, so that the language-model loader names what is wrong.
+bool config_describes_lm(const fs::path& folder) {
+  std::error_code ec;
+  const fs::path config = folder / "config.json";
+  if (!fs::exists(config, ec)) return false;
+  try {
+    const json::Value cfg = json::parse(read_whole_file(config.string(), 1 << 20, "config file"), config.string());
+    if (cfg.kind != json::Value::Kind::Object) return true;
+    const json::Value* type = cfg.find("model_type");
+    if (type && type->kind == json::Value::Kind::String) return type->text == "mamba" || type->text == "mamba2";
+    return cfg.find("d_model") != nullptr || cfg.find("ssm_cfg") != nullptr;
+  } catch (const InputError&) {
+    return true;
+  }
+}
+
+}  // namespace
+
 bool looks_like_lm(const std::string& path) {
   std::error_code ec;
-  if (fs::is_directory(path, ec)) return fs::exists(fs::path(path) / "config.json", ec);
-  const std::string name = fs::path(path).filename().string();
-  return name == "config.json" || is_weights_name(name) ||
-         (fs::path(path).extension() == ".safetensors" && name.rfind("model-", 0) == 0 &&
-          fs::exists(fs::path(path).parent_path() / "config.json", ec));
+  if (fs::is_directory(path, ec)) return config_describes_lm(path);
+  const fs::path p(path);
+  const std::string name = p.filename().string();
+  if (name == "config.json") return true;
+  const bool weights_name = is_weights_name(name) || (p.extension() == ".safetensors" && name.rfind("model-", 0) == 0);
+  return weights_name && config_describes_lm(p.parent_path().empty() ? fs::path(".") : p.parent_path());
 }
 
 LmFiles find_lm_files(const std::string& path) {

@@ -22,7 +22,8 @@ struct LmFiles {
   std::vector<std::string> weights;  // one file, or the shards
 };
 
-// True when `path` is a folder or a file that names a language model (config.json, weights, or an index).
+// True when `path` is a language model's folder, its config.json, or its weights (or shard index) with a
+// config.json beside that describes a Mamba language model.
 bool looks_like_lm(const std::string& path);
 LmFiles find_lm_files(const std::string& path);
 // The weights as one checkpoint (shards merged), with Hugging Face's key spellings renamed to state-spaces'.

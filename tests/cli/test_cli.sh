@@ -102,6 +102,8 @@ fm=/usr/share/datasets/fashion-mnist
 if [[ -d $fm ]]; then
   check "train 3 steps" 0 "$hattn" train --out "$tmp/tr" --width 16 --depth 2 --max-steps 3 --eval-limit 8 --limit 96
   small=$tmp/tr/model.safetensors
+  check "info of a trained Vim" 0 "$hattn" info --checkpoint "$small"  # named like an LM's weights, no config.json
+  expect_in "trained Vim info" "$tmp/out" "Vim D=16 depth=2"
   check "resume" 0 "$hattn" train --out "$tmp/tr" --width 16 --depth 2 --max-steps 1 --eval-limit 8 --limit 96 --resume
   expect_in "resumed" "$tmp/err" "resumed at step 3"
   check "train a ViT 3 steps" 0 "$hattn" train --arch vit --out "$tmp/trv" --width 32 --depth 2 --max-steps 3 --eval-limit 8 --limit 96
