@@ -107,10 +107,10 @@ void add_input_options(Args& args) {
       .option("tokenizer", "", "a Hugging Face tokenizer.json (default: tokenizer.json beside the model)");
 }
 
-void add_model_options(Args& args, bool with_device = true) {
+void add_model_options(Args& args) {
   args.option("model", "", "model folder (config.json + model.safetensors, its shards, or pytorch_model.bin), or its "
                            "weights file", true);
-  if (with_device) args.option("device", "cpu", "where the model runs: cpu | cuda | cuda:N");
+  args.option("device", "cpu", "where the model runs: cpu | cuda | cuda:N");
   add_input_options(args);
 }
 
@@ -151,8 +151,9 @@ int run_lm_logits(int argc, char** argv) {
 }
 
 int run_lm_generate(int argc, char** argv) {
-  Args args("lm generate", "Greedy continuation of a token sequence, one recurrent step per new token (on the CPU).");
-  add_model_options(args, /*with_device=*/false);
+  Args args("lm generate", "Greedy continuation of a token sequence: the prompt in one parallel pass, then one "
+            "recurrent step per new token (on a GPU as tensor ops, on the CPU as a host loop).");
+  add_model_options(args);
   args.option("max-new-tokens", "32", "tokens to generate")
       .option("stop", "", "stop after generating this token id (e.g. the end-of-text id)");
   if (!args.parse(argc, argv)) return 0;

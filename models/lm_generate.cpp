@@ -5,6 +5,7 @@
 
 #include "autograd/grad_mode.h"
 #include "ops/cpu/vec.h"
+#include "ops/ops.h"
 #include "ops/scalar_math.h"
 #include "tensor/parallel.h"
 
@@ -47,12 +48,11 @@ void rms_normalise(std::vector<float>& x, size_t begin, size_t n, double eps, co
 float silu_f(float v) { return v * scalar::sigmoid(v); }
 
 // One step of the depthwise causal conv: shift the channel's window, append x, dot with the kernel; SiLU.
-void conv_step(std::vector<float>& window, const Tensor& weight, const Tensor& bias, float* x, int64_t channels,
-               int64_t K) {
+void conv_step(Tensor& window, const Tensor& weight, const Tensor& bias, float* x, int64_t channels, int64_t K) {
   const float* w = weight.data<float>();  // (C, 1, K)
   const float* b = bias.defined() ? bias.data<float>() : nullptr;
   for (int64_t c = 0; c < channels; ++c) {
-    float* win = window.data() + c * (K - 1);
+    float* win = window.data<float>() + c * (K - 1);
     float acc = b ? b[c] : 0.0f;
     for (int64_t k = 0; k < K - 1; ++k) acc += w[c * K + k] * win[k];
     acc += w[c * K + K - 1] * x[c];
@@ -64,18 +64,28 @@ void conv_step(std::vector<float>& window, const Tensor& weight, const Tensor& b
 
 }  // namespace
 
-LmStepper::LmStepper(const MambaLM& model) : model_(model) {
+LmStepper::LmStepper(const MambaLM& model, bool tensor_ops)
+    : model_(model), ops_(tensor_ops || !model.embedding.device().is_cpu()) {
   const LmConfig& c = model.config();
-  HATTN_CHECK(model.embedding.device().is_cpu(), "LmStepper: the recurrent step runs on the CPU");
+  const Device dev = model.embedding.device();
+  HATTN_CHECK(model.embedding.dtype() == DType::F32, "LmStepper: the recurrent step runs in float32, the model is ",
+              describe(model.embedding));
   const int64_t channels = c.family == LmFamily::Mamba1 ? c.d_inner : c.mamba2().conv_dim();
-  conv_.assign(c.n_layer, std::vector<float>(channels * (c.d_conv - 1), 0.0f));
-  ssm_.assign(c.n_layer, std::vector<float>(c.d_inner * c.d_state, 0.0f));
+  NoGradGuard no_grad;
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    conv_.push_back(Tensor::zeros({channels, c.d_conv - 1}, DType::F32, dev));
+    ssm_.push_back(Tensor::zeros({c.d_inner, c.d_state}, DType::F32, dev));
+    if (ops_) {
+      const LmBlock& b = *model.layers[l];
+      A_.push_back(neg(exp(b.mixer1 ? b.mixer1->fwd.A_log : b.mixer2->A_log)));
+    }
+  }
 }
 
 std::vector<float> LmStepper::layer_step(int64_t l, const std::vector<float>& h) {
   const LmConfig& c = model_.config();
   const int64_t E = c.d_inner, N = c.d_state, K = c.d_conv;
-  std::vector<float>& s = ssm_[l];
+  float* s = ssm_[l].data<float>();
   const LmBlock& block = *model_.layers[l];
   if (const nn::MambaMixer* m = block.mixer1.get()) {
     const int64_t R = c.dt_rank;
@@ -136,11 +146,65 @@ std::vector<float> LmStepper::layer_step(int64_t l, const std::vector<float>& h)
   return matvec(m.out_proj_weight, y);
 }
 
+// One depthwise causal-conv step as tensor ops: [window | x] · kernel per channel, the window shifted; SiLU.
+Tensor LmStepper::conv_step_ops(int64_t l, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const int64_t C = x.size(0), K = weight.size(-1);
+  const Tensor full = K > 1 ? concat({conv_[l], x.reshape({C, 1})}, 1) : x.reshape({C, 1});  // (C, K)
+  Tensor acc = sum(mul(full, weight.reshape({C, K})), {1});
+  if (bias.defined()) acc = add(acc, bias);
+  if (K > 1) conv_[l] = full.narrow(1, 1, K - 1).contiguous();
+  return silu(acc);
+}
+
+// layer_step's arithmetic as tensor ops (same order of the terms, float32).
+Tensor LmStepper::layer_step_ops(int64_t l, const Tensor& h) {
+  const LmConfig& c = model_.config();
+  const int64_t E = c.d_inner, N = c.d_state;
+  const LmBlock& block = *model_.layers[l];
+  if (const nn::MambaMixer* m = block.mixer1.get()) {
+    const int64_t R = c.dt_rank;
+    const auto& d = m->fwd;
+    const Tensor xz = linear(h, m->in_proj_weight).reshape({2 * E});  // [x | z]
+    const Tensor u = conv_step_ops(l, xz.narrow(0, 0, E), d.conv_weight, d.conv_bias);
+    const Tensor dbl = linear(u.reshape({1, E}), d.x_proj_weight).reshape({R + 2 * N});  // [dt_low | B | C]
+    const Tensor delta =
+        softplus(linear(dbl.narrow(0, 0, R).reshape({1, R}), d.dt_proj_weight, d.dt_proj_bias)).reshape({E, 1});
+    const Tensor B = dbl.narrow(0, R, N).reshape({1, N}), C = dbl.narrow(0, R + N, N).reshape({1, N});
+    ssm_[l] = add(mul(exp(mul(delta, A_[l])), ssm_[l]), mul(mul(delta, u.reshape({E, 1})), B));
+    Tensor y = add(sum(mul(ssm_[l], C), {1}), mul(d.D, u));
+    y = mul(y, silu(xz.narrow(0, E, E)));
+    return linear(y.reshape({1, E}), m->out_proj_weight);
+  }
+  const nn::Mamba2Mixer& m = *block.mixer2;
+  const int64_t H = c.nheads, G = c.ngroups, Hg = H / G, P = E / H, conv_dim = m.cfg.conv_dim();
+  const Tensor proj = linear(h, m.in_proj_weight).reshape({E + conv_dim + H});  // [z | xBC | dt]
+  const Tensor xbc = conv_step_ops(l, proj.narrow(0, E, conv_dim), m.conv_weight, m.conv_bias);
+  const Tensor x = xbc.narrow(0, 0, E).reshape({G, Hg, P, 1});
+  const Tensor B = xbc.narrow(0, E, G * N).reshape({G, 1, 1, N});
+  const Tensor C = xbc.narrow(0, E + G * N, G * N).reshape({G, 1, 1, N});
+  const Tensor delta = softplus(add(proj.narrow(0, E + conv_dim, H), m.dt_bias));  // (H)
+  const Tensor decay = exp(mul(delta, A_[l])).reshape({G, Hg, 1, 1});
+  const Tensor S = add(mul(decay, ssm_[l].reshape({G, Hg, P, N})), mul(mul(delta.reshape({G, Hg, 1, 1}), x), B));
+  ssm_[l] = S.reshape({E, N});
+  Tensor y = add(sum(mul(S, C), {3}).reshape({H, P}), mul(m.D.reshape({H, 1}), x.reshape({H, P})));
+  y = mul(y.reshape({E}), silu(proj.narrow(0, 0, E)));
+  const Tensor unit = Tensor::ones({E / G}, DType::F32, h.device());
+  y = mul(rms_norm(y.reshape({G, E / G}), unit, c.eps).reshape({E}), m.norm_weight);
+  return linear(y.reshape({1, E}), m.out_proj_weight);
+}
+
 std::vector<float> LmStepper::step(int64_t token) {
   const LmConfig& c = model_.config();
   HATTN_CHECK_INPUT(token >= 0 && token < c.vocab, "token id ", token, " is outside the vocabulary [0, ", c.vocab,
                     ")");
   NoGradGuard no_grad;
+  if (ops_) {
+    Tensor r = index_select(model_.embedding, 0, Tensor::from_vector(std::vector<int64_t>{token}, {1}));  // (1, D)
+    for (int64_t l = 0; l < c.n_layer; ++l)
+      r = add(r, layer_step_ops(l, rms_norm(r, model_.layers[l]->norm.weight, c.eps)));
+    ++position_;
+    return linear(rms_norm(r, model_.norm_f.weight, c.eps), model_.head_weight()).to_vector<float>();
+  }
   const float* emb = model_.embedding.data<float>() + token * c.d_model;
   std::vector<float> r(emb, emb + c.d_model);
   for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -157,7 +221,7 @@ std::vector<float> LmStepper::step(int64_t token) {
 std::vector<float> LmStepper::prefill(const std::vector<int64_t>& prompt) {
   HATTN_CHECK(position_ == 0, "LmStepper::prefill: the stepper has already read ", position_, " tokens");
   const LmConfig& c = model_.config();
-  const int64_t T = static_cast<int64_t>(prompt.size()), E = c.d_inner, N = c.d_state, K = c.d_conv, D = c.d_model;
+  const int64_t T = static_cast<int64_t>(prompt.size()), E = c.d_inner, N = c.d_state, K = c.d_conv;
   HATTN_CHECK_INPUT(T > 0, "prefill: no tokens");
   for (int64_t t : prompt)
     HATTN_CHECK_INPUT(t >= 0 && t < c.vocab, "token id ", t, " is outside the vocabulary [0, ", c.vocab, ")");
@@ -167,21 +231,19 @@ std::vector<float> LmStepper::prefill(const std::vector<int64_t>& prompt) {
   const LmOutput out = model_.forward(Tensor::from_vector(prompt, {T}), opt);
   // the residual stream entering each layer, at the last K-1 positions: r_l = e + Σ_{k<l} mixer output k
   const int64_t W = std::min<int64_t>(K - 1, T), t0 = T - W;
-  std::vector<float> r = out.embeddings.select(0, 0).narrow(0, t0, W).contiguous().to_vector<float>();  // (W, D)
+  Tensor r = out.embeddings.select(0, 0).narrow(0, t0, W);  // (W, D)
+  const Device dev = model_.embedding.device();
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LmBlock& block = *model_.layers[l];
     const LmLayerTrace& tr = out.traces[l];
-    std::vector<float>& s = ssm_[l];
-    // conv window: the conv inputs of the last W tokens, from in_proj(RMSNorm(r))
+    std::vector<float> s(E * N, 0.0f);
+    // conv window: the conv inputs of the last W tokens, from in_proj(RMSNorm(r)), right-aligned
     const int64_t channels = c.family == LmFamily::Mamba1 ? E : c.mamba2().conv_dim();
     const int64_t first_row = c.family == LmFamily::Mamba1 ? 0 : E;  // x of [x|z], xBC of [z|xBC|dt]
     const Tensor& in_proj = c.family == LmFamily::Mamba1 ? block.mixer1->in_proj_weight : block.mixer2->in_proj_weight;
-    std::vector<float>& win = conv_[l];
-    for (int64_t w = 0; w < W; ++w) {
-      std::vector<float> h(r.begin() + w * D, r.begin() + (w + 1) * D);
-      rms_normalise(h, 0, h.size(), c.eps, block.norm.weight.data<float>());
-      const std::vector<float> proj = matvec(in_proj, h);
-      for (int64_t ch = 0; ch < channels; ++ch) win[ch * (K - 1) + (K - 1 - W) + w] = proj[first_row + ch];
+    if (W > 0) {
+      const Tensor cols = linear(rms_norm(r, block.norm.weight, c.eps), in_proj).narrow(1, first_row, channels).transpose(0, 1);
+      conv_[l] = W == K - 1 ? cols.contiguous() : concat({Tensor::zeros({channels, K - 1 - W}, DType::F32, dev), cols}, 1);
     }
     // final SSM state: the recurrence over the trace's Δ, B and scan input
     if (c.family == LmFamily::Mamba1) {
@@ -204,8 +266,8 @@ std::vector<float> LmStepper::prefill(const std::vector<int64_t>& prompt) {
         }
       }
     }
-    const std::vector<float> m = out.mixer_outputs[l].select(0, 0).narrow(0, t0, W).contiguous().to_vector<float>();
-    for (size_t i = 0; i < r.size(); ++i) r[i] += m[i];
+    ssm_[l] = Tensor::from_vector(s, {E, N}).to(dev);
+    r = add(r, out.mixer_outputs[l].select(0, 0).narrow(0, t0, W));
   }
   position_ = T;
   return out.logits.select(0, 0).select(0, T - 1).contiguous().to_vector<float>();

@@ -1,6 +1,8 @@
 // The recurrent form of a MambaLM, for generation: each layer keeps its causal conv's last K-1 inputs and its
 // SSM state (Mamba-1: E×N; Mamba-2: H heads of P×N), so a new token costs the same whatever came before it.
-// Equal to MambaLM::forward position by position (tested); float32, on the CPU, without a graph.
+// Equal to MambaLM::forward position by position (tested); float32, without a graph, on the model's device.
+// Two forms of one step: on the CPU a host loop (each weight streamed once, no temporaries); elsewhere the
+// same arithmetic as tensor ops, which run on any device (a CPU test checks them against the host loop).
 #pragma once
 #include <functional>
 #include <vector>
@@ -11,7 +13,8 @@ namespace ha {
 
 class LmStepper {
  public:
-  explicit LmStepper(const MambaLM& model);
+  // `tensor_ops`: take the tensor-op form on the CPU too (other devices always do).
+  explicit LmStepper(const MambaLM& model, bool tensor_ops = false);
   // Feeds one token; returns the logits (V) that predict the next one.
   std::vector<float> step(int64_t token);
   // Feeds a whole prompt at once (on a fresh stepper): the parallel forward with traces, from which each layer's
@@ -21,10 +24,15 @@ class LmStepper {
   int64_t position() const { return position_; }
 
  private:
-  std::vector<float> layer_step(int64_t l, const std::vector<float>& h);  // the mixer on the normalised residual
+  // the mixer on the normalised residual, as a host loop and as tensor ops (h (1, D) -> (1, D))
+  std::vector<float> layer_step(int64_t l, const std::vector<float>& h);
+  Tensor layer_step_ops(int64_t l, const Tensor& h);
+  Tensor conv_step_ops(int64_t l, const Tensor& x, const Tensor& weight, const Tensor& bias);
   const MambaLM& model_;
-  std::vector<std::vector<float>> conv_;  // per layer: (channels, K-1), oldest first
-  std::vector<std::vector<float>> ssm_;   // per layer: (E, N)
+  bool ops_;
+  std::vector<Tensor> conv_;  // per layer: (channels, K-1), oldest first, on the model's device
+  std::vector<Tensor> ssm_;   // per layer: (E, N)
+  std::vector<Tensor> A_;     // tensor-op form: per layer -exp(A_log)
   int64_t position_ = 0;
 };
 

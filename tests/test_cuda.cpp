@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <fstream>
 #include <numeric>
 #include <tuple>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "tensor/cuda/cuda_memory.h"
 #include "models/init.h"
 #include "models/load.h"
+#include "models/lm_generate.h"
 #include "models/load_lm.h"
 #include "models/load_vit.h"
 #include "models/recall_task.h"
@@ -422,6 +424,18 @@ TEST_F(Cuda, LanguageModelsMatchCpu) {
     for (xai::Method m : xai::lm_methods(cpu_model->config()))
       test::expect_close_scaled(xai::explain_lm(b, m), xai::explain_lm(a, m), "cuda.model",
                                 str(arch, " map ", xai::method_name(m)));
+    // generation: prefill on the device, then the recurrent step as tensor ops there, against the CPU's host loop
+    LmStepper cpu_step(*cpu_model), gpu_step(*gpu_model);
+    std::vector<float> want = cpu_step.prefill(ids), got = gpu_step.prefill(ids);
+    for (int64_t t : {3, 7, 1, 5}) {
+      const std::vector<float> w = cpu_step.step(t), g = gpu_step.step(t);
+      want.insert(want.end(), w.begin(), w.end());
+      got.insert(got.end(), g.begin(), g.end());
+    }
+    const int64_t V = cpu_model->config().vocab;
+    test::expect_close_scaled(Tensor::from_vector(got, {5, V}), Tensor::from_vector(want, {5, V}), "cuda.model",
+                              str(arch, " prefill and 4 steps"));
+    EXPECT_EQ(generate_greedy(*gpu_model, ids, 5), generate_greedy(*cpu_model, ids, 5)) << arch;
   }
   LmConfig c;
   c.family = LmFamily::Mamba2;
@@ -551,6 +565,26 @@ TEST_F(Cuda, CommandLineMatchesCpu) {
                               str("hattn explain --variant exact ", m));
   test::expect_close_scaled(load_npy(gpu + "attention/attn_l1_sum.npy"), load_npy(cpu + "attention/attn_l1_sum.npy"),
                             "cuda.model", "hattn attention layer 1");
+}
+
+// hattn lm generate --device cuda writes the same continuation as on the CPU (the bundled recall models).
+TEST_F(Cuda, LmGenerateCommandLineMatchesCpu) {
+  const std::string hattn = HATTN_BIN, root = HATTN_SOURCE_DIR;
+  const std::string out = ::testing::TempDir() + "hattn_cuda_lm_generate_";
+  for (const char* arch : {"mamba1", "mamba2"}) {
+    std::string text[2];
+    for (int i = 0; i < 2; ++i) {
+      const std::string device = i == 0 ? "cpu" : "cuda", file = out + arch + "_" + device + ".txt";
+      const std::string line = hattn + " lm generate --model " + root + "/models/weights/recall_" + arch +
+                               " --text 'a3k7q1m9z2b5|m' --max-new-tokens 6 --device " + device + " > " + file +
+                               " 2>/dev/null";
+      if (std::system(line.c_str()) != 0) ADD_FAILURE() << "failed: " << line;
+      std::ifstream in(file);
+      std::getline(in, text[i]);
+    }
+    EXPECT_FALSE(text[0].empty()) << arch;
+    EXPECT_EQ(text[1], text[0]) << arch;
+  }
 }
 #endif
 

@@ -150,24 +150,27 @@ TEST(Lm, RecurrentStepEqualsParallelForward) {
     NoGradGuard no_grad;
     const Tensor parallel = model->forward(Tensor::from_vector(all, {static_cast<int64_t>(all.size())})).logits;
     const int64_t T = static_cast<int64_t>(all.size()), V = parallel.size(2);
-    LmStepper stepper(*model);
-    std::vector<float> stepped;
-    for (int64_t t = 0; t < T; ++t) {
-      const std::vector<float> l = stepper.step(all[t]);
-      stepped.insert(stepped.end(), l.begin(), l.end());
-    }
-    expect_close_scaled(Tensor::from_vector(stepped, {1, T, V}), parallel, "lm.step", what);
-    // prefill (parallel forward, states taken from it) then steps: the same logits as stepping all the way, for a
-    // prompt shorter than the conv window too
-    for (int64_t P : {int64_t(2), static_cast<int64_t>(prompt.size())}) {
-      LmStepper fast(*model);
-      std::vector<float> got = fast.prefill(std::vector<int64_t>(all.begin(), all.begin() + P));
-      for (int64_t t = P; t < T; ++t) {
-        const std::vector<float> l = fast.step(all[t]);
-        got.insert(got.end(), l.begin(), l.end());
+    for (bool ops : {false, true}) {  // the host loop and the tensor-op form (what GPUs run)
+      const std::string form = str(what, ops ? " tensor ops" : " host loop");
+      LmStepper stepper(*model, ops);
+      std::vector<float> stepped;
+      for (int64_t t = 0; t < T; ++t) {
+        const std::vector<float> l = stepper.step(all[t]);
+        stepped.insert(stepped.end(), l.begin(), l.end());
       }
-      const Tensor want = Tensor::from_vector(stepped, {T, V}).narrow(0, P - 1, T - P + 1).contiguous();
-      expect_close_scaled(Tensor::from_vector(got, {T - P + 1, V}), want, "lm.step", str(what, " prefill ", P));
+      expect_close_scaled(Tensor::from_vector(stepped, {1, T, V}), parallel, "lm.step", form);
+      // prefill (parallel forward, states taken from it) then steps: the same logits as stepping all the way, for
+      // a prompt shorter than the conv window too
+      for (int64_t P : {int64_t(2), static_cast<int64_t>(prompt.size())}) {
+        LmStepper fast(*model, ops);
+        std::vector<float> got = fast.prefill(std::vector<int64_t>(all.begin(), all.begin() + P));
+        for (int64_t t = P; t < T; ++t) {
+          const std::vector<float> l = fast.step(all[t]);
+          got.insert(got.end(), l.begin(), l.end());
+        }
+        const Tensor want = Tensor::from_vector(stepped, {T, V}).narrow(0, P - 1, T - P + 1).contiguous();
+        expect_close_scaled(Tensor::from_vector(got, {T - P + 1, V}), want, "lm.step", str(form, " prefill ", P));
+      }
     }
     const Tensor argmax_parallel = argmax(parallel.reshape({T, V}), 1);
     for (size_t i = 0; i < generated.size(); ++i)
