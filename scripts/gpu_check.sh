@@ -51,6 +51,22 @@ status=$?
       echo "hattn ${cmd%% *} --device $dev: ${best:-failed} s"
     done
   done
+  echo
+  echo "## hattn lm generate, 130m-shaped random models, prompt 128 ids, 64 new tokens (tokens/s from its own report)"
+  ids=$(seq -s, 100 227)
+  for arch in mamba-130m mamba2-130m; do
+    $hattn init --config $arch --out "$out/$arch" >/dev/null
+    for dev in cpu cuda; do
+      if timeout 180 $hattn lm generate --model "$out/$arch" --ids "$ids" --max-new-tokens 64 --device $dev \
+          >"$out/lm_${arch}_$dev.txt" 2>"$out/lm_${arch}_$dev.log"; then
+        echo "$arch --device $dev: $(grep '^lm generate:' "$out/lm_${arch}_$dev.log" | sed 's/^lm generate: //')"
+      else
+        echo "$arch --device $dev failed:"; tail -3 "$out/lm_${arch}_$dev.log"
+      fi
+    done
+    cmp -s "$out/lm_${arch}_cpu.txt" "$out/lm_${arch}_cuda.txt" && echo "$arch: same tokens on both devices" ||
+      echo "$arch: the devices generated different tokens (near-ties of random weights can flip an argmax)"
+  done
   echo "total: $((SECONDS - start)) s"
 } | tee -a "$out/summary.md"
 exit $status
