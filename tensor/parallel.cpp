@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -21,6 +22,30 @@ int default_threads() {
   return hw ? static_cast<int>(hw) : 1;
 }
 
+// A kernel's parallel_fors come in quick succession (thousands a second in training), and a futex sleep and
+// wake costs more than the gap between two of them: a thread with nothing to do spins this long, watching for
+// the next job (or its job's end), before it sleeps.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// True as soon as ready() is; false when kSpin passes first.
+template <class Ready>
+bool spin_until(Ready ready) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 1;; ++i) {
+    if (ready()) return true;
+    cpu_relax();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() > deadline) return false;
+  }
+}
+
 // One parallel_for: its range cut into `chunks` pieces, claimed one at a time by whichever threads are free.
 // It lives on the caller's stack; `users` counts the pool threads holding a pointer to it, and the caller
 // returns only when every chunk is done and no thread holds it.
@@ -28,7 +53,7 @@ struct Job {
   const std::function<void(int64_t, int64_t)>* fn;
   int64_t n, chunk, chunks;
   std::atomic<int64_t> next{0}, done{0};
-  int users = 0;  // guarded by the pool's mutex
+  std::atomic<int> users{0};  // changed with the pool's mutex held; read without it only to decide to spin
   std::mutex error_mu;
   std::exception_ptr error;
 };
@@ -51,12 +76,17 @@ class Pool {
     {
       std::lock_guard<std::mutex> lock(mu_);
       open_.push_back(&job);
+      open_count_.store(static_cast<int>(open_.size()));
     }
     work_cv_.notify_all();
     claim_chunks(job);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      close(job);
+    }
+    spin_until([&] { return job.done.load() == job.chunks && job.users.load() == 0; });
     std::unique_lock<std::mutex> lock(mu_);
-    close(job);
-    done_cv_.wait(lock, [&] { return job.done.load() == job.chunks && job.users == 0; });
+    done_cv_.wait(lock, [&] { return job.done.load() == job.chunks && job.users.load() == 0; });
   }
 
  private:
@@ -81,22 +111,24 @@ class Pool {
   void close(Job& job) {
     auto it = std::find(open_.begin(), open_.end(), &job);
     if (it != open_.end()) open_.erase(it);
+    open_count_.store(static_cast<int>(open_.size()));
   }
 
   void loop() {
     for (;;) {
       Job* job;
+      spin_until([&] { return open_count_.load() > 0; });
       {
         std::unique_lock<std::mutex> lock(mu_);
         work_cv_.wait(lock, [&] { return stopping_ || !open_.empty(); });
         if (stopping_) return;
         job = open_.back();  // the newest job: usually the innermost of nested parallel_fors
-        ++job->users;
+        job->users.fetch_add(1);
       }
       claim_chunks(*job);
       std::lock_guard<std::mutex> lock(mu_);
       close(*job);
-      if (--job->users == 0 && job->done.load() == job->chunks) done_cv_.notify_all();
+      if (job->users.fetch_sub(1) == 1 && job->done.load() == job->chunks) done_cv_.notify_all();
     }
   }
 
@@ -114,6 +146,7 @@ class Pool {
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
   std::vector<Job*> open_;  // jobs that may have unclaimed chunks
+  std::atomic<int> open_count_{0};  // open_.size(), for spinning threads to watch without the mutex
   bool stopping_ = false;
 };
 

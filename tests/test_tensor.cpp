@@ -2,16 +2,21 @@
 // .npy round trips, seeded randomness, printing, and errors that name the op and the shapes.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
+#include <thread>
 
 #include "ops/ops.h"
 #include "tensor/atomic_write.h"
 #include "tensor/cuda/cuda_memory.h"
 #include "tensor/npy.h"
+#include "tensor/parallel.h"
 #include "tensor/random.h"
 #include "tensor/transpose.h"
 #include "tests/test_util.h"
@@ -266,4 +271,34 @@ TEST(Tensor, CudaWithoutDeviceFailsClearly) {
 }
 
 }  // namespace
+// The pool: every index of every job runs exactly once, with nested parallel_fors inside chunks, jobs in quick
+// succession (threads spinning between them) and after idle gaps (threads asleep), at 1, 2 and 4 threads; an
+// exception in a chunk reaches the caller and the pool keeps working.
+TEST(ParallelFor, EveryIndexOnceNestedAndAfterErrors) {
+  const int before = num_threads();
+  for (int threads : {1, 2, 4}) {
+    set_num_threads(threads);
+    for (int round = 0; round < 200; ++round) {
+      const int64_t n = 1 + (round * 37) % 500;
+      std::vector<std::atomic<int>> hits(n * 8);
+      parallel_for(n, 3, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i)
+          parallel_for(8, 1, [&](int64_t jb, int64_t je) {
+            for (int64_t j = jb; j < je; ++j) hits[i * 8 + j].fetch_add(1);
+          });
+      });
+      for (int64_t k = 0; k < n * 8; ++k) ASSERT_EQ(hits[k].load(), 1) << threads << " threads, round " << round;
+      if (round % 50 == 49) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let the workers sleep
+    }
+    EXPECT_THROW(parallel_for(100, 1, [](int64_t b, int64_t) {
+                   if (b == 42) throw std::runtime_error("chunk 42");
+                 }),
+                 std::runtime_error);
+    std::atomic<int64_t> total{0};
+    parallel_for(1000, 1, [&](int64_t b, int64_t e) { total.fetch_add(e - b); });
+    EXPECT_EQ(total.load(), 1000);
+  }
+  set_num_threads(before);
+}
+
 }  // namespace ha
