@@ -188,8 +188,8 @@ Tensor LmStepper::layer_step_ops(int64_t l, const Tensor& h) {
   ssm_[l] = S.reshape({E, N});
   Tensor y = add(sum(mul(S, C), {3}).reshape({H, P}), mul(m.D.reshape({H, 1}), x.reshape({H, P})));
   y = mul(y.reshape({E}), silu(proj.narrow(0, 0, E)));
-  const Tensor unit = Tensor::ones({E / G}, DType::F32, h.device());
-  y = mul(rms_norm(y.reshape({G, E / G}), unit, c.eps).reshape({E}), m.norm_weight);
+  if (!unit_.defined()) unit_ = Tensor::ones({E / G}, DType::F32, h.device());
+  y = mul(rms_norm(y.reshape({G, E / G}), unit_, c.eps).reshape({E}), m.norm_weight);
   return linear(y.reshape({1, E}), m.out_proj_weight);
 }
 

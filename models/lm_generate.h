@@ -33,6 +33,7 @@ class LmStepper {
   std::vector<Tensor> conv_;  // per layer: (channels, K-1), oldest first, on the model's device
   std::vector<Tensor> ssm_;   // per layer: (E, N)
   std::vector<Tensor> A_;     // tensor-op form: per layer -exp(A_log)
+  Tensor unit_;               // tensor-op form, Mamba-2: the group norm's unit weight
   int64_t position_ = 0;
 };
 
