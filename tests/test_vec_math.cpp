@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <vector>
 
@@ -89,6 +90,27 @@ TEST(VecMath, SoftplusAndSigmoid) {
   float out[sizeof(VecF) / sizeof(float)];
   cpu::store(out, cpu::vsoftplus(cpu::splat(20.5f)));
   EXPECT_EQ(out[0], 20.5f);
+}
+
+// The batched horizontal sums equal hsum bit for bit (same pairs, same order), whole blocks and the tail.
+TEST(VecMath, HsumRowsEqualsHsum) {
+  uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return (static_cast<float>(state >> 8) / 16777216.0f - 0.5f) * std::ldexp(1.0f, static_cast<int>(state % 40) - 20);
+  };
+  for (int64_t n : {int64_t(0), int64_t(1), int64_t(cpu::kLanesF - 1), int64_t(cpu::kLanesF), int64_t(3 * cpu::kLanesF + 5)}) {
+    std::vector<cpu::VecF> v(n);
+    for (cpu::VecF& x : v)
+      for (int j = 0; j < cpu::kLanesF; ++j) x[j] = next();
+    std::vector<float> got(n + 1, -1.0f);
+    cpu::hsum_rows(v.data(), n, got.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const float want = cpu::hsum(v[i]);
+      EXPECT_EQ(std::memcmp(&got[i], &want, sizeof want), 0) << "n " << n << " row " << i << ": " << got[i] << " vs " << want;
+    }
+    EXPECT_EQ(got[n], -1.0f) << "wrote past the end, n " << n;
+  }
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ void forward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const float
     }
     readout[t] = acc;
   }
-  for (int64_t t = 0; t < L; ++t) ys[t] = hsum(readout[t]);
+  hsum_rows(readout.data(), L, ys.data());
   if (a.D)
     for (int64_t t = 0; t < L; ++t) ys[t] += a.D[e] * u[t];
   if (a.z)
@@ -114,8 +114,9 @@ void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const floa
   float* dts = dts_buf.data();
   float* ypre = ypre_buf.data();
   thread_local std::vector<VecF> red_y, red_ddt, red_du;
-  thread_local std::vector<float> dys, sig;
-  red_y.resize(L), red_ddt.resize(L), red_du.resize(L), dys.resize(L), sig.resize(L);
+  thread_local std::vector<float> dys, sig, sum_ddt, sum_du;
+  red_y.resize(L), red_ddt.resize(L), red_du.resize(L), dys.resize(L), sig.resize(L), sum_ddt.resize(L),
+      sum_du.resize(L);
 
   VecF A[kChunks], h[kChunks], dh[kChunks], dA_sum[kChunks];
   for (int64_t c = 0; c < kChunks; ++c) {
@@ -137,7 +138,8 @@ void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const floa
     }
     red_y[t] = acc;
   }
-  for (int64_t t = 0; t < L; ++t) ypre[t] = hsum(red_y[t]) + D * u[t];
+  hsum_rows(red_y.data(), L, ypre);
+  for (int64_t t = 0; t < L; ++t) ypre[t] += D * u[t];
   // 2. the gate: dy = g z σ(z), dz = g y σ(z) (1 + z (1 − σ(z)))
   if (z) {
     map_array(z, sig.data(), L, [](VecF v) { return vsigmoid(v); });
@@ -174,14 +176,16 @@ void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const floa
       return v > scalar::kSoftplusThreshold ? splat(1.f) : vsigmoid(v);
     });
   // 5. the deferred horizontal sums; dD and dΔ-bias in t-descending order, as the scalar path
+  hsum_rows(red_ddt.data(), L, sum_ddt.data());
+  hsum_rows(red_du.data(), L, sum_du.data());
   double dD_sum = 0, dbias_sum = 0;
   for (int64_t k = L - 1; k >= 0; --k) {
     const int64_t t = reverse ? L - 1 - k : k;
     const float dy = dys[t];
-    float ddt = hsum(red_ddt[t]);
+    float ddt = sum_ddt[t];
     if (softplus) ddt *= sig[t];
     if (ddelta) ddelta[t] = ddt;
-    if (du) du[t] = hsum(red_du[t]) + dy * D;
+    if (du) du[t] = sum_du[t] + dy * D;
     dD_sum += double(dy) * u[t];
     dbias_sum += ddt;
   }
