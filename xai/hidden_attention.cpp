@@ -108,12 +108,15 @@ struct Factors {
            std::vector<T>& P) const {
     if constexpr (std::is_same_v<T, float>) {
       if (N == cpu::kLanesF) {  // the states in one register (Vim's N = 16 with AVX-512)
+        thread_local std::vector<cpu::VecF> terms;  // the horizontal sums batched after the running product
+        terms.resize(start + 1);
         cpu::VecF p = cpu::splat(1.f);
         const cpu::VecF qv = cpu::load(q);
         for (int64_t j = start; j >= 0; --j) {
-          out[j] = cpu::hsum(qv * p * cpu::load(&drive[j * N]));
+          terms[j] = qv * p * cpu::load(&drive[j * N]);
           p *= cpu::load(&decay[j * N]);
         }
+        cpu::hsum_rows(terms.data(), start + 1, out);
         return;
       }
     }
