@@ -24,7 +24,8 @@ while read -r file label; do
   label="$label (${names[$label]})"
   name=${file%.png}
   pred=$($hattn classify --checkpoint "$model" --image "$out/inputs/$file" --topk 1 --json)
-  top=$(sed -E 's/.*"label": "([^"]*)".*"prob": ([0-9.e-]+).*/\1 (p = \2)/' <<<"$pred")
+  top=$(sed -E 's/.*"label": "([^"]*)".*"prob": ([0-9.e-]+).*/\2 \1/' <<<"$pred" |
+    awk '{ p = $1; $1 = ""; sub(/^ /, ""); printf "%s (p = %.2f)", $0, p }')
   echo "$file: true class $label, predicted $top"
   $hattn explain --checkpoint "$model" --image "$out/inputs/$file" --out "$out/$name" 2>/dev/null
 done <"$out/inputs/labels.txt"
