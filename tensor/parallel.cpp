@@ -84,9 +84,10 @@ class Pool {
       std::lock_guard<std::mutex> lock(mu_);
       close(job);
     }
-    spin_until([&] { return job.done.load() == job.chunks && job.users.load() == 0; });
+    const auto finished = [&] { return job.done.load() == job.chunks && job.users.load() == 0; };
+    spin_until(finished);
     std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return job.done.load() == job.chunks && job.users.load() == 0; });
+    done_cv_.wait(lock, finished);
   }
 
  private:
