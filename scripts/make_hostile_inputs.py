@@ -23,8 +23,8 @@ def write(name, data):
 def zip_bytes(entries, compression=zipfile.ZIP_STORED):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=compression) as z:
-        for name, data in entries.items():
-            z.writestr(name, data)
+        for name, data in entries.items():  # a fixed timestamp: the files are the same on every run
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=compression)
     return buf.getvalue()
 
 
@@ -43,6 +43,10 @@ write("pickle_string_beyond_file.pth", pth(P2 + b"X\xff\xff\xff\x7fabc"))
 write("pickle_binbytes.pth", pth(P2 + b"C\x03abc."))
 write("pickle_stack_underflow.pth", pth(P2 + b"s."))
 write("pickle_no_stop.pth", pth(P2 + b"}"))
+# a two-step reference cycle through the memo: L = [M], then M.append(L) (L and M hold each other)
+write("pickle_list_cycle.pth", pth(P2 + b"]q\x00]q\x01ah\x01h\x00a0."))
+# the same through a dict placed in a tuple and filled afterwards
+write("pickle_dict_grown_after_placed.pth", pth(P2 + b"}q\x00\x85h\x00(X\x01\x00\x00\x00kK\x01u0."))
 write("pickle_reduce_os.pth", pth(P2 + b"cos\nsystem\nX\x02\x00\x00\x00ls\x85R."))
 # zip structure
 good = pth(P2 + b"}.")

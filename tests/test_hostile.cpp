@@ -48,6 +48,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Hostile{"pickle_stack_underflow.pth", "stack underflow"},
                       Hostile{"pickle_no_stop.pth", "truncated pickle"},
                       Hostile{"pickle_reduce_os.pth", "refused global 'os.system'"},
+                      Hostile{"pickle_list_cycle.pth", "reference cycle"},
+                      Hostile{"pickle_dict_grown_after_placed.pth", "reference cycle"},
                       Hostile{"zip_compressed_entry.pth", "compressed"},
                       Hostile{"zip_offset_outside.pth", "truncated zip"},
                       Hostile{"zip_size_outside.pth", "past the end of the file"},

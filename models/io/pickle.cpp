@@ -68,8 +68,16 @@ Value* Unpickler::load(const std::string& data, const std::string& what) {
   };
   auto adopt = [&](Value* container, Value* child) {
     if (child == container) fail("a container that contains itself");
+    child->placed = true;
     container->depth = std::max(container->depth, child->depth + 1);
     if (container->depth > kMaxDepth) fail(str("nesting deeper than ", kMaxDepth));
+  };
+  // Python's pickler fills a container before placing it in another; only a reference cycle (L = [M], M = [L])
+  // adds to one afterwards. Refusing that keeps every depth final and the value graph acyclic, while shared
+  // references (one object in two places) stay legal.
+  auto growable = [&](Value* c, const char* op) {
+    if (c->placed) fail(str(op, " on a container already placed in another (a reference cycle; torch.save never writes one)"));
+    return c;
   };
   auto container = [&](Value::Kind k, const std::vector<Value*>& items) {
     Value* v = make(k);
@@ -164,6 +172,7 @@ Value* Unpickler::load(const std::string& data, const std::string& what) {
         if (stack.empty()) fail("APPEND without a list");
         Value* list = stack.back();
         if (list->kind != Value::Kind::List) fail("APPEND to a non-list");
+        growable(list, "APPEND");
         for (Value* it : items) {
           adopt(list, it);
           list->items.push_back(it);
@@ -182,7 +191,7 @@ Value* Unpickler::load(const std::string& data, const std::string& what) {
           kv = pop_mark();
         }
         if (stack.empty()) fail("SETITEM without a dict");
-        set_items(stack.back(), kv);
+        set_items(growable(stack.back(), "SETITEM"), kv);
         break;
       }
       case '(': marks.push_back(stack.size()); break;
@@ -254,6 +263,7 @@ Value* Unpickler::load(const std::string& data, const std::string& what) {
         Value* obj = stack.back();
         if (state->kind != Value::Kind::Dict) fail("BUILD with a non-dict state");
         if (obj->kind == Value::Kind::Namespace) {
+          growable(obj, "BUILD");
           for (auto& kv : state->entries) adopt(obj, kv.second);
           obj->entries = state->entries;
         } else if (obj->kind != Value::Kind::Dict) {
@@ -287,8 +297,9 @@ Value* Unpickler::load(const std::string& data, const std::string& what) {
   }
 }
 
-std::string repr(const Value* v, int max_len) {
+std::string repr(const Value* v, int max_len, int depth) {
   std::string out;
+  if (depth > kMaxDepth) return "...";
   switch (v->kind) {
     case Value::Kind::None: out = "None"; break;
     case Value::Kind::Bool: out = v->b ? "True" : "False"; break;
@@ -301,7 +312,7 @@ std::string repr(const Value* v, int max_len) {
     case Value::Kind::Tuple: case Value::Kind::List: {
       out = v->kind == Value::Kind::Tuple ? "(" : "[";
       for (size_t k = 0; k < v->items.size() && out.size() < size_t(max_len); ++k)
-        out += (k ? ", " : "") + repr(v->items[k], max_len);
+        out += (k ? ", " : "") + repr(v->items[k], max_len, depth + 1);
       out += v->kind == Value::Kind::Tuple ? ")" : "]";
       break;
     }

@@ -29,7 +29,8 @@ struct Value {
   Value* storage = nullptr;
   int64_t offset = 0;
   Shape shape, stride;
-  int depth = 0;  // container nesting
+  int depth = 0;         // container nesting
+  bool placed = false;   // held by a container (then it may not grow: see Unpickler::load)
 };
 
 class Unpickler {
@@ -42,6 +43,7 @@ class Unpickler {
   std::vector<std::unique_ptr<Value>> pool_;
 };
 
-std::string repr(const Value* v, int max_len = 120);  // short Python-like rendering for reports
+// Short Python-like rendering for reports; nesting beyond the unpickler's depth cap shows as "...".
+std::string repr(const Value* v, int max_len = 120, int depth = 0);
 
 }  // namespace ha::pickle

@@ -53,6 +53,12 @@ expect_in "bad --device names it" "$tmp/err" "unknown --device 'gpu'"
 check "help" 0 "$hattn" classify --help
 expect_in "help text" "$tmp/out" "--preprocess"
 
+for f in pickle_list_cycle pickle_dict_grown_after_placed; do  # crashed hattn (SIGSEGV) before the cycle check
+  check "info on $f" 2 "$hattn" info --checkpoint "$data/hostile/$f.pth"
+  expect_in "$f named" "$tmp/err" "$f.pth"
+  check "classify on $f" 2 "$hattn" classify --checkpoint "$data/hostile/$f.pth" --image "$img"
+done
+
 check "no command" 2 "$hattn"
 check "unknown command" 2 "$hattn" frobnicate
 check "unknown option" 2 "$hattn" classify --checkpoint "$ckpt" --image "$img" --colour red
