@@ -67,4 +67,4 @@ fuzz: setup
 	bash scripts/run_fuzz.sh $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-debug build-asan build-fuzz build-vg build-cuda-emu build-cuda-emu-tsan
+	rm -rf build build-debug build-asan build-fuzz build-vg build-cuda-emu build-cuda-emu-tsan build-tune

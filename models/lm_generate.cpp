@@ -27,8 +27,8 @@ std::vector<float> matvec(const Tensor& W, const std::vector<float>& x) {
       cpu::VecF a0{}, a1{};
       int64_t i = 0;
       for (; i + 2 * cpu::kLanesF <= I; i += 2 * cpu::kLanesF) {
-        a0 += cpu::load(row + i) * cpu::load(x.data() + i);
-        a1 += cpu::load(row + i + cpu::kLanesF) * cpu::load(x.data() + i + cpu::kLanesF);
+        a0 = cpu::fmadd(cpu::load(row + i), cpu::load(x.data() + i), a0);
+        a1 = cpu::fmadd(cpu::load(row + i + cpu::kLanesF), cpu::load(x.data() + i + cpu::kLanesF), a1);
       }
       float acc = cpu::hsum(a0 + a1);
       for (; i < I; ++i) acc += row[i] * x[i];

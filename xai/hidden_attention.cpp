@@ -80,10 +80,10 @@ struct Factors {
             if (w + W > i)
               for (int64_t l = 0; l < W; ++l) keep[l] = w + l >= i ? 1.f : 0.f;
             for (int64_t n = 0; n < N; ++n) {
-              const VecF en = keep + (1.f - keep) * e[n];
+              const VecF en = cpu::fmadd(1.f - keep, cpu::splat(e[n]), keep);
               const VecF q = cpu::load(&Q[n * Lp + w]) * en;
               cpu::store(&Q[n * Lp + w], q);
-              acc += c[n] * q;
+              acc = cpu::fmadd(q, c[n], acc);
             }
             cpu::store(&row[w], acc);
           }

@@ -50,11 +50,12 @@ inline void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict 
     V b1 = *reinterpret_cast<const V*>(b + L);
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
-      // scalar × vector: a broadcast load (a load port). `V{} + a[i]` was a scalar add of +0 (kept for signed
-      // zeros) and a register broadcast, which takes the port that half of the 512-bit FMAs need.
-      const T ai = a[i];
-      c[i][0] += ai * b0;
-      c[i][1] += ai * b1;
+      // a broadcast load (a load port, folded into the FMA). `V{} + a[i]` was a scalar add of +0 (kept for
+      // signed zeros) and a register broadcast, which takes the port that half of the 512-bit FMAs need;
+      // a[i] − (+0) is a[i] for every value, so it folds away.
+      const V ai = a[i] - V{};
+      c[i][0] = fmadd(ai, b0, c[i][0]);
+      c[i][1] = fmadd(ai, b1, c[i][1]);
     }
     a += MR;
     b += 2 * L;

@@ -70,8 +70,8 @@ void forward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const float
     const float* Cv = Ct + (b * L + t) * N;
     VecF acc{};
     for (int64_t c = 0; c < chunks; ++c) {
-      h[c] = vexp(A[c] * dt) * h[c] + load(Bv + c * kLanesF) * dtu;
-      acc += load(Cv + c * kLanesF) * h[c];
+      h[c] = fmadd(vexp(A[c] * dt), h[c], load(Bv + c * kLanesF) * dtu);
+      acc = fmadd(load(Cv + c * kLanesF), h[c], acc);
     }
     readout[t] = acc;
   }
@@ -132,9 +132,9 @@ void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const floa
     for (int64_t c = 0; c < kChunks; ++c) {
       const VecF d = vexp(A[c] * dt);
       store(decays + k * N + c * kLanesF, d);
-      h[c] = d * h[c] + load(Bt + t * N + c * kLanesF) * dtu;
+      h[c] = fmadd(d, h[c], load(Bt + t * N + c * kLanesF) * dtu);
       store(hs + k * N + c * kLanesF, h[c]);
-      acc += load(Ct + t * N + c * kLanesF) * h[c];
+      acc = fmadd(load(Ct + t * N + c * kLanesF), h[c], acc);
     }
     red_y[t] = acc;
   }
@@ -157,13 +157,14 @@ void backward_row_vec(const ScanArgs<float>& a, int64_t b, int64_t e, const floa
     for (int64_t c = 0; c < kChunks; ++c) {
       const int64_t o = t * N + c * kLanesF;
       const VecF Bc = load(Bt + o), Cc = load(Ct + o), dc = load(decays + k * N + c * kLanesF);
-      dh[c] += Cc * dy;
-      if (dCp) store(dCp + o, load(dCp + o) + load(hs + k * N + c * kLanesF) * dy);
+      dh[c] = fmadd(Cc, dy, dh[c]);
+      if (dCp) store(dCp + o, fmadd(load(hs + k * N + c * kLanesF), dy, load(dCp + o)));
       const VecF g_decay = dh[c] * load(hs + (k - 1) * N + c * kLanesF) * dc;  // 0 at k = 0
-      ddt_v += g_decay * A[c] + dh[c] * Bc * ut;
-      dA_sum[c] += g_decay * dt;
-      if (dBp) store(dBp + o, load(dBp + o) + dh[c] * dtu);
-      du_v += dh[c] * Bc * dt;
+      const VecF dhB = dh[c] * Bc;
+      ddt_v = fmadd(g_decay, A[c], fmadd(dhB, ut, ddt_v));
+      dA_sum[c] = fmadd(g_decay, dt, dA_sum[c]);
+      if (dBp) store(dBp + o, fmadd(dh[c], dtu, load(dBp + o)));
+      du_v = fmadd(dhB, dt, du_v);
       dh[c] *= dc;
     }
     red_ddt[t] = ddt_v;

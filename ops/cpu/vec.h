@@ -3,9 +3,11 @@
 // their ranges, measured by tests/test_vec_math.cpp (AVX-512 build): vexp 1.0 ulp (subnormal results
 // included), vlog1p_unit 4.0, vsoftplus 4.4, vsigmoid 2.4; the test's bounds are 1.5, 4.5, 5 and 3.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
-#if defined(__AVX512F__)
+#include <type_traits>
+#if defined(__AVX512F__) || defined(__FMA__)
 #include <immintrin.h>
 #endif
 
@@ -32,6 +34,40 @@ inline VecF load(const float* p) {
 }
 inline void store(float* p, VecF v) { std::memcpy(p, &v, sizeof v); }
 inline VecF splat(float x) { return VecF{} + x; }
+
+// a·b + c, rounded once where the instruction set has FMA (else twice). The project builds with
+// -ffp-contract=off: whether GCC fuses a·b + c by itself depends on the CPU it tunes for (Zen's tuning avoids
+// FMA chains, Intel's does not), which made results differ between CPUs with the same instructions. So every
+// fused multiply-add in the kernels is written out here, and results depend on the instruction set alone.
+template <class V>
+inline V fmadd(V a, V b, V c) {
+#if defined(__FMA__) || defined(__AVX512F__)
+  using T = std::decay_t<decltype(a[0])>;
+  constexpr bool f32 = std::is_same_v<T, float>;
+  if constexpr (sizeof(V) == 64) {
+#if defined(__AVX512F__)
+    if constexpr (f32) return V(_mm512_fmadd_ps(__m512(a), __m512(b), __m512(c)));
+    else return V(_mm512_fmadd_pd(__m512d(a), __m512d(b), __m512d(c)));
+#endif
+  } else if constexpr (sizeof(V) == 32) {
+    if constexpr (f32) return V(_mm256_fmadd_ps(__m256(a), __m256(b), __m256(c)));
+    else return V(_mm256_fmadd_pd(__m256d(a), __m256d(b), __m256d(c)));
+  } else if constexpr (sizeof(V) == 16) {
+    if constexpr (f32) return V(_mm_fmadd_ps(__m128(a), __m128(b), __m128(c)));
+    else return V(_mm_fmadd_pd(__m128d(a), __m128d(b), __m128d(c)));
+  }
+#endif
+  return a * b + c;
+}
+inline float fmadd(float a, float b, float c) {
+#if defined(__FMA__) || defined(__AVX512F__)
+  return std::fma(a, b, c);  // one instruction here; without FMA, std::fma would be a slow library call
+#else
+  return a * b + c;
+#endif
+}
+inline VecF fmadd(VecF a, float b, VecF c) { return fmadd(a, splat(b), c); }
+inline VecF fmadd(VecF a, VecF b, float c) { return fmadd(a, b, splat(c)); }
 // Horizontal sum by halving (log2(lanes) vector adds instead of a serial chain over the lanes).
 inline float hsum(VecF v) {
   typedef float V4 __attribute__((vector_size(16)));
@@ -97,13 +133,16 @@ inline void hsum_rows(const VecF* v, int64_t n, float* out) {
 // range, against 2.7 ulp for the Taylor polynomial of the same degree (tests/test_vec_math.cpp).
 inline VecF exp_poly(VecF r) {
   VecF p = splat(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  return p * r * r + r + 1.f;
+  p = fmadd(p, r, 1.3981999507e-3f);
+  p = fmadd(p, r, 8.3334519073e-3f);
+  p = fmadd(p, r, 4.1665795894e-2f);
+  p = fmadd(p, r, 1.6666665459e-1f);
+  p = fmadd(p, r, 5.0000001201e-1f);
+  return fmadd(p * r, r, r) + 1.f;
 }
+
+// r = x − n ln 2 with ln 2 split in a part exact in float and the rest (Cody and Waite).
+inline VecF exp_reduce(VecF x, VecF n) { return fmadd(n, 2.12194440e-4f, fmadd(n, splat(-0.693359375f), x)); }
 
 #if defined(__AVX512F__)
 // AVX-512: round and scale in one instruction each; vscalefps gives 0 (through the denormals) below
@@ -112,9 +151,7 @@ inline VecF exp_poly(VecF r) {
 inline VecF vexp(VecF x) {
   const __m512 fn = _mm512_maskz_roundscale_ps(0xFFFF, __m512(x * 1.44269504088896341f),
                                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const VecF n = VecF(fn);
-  const VecF r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  return VecF(_mm512_maskz_scalef_ps(0xFFFF, __m512(exp_poly(r)), fn));
+  return VecF(_mm512_maskz_scalef_ps(0xFFFF, __m512(exp_poly(exp_reduce(x, VecF(fn)))), fn));
 }
 #else
 // Portable: 2^n is applied as two normal factors 2^h · 2^(n−h), h = n / 2, so that results between −103 and
@@ -123,11 +160,11 @@ inline VecF vexp(VecF x) {
   const VecF lo = splat(-104.f), hi = splat(89.f);
   x = x < lo ? lo : x;
   x = x > hi ? hi : x;
-  const VecF t = x * 1.44269504088896341f + 0.5f;
+  const VecF t = fmadd(x, 1.44269504088896341f, splat(0.5f));
   VecI n = __builtin_convertvector(t, VecI);
   n += (t < __builtin_convertvector(n, VecF));  // truncation -> floor (mask is -1 where t < trunc(t))
   const VecF fn = __builtin_convertvector(n, VecF);
-  const VecF r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
+  const VecF r = exp_reduce(x, fn);
   const VecI h = n >> 1;
   const VecI bits_h = (h + 127) << 23, bits_rest = (n - h + 127) << 23;
   VecF scale_h, scale_rest;
@@ -146,11 +183,11 @@ inline VecF vlog1p_unit(VecF w) {
   const VecF f = (halve ? 0.5f * u : u) - 1.f;  // exact
   const VecF s = f / (f + 2.f), s2 = s * s;
   VecF p = splat(1.f / 9);
-  p = p * s2 + 1.f / 7;
-  p = p * s2 + 1.f / 5;
-  p = p * s2 + 1.f / 3;
-  p = p * s2 + 1.f;
-  const VecF log_u = 2.f * s * p + (halve ? splat(0.693147181f) : VecF{});
+  p = fmadd(p, s2, 1.f / 7);
+  p = fmadd(p, s2, 1.f / 5);
+  p = fmadd(p, s2, 1.f / 3);
+  p = fmadd(p, s2, 1.f);
+  const VecF log_u = fmadd(2.f * s, p, halve ? splat(0.693147181f) : VecF{});
   const VecF um1 = u - 1.f;
   return um1 == 0.f ? w : log_u * (w / (um1 == 0.f ? splat(1.f) : um1));
 }
