@@ -196,11 +196,6 @@ void evaluate_vit_images(const VisionTransformer& model, Normalization n, const 
   }
 }
 
-void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,
-                    const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts) {
-  evaluate_images(model, {image}, {label}, {mask}, methods, perturbation, counts);
-}
-
 namespace {
 
 // Table rows in the canonical order (paper methods, both variants, unified, baselines), then any others.

@@ -40,20 +40,18 @@ struct EvalCounts {
   static EvalCounts load_csv(const std::string& path);
 };
 
-// Scores one image (8-bit, the model's input size) for every method. `mask` may be empty (no segmentation);
-// `label` < 0: unknown (segmentation data without classes: the predicted class is explained either way).
-void evaluate_image(const VisionMamba& model, const Image8& image, int64_t label, const std::vector<uint8_t>& mask,
-                    const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts);
+// Scores images (8-bit, the model's input size) for every method, with one explanation pass (forward and
+// backward) over the batch; the counts are those of scoring the images one by one, up to float32 rounding.
+// A `masks` entry may be empty (no segmentation); a label < 0 is unknown (segmentation data without classes: the
+// predicted class is explained either way).
+void evaluate_images(const VisionMamba& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,
+                     const std::vector<std::vector<uint8_t>>& masks, const std::vector<EvalMethod>& methods,
+                     bool perturbation, EvalCounts& counts);
 // The same for a ViT / DeiT and its methods (xai/vit_explain.h), one image at a time; `n` is the checkpoint's
 // input normalisation (perturbed copies are normalised the same way).
 void evaluate_vit_images(const VisionTransformer& model, Normalization n, const std::vector<Image8>& images,
                          const std::vector<int64_t>& labels, const std::vector<std::vector<uint8_t>>& masks,
                          const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts);
-// The same for several images with one explanation pass (forward and backward) over the batch; the counts are
-// those of evaluating the images one by one, up to float32 rounding.
-void evaluate_images(const VisionMamba& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,
-                     const std::vector<std::vector<uint8_t>>& masks, const std::vector<EvalMethod>& methods,
-                     bool perturbation, EvalCounts& counts);
 
 // Writes DIR/{perturbation,segmentation}.{md,csv} and DIR/perturbation_{positive,negative}.svg; returns the
 // Markdown of both tables.

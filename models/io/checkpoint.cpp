@@ -224,9 +224,7 @@ Checkpoint Checkpoint::open(const std::string& path) {
   HATTN_CHECK_INPUT(f.gcount() == 4, "'", path, "': file is too short to be a checkpoint");
   if (magic[0] == 'P' && magic[1] == 'K') return open_pth(path);
   if (path.size() >= 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0) return open_safetensors(path);
-  uint64_t hlen = 0;
-  std::memcpy(&hlen, magic, 4);  // safetensors starts with a little-endian header length, then '{'
-  f.seekg(8);
+  f.seekg(8);  // safetensors: an 8-byte little-endian header length, then the JSON header's '{'
   char brace = 0;
   f.read(&brace, 1);
   if (brace == '{') return open_safetensors(path);

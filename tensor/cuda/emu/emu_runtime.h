@@ -3,9 +3,11 @@
 // device plumbing above them run and are tested on machines without a GPU.
 //
 // What is real here (tensor/cuda/emu/emu_runtime.cpp has the details):
-// - Blocks run one after another, in blockIdx order. The threads of one block run concurrently, one OS
-//   thread each (a persistent pool), and __syncthreads is a real barrier: a missing barrier is a data race
-//   that shows in the results and under ThreadSanitizer. A thread that returns leaves the barrier.
+// - Blocks run one after another, in blockIdx order. The threads of one block are fibers on the launching
+//   thread, scheduled adversarially: each runs as far as the barriers allow, in ascending then descending
+//   thread order at alternate phases, so a missing __syncthreads makes one of the two orders read the wrong
+//   value (and, under ThreadSanitizer, where each fiber is a TSan fiber, a reported race). A thread that
+//   returns leaves the barrier.
 // - `__shared__` variables are statics: since launches are serialised (one in-order stream for the whole
 //   process, whichever host thread launches), they belong to one block at a time, as on a GPU.
 // - Device memory is a separate arena that is inaccessible (PROT_NONE) outside kernels and copies: host
