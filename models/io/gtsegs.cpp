@@ -125,7 +125,7 @@ GtSegsFile::GtSegsFile(const std::string& path) : path_(path) {
 
 SegmentationItem GtSegsFile::item(int64_t i) const {
   HATTN_CHECK(i >= 0 && i < size(), "GtSegsFile::item: index ", i, " outside [0, ", size(), ")");
-  const auto [w, h] = sizes_[i];
+  const int64_t w = sizes_[i].first, h = sizes_[i].second;  // not a structured binding: C++17 lambdas cannot capture one
   const size_t pixels = static_cast<size_t>(w * h);
   const std::vector<uint8_t> bytes = run_isolated(path_, "read", pixels * 4, [&](IsolatedOutput& out) {
     Reader r(out, path_);

@@ -109,8 +109,15 @@ inline VecI tree_mask() {
 template <int H>
 inline void tree_level(VecF* v, int pairs) {
   const VecI lo = tree_mask<H, false>(), hi = tree_mask<H, true>();  // constants once inlined
-  for (int i = 0; i < pairs; ++i)
+  for (int i = 0; i < pairs; ++i) {
+#if defined(__clang__)  // no __builtin_shuffle in clang (the fuzzing builds): the same sums, lane by lane
+    const VecF a = v[2 * i], b = v[2 * i + 1];
+    for (int p = 0; p < kLanesF; ++p)
+      v[i][p] = (lo[p] < kLanesF ? a[lo[p]] : b[lo[p] - kLanesF]) + (hi[p] < kLanesF ? a[hi[p]] : b[hi[p] - kLanesF]);
+#else
     v[i] = __builtin_shuffle(v[2 * i], v[2 * i + 1], lo) + __builtin_shuffle(v[2 * i], v[2 * i + 1], hi);
+#endif
+  }
   if constexpr (H > 1) tree_level<H / 2>(v, pairs / 2);
 }
 }  // namespace detail
