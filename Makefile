@@ -11,6 +11,7 @@ all: build
 setup:
 	@if [ ! -f /usr/include/gtest/gtest.h ] || [ ! -f /usr/include/benchmark/benchmark.h ] || \
 	    [ ! -f /usr/include/stb/stb_image.h ] || [ ! -f /usr/include/zlib.h ] || [ ! -d /usr/share/datasets/fashion-mnist ] || \
+	    [ ! -f /usr/include/jpeglib.h ] || \
 	    ! command -v cmake >/dev/null; then \
 	  bash scripts/setup.sh; fi
 

@@ -7,8 +7,9 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
-          dataset-fashion-mnist chromium libhdf5-dev)
-# chromium: scripts/check_explorer.sh renders the explorer page; libhdf5-dev: gtsegs_ijcv.mat (optional at build)
+          libjpeg62-turbo-dev dataset-fashion-mnist chromium libhdf5-dev)
+# chromium: scripts/check_explorer.sh renders the explorer page; libhdf5-dev: gtsegs_ijcv.mat (optional at build);
+# libjpeg62-turbo-dev: JPEG decoded as Pillow decodes it (optional at build: stb_image otherwise)
 if [[ "${1:-}" == "--slurm" ]]; then  # scripts/slurm_check.sh: a one-node cluster (no daemon is started here)
   packages+=(slurm-wlm munge)
 fi

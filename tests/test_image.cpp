@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include "models/io/jpeg.h"
+#include "models/load.h"
 #include "models/preprocess.h"
 #include "tensor/npy.h"
 #include "tests/test_util.h"
@@ -38,6 +40,66 @@ TEST(Preprocess, MatchesTorchvisionPillowBitExactly) {
         expect_matches_golden(preprocess_image(src, n, mode), str(name, "_", preprocess_name(mode), "_", n, ".npy"));
     }
   }
+}
+
+// JPEG pixels equal Pillow's (Image.open(f).convert("RGB"); Debian's Pillow and a PyPI wheel agree on them,
+// scripts/make_jpeg_goldens.py --check) for every layout Pillow writes: the model sees what PyTorch pipelines see.
+TEST(Jpeg, DecodedAsPillowDecodes) {
+  if (!jpeg::available()) GTEST_SKIP() << "this build has no libjpeg (libjpeg62-turbo-dev): JPEG goes through stb_image";
+  const std::string dir = std::string(HATTN_TEST_DATA) + "/jpeg/";
+  for (const char* name : {"420", "422", "444", "progressive", "optimized", "gray", "cmyk", "exif_rotated", "tiny", "q100"}) {
+    const Image8 img = load_image(dir + name + ".jpg");
+    const Tensor ref = load_npy(dir + name + ".npy");
+    ASSERT_EQ(ref.shape(), (Shape{img.height, img.width, 3})) << name;
+    const uint8_t* r = ref.data<uint8_t>();
+    int64_t differ = 0, worst = 0;
+    for (size_t i = 0; i < img.rgb.size(); ++i) {
+      const int d = std::abs(int(img.rgb[i]) - int(r[i]));
+      differ += d != 0;
+      worst = std::max<int64_t>(worst, d);
+    }
+    std::cout << "  [" << name << ".jpg] " << differ << " of " << img.rgb.size() << " values differ from Pillow's (worst "
+              << worst << ")\n";
+    EXPECT_EQ(differ, 0) << name;
+  }
+  const std::string why = error_of([&] { load_image(dir + "truncated.jpg"); });
+  EXPECT_NE(why.find("truncated.jpg"), std::string::npos) << why;
+  EXPECT_NE(why.find("truncated"), std::string::npos) << why;
+}
+
+// A JPEG classified end to end gives the logits of a float64 PyTorch reference that decodes with Pillow and
+// preprocesses with torchvision (crop): the pixels are equal, so only float32 rounding differs.
+TEST(Jpeg, ClassifiedAsPyTorchWithPillowClassifies) {
+  if (!jpeg::available()) GTEST_SKIP() << "this build has no libjpeg (libjpeg62-turbo-dev): JPEG goes through stb_image";
+  const std::string data = std::string(HATTN_TEST_DATA) + "/";
+  auto model = load_vim(data + "vim_ref/vim_ref.pth");
+  const Image8 img = preprocess_image(load_image(data + "jpeg/420.jpg"), model->config().img_size, Preprocess::Crop);
+  NoGradGuard no_grad;
+  expect_close_scaled(model->forward(normalize_image(img)).logits, load_npy(data + "jpeg/420_vim_ref_logits.npy"),
+                      "vim.forward", "logits of 420.jpg");
+}
+
+// The frame header is read without a decoder: a JPEG claiming 10000 x 10000 pixels, or 12-bit samples, or two
+// components, is refused before anything decodes it.
+TEST(Jpeg, HeaderCheckedBeforeDecoding) {
+  std::ifstream in(std::string(HATTN_TEST_DATA) + "/jpeg/420.jpg", std::ios::binary);
+  const std::string good((std::istreambuf_iterator<char>(in)), {});
+  const size_t sof = good.find("\xff\xc0");
+  ASSERT_NE(sof, std::string::npos);
+  const std::string path = ::testing::TempDir() + "edited.jpg";
+  auto with = [&](size_t at, std::initializer_list<unsigned char> bytes) {
+    std::string b = good;
+    size_t k = at;
+    for (unsigned char c : bytes) b[k++] = static_cast<char>(c);
+    std::ofstream(path, std::ios::binary) << b;
+    return error_of([&] { load_image(path); });
+  };
+  EXPECT_NE(with(sof + 5, {0x27, 0x10, 0x27, 0x10}).find("megapixel limit"), std::string::npos);  // height, width
+  EXPECT_NE(with(sof + 4, {12}).find("12-bit"), std::string::npos);
+  EXPECT_NE(with(sof + 9, {2}).find("2 components"), std::string::npos);
+  EXPECT_NE(with(sof + 5, {0, 0}).find("no pixels"), std::string::npos);
+  std::ofstream(path, std::ios::binary) << good.substr(0, sof);  // ends before its frame header
+  EXPECT_NE(error_of([&] { load_image(path); }).find("before its frame header"), std::string::npos);
 }
 
 TEST(Preprocess, NormalisationMatchesToTensorNormalize) {

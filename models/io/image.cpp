@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "models/io/isolated.h"
+#include "models/io/jpeg.h"
+#include "models/io/read_file.h"
 #include "tensor/atomic_write.h"
 #include "tensor/error.h"
 
@@ -16,23 +18,60 @@
 
 namespace ha {
 
+namespace {
+
+void check_size(const std::string& path, int64_t w, int64_t h) {
+  HATTN_CHECK_INPUT(w > 0 && h > 0, "'", path, "' has no pixels");
+  HATTN_CHECK_INPUT(w * h <= kMaxImagePixels, "'", path, "' is ", w, "x", h, " pixels, over the ",
+                    kMaxImagePixels / 1000000, "-megapixel limit");
+}
+
+// JPEG through libjpeg-turbo as Pillow drives it (models/io/jpeg.h), in the isolated child.
+Image8 load_jpeg(const std::string& path) {
+  const jpeg::Header h = jpeg::read_header(path);
+  check_size(path, h.width, h.height);
+  const size_t nbytes = static_cast<size_t>(h.width) * h.height * 3;
+  Image8 img;
+  img.width = h.width;
+  img.height = h.height;
+  img.rgb = run_isolated(path, "decoded", nbytes, [&](IsolatedOutput& out) {
+    const std::string bytes = read_whole_file(path, kMaxImagePixels * 8, "image");
+    const char* why = jpeg::decode_rgb(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), h.width,
+                                       h.height, out.data);
+    if (why) out.fail(why);
+    out.size = nbytes;
+  });
+  return img;
+}
+
+}  // namespace
+
 // Decoding runs in a forked child process (models/io/isolated.h): stb_image has known crashes on malformed files
-// (fuzz_image found a SEGV in its JPEG Huffman decoder), and a research tool must answer untrusted input with an
-// error, never a crash. The child writes the pixels into shared memory sized from the (already validated) header.
+// (fuzz_image found a SEGV in its JPEG Huffman decoder), libjpeg is not hardened either, and a research tool must
+// answer untrusted input with an error, never a crash. The child writes the pixels into shared memory sized from
+// the (already validated) header.
 Image8 load_image(const std::string& path) {
   require_readable_file(path, "image");
   FILE* f = std::fopen(path.c_str(), "rb");
   HATTN_CHECK_INPUT(f != nullptr, "cannot open image '", path, "'");
+  unsigned char magic[3] = {0, 0, 0};
+  const size_t got = std::fread(magic, 1, 3, f);
+  if (jpeg::available() && jpeg::has_signature(magic, got)) {
+    std::fclose(f);
+    return load_jpeg(path);
+  }
+  std::rewind(f);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_file(f, &w, &h, &comp)) {
     std::fclose(f);
     throw InputError(str("'", path, "' is not a readable image (", stbi_failure_reason(), ")"));
   }
-  if (static_cast<int64_t>(w) * h > kMaxImagePixels) {
+  try {
+    check_size(path, w, h);
+  } catch (...) {
     std::fclose(f);
-    throw InputError(str("'", path, "' is ", w, "x", h, " pixels, over the ", kMaxImagePixels / 1000000, "-megapixel limit"));
+    throw;
   }
-  HATTN_CHECK_INPUT(w > 0 && h > 0, "'", path, "' has no pixels");
   std::rewind(f);
   const size_t nbytes = static_cast<size_t>(w) * h * 3;
   std::vector<uint8_t> pixels;

@@ -1,5 +1,5 @@
-// 8-bit RGB images: decoding with stb_image (JPEG/PNG/BMP/...; grayscale, alpha, 16-bit and CMYK become
-// 8-bit RGB) and PNG writing with stb_image_write.
+// 8-bit RGB images: JPEG decoded with libjpeg-turbo as Pillow decodes it (models/io/jpeg.h), other formats
+// (PNG/BMP/...; grayscale, alpha, 16-bit become 8-bit RGB) with stb_image; PNG writing with stb_image_write.
 #pragma once
 #include <cstdint>
 #include <string>
