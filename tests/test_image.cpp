@@ -67,6 +67,24 @@ TEST(Jpeg, DecodedAsPillowDecodes) {
   EXPECT_NE(why.find("truncated"), std::string::npos) << why;
 }
 
+// PNG pixels equal Pillow's where decoders disagree: 16-bit grey is clipped to 255 (not scaled), other 16-bit
+// layouts keep the high byte, low bit depths scale, palettes expand, transparency is dropped
+// (scripts/make_png_goldens.py; a PyPI Pillow wheel agrees).
+TEST(Png, DecodedAsPillowDecodes) {
+  const std::string dir = std::string(HATTN_TEST_DATA) + "/png/";
+  for (const char* name : {"gray16", "gray_alpha16", "rgb16", "rgba16", "gray1", "gray2", "gray4", "palette8",
+                           "palette4", "palette_trns", "rgb_trns", "interlaced"}) {
+    const Image8 img = load_image(dir + name + ".png");
+    const Tensor ref = load_npy(dir + name + ".npy");
+    ASSERT_EQ(ref.shape(), (Shape{img.height, img.width, 3})) << name;
+    const uint8_t* r = ref.data<uint8_t>();
+    int64_t differ = 0;
+    for (size_t i = 0; i < img.rgb.size(); ++i) differ += img.rgb[i] != r[i];
+    std::cout << "  [" << name << ".png] " << differ << " of " << img.rgb.size() << " values differ from Pillow's\n";
+    EXPECT_EQ(differ, 0) << name;
+  }
+}
+
 // A JPEG classified end to end gives the logits of a float64 PyTorch reference that decodes with Pillow and
 // preprocesses with torchvision (crop): the pixels are equal, so only float32 rounding differs.
 TEST(Jpeg, ClassifiedAsPyTorchWithPillowClassifies) {

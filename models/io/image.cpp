@@ -72,16 +72,25 @@ Image8 load_image(const std::string& path) {
     std::fclose(f);
     throw;
   }
+  // Pillow opens 16-bit grey as a 32-bit integer image, whose conversion to RGB clips at 255; every other 16-bit
+  // layout keeps the high byte, as stb_image's 8-bit conversion does.
+  const bool grey16 = comp == 1 && stbi_is_16_bit_from_file(f);
   std::rewind(f);
   const size_t nbytes = static_cast<size_t>(w) * h * 3;
   std::vector<uint8_t> pixels;
   try {
     pixels = run_isolated(path, "decoded", nbytes, [&](IsolatedOutput& out) {
       int cw = 0, ch = 0, cc = 0;
-      unsigned char* data = stbi_load_from_file(f, &cw, &ch, &cc, 3);
+      void* data = grey16 ? static_cast<void*>(stbi_load_from_file_16(f, &cw, &ch, &cc, 1))
+                          : static_cast<void*>(stbi_load_from_file(f, &cw, &ch, &cc, 3));
       if (!data) out.fail(stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
       if (cw != w || ch != h) out.fail("the image's size changed while decoding");
-      std::memcpy(out.data, data, nbytes);
+      if (grey16) {
+        const uint16_t* v = static_cast<const uint16_t*>(data);
+        for (size_t i = 0; i < nbytes / 3; ++i) out.data[3 * i] = out.data[3 * i + 1] = out.data[3 * i + 2] = v[i] > 255 ? 255 : v[i];
+      } else {
+        std::memcpy(out.data, data, nbytes);
+      }
       out.size = nbytes;
     });
   } catch (...) {
