@@ -7,12 +7,14 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "apps/exit_status.h"
 #include "models/io/checkpoint.h"
 #include "models/io/gtsegs.h"
 #include "models/io/idx.h"
+#include "models/io/isolated.h"
 #include "models/load.h"
 #include "models/preprocess.h"
 #include "tensor/npy.h"
@@ -144,6 +146,25 @@ TEST(UnusualButValid, ImagesLoadWhileSignalsArrive) {
   sigaction(SIGALRM, &old, nullptr);
   EXPECT_TRUE(failure.empty()) << failure;
   EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1) << "a decoder child was left unreaped";
+}
+
+// A reader that never finishes (a decoder caught in a loop on a crafted file) is killed at the time limit and
+// reported; the tool goes on, and no child is left behind.
+TEST(HostileFiles, HungReaderIsStoppedAtTheTimeLimit) {
+  set_isolated_time_limit(0.3);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string msg = error_of([] {
+    run_isolated("looping.png", "decoded", 16, [](IsolatedOutput&) {
+      for (;;) pause();
+    });
+  });
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  set_isolated_time_limit(0);
+  EXPECT_NE(msg.find("'looping.png' could not be decoded: the reader did not finish within 0.3 s"), std::string::npos)
+      << msg;
+  EXPECT_LT(took, 30.0) << "the wait outlived the limit by far";
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1) << "the stopped reader was left unreaped";
+  EXPECT_EQ(load_image(kDir + "image_1x1.png").width, 1);  // and reading goes on
 }
 
 TEST(UnusualButValid, Images) {
