@@ -11,6 +11,14 @@ namespace ha {
 
 namespace {
 thread_local bool t_grad_enabled = true;
+thread_local std::vector<std::pair<Tensor, uint64_t>> t_pending_saves;  // saved() since the last record()
+}
+
+Tensor saved(const Tensor& t) {
+  if (!t.defined()) return Tensor();
+  Tensor d = t.detach();
+  t_pending_saves.emplace_back(d, t.version());
+  return d;
 }
 
 Node::~Node() {
@@ -63,6 +71,8 @@ void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs
             const std::vector<Tensor>& outputs) {
   node->next_edges.clear();
   for (const Tensor& t : inputs) node->next_edges.push_back(gradient_edge(t));
+  node->saved_versions = std::move(t_pending_saves);
+  t_pending_saves.clear();
   node->num_outputs = static_cast<int>(outputs.size());
   node->output_hooks.assign(outputs.size(), {});
   node->retained_grads.assign(outputs.size(), {});
@@ -177,10 +187,15 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
       grads[i] = run_hooks(node->output_hooks[i], grads[i]);
       if (auto t = node->retained_grads[i].lock()) accumulate_grad(*t, grads[i]);
     }
+    for (const auto& [t, version] : node->saved_versions)
+      HATTN_CHECK(t.version() == version, "backward of ", node->name(), ": a tensor it saved for its gradient (",
+                  describe(t), ") was modified in place after the forward pass (version ", t.version(),
+                  ", saved at ", version, "); write into a clone() instead, or run the forward again");
     bool any = std::any_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
     std::vector<Tensor> input_grads = any ? node->apply(grads) : std::vector<Tensor>();
     if (!retain_graph && dynamic_cast<AccumulateGrad*>(node.get()) == nullptr) {
       node->release();
+      node->saved_versions.clear();
       node->released = true;
     }
     for (size_t i = 0; i < node->next_edges.size(); ++i) {

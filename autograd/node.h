@@ -4,7 +4,9 @@
 // its backward reads, as detached tensors (no cycles through grad_fn). `Tensor::backward` walks the graph
 // with an explicit stack (never recursion: a 24-layer bidirectional Vim is deep), counts each node's
 // consumers, then runs nodes in topological order; gradients arriving at the same slot accumulate with +=.
-// After a backward the nodes drop their saved tensors unless retain_graph is set.
+// Before a node runs, its saved tensors' storage versions are compared with those at saving: an in-place write
+// in between is an error naming the op, not a wrong gradient. After a backward the nodes drop their saved tensors
+// unless retain_graph is set.
 #pragma once
 #include <memory>
 #include <vector>
@@ -34,6 +36,7 @@ class Node {
   int num_outputs = 1;
   std::vector<std::vector<GradHook>> output_hooks;        // per output
   std::vector<std::weak_ptr<TensorImpl>> retained_grads;  // per output: tensors that called retain_grad()
+  std::vector<std::pair<Tensor, uint64_t>> saved_versions;  // what backward reads, and its version when saved
   bool released = false;
 };
 

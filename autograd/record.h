@@ -24,7 +24,9 @@ void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs
 // For ops with no derivative: throws at graph-build time, naming the op, when an input requires grad.
 void check_not_differentiable(const char* op, std::initializer_list<Tensor> inputs);
 
-// A saved tensor: same storage, no history (a node must not keep its own output's grad_fn alive).
-inline Tensor saved(const Tensor& t) { return t.defined() ? t.detach() : Tensor(); }
+// A saved tensor: same storage, no history (a node must not keep its own output's grad_fn alive). The next node
+// that this thread records remembers the storage's version; its backward refuses to run when an in-place write
+// changed the tensor since (PyTorch's contract). Call it right before record_op, as every op does.
+Tensor saved(const Tensor& t);
 
 }  // namespace ha

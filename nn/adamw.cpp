@@ -39,6 +39,7 @@ void AdamW::step(double lr) {
   float* v = v_.data<float>();
   const float b1 = float(cfg_.beta1), b2 = float(cfg_.beta2), eps = float(cfg_.eps);
   const float step = float(lr / bc1), vscale = float(1 / std::sqrt(bc2)), decay = float(lr * cfg_.weight_decay);
+  params_.bump_version();  // the parameters are views of params_: a graph that saved one is now stale
   if (params_.device().is_cuda()) {
     cuda::adamw_step(p, g, m, v, decay_mask_.data<float>(), params_.numel(), b1, b2, eps, step, vscale, decay,
                      params_.device().index);

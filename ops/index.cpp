@@ -68,8 +68,9 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   });
   if (needs_grad({x})) {
     Shape xs = x.shape();
-    record_op("gather", {x}, out, [xs, d, idx](const Tensor& g) {
-      return std::vector<Tensor>{scatter_add(xs, d, idx, g)};
+    const Tensor is = saved(idx);
+    record_op("gather", {x}, out, [xs, d, is](const Tensor& g) {
+      return std::vector<Tensor>{scatter_add(xs, d, is, g)};
     });
   }
   return out;
@@ -104,7 +105,8 @@ Tensor scatter_add(const Shape& shape, int64_t dim, const Tensor& index, const T
     });
   });
   if (needs_grad({src})) {
-    record_op("scatter_add", {src}, out, [d, idx](const Tensor& g) { return std::vector<Tensor>{gather(g, d, idx)}; });
+    const Tensor is = saved(idx);
+    record_op("scatter_add", {src}, out, [d, is](const Tensor& g) { return std::vector<Tensor>{gather(g, d, is)}; });
   }
   return out;
 }

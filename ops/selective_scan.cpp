@@ -73,6 +73,7 @@ Tensor selective_scan(const ScanInputs& in) {
   if (needs_grad(inputs)) {
     std::vector<bool> want;
     for (const Tensor& t : inputs) want.push_back(t.defined() && t.requires_grad());
+    for (Tensor* t : {&c.u, &c.delta, &c.A, &c.Bm, &c.Cm, &c.D, &c.z, &c.delta_bias}) *t = saved(*t);
     record_op(op, inputs, out, [c, d, want, dev](const Tensor& g_in) {
       Tensor g = raw::contiguous(g_in);
       HATTN_CHECK(g.device() == dev, "selective_scan backward: gradient on ", g.device().name(), ", inputs on ", dev.name());

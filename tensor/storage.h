@@ -1,6 +1,8 @@
 // Storage: one owned allocation on one device, shared by every tensor that views it (via shared_ptr).
 #pragma once
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "tensor/device.h"
@@ -17,8 +19,13 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  // Counts in-place writes through the tensor API (copy_, fill_, add_, optimiser steps); every view shares it.
+  // Backward compares it with its value when a node saved the tensor (autograd/record.h: saved()).
+  uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
+  std::atomic<uint64_t> version_{0};
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   Device device_;

@@ -126,6 +126,7 @@ double Tensor::item() const {
 }
 
 Tensor& Tensor::fill_(double value) {
+  bump_version();
   if (device().is_cuda()) {
     if (value == 0 && is_contiguous()) {
       cuda::memset_zero(raw_data(), numel() * dtype_size(dtype()), device().index);
@@ -164,6 +165,7 @@ void transpose_copy(T* dst, const T* src, int64_t batch, int64_t sb, int64_t R, 
 
 Tensor& Tensor::copy_(const Tensor& src) {
   Tensor s = raw::expand(src, shape(), "copy_");
+  bump_version();
   if (device().is_cuda() && s.device() == device() && s.dtype() == dtype()) {  // on the device, any strides
     cuda::strided_copy(static_cast<int>(dtype_size(dtype())), s.raw_data(), raw_data(),
                        cuda::strided_of(shape(), {&strides(), &s.strides()}), device().index);

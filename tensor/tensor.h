@@ -112,6 +112,10 @@ class Tensor {
   Tensor grad() const;  // undefined when none accumulated
   void zero_grad();
   Tensor detach() const;  // same storage, no history
+  // In-place writes to the storage so far (shared by all views); code that writes through data<T>() into a
+  // tensor that may be saved for backward calls bump_version() (Tensor's own in-place methods do).
+  uint64_t version() const { return impl().storage->version(); }
+  void bump_version() const { impl().storage->bump_version(); }
   void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
   void register_hook(GradHook hook) const;
   void retain_grad() const;  // keep .grad() on an intermediate tensor

@@ -180,6 +180,7 @@ Tensor to_device(const Tensor& t, Device device) {
 void add_(const Tensor& dst, const Tensor& src) {
   HATTN_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype() && dst.device() == src.device(),
               "add_: destination ", describe(dst), " and source ", describe(src), " differ");
+  dst.bump_version();
   if (dst.device().is_cuda()) {
     HATTN_CHECK(is_floating(dst.dtype()), "add_: CUDA accumulation needs a floating dtype");
     const Tensor s = contiguous(src);

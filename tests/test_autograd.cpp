@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "nn/adamw.h"
+#include "nn/layers.h"
 #include "ops/ops.h"
 #include "tests/test_util.h"
 #include "tensor/random.h"
@@ -152,6 +154,43 @@ TEST(Autograd, SavedTensorsDoNotLeakThroughCycles) {
     weak = y.impl_ptr();
   }
   EXPECT_TRUE(weak.expired());
+}
+
+// A tensor that a node saved and that is then written in place would give a wrong gradient silently; backward
+// refuses instead and names the op (PyTorch's contract). Views share the count; writes to tensors that no node
+// saved (add's inputs) are fine; so is a write after the backward that read it.
+TEST(Autograd, InPlaceWriteToASavedTensorIsAnErrorAtBackward) {
+  {
+    Tensor a = vec({1.0, 2.0}).requires_grad_(), b = vec({3.0, 4.0});
+    Tensor y = sum(mul(a, b));  // mul saves b for a's gradient
+    b.fill_(0.0);
+    const std::string msg = error_of([&] { y.backward(); });
+    EXPECT_NE(msg.find("backward of mul"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("modified in place"), std::string::npos) << msg;
+  }
+  {
+    Tensor base = vec({1.0, 2.0, 3.0, 4.0});
+    Tensor a = vec({1.0, 2.0}).requires_grad_();
+    Tensor y = sum(mul(a, base.narrow(0, 2, 2)));  // saves a view
+    base.narrow(0, 0, 1).copy_(vec({9.0}));          // another view of the same storage
+    EXPECT_NE(error_of([&] { y.backward(); }).find("backward of mul"), std::string::npos);
+  }
+  {
+    Tensor a = vec({1.0, 2.0}).requires_grad_(), b = vec({3.0, 4.0});
+    Tensor y = sum(add(mul(a, 2.0), b));  // add saves nothing
+    raw::add_(b, vec({1.0, 1.0}));
+    y.backward();
+    EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{2, 2}));
+    b.fill_(0.0);  // after the backward that read it
+  }
+  {  // an optimiser step between forward and backward makes the graph stale
+    nn::Linear lin(2, 1, false);
+    nn::AdamW opt(lin);
+    Tensor x = vec({1.0, 2.0}).to(DType::F32).reshape({1, 2}).requires_grad_();
+    Tensor y = sum(lin(x));  // x's gradient needs the weight: saved
+    opt.step(1e-3);
+    EXPECT_NE(error_of([&] { y.backward(); }).find("modified in place"), std::string::npos);
+  }
 }
 
 }  // namespace
