@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Valgrind (memcheck) on the CLI demo path: classify, explain (every method), attention and info with the
 # bundled model on a cluttered test image. Builds a portable binary first (build-vg/, no -march=native:
-# valgrind does not emulate AVX-512). Fails on any invalid access or any lost block; the forked image
-# decoder is checked too. Takes a few minutes on 2 cores.
+# valgrind does not emulate AVX-512). Fails on any invalid access or any lost block; the image decoder (the
+# reader program hattn-reader that hattn spawns) is checked too. Takes a few minutes on 2 cores.
 # Usage: scripts/valgrind_demo.sh [OUTDIR]   (default out/valgrind; logs per command and summary.txt)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ rm -rf "$out"
 mkdir -p "$out"
 $hattn cluttered --split test --index 0 --count 1 --out "$out/input" >/dev/null || exit 1
 image=$out/input/test_0.png
-vg=(valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible
+vg=(valgrind --trace-children=yes --leak-check=full --show-leak-kinds=definite,indirect,possible
     --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=9)
 status=0
 run() {

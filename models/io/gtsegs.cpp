@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "models/io/isolated.h"
+#include "models/io/reader_jobs.h"
 #include "tensor/error.h"
 
 #if HATTN_WITH_HDF5
@@ -16,7 +17,7 @@ namespace {
 
 constexpr int64_t kMaxItems = 1 << 20;
 
-// Everything below runs in the reader child: errors end it with out.fail (a reason the parent reports).
+// Everything below runs in the reader process: errors end the job with out.fail (a reason the caller reports).
 struct Reader {
   IsolatedOutput& out;
   hid_t file = -1;
@@ -93,62 +94,74 @@ struct Reader {
 
 bool GtSegsFile::available() { return true; }
 
+void gtsegs_index_job(const std::vector<std::string>& args, IsolatedOutput& out) {
+  Reader r(out, args.at(0));
+  const hid_t imgs = r.open_list("/value/img"), gts = r.open_list("/value/gt");
+  const std::vector<hobj_ref_t> img_refs = r.references(imgs, "/value/img");
+  const std::vector<hobj_ref_t> gt_refs = r.references(gts, "/value/gt");
+  if (img_refs.size() != gt_refs.size())
+    out.fail("/value/img has " + std::to_string(img_refs.size()) + " items but /value/gt has " +
+             std::to_string(gt_refs.size()));
+  if (sizeof(int64_t) * (1 + 2 * img_refs.size()) > out.capacity) out.fail("too many items");
+  int64_t* dst = reinterpret_cast<int64_t*>(out.data);
+  dst[0] = static_cast<int64_t>(img_refs.size());
+  for (size_t i = 0; i < img_refs.size(); ++i) {
+    hid_t img, mask;
+    r.open_item(imgs, gts, img_refs[i], gt_refs[i], static_cast<int64_t>(i), img, mask, dst[1 + 2 * i], dst[2 + 2 * i]);
+    H5Dclose(img);
+    H5Dclose(mask);
+  }
+  out.size = sizeof(int64_t) * (1 + 2 * img_refs.size());
+}
+
+void gtsegs_item_job(const std::vector<std::string>& args, IsolatedOutput& out) {
+  const int64_t i = std::stoll(args.at(1)), n = std::stoll(args.at(2)), w = std::stoll(args.at(3)),
+                h = std::stoll(args.at(4));
+  const size_t pixels = static_cast<size_t>(w * h);
+  if (pixels * 4 > out.capacity) out.fail("the item is larger than announced");
+  Reader r(out, args.at(0));
+  const hid_t imgs = r.open_list("/value/img"), gts = r.open_list("/value/gt");
+  const std::vector<hobj_ref_t> img_refs = r.references(imgs, "/value/img");
+  const std::vector<hobj_ref_t> gt_refs = r.references(gts, "/value/gt");
+  if (static_cast<int64_t>(img_refs.size()) != n || img_refs.size() != gt_refs.size() || i < 0 || i >= n)
+    out.fail("the file changed while reading");
+  hid_t img, mask;
+  int64_t cw, ch;
+  r.open_item(imgs, gts, img_refs[i], gt_refs[i], i, img, mask, cw, ch);
+  if (cw != w || ch != h) out.fail("the file changed while reading");
+  std::vector<uint8_t> chw(pixels * 3), m(pixels);
+  r.read_u8(img, chw.data(), "item " + std::to_string(i) + " image");
+  r.read_u8(mask, m.data(), "item " + std::to_string(i) + " mask");
+  // (3, W, H) with H fastest -> row-major H×W×3; (W, H) -> row-major H×W
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t x = 0; x < w; ++x) {
+      for (int c = 0; c < 3; ++c) out.data[(y * w + x) * 3 + c] = chw[(c * w + x) * h + y];
+      out.data[pixels * 3 + y * w + x] = m[x * h + y] ? 1 : 0;
+    }
+  out.size = pixels * 4;
+}
+
 GtSegsFile::GtSegsFile(const std::string& path) : path_(path) {
   require_readable_file(path, ".mat file");
-  // the layout: N, then (W, H) per item, as int64
   const std::vector<uint8_t> bytes =
-      run_isolated(path, "read", sizeof(int64_t) * (1 + 2 * kMaxItems), [&](IsolatedOutput& out) {
-        Reader r(out, path);
-        const hid_t imgs = r.open_list("/value/img"), gts = r.open_list("/value/gt");
-        const std::vector<hobj_ref_t> img_refs = r.references(imgs, "/value/img");
-        const std::vector<hobj_ref_t> gt_refs = r.references(gts, "/value/gt");
-        if (img_refs.size() != gt_refs.size())
-          out.fail("/value/img has " + std::to_string(img_refs.size()) + " items but /value/gt has " +
-                   std::to_string(gt_refs.size()));
-        int64_t* dst = reinterpret_cast<int64_t*>(out.data);
-        dst[0] = static_cast<int64_t>(img_refs.size());
-        for (size_t i = 0; i < img_refs.size(); ++i) {
-          hid_t img, mask;
-          r.open_item(imgs, gts, img_refs[i], gt_refs[i], static_cast<int64_t>(i), img, mask, dst[1 + 2 * i],
-                      dst[2 + 2 * i]);
-          H5Dclose(img);
-          H5Dclose(mask);
-        }
-        out.size = sizeof(int64_t) * (1 + 2 * img_refs.size());
-      });
+      run_isolated(path, "read", sizeof(int64_t) * (1 + 2 * kMaxItems), "gtsegs-index", {path});
   int64_t n = 0;
+  HATTN_CHECK_INPUT(bytes.size() >= sizeof n, "'", path, "' holds no items");
   std::memcpy(&n, bytes.data(), sizeof n);
-  HATTN_CHECK_INPUT(n > 0, "'", path, "' holds no items");
+  HATTN_CHECK_INPUT(n > 0 && bytes.size() == sizeof(int64_t) * (1 + 2 * n), "'", path, "' holds no items");
   sizes_.resize(n);
   std::memcpy(sizes_.data(), bytes.data() + sizeof n, sizeof(int64_t) * 2 * n);
 }
 
 SegmentationItem GtSegsFile::item(int64_t i) const {
   HATTN_CHECK(i >= 0 && i < size(), "GtSegsFile::item: index ", i, " outside [0, ", size(), ")");
-  const int64_t w = sizes_[i].first, h = sizes_[i].second;  // not a structured binding: C++17 lambdas cannot capture one
+  const int64_t w = sizes_[i].first, h = sizes_[i].second;
   const size_t pixels = static_cast<size_t>(w * h);
-  const std::vector<uint8_t> bytes = run_isolated(path_, "read", pixels * 4, [&](IsolatedOutput& out) {
-    Reader r(out, path_);
-    const hid_t imgs = r.open_list("/value/img"), gts = r.open_list("/value/gt");
-    const std::vector<hobj_ref_t> img_refs = r.references(imgs, "/value/img");
-    const std::vector<hobj_ref_t> gt_refs = r.references(gts, "/value/gt");
-    if (static_cast<int64_t>(img_refs.size()) != size() || img_refs.size() != gt_refs.size())
-      out.fail("the file changed while reading");
-    hid_t img, mask;
-    int64_t cw, ch;
-    r.open_item(imgs, gts, img_refs[i], gt_refs[i], i, img, mask, cw, ch);
-    if (cw != w || ch != h) out.fail("the file changed while reading");
-    std::vector<uint8_t> chw(pixels * 3), m(pixels);
-    r.read_u8(img, chw.data(), "item " + std::to_string(i) + " image");
-    r.read_u8(mask, m.data(), "item " + std::to_string(i) + " mask");
-    // (3, W, H) with H fastest -> row-major H×W×3; (W, H) -> row-major H×W
-    for (int64_t y = 0; y < h; ++y)
-      for (int64_t x = 0; x < w; ++x) {
-        for (int c = 0; c < 3; ++c) out.data[(y * w + x) * 3 + c] = chw[(c * w + x) * h + y];
-        out.data[pixels * 3 + y * w + x] = m[x * h + y] ? 1 : 0;
-      }
-    out.size = pixels * 4;
-  });
+  const std::vector<uint8_t> bytes =
+      run_isolated(path_, "read", pixels * 4, "gtsegs-item",
+                   {path_, std::to_string(i), std::to_string(size()), std::to_string(w), std::to_string(h)});
+  HATTN_CHECK_INPUT(bytes.size() == pixels * 4, "'", path_, "' item ", i, ": the reader returned ", bytes.size(),
+                    " bytes, not ", pixels * 4);
   SegmentationItem it;
   it.image.width = w;
   it.image.height = h;
@@ -167,6 +180,9 @@ GtSegsFile::GtSegsFile(const std::string& path) : path_(path) {
 }
 
 SegmentationItem GtSegsFile::item(int64_t) const { throw InputError("GtSegsFile: this build has no HDF5"); }
+
+void gtsegs_index_job(const std::vector<std::string>&, IsolatedOutput& out) { out.fail("this build has no HDF5"); }
+void gtsegs_item_job(const std::vector<std::string>&, IsolatedOutput& out) { out.fail("this build has no HDF5"); }
 
 #endif
 

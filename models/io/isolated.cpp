@@ -1,12 +1,15 @@
 #include "models/io/isolated.h"
 
+#include <dlfcn.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/mman.h>
+#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -14,23 +17,30 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <thread>
 
+#include "models/io/reader_jobs.h"
 #include "tensor/error.h"
+
+extern char** environ;
 
 namespace ha {
 namespace {
 
-// The shared mapping: a verdict byte, the reason text, the size filled, then the data.
-constexpr size_t kReason = 240;
-struct Header {
-  char verdict;  // 'D' done, 'F' failed; set last, so a child killed half-way leaves neither
-  char reason[kReason];
-  uint64_t size;
-};
-constexpr size_t kHeader = (sizeof(Header) + 63) / 64 * 64;
+// A job's result on the pipe: 'D', the size as 8 little-endian bytes, the bytes; or 'F' and the reason's text.
+constexpr size_t kHead = 9, kMaxReason = 4096;
+
+using Clock = std::chrono::steady_clock;
 
 std::atomic<double> time_limit_s{-1};  // < 0: not read yet
+std::mutex program_mutex;
+bool program_overridden = false;
+std::string program_override;
+
+int64_t remaining_ms(Clock::time_point deadline) {
+  return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+}
 
 // waitpid that a signal (a profiler's or libFuzzer's timer) cannot cut short: otherwise the child would be left a
 // zombie and a good file reported as an error.
@@ -41,27 +51,22 @@ pid_t wait_for(pid_t pid, int* status) {
   return waited;
 }
 
-// Waits until the child ends or the time limit passes (a pidfd polled with a timeout; a 1 ms waitpid poll where
-// pidfds are missing). Returns false when the limit passed: the child is then killed and reaped.
-bool wait_within_limit(pid_t pid, int* status, double limit_s) {
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit_s));
-  auto remaining_ms = [&] {
-    return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-  };
+// Waits until the child ends or the deadline passes (a pidfd polled with a timeout; a 1 ms waitpid poll where
+// pidfds are missing). Returns false when the deadline passed: the child is then killed and reaped.
+bool wait_until(pid_t pid, int* status, Clock::time_point deadline) {
   bool ended = false;
   const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));  // glibc 2.36's <sys/pidfd.h> lacks extern "C"
   if (fd >= 0) {
     while (true) {
       pollfd p{fd, POLLIN, 0};
-      const int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(remaining_ms(), 1 << 30)));
+      const int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(remaining_ms(deadline), 1 << 30)));
       if (r > 0) { ended = true; break; }
-      if (r == 0 && remaining_ms() == 0) break;
+      if (r == 0 && remaining_ms(deadline) == 0) break;
       if (r < 0 && errno != EINTR) { ended = true; break; }  // cannot poll: fall back to an unlimited wait
     }
     close(fd);
   } else {
-    while (!(ended = waitpid(pid, status, WNOHANG) == pid) && remaining_ms() > 0)
+    while (!(ended = waitpid(pid, status, WNOHANG) == pid) && remaining_ms(deadline) > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (ended) return true;
   }
@@ -69,7 +74,65 @@ bool wait_within_limit(pid_t pid, int* status, double limit_s) {
   return wait_for(pid, status) == pid && ended;
 }
 
+bool write_all(int fd, const void* p, size_t n) {
+  const char* c = static_cast<const char*>(p);
+  while (n > 0) {
+    const ssize_t w = write(fd, c, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    c += w, n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+// Runs a job in this process and writes its result to fd: the body of hattn-reader and of a forked child.
+int run_job_to(int fd, const std::string& name, size_t capacity, const std::vector<std::string>& args) {
+  std::string reason;
+  try {
+    const ReaderJob job = find_reader_job(name);
+    if (!job) throw InputError(str("no reader job '", name, "'"));
+    std::vector<uint8_t> buffer(capacity);
+    IsolatedOutput out{buffer.data(), capacity, 0};
+    job(args, out);
+    if (out.size > capacity) throw Error(str("reader job '", name, "' overflowed its ", capacity, " bytes"));
+    unsigned char head[kHead] = {'D'};
+    for (int k = 0; k < 8; ++k) head[1 + k] = static_cast<unsigned char>(uint64_t(out.size) >> (8 * k));
+    return write_all(fd, head, kHead) && write_all(fd, buffer.data(), out.size) ? 0 : 3;
+  } catch (const std::exception& e) {
+    reason = e.what();
+  }
+  reason = "F" + reason.substr(0, kMaxReason);
+  write_all(fd, reason.data(), reason.size());
+  return 2;
+}
+
+bool executable(const std::string& p) { return !p.empty() && access(p.c_str(), X_OK) == 0; }
+
+std::string beside(const std::string& file, const char* name) {
+  const size_t slash = file.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : file.substr(0, slash)) + "/" + name;
+}
+
+std::string search_reader_program() {
+  if (const char* env = std::getenv("HATTN_READER"); env && *env) return env;
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = 0;
+    if (const std::string c = beside(exe, "hattn-reader"); executable(c)) return c;
+  }
+  Dl_info info{};  // the library this code is in, when it is a shared one loaded by another program
+  if (dladdr(reinterpret_cast<void*>(&reader_main), &info) && info.dli_fname)
+    if (const std::string c = beside(info.dli_fname, "hattn-reader"); executable(c)) return c;
+#ifdef HATTN_READER_BUILD_PATH
+  if (executable(HATTN_READER_BUILD_PATH)) return HATTN_READER_BUILD_PATH;
+#endif
+  return "";
+}
+
 }  // namespace
+
+void IsolatedOutput::fail(const std::string& why) const { throw InputError(why); }
 
 double isolated_time_limit() {
   double t = time_limit_s.load();
@@ -85,50 +148,139 @@ double isolated_time_limit() {
 
 void set_isolated_time_limit(double seconds) { time_limit_s.store(seconds > 0 ? seconds : kDefaultIsolatedTimeLimit); }
 
-void IsolatedOutput::fail(const std::string& why) {
-  std::snprintf(reason, reason_capacity, "%s", why.c_str());
-  reinterpret_cast<Header*>(data - kHeader)->verdict = 'F';
-  _exit(2);
+std::string reader_program() {
+  std::lock_guard<std::mutex> lock(program_mutex);
+  if (program_overridden) return program_override;
+  static const std::string found = search_reader_program();
+  return found;
 }
 
-std::vector<uint8_t> run_isolated(const std::string& what, const char* action, size_t capacity,
-                                  const std::function<void(IsolatedOutput&)>& work) {
-  void* shared = mmap(nullptr, kHeader + capacity, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (shared == MAP_FAILED) throw InputError(str("'", what, "': cannot map ", capacity, " bytes for reading"));
-  Header* header = static_cast<Header*>(shared);
-  uint8_t* data = static_cast<uint8_t*>(shared) + kHeader;
-  std::fflush(nullptr);  // nothing buffered may be written twice
-  const pid_t pid = fork();
-  if (pid == 0) {  // child
-    IsolatedOutput out{data, capacity, 0, header->reason, kReason};
-    try {
-      work(out);
-    } catch (const std::exception& e) {
-      out.fail(e.what());
-    }
-    header->size = out.size;
-    header->verdict = 'D';
-    _exit(0);
-  }
-  int status = 0;
+void set_reader_program(const char* path) {
+  std::lock_guard<std::mutex> lock(program_mutex);
+  program_overridden = path != nullptr;
+  program_override = path ? path : "";
+}
+
+std::vector<uint8_t> run_isolated(const std::string& what, const char* action, size_t capacity, const std::string& job,
+                                  const std::vector<std::string>& args) {
   const double limit = isolated_time_limit();
-  const bool in_time = pid > 0 && wait_within_limit(pid, &status, limit);
-  std::vector<uint8_t> result;
-  const char verdict = header->verdict;
-  const std::string reason(header->reason, strnlen(header->reason, kReason));
-  if (in_time && WIFEXITED(status) && verdict == 'D' && header->size <= capacity)
-    result.assign(data, data + header->size);
-  munmap(shared, kHeader + capacity);
-  if (pid < 0) throw InputError(str("'", what, "': cannot start the reader process"));
-  if (!in_time)
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit));
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw InputError(str("'", what, "': cannot make a pipe for the reader process"));
+  const std::string program = reader_program();
+  pid_t pid = -1;
+  int spawn_error = 0;
+  if (!program.empty()) {
+    std::vector<std::string> argv_s{program, job, std::to_string(capacity)};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);  // dup2 clears close-on-exec
+    spawn_error = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawn_error != 0) pid = -1;
+  } else {
+    std::fflush(nullptr);  // nothing buffered may be written twice
+    pid = fork();
+    if (pid == 0) {
+      close(fds[0]);
+      _exit(run_job_to(fds[1], job, capacity, args));
+    }
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    throw InputError(str("'", what, "': cannot start the reader ",
+                         program.empty() ? std::string("process") : "program '" + program + "'",
+                         spawn_error ? str(" (", std::strerror(spawn_error), ")") : std::string()));
+  }
+  // Read the result while the child writes it (a pipe holds 64 KB), until it closes the pipe or time runs out.
+  unsigned char head[kHead];
+  size_t got_head = 0, got = 0;
+  std::vector<uint8_t> data;
+  std::string reason;
+  bool timed_out = false, malformed = false;
+  while (true) {
+    pollfd p{fds[0], POLLIN, 0};
+    const int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(remaining_ms(deadline), 1 << 30)));
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) {
+      if (remaining_ms(deadline) > 0) continue;
+      timed_out = true;
+      break;
+    }
+    if (r < 0) break;
+    ssize_t n;
+    if (got_head < kHead && !(got_head > 0 && head[0] == 'F')) {
+      n = read(fds[0], head + got_head, kHead - got_head);
+      if (n > 0) {
+        got_head += static_cast<size_t>(n);
+        if (head[0] == 'F') {
+          reason.assign(reinterpret_cast<char*>(head) + 1, got_head - 1);
+        } else if (head[0] != 'D') {
+          malformed = true;
+        } else if (got_head == kHead) {
+          uint64_t size = 0;
+          for (int k = 0; k < 8; ++k) size |= uint64_t(head[1 + k]) << (8 * k);
+          if (size > capacity) malformed = true;
+          else data.resize(size);
+        }
+      }
+    } else if (head[0] == 'F') {
+      char buf[512];
+      n = read(fds[0], buf, sizeof buf);
+      if (n > 0 && reason.size() < kMaxReason) reason.append(buf, static_cast<size_t>(n));
+    } else {
+      if (got == data.size()) {  // nothing more is due: anything else is malformed
+        char extra;
+        n = read(fds[0], &extra, 1);
+        if (n > 0) malformed = true;
+      } else {
+        n = read(fds[0], data.data() + got, data.size() - got);
+        if (n > 0) got += static_cast<size_t>(n);
+      }
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0 || malformed) break;  // end of the result (or a read error)
+  }
+  close(fds[0]);
+  int status = 0;
+  if (timed_out || malformed) {
+    kill(pid, SIGKILL);
+    wait_for(pid, &status);
+  } else if (!wait_until(pid, &status, deadline)) {
+    timed_out = true;
+  }
+  if (timed_out)
     throw InputError(str("'", what, "' could not be ", action, ": the reader did not finish within ", limit,
                          " s and was stopped (HATTN_READER_TIMEOUT_S sets the limit; sanitizer and valgrind runs are slower)"));
   if (WIFSIGNALED(status))
     throw InputError(str("'", what, "' could not be ", action, ": the reader crashed (signal ", WTERMSIG(status),
                          ") on this malformed file"));
-  HATTN_CHECK_INPUT(verdict == 'D', "'", what, "' could not be ", action, " (",
-                    reason.empty() ? "no reason given" : reason, ")");
-  return result;
+  if (got_head > 0 && head[0] == 'F')
+    throw InputError(str("'", what, "' could not be ", action, " (", reason.empty() ? "no reason given" : reason, ")"));
+  if (malformed || got_head < kHead || got != data.size())
+    throw InputError(str("'", what, "' could not be ", action, ": the reader ended without a whole result (exit ",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : -1, ")"));
+  return data;
+}
+
+int reader_main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: hattn-reader JOB CAPACITY ARGS... (run by hattn to read untrusted files apart)\n");
+    return 2;
+  }
+  char* end = nullptr;
+  const unsigned long long capacity = std::strtoull(argv[2], &end, 10);
+  if (*argv[2] == 0 || *end != 0) {
+    std::fprintf(stderr, "hattn-reader: bad capacity '%s'\n", argv[2]);
+    return 2;
+  }
+  return run_job_to(STDOUT_FILENO, argv[1], static_cast<size_t>(capacity), std::vector<std::string>(argv + 3, argv + argc));
 }
 
 }  // namespace ha

@@ -54,11 +54,8 @@ extern thread_local dim3 gridDim;
 
 void __syncthreads();
 
-// Device math that host C++ lacks under these names.
-inline float __expf(float x) { return expf(x); }
-inline float __logf(float x) { return logf(x); }
-inline float rsqrtf(float x) { return 1.f / sqrtf(x); }
-inline double rsqrt(double x) { return 1.0 / sqrt(x); }
+// Device math that host C++ lacks under these names (only what the kernels call: add a function here when a
+// kernel needs it).
 inline int min(int a, int b) { return a < b ? a : b; }
 inline int max(int a, int b) { return a > b ? a : b; }
 inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
