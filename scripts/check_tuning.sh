@@ -16,17 +16,18 @@ trap 'rm -rf "$out"' EXIT
 vim=models/weights/vim_cluttered.safetensors
 vit=models/weights/vit_cluttered.safetensors
 img=tests/data/images/src_wide.png
+q() { "$@" > /dev/null 2>&1 || { echo "check_tuning: failed: $*" >&2; exit 1; }; }
 run() {  # run BINARY DIR
   local h=$1 d=$2
   mkdir -p "$d"
-  "$h" classify --checkpoint $vim --image $img --logits-npy "$d/logits.npy" > /dev/null
-  "$h" explain --checkpoint $vim --image $img --out "$d/official" > /dev/null
-  "$h" explain --checkpoint $vim --image $img --variant exact --method raw,rollout,attr --out "$d/exact" > /dev/null
-  "$h" explain --checkpoint $vit --image $img --out "$d/vit" > /dev/null
-  "$h" attention --checkpoint $vim --image $img --layer 3 --out "$d/attention" > /dev/null
+  q "$h" classify --checkpoint $vim --image $img --logits-npy "$d/logits.npy"
+  q "$h" explain --checkpoint $vim --image $img --out "$d/official"
+  q "$h" explain --checkpoint $vim --image $img --variant exact --method raw,rollout,attr --out "$d/exact"
+  q "$h" explain --checkpoint $vit --image $img --out "$d/vit"
+  q "$h" attention --checkpoint $vim --image $img --layer 3 --out "$d/attention"
   for m in mamba1 mamba2; do
-    "$h" lm logits --model models/weights/recall_$m --text 'a3k7q1m9z2b5|m' --logits-npy "$d/lm_$m.npy" > /dev/null
-    "$h" lm explain --model models/weights/recall_$m --text 'a3k7q1m9z2b5|m' --out "$d/lm_explain_$m" > /dev/null
+    q "$h" lm logits --model models/weights/recall_$m --text 'a3k7q1m9z2b5|m' --logits-npy "$d/lm_$m.npy"
+    q "$h" lm explain --model models/weights/recall_$m --text 'a3k7q1m9z2b5|m' --out "$d/lm_explain_$m"
   done
 }
 run "$ref_build/bin/hattn" "$out/native"
