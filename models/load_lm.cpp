@@ -1,5 +1,7 @@
 #include "models/load_lm.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -156,9 +158,18 @@ LmConfig infer_lm_config(const Checkpoint& ckpt, const LmFiles& files, std::stri
     const json::Value* ssm = cfg->find("ssm_cfg");
     const json::Value* layer = ssm ? ssm->find("layer") : nullptr;
     std::string stated;
-    if (type && type->kind == json::Value::Kind::String && (type->text == "mamba" || type->text == "mamba2"))
+    if (type) {
+      HATTN_CHECK_INPUT(type->kind == json::Value::Kind::String && (type->text == "mamba" || type->text == "mamba2"),
+                        "'", files.config, "': model_type ", type->kind == json::Value::Kind::String ? "'" + type->text + "'" : "(not a string)",
+                        " is not a Mamba language model's (mamba or mamba2)");
       stated = type->text == "mamba" ? "mamba1" : "mamba2";
-    if (layer && layer->kind == json::Value::Kind::String) stated = layer->text == "Mamba2" ? "mamba2" : "mamba1";
+    }
+    if (layer) {
+      HATTN_CHECK_INPUT(layer->kind == json::Value::Kind::String && (layer->text == "Mamba1" || layer->text == "Mamba2"),
+                        "'", files.config, "': ssm_cfg.layer ", layer->kind == json::Value::Kind::String ? "'" + layer->text + "'" : "(not a string)",
+                        " is neither Mamba1 nor Mamba2");
+      stated = layer->text == "Mamba2" ? "mamba2" : "mamba1";
+    }
     HATTN_CHECK_INPUT(stated.empty() || stated == lm_family_name(c.family), "'", files.config, "' says ", stated,
                       " but the tensors' shapes are ", lm_family_name(c.family), "'s");
   }
@@ -168,16 +179,26 @@ LmConfig infer_lm_config(const Checkpoint& ckpt, const LmFiles& files, std::stri
   c.d_inner = out.shape[1];
   HATTN_CHECK_INPUT(c.d_inner % c.d_model == 0, "'", where, "': ", c.d_inner, " inner channels are not a multiple of ",
                     c.d_model);
+  const std::string cpath = files.config.empty() ? std::string("config.json") : files.config;
+  // What config.json states about a size the shapes give must agree with them (it is not read otherwise).
+  auto check_stated = [&](std::initializer_list<const char*> names, int64_t actual, const char* what) {
+    bool found = false;
+    const int64_t stated = config_int(cfg.get(), cpath, names, actual, &found);
+    HATTN_CHECK_INPUT(!found || stated == actual, "'", cpath, "' says ", what, " ", stated, " but the tensors' shapes ",
+                      "give ", actual);
+  };
+  check_stated({"d_model", "hidden_size"}, c.d_model, "width");
+  check_stated({"n_layer", "num_hidden_layers"}, c.n_layer, "layer count");
   if (c.family == LmFamily::Mamba1) {
     c.d_state = alog.shape[1];
     c.dt_rank = require(ckpt, m + "dt_proj.weight", 2).shape[1];
+    check_stated({"d_state", "state_size"}, c.d_state, "state size");
   } else {
     c.nheads = alog.shape[0];
     const int64_t gn2 = conv.shape[0] - c.d_inner;
     HATTN_CHECK_INPUT(gn2 > 0 && gn2 % 2 == 0 && c.nheads > 0 && c.d_inner % c.nheads == 0, "'", where,
                       "': conv1d has ", conv.shape[0], " channels for ", c.d_inner, " inner channels and ", c.nheads,
                       " heads: not a Mamba-2 layer");
-    const std::string cpath = files.config.empty() ? std::string("config.json") : files.config;
     bool n_found = false, g_found = false, p_found = false;
     c.d_state = config_int(cfg.get(), cpath, {"d_state", "state_size"}, 128, &n_found);
     c.ngroups = config_int(cfg.get(), cpath, {"ngroups", "n_groups"}, 1, &g_found);
@@ -192,9 +213,13 @@ LmConfig infer_lm_config(const Checkpoint& ckpt, const LmFiles& files, std::stri
     HATTN_CHECK_INPUT(headdim * c.nheads == c.d_inner, "'", cpath, "': head size ", headdim, " x ", c.nheads,
                       " heads is not the ", c.d_inner, " inner channels");
   }
-  c.eps = cfg && cfg->find("layer_norm_epsilon") && cfg->find("layer_norm_epsilon")->kind == json::Value::Kind::Number
-              ? cfg->find("layer_norm_epsilon")->number
-              : 1e-5;
+  c.eps = 1e-5;
+  if (const json::Value* eps = cfg ? cfg->find("layer_norm_epsilon") : nullptr; eps && eps->kind != json::Value::Kind::Null) {
+    HATTN_CHECK_INPUT(eps->kind == json::Value::Kind::Number && std::isfinite(eps->number) && eps->number > 0 &&
+                          eps->number < 1,
+                      "'", files.config, "': layer_norm_epsilon must be a number in (0, 1)");
+    c.eps = eps->number;
+  }
   // Tied unless the file says otherwise (Hugging Face's Mamba-2 defaults to untied); a missing head is tied.
   bool tied = !(cfg && cfg->find("model_type") && cfg->find("model_type")->text == "mamba2");
   for (const char* key : {"tie_embeddings", "tie_word_embeddings"}) {

@@ -283,6 +283,46 @@ check "lm text without a tokenizer" 2 "$hattn" lm logits --model "$lm/mamba1_hf"
 expect_in "lm asks for a tokenizer" "$tmp/err" "--tokenizer"
 check "lm text and ids" 2 "$hattn" lm logits --model "$lm/mamba1_hf" --text "hi" --ids 1
 check "lm tokens outside the model" 2 "$hattn" lm logits --model "$lm/mamba1_hf" --text "hello" --tokenizer "$tok"
+# hostile tokenizer.json and config.json: exit 2 with a line naming the file, never a crash (fuzzed as well:
+# make fuzz FUZZ_TARGETS="tokenizer lm_config")
+recall=$(dirname "$data")/../models/weights/recall_mamba1
+deep=$(printf '%*s' 100000 '' | tr ' ' '[')
+declare -A broken_json=(  # not JSON, or not an object: refused as tokenizer.json and as config.json
+  [deep]="$deep"
+  [truncated]='{"model": {"type": "BPE", "vocab": {"a": 1'
+  [not_an_object]='[1, 2, 3]'
+  [nul_bytes]=$'{"model":\x00}'
+)
+declare -A bad_tokenizer=(  # JSON objects that are no byte-level BPE
+  [lone_surrogate]='{"model": {"type": "BPE", "vocab": {"\ud800": 0}, "merges": []}}'
+  [wrong_types]='{"model": {"type": "BPE", "vocab": [], "merges": 5}}'
+  [huge_id]='{"model": {"type": "BPE", "vocab": {"a": 1e999999}, "merges": []}}'
+)
+declare -A bad_config=(  # JSON objects whose statements cannot hold for a Mamba model
+  [unknown_layer]='{"ssm_cfg": {"layer": "Mamba3"}}'
+  [foreign_model_type]='{"model_type": "gpt2"}'
+  [family_mismatch]='{"model_type": "mamba2"}'
+  [negative_eps]='{"model_type": "mamba", "layer_norm_epsilon": -1}'
+  [huge_state]='{"ssm_cfg": {"d_state": 1e999999}}'
+)
+write_lm() {  # write_lm NAME CONFIG: the bundled recall model's weights beside CONFIG
+  mkdir -p "$tmp/cfg_$1"
+  cp "$recall/model.safetensors" "$tmp/cfg_$1/"
+  printf '%s' "$2" > "$tmp/cfg_$1/config.json"
+}
+for name in "${!broken_json[@]}" "${!bad_tokenizer[@]}"; do
+  printf '%s' "${broken_json[$name]:-${bad_tokenizer[$name]}}" > "$tmp/tok_$name.json"
+  check "hostile tokenizer.json ($name)" 2 "$hattn" lm tokenize --tokenizer "$tmp/tok_$name.json" --text hi
+  expect_in "hostile tokenizer.json ($name) named" "$tmp/err" "tok_$name.json"
+done
+for name in "${!broken_json[@]}" "${!bad_config[@]}"; do
+  write_lm "$name" "${broken_json[$name]:-${bad_config[$name]}}"
+  check "hostile config.json ($name)" 2 "$hattn" lm logits --model "$tmp/cfg_$name" --ids 1,2
+  expect_in "hostile config.json ($name) named" "$tmp/err" "config.json"
+done
+write_lm irrelevant '{"note": "nothing a loader reads"}'  # an object that says nothing: the shapes decide
+check "config.json that says nothing" 0 "$hattn" lm logits --model "$tmp/cfg_irrelevant" --ids 1,2
+
 # training on the recall task: a short run, its model folder read by the other commands, resume = uninterrupted
 small=(--width 16 --layers 2 --d-state 4 --steps 20 --eval-every 10 --eval-count 20 --batch 8)
 check "lm train" 0 "$hattn" lm train "${small[@]}" --out "$tmp/lt"
