@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/bench_lm}
 py=.venv-peers/bin/python
+source scripts/openblas_fastest.sh  # the PyTorch side at its fastest on this machine
 hattn=./build/bin/hattn
 [[ -x $py ]] || { echo "bench_lm: $py is missing: run scripts/setup.sh --dev" >&2; exit 2; }
 [[ -x $hattn ]] || { echo "bench_lm: $hattn is missing: run make" >&2; exit 2; }

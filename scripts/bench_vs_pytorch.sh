@@ -6,13 +6,12 @@
 #
 # Usage: scripts/bench_vs_pytorch.sh [OUTDIR]        (HATTN_BENCH_REPEAT=N: best of N, default 3)
 # Model: Vim-tiny shapes (D 192, depth 24, 224x224, 197 tokens), random weights from `hattn init`.
-# OpenBLAS runs fastest with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; this script unsets them.
+# OpenBLAS's core set is chosen by speed on this machine (scripts/openblas_fastest.sh) and printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/bench}
 repeat=${HATTN_BENCH_REPEAT:-3}
 threads=$(nproc)
-unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 mkdir -p "$out"
 hattn=./build/bin/hattn
 for f in $hattn build/bench/bench_end_to_end build/bench/bench_gemm; do
@@ -22,6 +21,7 @@ ckpt=$out/vim_tiny.safetensors
 image=tests/data/images/src_wide.png
 [[ -f $ckpt ]] || $hattn init --config tiny --seed 0 --out "$ckpt" >/dev/null
 
+command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import torch' 2>/dev/null && source scripts/openblas_fastest.sh
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
 echo "== ours, in-process (build/bench/bench_end_to_end; best of $repeat)"
 ./build/bench/bench_end_to_end --benchmark_repetitions="$repeat" --benchmark_report_aggregates_only=false \
