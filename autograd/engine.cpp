@@ -187,11 +187,12 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
       grads[i] = run_hooks(node->output_hooks[i], grads[i]);
       if (auto t = node->retained_grads[i].lock()) accumulate_grad(*t, grads[i]);
     }
-    for (const auto& [t, version] : node->saved_versions)
-      HATTN_CHECK(t.version() == version, "backward of ", node->name(), ": a tensor it saved for its gradient (",
-                  describe(t), ") was modified in place after the forward pass (version ", t.version(),
-                  ", saved at ", version, "); write into a clone() instead, or run the forward again");
     bool any = std::any_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
+    if (any)  // only a node that runs reads what it saved
+      for (const auto& [t, version] : node->saved_versions)
+        HATTN_CHECK(t.version() == version, "backward of ", node->name(), ": a tensor it saved for its gradient (",
+                    describe(t), ") was modified in place after the forward pass (version ", t.version(),
+                    ", saved at ", version, "); write into a clone() instead, or run the forward again");
     std::vector<Tensor> input_grads = any ? node->apply(grads) : std::vector<Tensor>();
     if (!retain_graph && dynamic_cast<AccumulateGrad*>(node.get()) == nullptr) {
       node->release();

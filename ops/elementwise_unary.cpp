@@ -246,7 +246,7 @@ Tensor unary(const Op& op, const Tensor& x_in) {
   const bool on_cuda = x.device().is_cuda();
   Tensor y = on_cuda ? unary_forward_cuda(op, x) : unary_forward(op, x);
   if (needs_grad({x_in})) {
-    Tensor xs = Op::uses_x ? raw::contiguous(x) : Tensor();
+    Tensor xs = Op::uses_x ? saved(raw::contiguous(x)) : Tensor();
     Tensor ys = Op::uses_y ? saved(y) : Tensor();
     record_op(Op::name, {x_in}, y, [op, xs, ys, on_cuda](const Tensor& g) {
       return std::vector<Tensor>{on_cuda ? unary_backward_cuda(op, xs, ys, g) : unary_backward(op, xs, ys, g)};

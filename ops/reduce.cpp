@@ -147,7 +147,7 @@ static ValuesIndices extremum(const Tensor& x, int64_t dim, bool keepdim, bool w
   });
   if (needs_grad({x})) {
     Shape xs = x.shape(), ks = s.keep_shape;
-    Tensor idx = raw::reshape(indices, ks);
+    Tensor idx = saved(raw::reshape(indices, ks));  // the caller holds `indices` too: a write to it is caught
     record_op(op, {x}, values, [xs, ks, idx, d](const Tensor& g) {
       return std::vector<Tensor>{scatter_add(xs, d, idx, g.reshape(ks))};
     });

@@ -7,6 +7,7 @@ for the C++ JPEG decoder (developer tool; Debian python3-pil, python3-numpy).
                     orientation 6, which Image.open ignores), tiny (1x1), q100 (quality 100, 4:4:4)
   <name>.npy        uint8 (H, W, 3): Image.open(f).convert("RGB"), the pixels every PyTorch pipeline sees
   truncated.jpg     420.jpg cut in the middle of its scan data: Pillow refuses it ("image file is truncated")
+  truncated_eoi.jpg 420.jpg without its final EOI marker: Pillow refuses that too
   420_vim_ref_logits.npy  float32 (1, 1000): the reference Vim (tests/data/vim_ref/vim_ref.pth) in float64 PyTorch
                     (scripts/make_reference.py's forward) on 420.jpg as Pillow decodes it and torchvision's crop
                     preprocessing makes it: hattn classify on a JPEG, end to end (needs python3-torch)
@@ -63,11 +64,14 @@ def write():
     sos = data.index(b"\xff\xda")
     with open(os.path.join(OUT, "truncated.jpg"), "wb") as f:
         f.write(data[: sos + (len(data) - sos) // 2])
-    try:
-        decode(os.path.join(OUT, "truncated.jpg"))
-        raise SystemExit("Pillow decoded the truncated file; the test expects a refusal")
-    except OSError as e:
-        print("truncated.jpg: Pillow says", e)
+    with open(os.path.join(OUT, "truncated_eoi.jpg"), "wb") as f:  # only the end-of-image marker missing
+        f.write(data[:-2])
+    for name in ["truncated.jpg", "truncated_eoi.jpg"]:
+        try:
+            decode(os.path.join(OUT, name))
+            raise SystemExit(f"Pillow decoded {name}; the test expects a refusal")
+        except OSError as e:
+            print(f"{name}: Pillow says", e)
     write_logits()
     print("wrote", OUT, "with Pillow", Image.__version__)
 

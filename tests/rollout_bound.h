@@ -4,7 +4,7 @@
 // rounding moves X_l by a few ulp). Instead the map is compared against a first-order bound computed in float64
 // from the matrices themselves:
 //   |δ row_q(J)| <= Σ_l |row_q(M_last ··· M_{l+1})| · |δM_l| · |M_{l-1} ··· M_first|      (telescoping, entry-wise)
-//   |δM_l[i,j]|  <= (|δX_l[i,j]| + |M_l[i,j]| Σ_k |δX_l[i,k]|) / |s_i|      (M = (I + X) / s, s the row sums)
+//   |δM_l[i,j]|  <= (|δX_l[i,j]| + |M_l[i,j]| Σ_k |δX_l[i,k]|) / (|s_i| − Σ_k |δX_l[i,k]|)  (M = (I + X) / s)
 // with |δX_l| the accuracy the inputs are held to. A row whose sum could move by a quarter of itself is outside
 // first order: it gets an infinite bound (the map is not determined there, whatever machine computes it).
 #pragma once
@@ -35,10 +35,16 @@ inline std::vector<double> rollout_perturbation_bound(const std::vector<Tensor>&
       m[i] += 1.0;
       double s = 0, ds = 0;  // the row sum and the bound on its perturbation
       for (int64_t j = 0; j < L; ++j) s += m[j], ds += d[j];
-      if (s == 0 || !std::isfinite(s)) continue;  // left unnormalised: δM = δX
+      if (s == 0 || !std::isfinite(s)) {  // left unnormalised, but a perturbed sum would normalise it: a jump
+        if (ds > 0) std::fill(d, d + L, INFINITY);
+        continue;
+      }
       for (int64_t j = 0; j < L; ++j) m[j] /= s;
+      // |M' − M| <= (|δX| + |M| Σ|δX|) / (|s| − Σ|δX|), exactly, for the row; a row whose sum may move by a quarter
+      // of itself is outside first order
       const bool first_order = ds < 0.25 * std::abs(s);
-      for (int64_t j = 0; j < L; ++j) d[j] = first_order ? (d[j] + std::abs(m[j]) * ds) / std::abs(s) : INFINITY;
+      for (int64_t j = 0; j < L; ++j)
+        d[j] = first_order ? (d[j] + std::abs(m[j]) * ds) / (std::abs(s) - ds) : INFINITY;
     }
   }
   // left[l] = |e_row^T M_last ··· M_{l+1}|, built from the top

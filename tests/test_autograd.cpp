@@ -183,6 +183,17 @@ TEST(Autograd, InPlaceWriteToASavedTensorIsAnErrorAtBackward) {
     EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{2, 2}));
     b.fill_(0.0);  // after the backward that read it
   }
+  {  // ops that keep their input (log) or their returned indices (max) check them too
+    Tensor x = vec({1.0, 2.0}).requires_grad_();
+    Tensor y = sum(log(x));
+    x.detach().fill_(3.0);
+    EXPECT_NE(error_of([&] { y.backward(); }).find("backward of log"), std::string::npos);
+    Tensor z = vec({1.0, 5.0, 2.0, 0.5}).reshape({2, 2}).requires_grad_();
+    ValuesIndices m = max(z, 1);
+    Tensor w = sum(m.values);
+    m.indices.fill_(0.0);
+    EXPECT_NE(error_of([&] { w.backward(); }).find("backward of max"), std::string::npos);
+  }
   {  // an optimiser step between forward and backward makes the graph stale
     nn::Linear lin(2, 1, false);
     nn::AdamW opt(lin);

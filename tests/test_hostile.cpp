@@ -169,6 +169,28 @@ TEST(HostileFiles, HungReaderIsStoppedAtTheTimeLimit) {
   set_reader_program(nullptr);
 }
 
+// A host that ignores SIGCHLD (children reaped by the kernel) still gets its images: the reader's exit status is
+// then unknown, and a whole result is enough.
+TEST(HostileFiles, ReadersWorkWhenTheHostIgnoresSigchld) {
+  struct sigaction ignore {}, old {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ASSERT_EQ(sigaction(SIGCHLD, &ignore, &old), 0);
+  std::string failure;
+  for (const char* program : {static_cast<const char*>(nullptr), ""}) {
+    set_reader_program(program);
+    try {
+      EXPECT_EQ(load_image(kDir + "image_1x1.png").width, 1);
+    } catch (const std::exception& e) {
+      failure += e.what();
+    }
+    EXPECT_NE(error_of([] { load_image(kDir + "image_truncated.png"); }).find("image_truncated.png"), std::string::npos);
+  }
+  set_reader_program(nullptr);
+  sigaction(SIGCHLD, &old, nullptr);
+  EXPECT_TRUE(failure.empty()) << failure;
+}
+
 // The reader program and the fork fallback give the same pixels and the same refusals.
 TEST(HostileFiles, ReaderProgramAndForkAgree) {
   const std::string images = std::string(HATTN_TEST_DATA) + "/images/src_wide.png";

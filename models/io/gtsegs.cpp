@@ -148,9 +148,12 @@ GtSegsFile::GtSegsFile(const std::string& path) : path_(path) {
   int64_t n = 0;
   HATTN_CHECK_INPUT(bytes.size() >= sizeof n, "'", path, "' holds no items");
   std::memcpy(&n, bytes.data(), sizeof n);
-  HATTN_CHECK_INPUT(n > 0 && bytes.size() == sizeof(int64_t) * (1 + 2 * n), "'", path, "' holds no items");
+  HATTN_CHECK_INPUT(n > 0 && n <= kMaxItems && bytes.size() == sizeof(int64_t) * (1 + 2 * n), "'", path,
+                    "' holds no items (or the reader's index is malformed)");
   sizes_.resize(n);
   std::memcpy(sizes_.data(), bytes.data() + sizeof n, sizeof(int64_t) * 2 * n);
+  for (const auto& [w, h] : sizes_)  // the reader checked these; the parent does not trust another process
+    HATTN_CHECK_INPUT(w > 0 && h > 0 && w * h <= kMaxImagePixels, "'", path, "': an item of ", w, "x", h, " pixels");
 }
 
 SegmentationItem GtSegsFile::item(int64_t i) const {

@@ -51,9 +51,11 @@ pid_t wait_for(pid_t pid, int* status) {
   return waited;
 }
 
+enum class Ended { Exited, Unknown, TimedOut };  // Unknown: it ended, but the host reaped it (SIGCHLD ignored)
+
 // Waits until the child ends or the deadline passes (a pidfd polled with a timeout; a 1 ms waitpid poll where
-// pidfds are missing). Returns false when the deadline passed: the child is then killed and reaped.
-bool wait_until(pid_t pid, int* status, Clock::time_point deadline) {
+// pidfds are missing). When the deadline passes, the child is killed and reaped.
+Ended wait_until(pid_t pid, int* status, Clock::time_point deadline) {
   bool ended = false;
   const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));  // glibc 2.36's <sys/pidfd.h> lacks extern "C"
   if (fd >= 0) {
@@ -66,13 +68,32 @@ bool wait_until(pid_t pid, int* status, Clock::time_point deadline) {
     }
     close(fd);
   } else {
-    while (!(ended = waitpid(pid, status, WNOHANG) == pid) && remaining_ms(deadline) > 0)
+    pid_t w = 0;
+    while ((w = waitpid(pid, status, WNOHANG)) == 0 && remaining_ms(deadline) > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (ended) return true;
+    if (w == pid) return Ended::Exited;
+    if (w < 0 && errno == ECHILD) return Ended::Unknown;
   }
   if (!ended) kill(pid, SIGKILL);
-  return wait_for(pid, status) == pid && ended;
+  const pid_t w = wait_for(pid, status);
+  if (!ended) return Ended::TimedOut;
+  return w == pid ? Ended::Exited : Ended::Unknown;
 }
+
+// Owns a started reader (its pid and the pipe's read end) until the result is in: on an exception (an allocation
+// failure while reading) the pipe is closed and the child killed and reaped, so nothing is left behind.
+struct StartedReader {
+  pid_t pid = -1;
+  int fd = -1;
+  ~StartedReader() {
+    if (fd >= 0) close(fd);
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      int status;
+      wait_for(pid, &status);
+    }
+  }
+};
 
 bool write_all(int fd, const void* p, size_t n) {
   const char* c = static_cast<const char*>(p);
@@ -122,8 +143,9 @@ std::string search_reader_program() {
     if (const std::string c = beside(exe, "hattn-reader"); executable(c)) return c;
   }
   Dl_info info{};  // the library this code is in, when it is a shared one loaded by another program
-  if (dladdr(reinterpret_cast<void*>(&reader_main), &info) && info.dli_fname)
-    if (const std::string c = beside(info.dli_fname, "hattn-reader"); executable(c)) return c;
+  if (dladdr(reinterpret_cast<void*>(&reader_main), &info) && info.dli_fname && info.dli_fname[0] == '/')
+    if (const std::string c = beside(info.dli_fname, "hattn-reader"); executable(c)) return c;  // never a relative
+                                                                                             // path: the cwd is data
 #ifdef HATTN_READER_BUILD_PATH
   if (executable(HATTN_READER_BUILD_PATH)) return HATTN_READER_BUILD_PATH;
 #endif
@@ -140,13 +162,15 @@ double isolated_time_limit() {
     const char* env = std::getenv("HATTN_READER_TIMEOUT_S");
     char* end = nullptr;
     const double v = env ? std::strtod(env, &end) : 0;
-    t = env && end != env && *end == 0 && v > 0 ? v : kDefaultIsolatedTimeLimit;
+    t = env && end != env && *end == 0 && v > 0 && v <= kMaxIsolatedTimeLimit ? v : kDefaultIsolatedTimeLimit;
     time_limit_s.store(t);
   }
   return t;
 }
 
-void set_isolated_time_limit(double seconds) { time_limit_s.store(seconds > 0 ? seconds : kDefaultIsolatedTimeLimit); }
+void set_isolated_time_limit(double seconds) {
+  time_limit_s.store(seconds > 0 ? std::min(seconds, kMaxIsolatedTimeLimit) : kDefaultIsolatedTimeLimit);
+}
 
 std::string reader_program() {
   std::lock_guard<std::mutex> lock(program_mutex);
@@ -180,7 +204,16 @@ std::vector<uint8_t> run_isolated(const std::string& what, const char* action, s
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);  // dup2 clears close-on-exec
-    spawn_error = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawnattr_t attr;  // the reader starts with no blocked and no ignored signals, whatever the caller has
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    spawn_error = posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     if (spawn_error != 0) pid = -1;
   } else {
@@ -192,8 +225,8 @@ std::vector<uint8_t> run_isolated(const std::string& what, const char* action, s
     }
   }
   close(fds[1]);
+  StartedReader reader{pid, fds[0]};
   if (pid < 0) {
-    close(fds[0]);
     throw InputError(str("'", what, "': cannot start the reader ",
                          program.empty() ? std::string("process") : "program '" + program + "'",
                          spawn_error ? str(" (", std::strerror(spawn_error), ")") : std::string()));
@@ -248,24 +281,31 @@ std::vector<uint8_t> run_isolated(const std::string& what, const char* action, s
     if (n <= 0 || malformed) break;  // end of the result (or a read error)
   }
   close(fds[0]);
+  reader.fd = -1;
   int status = 0;
+  Ended ended = Ended::Exited;
   if (timed_out || malformed) {
     kill(pid, SIGKILL);
     wait_for(pid, &status);
-  } else if (!wait_until(pid, &status, deadline)) {
-    timed_out = true;
+  } else {  // the pipe is closed: the child is exiting; a result that came just in time gets a moment to do so
+    ended = wait_until(pid, &status, std::max(deadline, Clock::now() + std::chrono::seconds(2)));
+    timed_out = ended == Ended::TimedOut;
   }
+  reader.pid = -1;
+  const bool whole = got_head == kHead && head[0] == 'D' && got == data.size() && !malformed;
   if (timed_out)
     throw InputError(str("'", what, "' could not be ", action, ": the reader did not finish within ", limit,
                          " s and was stopped (HATTN_READER_TIMEOUT_S sets the limit; sanitizer and valgrind runs are slower)"));
-  if (WIFSIGNALED(status))
+  if (malformed)
+    throw InputError(str("'", what, "' could not be ", action, ": the reader wrote a malformed result"));
+  if (ended == Ended::Exited && WIFSIGNALED(status))
     throw InputError(str("'", what, "' could not be ", action, ": the reader crashed (signal ", WTERMSIG(status),
                          ") on this malformed file"));
   if (got_head > 0 && head[0] == 'F')
     throw InputError(str("'", what, "' could not be ", action, " (", reason.empty() ? "no reason given" : reason, ")"));
-  if (malformed || got_head < kHead || got != data.size())
+  if (!whole || (ended == Ended::Exited && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)))
     throw InputError(str("'", what, "' could not be ", action, ": the reader ended without a whole result (exit ",
-                         WIFEXITED(status) ? WEXITSTATUS(status) : -1, ")"));
+                         ended == Ended::Exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1, ")"));
   return data;
 }
 

@@ -30,8 +30,9 @@ std::vector<uint8_t> run_isolated(const std::string& what, const char* action, s
 // The time limit of one isolated read: HATTN_READER_TIMEOUT_S when set to a positive number, else this default
 // (generous: a 64-megapixel decode under valgrind takes minutes).
 constexpr double kDefaultIsolatedTimeLimit = 300;
+constexpr double kMaxIsolatedTimeLimit = 1e6;  // HATTN_READER_TIMEOUT_S beyond it (inf included) means the default
 double isolated_time_limit();
-void set_isolated_time_limit(double seconds);  // <= 0: kDefaultIsolatedTimeLimit
+void set_isolated_time_limit(double seconds);  // <= 0: kDefaultIsolatedTimeLimit; capped at kMaxIsolatedTimeLimit
 
 // The reader program run_isolated spawns: HATTN_READER when set, else hattn-reader beside the running program,
 // else the one this build made; "" when there is none (jobs are then forked). Override for tests with `path`

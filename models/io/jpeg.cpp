@@ -146,7 +146,7 @@ const char* decode_rgb(const unsigned char* data, size_t size, int64_t width, in
     jpeg_destroy_decompress(&cinfo);
     return "image file is truncated";
   }
-  jpeg_finish_decompress(&cinfo);  // data that end after the last scanline (no EOI) are fine, as for Pillow
+  jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
   return nullptr;
 }
