@@ -32,7 +32,7 @@ constexpr int kSegThreads = 128, kMaxN = 16;
 
 __device__ __forceinline__ float softplus_(float v) { return v > 20.f ? v : log1pf(expf(v)); }
 
-__global__ void chunked_forward_kernel(ha::cpu::ScanArgs<float> a, float* out) {
+__global__ void __launch_bounds__(kSegThreads) chunked_forward_kernel(ha::cpu::ScanArgs<float> a, float* out) {
   const int e = blockIdx.x, b = blockIdx.y, L = int(a.L), N = int(a.N), tid = threadIdx.x;
   const size_t row = (size_t(b) * a.E + e) * L;
   const int seg = (L + kSegThreads - 1) / kSegThreads, t0 = tid * seg, t1 = min(L, t0 + seg);

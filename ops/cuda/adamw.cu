@@ -5,7 +5,7 @@
 namespace ha::cuda {
 namespace {
 
-__global__ void adamw_kernel(float* p, const float* g, float* m, float* v, const float* decay_mask, int64_t n, float b1,
+__global__ void __launch_bounds__(kThreads) adamw_kernel(float* p, const float* g, float* m, float* v, const float* decay_mask, int64_t n, float b1,
                              float b2, float eps, float step, float vscale, float decay) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= n) return;

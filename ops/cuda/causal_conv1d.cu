@@ -7,7 +7,7 @@ namespace {
 
 // y[b,e,t] = bias[e] + sum_k w[e,k] x[b,e,t-(K-1)+k]
 template <class T>
-__global__ void conv_forward_kernel(const T* x, const T* w, const T* bias, T* y, int64_t E, int64_t L, int64_t K,
+__global__ void __launch_bounds__(kThreads) conv_forward_kernel(const T* x, const T* w, const T* bias, T* y, int64_t E, int64_t L, int64_t K,
                                     int64_t n) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= n) return;
@@ -23,7 +23,7 @@ __global__ void conv_forward_kernel(const T* x, const T* w, const T* bias, T* y,
 
 // dx[b,e,s] = sum_k w[e,k] g[b,e,s+(K-1)-k]
 template <class T>
-__global__ void conv_backward_dx_kernel(const T* g, const T* w, T* dx, int64_t E, int64_t L, int64_t K, int64_t n) {
+__global__ void __launch_bounds__(kThreads) conv_backward_dx_kernel(const T* g, const T* w, T* dx, int64_t E, int64_t L, int64_t K, int64_t n) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= n) return;
   const int64_t s = i % L, e = (i / L) % E;
@@ -38,7 +38,7 @@ __global__ void conv_backward_dx_kernel(const T* g, const T* w, T* dx, int64_t E
 
 // one thread per (e, k) for dw and per e for dbias; batches and steps in order
 template <class T>
-__global__ void conv_backward_dw_kernel(const T* g, const T* x, T* dw, T* dbias, int64_t B, int64_t E, int64_t L,
+__global__ void __launch_bounds__(kThreads) conv_backward_dw_kernel(const T* g, const T* x, T* dw, T* dbias, int64_t B, int64_t E, int64_t L,
                                         int64_t K) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= E * (K + 1)) return;

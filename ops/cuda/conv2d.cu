@@ -6,7 +6,7 @@ namespace ha::cuda {
 namespace {
 
 template <class T>
-__global__ void im2col_kernel(const T* x, ConvShape s, T* cols, int64_t ld, int64_t n) {
+__global__ void __launch_bounds__(kThreads) im2col_kernel(const T* x, ConvShape s, T* cols, int64_t ld, int64_t n) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= n) return;
   const int64_t hw = s.Ho * s.Wo, r = i / hw, p = i % hw;
@@ -17,7 +17,7 @@ __global__ void im2col_kernel(const T* x, ConvShape s, T* cols, int64_t ld, int6
 
 // thread per input element (c, h, w): the windows (ki, kj) that cover it, in order
 template <class T>
-__global__ void col2im_kernel(const T* cols, ConvShape s, T* dx, int64_t n) {
+__global__ void __launch_bounds__(kThreads) col2im_kernel(const T* cols, ConvShape s, T* dx, int64_t n) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= n) return;
   const int64_t w = i % s.W, h = (i / s.W) % s.H, c = i / (s.W * s.H), hw = s.Ho * s.Wo;

@@ -53,13 +53,13 @@ __device__ __forceinline__ T unary_d(T x, T y, double p0, double p1) {
 }
 
 template <Unary op, class T>
-__global__ void unary_forward_kernel(const T* x, T* y, int64_t n, double p0, double p1) {
+__global__ void __launch_bounds__(kThreads) unary_forward_kernel(const T* x, T* y, int64_t n, double p0, double p1) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i < n) y[i] = unary_f<op>(x[i], p0, p1);
 }
 
 template <Unary op, class T>
-__global__ void unary_backward_kernel(const T* g, const T* x, const T* y, T* dx, int64_t n, double p0, double p1) {
+__global__ void __launch_bounds__(kThreads) unary_backward_kernel(const T* g, const T* x, const T* y, T* dx, int64_t n, double p0, double p1) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i < n) dx[i] = g[i] * unary_d<op>(x ? x[i] : T(0), y ? y[i] : T(0), p0, p1);
 }
@@ -81,7 +81,7 @@ __device__ __forceinline__ T binary_f(T a, T b) {
 }
 
 template <Binary op, class T>
-__global__ void binary_kernel(const T* a, const T* b, T* out, Strided s, int64_t n) {
+__global__ void __launch_bounds__(kThreads) binary_kernel(const T* a, const T* b, T* out, Strided s, int64_t n) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= n) return;
   int64_t off[3];

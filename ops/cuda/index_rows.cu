@@ -6,7 +6,7 @@ namespace ha::cuda {
 namespace {
 
 template <class T>
-__global__ void gather_rows_kernel(const T* x, const int64_t* index, T* out, int64_t n, int64_t width) {
+__global__ void __launch_bounds__(kThreads) gather_rows_kernel(const T* x, const int64_t* index, T* out, int64_t n, int64_t width) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;  // over (position, column)
   if (i >= n * width) return;
   const int64_t p = i / width, c = i % width;
@@ -14,7 +14,7 @@ __global__ void gather_rows_kernel(const T* x, const int64_t* index, T* out, int
 }
 
 template <class T>
-__global__ void scatter_rows_kernel(const T* g, const int64_t* rows_used, const int64_t* offsets,
+__global__ void __launch_bounds__(kThreads) scatter_rows_kernel(const T* g, const int64_t* rows_used, const int64_t* offsets,
                                     const int64_t* positions, int64_t used, T* dx, int64_t width) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;  // over (used row, column)
   if (i >= used * width) return;

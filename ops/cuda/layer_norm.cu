@@ -7,7 +7,7 @@ namespace {
 
 // one block per row
 template <class T>
-__global__ void ln_forward_kernel(const T* x, const T* w, const T* b, T* y, T* xhat, T* rstd, int64_t D, double eps) {
+__global__ void __launch_bounds__(kThreads) ln_forward_kernel(const T* x, const T* w, const T* b, T* y, T* xhat, T* rstd, int64_t D, double eps) {
   const int64_t r = blockIdx.x;
   const T* xr = x + r * D;
   double s = 0;
@@ -25,7 +25,7 @@ __global__ void ln_forward_kernel(const T* x, const T* w, const T* b, T* y, T* x
 }
 
 template <class T>
-__global__ void ln_backward_dx_kernel(const T* g, const T* xhat, const T* w, const T* rstd, T* dx, int64_t D) {
+__global__ void __launch_bounds__(kThreads) ln_backward_dx_kernel(const T* g, const T* xhat, const T* w, const T* rstd, T* dx, int64_t D) {
   const int64_t r = blockIdx.x;
   const T* gr = g + r * D;
   const T* hr = xhat + r * D;
@@ -40,7 +40,7 @@ __global__ void ln_backward_dx_kernel(const T* g, const T* xhat, const T* w, con
 
 // one thread per column: dw = Σ_r g xhat, db = Σ_r g, rows in order
 template <class T>
-__global__ void ln_backward_wb_kernel(const T* g, const T* xhat, T* dw, T* db, int64_t R, int64_t D) {
+__global__ void __launch_bounds__(kThreads) ln_backward_wb_kernel(const T* g, const T* xhat, T* dw, T* db, int64_t R, int64_t D) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= D) return;
   double aw = 0, ab = 0;

@@ -6,7 +6,7 @@ namespace ha::cuda {
 namespace {
 
 template <class T>
-__global__ void sum_kernel(const T* x, T* out, Strided kept, Strided reduced, int64_t n_out, int64_t n_red) {
+__global__ void __launch_bounds__(kThreads) sum_kernel(const T* x, T* out, Strided kept, Strided reduced, int64_t n_out, int64_t n_red) {
   const int64_t o = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (o >= n_out) return;
   int64_t base[1];
@@ -37,7 +37,7 @@ __device__ bool better(const Best<T>& a, const Best<T>& b, bool want_max) {
 
 // one block per row
 template <class T>
-__global__ void extremum_kernel(const T* x, T* values, int64_t* indices, int64_t D, bool want_max) {
+__global__ void __launch_bounds__(kThreads) extremum_kernel(const T* x, T* values, int64_t* indices, int64_t D, bool want_max) {
   const T* xr = x + blockIdx.x * D;
   Best<T> best{xr[0], 0};
   for (int64_t i = threadIdx.x; i < D; i += kThreads) {

@@ -7,7 +7,7 @@ namespace {
 
 // one block per row
 template <class T>
-__global__ void rms_forward_kernel(const T* x, const T* w, T* y, T* rstd, int64_t D, double eps) {
+__global__ void __launch_bounds__(kThreads) rms_forward_kernel(const T* x, const T* w, T* y, T* rstd, int64_t D, double eps) {
   const int64_t r = blockIdx.x;
   const T* xr = x + r * D;
   double ss = 0;
@@ -18,7 +18,7 @@ __global__ void rms_forward_kernel(const T* x, const T* w, T* y, T* rstd, int64_
 }
 
 template <class T>
-__global__ void rms_backward_dx_kernel(const T* g, const T* x, const T* w, const T* rstd, T* dx, int64_t D) {
+__global__ void __launch_bounds__(kThreads) rms_backward_dx_kernel(const T* g, const T* x, const T* w, const T* rstd, T* dx, int64_t D) {
   const int64_t r = blockIdx.x;
   const T* xr = x + r * D;
   const T* gr = g + r * D;
@@ -31,7 +31,7 @@ __global__ void rms_backward_dx_kernel(const T* g, const T* x, const T* w, const
 
 // one thread per column, rows in order
 template <class T>
-__global__ void rms_backward_dw_kernel(const T* g, const T* x, const T* rstd, T* dw, int64_t R, int64_t D) {
+__global__ void __launch_bounds__(kThreads) rms_backward_dw_kernel(const T* g, const T* x, const T* rstd, T* dw, int64_t R, int64_t D) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= D) return;
   double acc = 0;

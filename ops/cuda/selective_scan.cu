@@ -9,7 +9,8 @@
 namespace ha::cuda {
 namespace {
 
-constexpr int kThreads = 128;
+constexpr int kThreads = 128;        // (batch, channel) rows per block of the scan kernels
+constexpr int kReduceThreads = 256;  // the reductions of the partial gradients
 
 struct Args {
   int B, E, L, N;
@@ -30,8 +31,10 @@ __device__ __forceinline__ float step_delta(const Args& a, int e, float raw) {
 
 // One thread per (b, e): the states live in registers (MaxN of them: Vim's N = 16 fits; Mamba-2's 128 spills to
 // local memory, which is slower but the same arithmetic).
+// __launch_bounds__(kThreads, 1): launches fit by construction, registers as before (up to 255; N >= 64 spills,
+// as it did without bounds: Mamba-2's chunked form is meant to retire those instantiations).
 template <int MaxN>
-__global__ void scan_forward_kernel(Args a, float* out) {
+__global__ void __launch_bounds__(kThreads, 1) scan_forward_kernel(Args a, float* out) {
   const int e = blockIdx.x * blockDim.x + threadIdx.x, b = blockIdx.y;
   if (e >= a.E) return;
   const int L = a.L, N = a.N;
@@ -63,7 +66,7 @@ __global__ void scan_forward_kernel(Args a, float* out) {
 // Backward of one (b, e). hs: scratch (B, E, L, N) for the recomputed states; dB_buf, dC_buf: (B, E, L, N)
 // per-channel contributions; dA_part (B, E, N), dD_part and dbias_part (B, E): reduced by later kernels.
 template <int MaxN>
-__global__ void scan_backward_kernel(Args a, const float* dout, float* du, float* ddelta, float* dz, float* hs,
+__global__ void __launch_bounds__(kThreads, 1) scan_backward_kernel(Args a, const float* dout, float* du, float* ddelta, float* dz, float* hs,
                                      float* dB_buf, float* dC_buf, float* dA_part, float* dD_part, float* dbias_part) {
   const int e = blockIdx.x * blockDim.x + threadIdx.x, b = blockIdx.y;
   if (e >= a.E) return;
@@ -133,7 +136,7 @@ __global__ void scan_backward_kernel(Args a, const float* dout, float* du, float
 }
 
 // dB[b, n, t] = Σ_e buf[b, e, t, n], summed in channel order (deterministic).
-__global__ void reduce_over_channels(const float* buf, float* out, int B, int E, int L, int N) {
+__global__ void __launch_bounds__(kReduceThreads) reduce_over_channels(const float* buf, float* out, int B, int E, int L, int N) {
   const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;  // over (b, t, n)
   if (i >= size_t(B) * L * N) return;
   const int n = i % N, t = (i / N) % L, b = i / (size_t(N) * L);
@@ -143,7 +146,7 @@ __global__ void reduce_over_channels(const float* buf, float* out, int B, int E,
 }
 
 // out[j] = Σ_b part[b, j] for j over `width` entries, in batch order.
-__global__ void reduce_over_batch(const float* part, float* out, int B, int width) {
+__global__ void __launch_bounds__(kReduceThreads) reduce_over_batch(const float* part, float* out, int B, int width) {
   const int j = blockIdx.x * blockDim.x + threadIdx.x;
   if (j >= width) return;
   float acc = 0.f;
@@ -196,12 +199,12 @@ void selective_scan_backward(const cpu::ScanArgs<float>& a, const float* dout, f
   });
   HATTN_CUDA_CHECK(cudaGetLastError());
   const size_t bln = size_t(a.B) * a.L * a.N;
-  const unsigned blocks = unsigned((bln + 255) / 256);
-  if (dB) HATTN_LAUNCH(blocks, 256, 0, reduce_over_channels)(dB_buf.p, dB, int(a.B), int(a.E), int(a.L), int(a.N));
-  if (dC) HATTN_LAUNCH(blocks, 256, 0, reduce_over_channels)(dC_buf.p, dC, int(a.B), int(a.E), int(a.L), int(a.N));
-  if (dA) HATTN_LAUNCH(unsigned((a.E * a.N + 255) / 256), 256, 0, reduce_over_batch)(dA_part.p, dA, int(a.B), int(a.E * a.N));
-  if (dD) HATTN_LAUNCH(unsigned((a.E + 255) / 256), 256, 0, reduce_over_batch)(dD_part.p, dD, int(a.B), int(a.E));
-  if (ddelta_bias) HATTN_LAUNCH(unsigned((a.E + 255) / 256), 256, 0, reduce_over_batch)(dbias_part.p, ddelta_bias, int(a.B), int(a.E));
+  const unsigned blocks = unsigned((bln + kReduceThreads - 1) / kReduceThreads);
+  if (dB) HATTN_LAUNCH(blocks, kReduceThreads, 0, reduce_over_channels)(dB_buf.p, dB, int(a.B), int(a.E), int(a.L), int(a.N));
+  if (dC) HATTN_LAUNCH(blocks, kReduceThreads, 0, reduce_over_channels)(dC_buf.p, dC, int(a.B), int(a.E), int(a.L), int(a.N));
+  if (dA) HATTN_LAUNCH(unsigned((a.E * a.N + kReduceThreads - 1) / kReduceThreads), kReduceThreads, 0, reduce_over_batch)(dA_part.p, dA, int(a.B), int(a.E * a.N));
+  if (dD) HATTN_LAUNCH(unsigned((a.E + kReduceThreads - 1) / kReduceThreads), kReduceThreads, 0, reduce_over_batch)(dD_part.p, dD, int(a.B), int(a.E));
+  if (ddelta_bias) HATTN_LAUNCH(unsigned((a.E + kReduceThreads - 1) / kReduceThreads), kReduceThreads, 0, reduce_over_batch)(dbias_part.p, ddelta_bias, int(a.B), int(a.E));
   HATTN_CUDA_CHECK(cudaGetLastError());
   HATTN_CUDA_CHECK(cudaDeviceSynchronize());  // the scratch buffers are freed on return
 }

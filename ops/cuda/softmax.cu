@@ -6,7 +6,7 @@ namespace ha::cuda {
 namespace {
 
 template <class T>
-__global__ void softmax_kernel(const T* x, T* y, int64_t D, bool log) {
+__global__ void __launch_bounds__(kThreads) softmax_kernel(const T* x, T* y, int64_t D, bool log) {
   const T* xr = x + blockIdx.x * D;
   T* yr = y + blockIdx.x * D;
   T m = xr[0];

@@ -17,7 +17,7 @@ __device__ Tap tap(int64_t o, int64_t in, int64_t out) {
 }
 
 template <class T>
-__global__ void forward_kernel(const T* x, T* y, int64_t P, int64_t H, int64_t W, int64_t oh_n, int64_t ow_n) {
+__global__ void __launch_bounds__(kThreads) forward_kernel(const T* x, T* y, int64_t P, int64_t H, int64_t W, int64_t oh_n, int64_t ow_n) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= P * oh_n * ow_n) return;
   const int64_t ow = i % ow_n, oh = (i / ow_n) % oh_n, p = i / (ow_n * oh_n);
@@ -29,7 +29,7 @@ __global__ void forward_kernel(const T* x, T* y, int64_t P, int64_t H, int64_t W
 }
 
 template <class T>
-__global__ void backward_kernel(const T* g, T* dx, int64_t P, int64_t H, int64_t W, int64_t oh_n, int64_t ow_n) {
+__global__ void __launch_bounds__(kThreads) backward_kernel(const T* g, T* dx, int64_t P, int64_t H, int64_t W, int64_t oh_n, int64_t ow_n) {
   const int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (p >= P) return;
   T* d = dx + p * H * W;

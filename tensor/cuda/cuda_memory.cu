@@ -9,14 +9,14 @@
 namespace ha::cuda {
 
 template <class T>
-__global__ void add_inplace_kernel(T* dst, const T* src, int64_t n) {
+__global__ void __launch_bounds__(kThreads) add_inplace_kernel(T* dst, const T* src, int64_t n) {
   int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i < n) dst[i] += src[i];
 }
 
 // out = x through both strides, converted (From = To: a plain strided copy)
 template <class From, class To>
-__global__ void convert_kernel(const From* x, To* out, Strided s, int64_t n) {
+__global__ void __launch_bounds__(kThreads) convert_kernel(const From* x, To* out, Strided s, int64_t n) {
   int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= n) return;
   int64_t off[2];

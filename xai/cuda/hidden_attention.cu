@@ -7,7 +7,9 @@
 namespace ha::xai::cuda {
 namespace {
 
-__global__ void rows_kernel(TraceView t, int64_t q, Row kind, float* out) {
+constexpr int kRowThreads = 128;         // channels per block of rows_kernel
+
+__global__ void __launch_bounds__(kRowThreads) rows_kernel(TraceView t, int64_t q, Row kind, float* out) {
   const int64_t d = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (d >= t.E) return;
   const int64_t L = t.L, N = t.N;
@@ -45,7 +47,7 @@ __global__ void rows_kernel(TraceView t, int64_t q, Row kind, float* out) {
   }
 }
 
-__global__ void matrices_kernel(TraceView t, int64_t c0, bool reversed, float* out) {
+__global__ void __launch_bounds__(kMaxTokens) matrices_kernel(TraceView t, int64_t c0, bool reversed, float* out) {
   const int64_t d = c0 + blockIdx.x, j = threadIdx.x, L = t.L, N = t.N;
   __shared__ float E_s[kMaxStates], C_s[kMaxStates], drive_s[kMaxStates];
   float Q[kMaxStates];
@@ -83,7 +85,7 @@ void rows(const TraceView& t, int64_t q, Row kind, float* out, int device) {
   HATTN_CHECK(q >= 0 && q < t.L, "hidden attention: row ", q, " out of range for ", t.L, " tokens");
   if (t.E == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  const int threads = 128;
+  const int threads = kRowThreads;
   HATTN_LAUNCH(unsigned((t.E + threads - 1) / threads), threads, 0, rows_kernel)(t, q, kind, out);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
