@@ -15,8 +15,9 @@ namespace {
 
 const std::string kImages = std::string(HATTN_TEST_DATA) + "/images/";
 
+// `golden`: a uint8 (H, W, 3) .npy, relative to tests/data/images/ unless it starts with '/'.
 void expect_matches_golden(const Image8& got, const std::string& golden) {
-  Tensor ref = load_npy(kImages + golden);
+  Tensor ref = load_npy(golden[0] == '/' ? golden : kImages + golden);
   ASSERT_EQ(ref.shape(), (Shape{got.height, got.width, 3})) << golden;
   const uint8_t* r = ref.data<uint8_t>();
   int64_t off_by_one = 0, worse = 0;
@@ -48,19 +49,7 @@ TEST(Jpeg, DecodedAsPillowDecodes) {
   if (!jpeg::available()) GTEST_SKIP() << "this build has no libjpeg (libjpeg62-turbo-dev): JPEG goes through stb_image";
   const std::string dir = std::string(HATTN_TEST_DATA) + "/jpeg/";
   for (const char* name : {"420", "422", "444", "progressive", "optimized", "gray", "cmyk", "exif_rotated", "tiny", "q100"}) {
-    const Image8 img = load_image(dir + name + ".jpg");
-    const Tensor ref = load_npy(dir + name + ".npy");
-    ASSERT_EQ(ref.shape(), (Shape{img.height, img.width, 3})) << name;
-    const uint8_t* r = ref.data<uint8_t>();
-    int64_t differ = 0, worst = 0;
-    for (size_t i = 0; i < img.rgb.size(); ++i) {
-      const int d = std::abs(int(img.rgb[i]) - int(r[i]));
-      differ += d != 0;
-      worst = std::max<int64_t>(worst, d);
-    }
-    std::cout << "  [" << name << ".jpg] " << differ << " of " << img.rgb.size() << " values differ from Pillow's (worst "
-              << worst << ")\n";
-    EXPECT_EQ(differ, 0) << name;
+    expect_matches_golden(load_image(dir + name + ".jpg"), dir + name + ".npy");
   }
   for (const char* name : {"truncated.jpg", "truncated_eoi.jpg"}) {  // Pillow refuses both, even the one missing
     const std::string why = error_of([&] { load_image(dir + name); });  // only its end-of-image marker
@@ -76,14 +65,7 @@ TEST(Png, DecodedAsPillowDecodes) {
   const std::string dir = std::string(HATTN_TEST_DATA) + "/png/";
   for (const char* name : {"gray16", "gray_alpha16", "rgb16", "rgba16", "gray1", "gray2", "gray4", "palette8",
                            "palette4", "palette_trns", "rgb_trns", "interlaced"}) {
-    const Image8 img = load_image(dir + name + ".png");
-    const Tensor ref = load_npy(dir + name + ".npy");
-    ASSERT_EQ(ref.shape(), (Shape{img.height, img.width, 3})) << name;
-    const uint8_t* r = ref.data<uint8_t>();
-    int64_t differ = 0;
-    for (size_t i = 0; i < img.rgb.size(); ++i) differ += img.rgb[i] != r[i];
-    std::cout << "  [" << name << ".png] " << differ << " of " << img.rgb.size() << " values differ from Pillow's\n";
-    EXPECT_EQ(differ, 0) << name;
+    expect_matches_golden(load_image(dir + name + ".png"), dir + name + ".npy");
   }
 }
 

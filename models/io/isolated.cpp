@@ -95,6 +95,26 @@ struct StartedReader {
   }
 };
 
+// Reads up to n bytes before the deadline: how many it got (fewer only at the end of the data, or on a read
+// error), or -1 when time ran out first.
+ssize_t read_until(int fd, void* p, size_t n, Clock::time_point deadline) {
+  size_t got = 0;
+  while (got < n) {
+    pollfd q{fd, POLLIN, 0};
+    const int r = poll(&q, 1, static_cast<int>(std::min<int64_t>(remaining_ms(deadline), 1 << 30)));
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) {
+      if (remaining_ms(deadline) > 0) continue;
+      return -1;
+    }
+    const ssize_t k = r < 0 ? -1 : read(fd, static_cast<char*>(p) + got, n - got);
+    if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (k <= 0) break;
+    got += static_cast<size_t>(k);
+  }
+  return static_cast<ssize_t>(got);
+}
+
 bool write_all(int fd, const void* p, size_t n) {
   const char* c = static_cast<const char*>(p);
   while (n > 0) {
@@ -231,54 +251,35 @@ std::vector<uint8_t> run_isolated(const std::string& what, const char* action, s
                          program.empty() ? std::string("process") : "program '" + program + "'",
                          spawn_error ? str(" (", std::strerror(spawn_error), ")") : std::string()));
   }
-  // Read the result while the child writes it (a pipe holds 64 KB), until it closes the pipe or time runs out.
-  unsigned char head[kHead];
-  size_t got_head = 0, got = 0;
+  // Read the result while the child writes it (a pipe holds 64 KB), in the order it is written.
+  bool timed_out = false, malformed = false, whole = false;
   std::vector<uint8_t> data;
   std::string reason;
-  bool timed_out = false, malformed = false;
-  while (true) {
-    pollfd p{fds[0], POLLIN, 0};
-    const int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(remaining_ms(deadline), 1 << 30)));
-    if (r < 0 && errno == EINTR) continue;
-    if (r == 0) {
-      if (remaining_ms(deadline) > 0) continue;
-      timed_out = true;
-      break;
+  unsigned char head[kHead];
+  const ssize_t kind = read_until(fds[0], head, 1, deadline);
+  if (kind == 1 && head[0] == 'F') {  // a failure: the reason, up to the end
+    char text[kMaxReason];
+    const ssize_t n = read_until(fds[0], text, sizeof text, deadline);
+    timed_out = n < 0;
+    reason.assign(text, static_cast<size_t>(std::max<ssize_t>(n, 0)));
+  } else if (kind == 1 && head[0] == 'D') {  // the size, the bytes, then the end
+    const ssize_t h = read_until(fds[0], head + 1, kHead - 1, deadline);
+    timed_out = h < 0;
+    uint64_t size = 0;
+    for (size_t k = 1; h == static_cast<ssize_t>(kHead - 1) && k < kHead; ++k) size |= uint64_t(head[k]) << (8 * (k - 1));
+    malformed = size > capacity;
+    if (h == static_cast<ssize_t>(kHead - 1) && !malformed) {  // (a shorter head: the reader died while writing it)
+      data.resize(size);
+      const ssize_t n = read_until(fds[0], data.data(), size, deadline);
+      unsigned char extra;
+      const ssize_t more = n == static_cast<ssize_t>(size) ? read_until(fds[0], &extra, 1, deadline) : 0;
+      timed_out = n < 0 || more < 0;
+      malformed = more > 0;
+      whole = n == static_cast<ssize_t>(size) && more == 0;
     }
-    if (r < 0) break;
-    ssize_t n;
-    if (got_head < kHead && !(got_head > 0 && head[0] == 'F')) {
-      n = read(fds[0], head + got_head, kHead - got_head);
-      if (n > 0) {
-        got_head += static_cast<size_t>(n);
-        if (head[0] == 'F') {
-          reason.assign(reinterpret_cast<char*>(head) + 1, got_head - 1);
-        } else if (head[0] != 'D') {
-          malformed = true;
-        } else if (got_head == kHead) {
-          uint64_t size = 0;
-          for (int k = 0; k < 8; ++k) size |= uint64_t(head[1 + k]) << (8 * k);
-          if (size > capacity) malformed = true;
-          else data.resize(size);
-        }
-      }
-    } else if (head[0] == 'F') {
-      char buf[512];
-      n = read(fds[0], buf, sizeof buf);
-      if (n > 0 && reason.size() < kMaxReason) reason.append(buf, static_cast<size_t>(n));
-    } else {
-      if (got == data.size()) {  // nothing more is due: anything else is malformed
-        char extra;
-        n = read(fds[0], &extra, 1);
-        if (n > 0) malformed = true;
-      } else {
-        n = read(fds[0], data.data() + got, data.size() - got);
-        if (n > 0) got += static_cast<size_t>(n);
-      }
-    }
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0 || malformed) break;  // end of the result (or a read error)
+  } else {
+    timed_out = kind < 0;
+    malformed = kind == 1;  // neither 'D' nor 'F'
   }
   close(fds[0]);
   reader.fd = -1;
@@ -292,7 +293,6 @@ std::vector<uint8_t> run_isolated(const std::string& what, const char* action, s
     timed_out = ended == Ended::TimedOut;
   }
   reader.pid = -1;
-  const bool whole = got_head == kHead && head[0] == 'D' && got == data.size() && !malformed;
   if (timed_out)
     throw InputError(str("'", what, "' could not be ", action, ": the reader did not finish within ", limit,
                          " s and was stopped (HATTN_READER_TIMEOUT_S sets the limit; sanitizer and valgrind runs are slower)"));
@@ -301,7 +301,7 @@ std::vector<uint8_t> run_isolated(const std::string& what, const char* action, s
   if (ended == Ended::Exited && WIFSIGNALED(status))
     throw InputError(str("'", what, "' could not be ", action, ": the reader crashed (signal ", WTERMSIG(status),
                          ") on this malformed file"));
-  if (got_head > 0 && head[0] == 'F')
+  if (kind == 1 && head[0] == 'F')
     throw InputError(str("'", what, "' could not be ", action, " (", reason.empty() ? "no reason given" : reason, ")"));
   if (!whole || (ended == Ended::Exited && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)))
     throw InputError(str("'", what, "' could not be ", action, ": the reader ended without a whole result (exit ",
