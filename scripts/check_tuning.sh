@@ -13,23 +13,7 @@ cmake -S . -B build-tune -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="-mtune=zn
 cmake --build build-tune -j "$(nproc)" --target hattn > /dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-vim=models/weights/vim_cluttered.safetensors
-vit=models/weights/vit_cluttered.safetensors
-img=tests/data/images/src_wide.png
-q() { "$@" > /dev/null 2>&1 || { echo "check_tuning: failed: $*" >&2; exit 1; }; }
-run() {  # run BINARY DIR
-  local h=$1 d=$2
-  mkdir -p "$d"
-  q "$h" classify --checkpoint $vim --image $img --logits-npy "$d/logits.npy"
-  q "$h" explain --checkpoint $vim --image $img --out "$d/official"
-  q "$h" explain --checkpoint $vim --image $img --variant exact --method raw,rollout,attr --out "$d/exact"
-  q "$h" explain --checkpoint $vit --image $img --out "$d/vit"
-  q "$h" attention --checkpoint $vim --image $img --layer 3 --out "$d/attention"
-  for m in mamba1 mamba2; do
-    q "$h" lm logits --model models/weights/recall_$m --text 'a3k7q1m9z2b5|m' --logits-npy "$d/lm_$m.npy"
-    q "$h" lm explain --model models/weights/recall_$m --text 'a3k7q1m9z2b5|m' --out "$d/lm_explain_$m"
-  done
-}
+run() { bash scripts/snapshot_outputs.sh "$1" "$2" quick; }
 run "$ref_build/bin/hattn" "$out/native"
 run build-tune/bin/hattn "$out/znver3"
 differ=0 files=0
