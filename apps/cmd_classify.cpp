@@ -6,25 +6,17 @@
 #include <numeric>
 
 #include "apps/common.h"
-#include "models/class_names.h"
 #include "models/io/json.h"
 #include "models/preprocess.h"
 #include "tensor/npy.h"
 
 namespace ha::app {
 
-static std::string config_json(const VimConfig& c, const std::string& preprocess) {
-  return str("{\"d_model\": ", c.d_model, ", \"depth\": ", c.depth, ", \"patch\": ", c.patch, ", \"stride\": ", c.stride,
-             ", \"img_size\": ", c.img_size, ", \"tokens\": ", c.num_tokens(), ", \"cls_index\": ", c.cls_index(),
-             ", \"d_state\": ", c.d_state, ", \"num_classes\": ", c.num_classes, ", \"preprocess\": ",
-             json::quote(preprocess), "}");
-}
-
-static std::string vit_config_json(const VitConfig& c, const std::string& preprocess) {
-  return str("{\"family\": \"vit\", \"d_model\": ", c.d_model, ", \"depth\": ", c.depth, ", \"heads\": ", c.heads,
-             ", \"patch\": ", c.patch, ", \"img_size\": ", c.img_size, ", \"tokens\": ", c.num_tokens(),
-             ", \"distilled\": ", c.distilled ? "true" : "false", ", \"num_classes\": ", c.num_classes,
-             ", \"preprocess\": ", json::quote(preprocess), "}");
+// The family's configuration as JSON, with the preprocessing the image got.
+static std::string config_json(const xai::FamilyInfo& f, const std::string& preprocess) {
+  std::string out = "{";
+  for (const auto& [key, value] : f.config_json) out += str(out.size() > 1 ? ", " : "", json::quote(key), ": ", value);
+  return out + str(out.size() > 1 ? ", " : "", "\"preprocess\": ", json::quote(preprocess), "}");
 }
 
 int run_classify(int argc, char** argv) {
@@ -39,17 +31,11 @@ int run_classify(int argc, char** argv) {
   const int64_t topk = args.get_int("topk");
   if (topk <= 0) throw UsageError("--topk must be positive");
   const Preprocess mode = parse_preprocess(args.get("preprocess"));
-  LoadedModel m = load_model(args, /*allow_vit=*/true);
-  const int64_t img_size = m.vit ? m.vit->config().img_size : m.model->config().img_size;
-  const int64_t num_classes = m.vit ? m.vit->config().num_classes : m.model->config().num_classes;
-  const std::string describe = m.vit ? m.vit->config().describe() : m.model->config().describe();
-  Image8 img = preprocess_image(load_image(args.get("image")), img_size, mode);
-  Tensor logits;
-  {
-    NoGradGuard no_grad;
-    const Tensor input = normalize_image(img, m.normalization);
-    logits = (m.vit ? m.vit->forward(input).logits : m.model->forward(input).logits).to(Device::cpu());
-  }
+  const std::unique_ptr<xai::Explainable> model = load_model(args);
+  const xai::FamilyInfo& f = model->info();
+  require_images(f, args.get("checkpoint"));
+  Image8 img = preprocess_image(load_image(args.get("image")), f.img_size, mode);
+  const Tensor logits = model->logits(normalize_image(img, f.normalization));
   if (args.has("logits-npy")) save_npy(args.get("logits-npy"), logits);
   std::vector<float> z = logits.to_vector<float>();
   for (float v : z)
@@ -63,7 +49,7 @@ int run_classify(int argc, char** argv) {
   std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
     return z[a] > z[b] || (z[a] == z[b] && a < b);
   });
-  const std::vector<std::string> names = class_names_for(m.ckpt, num_classes);
+  const std::vector<std::string>& names = f.class_names;
   if (args.has("json")) {
     std::string out = "{\"top\": [";
     for (int64_t i = 0; i < k; ++i) {
@@ -73,11 +59,11 @@ int run_classify(int argc, char** argv) {
       out += str(i ? ", " : "", "{\"class\": ", cls, ", \"label\": ", json::quote(names[cls]), ", ", nums, "}");
     }
     std::cout << out << "], \"config\": "
-              << (m.vit ? vit_config_json(m.vit->config(), preprocess_name(mode)) : config_json(m.model->config(), preprocess_name(mode)))
+              << config_json(f, preprocess_name(mode))
               << "}\n";
     return 0;
   }
-  std::printf("%s (%s preprocessing)\n", describe.c_str(), preprocess_name(mode));
+  std::printf("%s (%s preprocessing)\n", f.describe.c_str(), preprocess_name(mode));
   std::printf("%4s  %6s  %10s  %8s  %s\n", "rank", "class", "logit", "prob", "label");
   for (int64_t i = 0; i < k; ++i) {
     const int64_t cls = order[i];

@@ -18,7 +18,6 @@
 #include "models/io/gtsegs.h"
 #include "models/preprocess.h"
 #include "xai/evaluate.h"
-#include "xai/vit_explain.h"
 
 namespace ha::app {
 
@@ -29,18 +28,6 @@ struct Item {
   int64_t label;
   std::vector<uint8_t> mask;
 };
-
-std::vector<xai::EvalMethod> parse_methods(const std::string& s) {
-  if (s == "all") return xai::all_eval_methods();
-  std::vector<xai::EvalMethod> out;
-  for (const std::string& one : split_list(s)) {  // e.g. attr:exact
-    const size_t colon = one.find(':');
-    xai::EvalMethod m{xai::parse_method(one.substr(0, colon)), xai::Variant::Official};
-    if (colon != std::string::npos) m.variant = xai::parse_variant(one.substr(colon + 1));
-    out.push_back(m);
-  }
-  return out;
-}
 
 std::vector<std::string> image_files_in(const std::string& dir, bool skip_masks) {
   std::vector<std::string> out;
@@ -149,25 +136,13 @@ int run_eval(int argc, char** argv) {
       .option("methods", "all", "all, or a comma list like raw:official,attr:exact,unified,saliency")
       .option("out", "out/eval/" + kind, "output folder (results.md, results.json, CSV, SVG curves, counts.csv)");
   if (!args.parse(argc - 1, argv + 1)) return 0;
-  LoadedModel m = load_model(args, /*allow_vit=*/true);
-  const int64_t img_size = m.vit ? m.vit->config().img_size : m.model->config().img_size;
-  std::vector<xai::EvalMethod> methods = parse_methods(args.get("methods"));
-  if (m.vit) {  // a ViT's methods have no variants
-    if (args.get("methods") == "all") {
-      methods.clear();
-      for (xai::Method meth : xai::vit_methods()) methods.push_back({meth, xai::Variant::Official, true});
-    }
-    for (const std::string& t : split_list(args.get("methods")))
-      if (t.find(':') != std::string::npos) throw UsageError("'" + t + "': a ViT's methods have no variants");
-    for (xai::EvalMethod& em : methods) {
-      if (em.method == xai::Method::Unified) throw UsageError("unified is Vision Mamba's; a ViT has raw, rollout, attr, gae");
-      em.vit = true;
-    }
-    HATTN_CHECK_INPUT(!m.vit->config().distilled, "distilled DeiT checkpoints cannot be explained (so not evaluated)");
-  } else {
-    for (const xai::EvalMethod& em : methods)
-      if (em.method == xai::Method::Gae) throw UsageError("gae is a transformer method; for Vision Mamba use attr or unified");
-  }
+  const std::unique_ptr<xai::Explainable> model = load_model(args);
+  const xai::FamilyInfo& f = model->info();
+  require_images(f, args.get("checkpoint"));
+  const int64_t img_size = f.img_size;
+  // the family's methods and variants ("all", or those named); accuracy explains nothing
+  const std::vector<xai::EvalMethod> methods =
+      kind == "accuracy" ? std::vector<xai::EvalMethod>{} : xai::parse_eval_methods(f, args.get("methods"));
   int64_t shard = 0, shards = 1;
   {
     const std::string s = args.get("shard");
@@ -272,21 +247,15 @@ int run_eval(int argc, char** argv) {
     if (kind == "accuracy") {
       NoGradGuard ng;
       std::vector<Tensor> inputs;
-      for (const Image8& img : images) inputs.push_back(normalize_image(img, m.normalization));
-      const Tensor batch_in = concat(inputs, 0);
-      const std::vector<int64_t> pred =
-          argmax((m.vit ? m.vit->forward(batch_in).logits : m.model->forward(batch_in).logits).to(Device::cpu()), 1)
-              .to_vector<int64_t>();
+      for (const Image8& img : images) inputs.push_back(normalize_image(img, f.normalization));
+      const std::vector<int64_t> pred = argmax(model->logits(concat(inputs, 0)), 1).to_vector<int64_t>();
       for (size_t b = 0; b < images.size(); ++b) {
         ++counts.images;
         counts.labelled += labels[b] >= 0;
         counts.correct += labels[b] >= 0 && pred[b] == labels[b];
       }
     } else {
-      if (m.vit)
-        xai::evaluate_vit_images(*m.vit, m.normalization, images, labels, masks, methods, kind == "perturbation", counts);
-      else
-        xai::evaluate_images(*m.model, images, labels, masks, methods, kind == "perturbation", counts);
+      xai::evaluate_images(*model, images, labels, masks, methods, kind == "perturbation", counts);
     }
     counts.progress.done = k1;
     counts.save_csv(saved);  // every batch: a killed run loses at most the batch in flight

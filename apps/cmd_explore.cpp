@@ -5,16 +5,15 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "apps/common.h"
-#include "models/class_names.h"
 #include "models/preprocess.h"
 #include "ops/ops.h"
 #include "tensor/atomic_write.h"
 #include "xai/explain.h"
 #include "xai/render.h"
-#include "xai/vit_explain.h"
 
 namespace ha {
 extern const char* const kExplorerHtml;  // xai/data/explorer.html, compiled in
@@ -100,86 +99,69 @@ std::string numbers(const std::vector<float>& v) {
 namespace {
 
 // The model's description for the page: what the page needs to lay out its tokens and controls.
-std::string model_json(const LoadedModel& m, const std::string& path) {
+std::string model_json(const xai::FamilyInfo& f, const std::string& path) {
   std::ostringstream js;
-  if (m.vit) {
-    const VitConfig& c = m.vit->config();
-    js << "{\"family\": \"vit\", \"path\": " << json_string(path) << ", \"describe\": " << json_string(c.describe())
-       << ", \"depth\": " << c.depth << ", \"tokens\": " << c.num_tokens() << ", \"cls\": 0, \"prefix\": "
-       << c.prefix_tokens() << ", \"grid\": " << c.grid() << ", \"heads\": " << c.heads << ", \"img_size\": "
-       << c.img_size << ", \"patch\": " << c.patch << ", \"stride\": " << c.patch << ", \"classes\": [";
-    const std::vector<std::string> names = class_names_for(m.ckpt, c.num_classes);
-    for (size_t k = 0; k < names.size(); ++k) js << (k ? "," : "") << json_string(names[k]);
-  } else {
-    const VimConfig& c = m.model->config();
-    js << "{\"family\": \"vim\", \"path\": " << json_string(path) << ", \"describe\": " << json_string(c.describe())
-       << ", \"depth\": " << c.depth << ", \"tokens\": " << c.num_tokens() << ", \"cls\": " << c.cls_index()
-       << ", \"prefix\": 0, \"grid\": " << c.grid() << ", \"channels\": " << c.mamba().d_inner()
-       << ", \"states\": " << c.d_state << ", \"img_size\": " << c.img_size << ", \"patch\": " << c.patch
-       << ", \"stride\": " << c.stride << ", \"classes\": [";
-    const std::vector<std::string> names = class_names_for(m.ckpt, c.num_classes);
-    for (size_t k = 0; k < names.size(); ++k) js << (k ? "," : "") << json_string(names[k]);
-  }
+  js << "{\"family\": " << json_string(f.key) << ", \"path\": " << json_string(path) << ", \"describe\": "
+     << json_string(f.describe) << ", \"depth\": " << f.layers << ", \"tokens\": " << f.tokens << ", \"cls\": "
+     << f.default_query << ", \"prefix\": " << f.layout.patch_tokens.front() << ", \"grid\": " << f.layout.shape[0];
+  for (const auto& [name, size] : f.mixer_shape) js << ", " << json_string(name) << ": " << size;
+  js << ", \"img_size\": " << f.img_size << ", \"patch\": " << f.layout.patch << ", \"stride\": " << f.layout.stride
+     << ", \"classes\": [";
+  for (size_t k = 0; k < f.class_names.size(); ++k) js << (k ? "," : "") << json_string(f.class_names[k]);
   js << "]}";
   return js.str();
 }
 
-// The input as the overlay sees it: min-max of the normalised image, 8-bit RGB, row-major.
+// The input as the overlay sees it: min-max of the normalised image (3, H, W), 8-bit RGB, row-major.
 std::string input_json(const Tensor& input) {
   const std::vector<float> in = minmax_normalize(input.detach().to(DType::F32)).to_vector<float>();
-  const int64_t H = input.size(2), W = input.size(3);
+  const int64_t H = input.size(1), W = input.size(2);
   std::vector<uint8_t> rgb(H * W * 3);
   for (int64_t p = 0; p < H * W; ++p)
     for (int ch = 0; ch < 3; ++ch) rgb[p * 3 + ch] = static_cast<uint8_t>(std::lround(255 * in[ch * H * W + p]));
   return str("\"width\": ", W, ", \"height\": ", H, ", \"rgb\": \"", base64(rgb.data(), rgb.size()), "\"");
 }
 
-// One model's results on one image: prediction, every method's map, and per layer what the page computes the
-// attention from (Vim: each direction's Δ, A, B, C; ViT: the attention probabilities of every head).
-std::string result_json(const LoadedModel& m, const Image8& raw, Preprocess mode) {
+// One model's results on one image: prediction, every method's map (each variant), and per layer what the page
+// computes the attention from (the mixer's factors: Vim's Δ, A, B, C per direction; a ViT's probabilities).
+std::string result_json(const xai::Explainable& model, const Image8& raw, Preprocess mode) {
+  const xai::FamilyInfo& f = model.info();
   std::ostringstream js;
-  if (m.vit) {
-    const VitConfig& c = m.vit->config();
-    const xai::VitExplainContext ctx =
-        xai::run_vit_explain_pass(*m.vit, normalize_image(preprocess_image(raw, c.img_size, mode), m.normalization));
-    js << "{\"pred\": " << ctx.target << ", \"prob\": " << softmax(ctx.logits, 1).at({0, ctx.target}) << ", "
-       << input_json(ctx.input) << ",\n  \"maps\": {";
-    bool first = true;
-    for (xai::Method meth : xai::vit_methods()) {
-      if (c.distilled) break;  // not explained
-      js << (first ? "" : ", ") << json_string(xai::method_name(meth)) << ": "
-         << numbers(xai::explain_vit(ctx, meth).to_vector<float>());
-      first = false;
-    }
-    js << "},\n  \"layers\": [";
-    for (size_t l = 0; l < ctx.attn.size(); ++l) js << (l ? ",\n   " : "\n   ") << "{\"attn\": " << half_b64(ctx.attn[l]) << "}";
-    js << "]}";
-    return js.str();
-  }
-  const VimConfig& c = m.model->config();
-  xai::ExplainContext ctx = xai::run_explain_pass(*m.model, normalize_image(preprocess_image(raw, c.img_size, mode)));
-  js << "{\"pred\": " << ctx.target << ", \"prob\": " << softmax(ctx.logits, 1).at({0, ctx.target}) << ", "
-     << input_json(ctx.input) << ",\n  \"maps\": {";
+  const xai::Trace t =
+      std::move(model.trace(normalize_image(preprocess_image(raw, f.img_size, mode), f.normalization))[0]);
+  js << "{\"pred\": " << t.target << ", \"prob\": " << softmax(t.logits, 1).at({0, t.target}) << ", "
+     << input_json(t.input) << ",\n  \"maps\": {";
   bool first = true;
-  for (xai::Method meth : xai::all_methods()) {
-    const bool variants = meth == xai::Method::Raw || meth == xai::Method::Rollout || meth == xai::Method::Attr;
-    for (xai::Variant v : {xai::Variant::Official, xai::Variant::Exact}) {
-      if (!variants && v == xai::Variant::Exact) continue;
+  for (const xai::MethodSpec& spec : f.methods) {
+    std::vector<std::optional<xai::Variant>> variants(spec.variants.begin(), spec.variants.end());
+    if (variants.empty()) variants.push_back(std::nullopt);
+    for (const std::optional<xai::Variant>& v : variants) {
       xai::ExplainOptions o;
       o.variant = v;
-      const std::string key = variants ? str(xai::method_name(meth), "/", xai::variant_name(v)) : xai::method_name(meth);
-      js << (first ? "" : ", ") << json_string(key) << ": " << numbers(xai::explain(ctx, meth, o).to_vector<float>());
+      const std::string key = v ? str(xai::method_name(spec.method), "/", xai::variant_name(*v)) : xai::method_name(spec.method);
+      js << (first ? "" : ", ") << json_string(key) << ": " << numbers(xai::explain(t, f, spec.method, o).to_vector<float>());
       first = false;
     }
   }
   js << "},\n  \"layers\": [";
-  for (size_t l = 0; l < ctx.traces.size(); ++l) {
+  for (size_t l = 0; l < t.mixers.size(); ++l) {
+    // factors named "group.name" nest: {"fwd": {"delta": …, "A": …}, "bwd": {…}}; a plain name stands alone
     js << (l ? ",\n   " : "\n   ") << "{";
-    for (const char* dir : {"fwd", "bwd"}) {
-      const nn::DirectionTrace& t = std::strcmp(dir, "fwd") == 0 ? ctx.traces[l].fwd : ctx.traces[l].bwd;
-      js << (std::strcmp(dir, "fwd") == 0 ? "" : ", ") << "\"" << dir << "\": {\"delta\": " << half_b64(t.delta)
-         << ", \"A\": " << half_b64(t.A) << ", \"B\": " << half_b64(t.Bm) << ", \"C\": " << half_b64(t.Cm) << "}";
+    std::string group;
+    bool first_in_group = true;
+    for (const auto& [name, x] : t.mixers[l]->factors()) {
+      const size_t dot = name.find('.');
+      const std::string g = dot == std::string::npos ? "" : name.substr(0, dot), leaf = name.substr(dot + 1);
+      if (g != group) {
+        if (!group.empty()) js << "}";
+        if (!g.empty()) js << (group.empty() && first_in_group ? "" : ", ") << "\"" << g << "\": {";
+        group = g;
+        first_in_group = true;
+      }
+      js << (first_in_group ? "" : ", ") << "\"" << (g.empty() ? name : leaf) << "\": " << half_b64(x);
+      first_in_group = false;
     }
+    if (!group.empty()) js << "}";
     js << "}";
   }
   js << "]}";
@@ -209,22 +191,28 @@ int run_explore(int argc, char** argv) {
 
   // Each checkpoint takes the options of its family: --heads and --normalize go to the ViT, --stride and
   // --img-size to the Vim, whichever of the two is --checkpoint and which --compare.
-  std::vector<LoadedModel> models;
+  // Each checkpoint takes the load options of its family (a ViT's --heads, a Vim's --stride), whichever of the
+  // two is --checkpoint and which --compare.
+  std::vector<std::unique_ptr<xai::Explainable>> models;
   std::vector<std::string> paths{args.get("checkpoint")};
   if (args.has("compare")) paths.push_back(args.get("compare"));
   for (const std::string& path : paths) {
-    Args own = args;
-    own.set("checkpoint", path);
-    const bool vit = detect_family(Checkpoint::open(path)) == ModelFamily::Vit;
-    for (const char* name : vit ? std::vector<const char*>{"stride", "img-size"} : std::vector<const char*>{"heads", "normalize"})
-      if (paths.size() > 1) own.unset(name);
-    models.push_back(load_model(own, /*allow_vit=*/true));
+    xai::LoadOptions own = load_options(args);
+    if (paths.size() > 1) {
+      const xai::FamilyEntry& family = xai::family_of(xai::ModelFile(path));
+      for (auto it = own.values.begin(); it != own.values.end();)
+        it = std::count(family.load_options.begin(), family.load_options.end(), it->first) ? std::next(it)
+                                                                                            : own.values.erase(it);
+    }
+    models.push_back(xai::load(path, own));
+    require_images(models.back()->info(), path);
+    if (models.back()->info().methods.empty()) std::fprintf(stderr, "%s: %s\n", path.c_str(), models.back()->info().not_explainable.c_str());
   }
   make_output_dir(out);
 
   std::ostringstream js;
   js << "// Generated by `hattn explore`; read by index.html.\nwindow.HATTN_DATA = {\n\"models\": [";
-  for (size_t k = 0; k < models.size(); ++k) js << (k ? ",\n " : "") << model_json(models[k], paths[k]);
+  for (size_t k = 0; k < models.size(); ++k) js << (k ? ",\n " : "") << model_json(models[k]->info(), paths[k]);
   js << "],\n\"jet\": [";
   for (int v = 0; v < 256; ++v) {
     const xai::Rgb e = xai::jet(static_cast<uint8_t>(v));
@@ -242,7 +230,7 @@ int run_explore(int argc, char** argv) {
     const std::string name = images[i].substr(images[i].find_last_of('/') + 1);
     js << (i ? ",\n" : "") << "{\"name\": " << json_string(name) << ", \"label\": "
        << (labels.empty() ? std::string("null") : std::to_string(std::stoll(labels[i]))) << ", \"results\": [";
-    for (size_t k = 0; k < models.size(); ++k) js << (k ? ",\n " : "\n ") << result_json(models[k], raw, mode);
+    for (size_t k = 0; k < models.size(); ++k) js << (k ? ",\n " : "\n ") << result_json(*models[k], raw, mode);
     js << "]}";
   }
   js << "\n]};\n";

@@ -21,26 +21,29 @@ int run_influence(int argc, char** argv) {
       .option("limit", "200", "number of test images")
       .option("out", "out/influence", "output folder");
   if (!args.parse(argc, argv)) return 0;
-  LoadedModel m = load_model(args);
-  const VimConfig& c = m.model->config();
+  const std::unique_ptr<xai::Explainable> model = load_model(args);
+  const xai::FamilyInfo& f = model->info();
+  require_images(f, args.get("checkpoint"));
   std::vector<int64_t> layers;
   for (const std::string& s : split_list(args.get("layers"))) {
-    const int64_t l = s == "first" ? 0 : s == "last" ? c.depth - 1 : std::stoll(s);
-    if (l < 0 || l >= c.depth) throw UsageError(str("layer ", l, " is outside [0, ", c.depth, ")"));
+    const int64_t l = s == "first" ? 0 : s == "last" ? f.layers - 1 : std::stoll(s);
+    if (l < 0 || l >= f.layers) throw UsageError(str("layer ", l, " is outside [0, ", f.layers, ")"));
     layers.push_back(l);
   }
   ClutteredFashion data(args.get("data"), "test", 1);
-  const int64_t n = std::min(args.get_int("limit"), data.size()), cls = c.cls_index(), G = c.grid();
+  if (f.img_size != ClutteredFashion::kCanvas)
+    throw UsageError(str("the cluttered set is ", ClutteredFashion::kCanvas, "x", ClutteredFashion::kCanvas,
+                         " but the model takes ", f.img_size, "x", f.img_size));
+  const int64_t n = std::min(args.get_int("limit"), data.size()), cls = f.default_query, G = f.layout.shape[0];
   if (cls < 0) throw UsageError("influence needs a model with a cls token");
+  xai::TraceOptions forward_only;
+  forward_only.gradients = false;
   std::vector<Tensor> acc(layers.size());
   for (int64_t i = 0; i < n; ++i) {
-    VimOutput out;
-    {
-      NoGradGuard ng;
-      out = m.model->forward(normalize_image(data.get(i, 0).image), {true, false});
-    }
+    const xai::Trace t =
+        std::move(model->trace(normalize_image(data.get(i, 0).image, f.normalization), {}, forward_only)[0]);
     for (size_t k = 0; k < layers.size(); ++k) {
-      Tensor row = mean(abs(xai::cls_rows(out.traces[layers[k]], 0, cls, xai::RowKind::Exact).to(Device::cpu())), {0});  // (L)
+      Tensor row = mean(abs(t.mixers[layers[k]]->rows(cls, xai::RowKind::Exact)), {0});  // (L)
       acc[k] = acc[k].defined() ? add(acc[k], row) : row;
     }
     std::fprintf(stderr, "\rinfluence: %lld/%lld images", static_cast<long long>(i + 1), static_cast<long long>(n));
@@ -51,7 +54,10 @@ int run_influence(int argc, char** argv) {
   std::vector<xai::Tile> tiles;
   for (size_t k = 0; k < layers.size(); ++k) {
     Tensor v = mul(acc[k], 1.0 / double(n));
-    Tensor grid = concat({v.narrow(0, 0, cls), v.narrow(0, cls + 1, v.size(0) - cls - 1)}, 0).reshape({G, G});
+    const std::vector<float> tokens = v.to(DType::F32).to_vector<float>();
+    std::vector<float> cells;  // the patch tokens, as the map's grid
+    for (int64_t t : f.layout.patch_tokens) cells.push_back(tokens[t]);
+    Tensor grid = Tensor::from_vector(cells, {G, G});
     save_npy(str(dir, "/influence_l", layers[k], ".npy"), grid);
     Image8 pic;
     pic.width = pic.height = G;

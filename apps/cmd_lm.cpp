@@ -20,7 +20,7 @@
 #include "tensor/atomic_write.h"
 #include "tensor/cuda/cuda_memory.h"
 #include "tensor/npy.h"
-#include "xai/lm_explain.h"
+#include "xai/explain.h"
 #include "xai/render.h"
 #include "xai/token_heatmap.h"
 
@@ -59,6 +59,18 @@ std::unique_ptr<MambaLM> load_lm_model(const Args& args) {
   std::fprintf(stderr, "%s\n", model->config().describe().c_str());
   if (!how.empty()) std::fprintf(stderr, "%s\n", how.c_str());
   if (dev.is_cuda()) nn::move_parameters(*model, dev);
+  return model;
+}
+
+std::unique_ptr<xai::Explainable> load_language_model(const Args& args) {
+  xai::LoadOptions o;
+  o.device = args.has("device") ? requested_device(args) : Device::cpu();  // a bad device fails first
+  auto model = xai::load(args.get("model"), o);
+  const xai::FamilyInfo& f = model->info();
+  if (f.modality != xai::Modality::Tokens)
+    throw UsageError(str("'", args.get("model"), "' is a ", f.name, " checkpoint, not a language model: use hattn ",
+                         "explain, attention, ... (hattn --help)"));
+  std::fprintf(stderr, "%s\n", f.describe.c_str());
   return model;
 }
 
@@ -214,37 +226,18 @@ int run_lm_attention(int argc, char** argv) {
   const std::vector<int64_t> ids = input_ids(args);
   const int64_t first_k = args.get_int("first-k");
   if (first_k < 0) throw UsageError("--first-k must be >= 0");
-  auto model = load_lm_model(args);
-  const LmConfig& c = model->config();
-  check_ids(ids, c);
+  const std::unique_ptr<xai::Explainable> model = load_language_model(args);
+  const xai::FamilyInfo& f = model->info();
   const int64_t layer = args.get_int("layer");
-  if (layer < 0 || layer >= c.n_layer) throw UsageError(str("--layer ", layer, " is outside [0, ", c.n_layer, ")"));
-  const int64_t C = xai::lm_attention_channels(c), T = static_cast<int64_t>(ids.size());
-  const auto [a, b] = channel_range(args, C);
+  if (layer < 0 || layer >= f.layers) throw UsageError(str("--layer ", layer, " is outside [0, ", f.layers, ")"));
+  const int64_t T = static_cast<int64_t>(ids.size());
+  const auto [a, b] = channel_range(args, f.mixer_units);
   const double gib = double(b - a) * T * T * 4 / (1 << 30);
   if (gib > 8) throw UsageError(str("--channels ", a, ":", b, " would need ", gib, " GiB; choose fewer"));
-  LmOutput out;
-  {
-    NoGradGuard no_grad;
-    LmForwardOptions opt;
-    opt.trace = true;
-    out = model->forward(Tensor::from_vector(ids, {T}), opt);
-  }
-  const Tensor M = xai::lm_attention_matrices(c, out.traces[layer], a, b).to(Device::cpu()).to(DType::F32);
-  const std::string folder = args.get("out");
-  make_output_dir(folder);
-  const std::string base = str(folder, "/attn_l", layer);
-  save_npy(base + ".npy", M);
-  const char* unit = c.family == LmFamily::Mamba1 ? "channel" : "head";
-  const int64_t shown = first_k > 0 ? std::min(first_k, T) : T;
-  const int64_t cell = std::max<int64_t>(1, 200 / shown);
-  std::vector<xai::Tile> tiles{{xai::matrix_picture(mean(M, {0}), first_k, cell), str("mean of ", a, ":", b)}};
-  for (int64_t k = 0; k < std::min<int64_t>(15, b - a); ++k)
-    tiles.push_back({xai::matrix_picture(M.select(0, k), first_k, cell), str(unit, " ", a + k)});
-  save_png(base + ".png", xai::grid(tiles, 4, str("layer ", layer, ", abs(alpha) min-max, viridis")));
-  std::fprintf(stderr, "lm attention: layer %lld %ss %lld:%lld, %lld tokens -> %s.npy, .png\n",
-               static_cast<long long>(layer), unit, static_cast<long long>(a), static_cast<long long>(b),
-               static_cast<long long>(T), base.c_str());
+  xai::TraceOptions forward_only;
+  forward_only.gradients = false;
+  const xai::Trace trace = std::move(model->trace(Tensor::from_vector(ids, {1, T}), {}, forward_only)[0]);
+  write_attention(*model, trace, layer, "", a, b, first_k, args.get("out"));
   return 0;
 }
 
@@ -265,33 +258,27 @@ int run_lm_explain(int argc, char** argv) {
   if (query < 0 || query >= T) throw UsageError(str("--query ", query, " is outside [0, ", T, ")"));
   const int64_t target = args.has("target") ? args.get_int("target") : -1;
   if (args.has("target") && target < 0) throw UsageError("--target must be a token id >= 0");
-  auto model = load_lm_model(args);
-  const LmConfig& c = model->config();
-  check_ids(ids, c);
+  const std::unique_ptr<xai::Explainable> model = load_language_model(args);
+  const xai::FamilyInfo& f = model->info();
   std::vector<xai::Method> methods;
   const std::string list = args.get("method");
   if (list == "all") {
-    methods = xai::lm_methods(c);
+    for (const xai::MethodSpec& spec : f.methods) methods.push_back(spec.method);
   } else {
-    for (const std::string& m : split_list(list)) {
-      const xai::Method parsed = xai::parse_method(m);
-      if (parsed == xai::Method::Unified && c.family != LmFamily::Mamba1)
-        throw UsageError("--method unified is defined for Mamba-1 only; this is a Mamba-2 model");
-      if (parsed == xai::Method::Gae) throw UsageError("--method gae is a transformer method");
-      methods.push_back(parsed);
-    }
+    for (const std::string& m : split_list(list)) methods.push_back(xai::parse_method(m));
   }
+  for (xai::Method m : methods) xai::resolve_variant(f, m, std::nullopt);  // refuses what the family lacks, up front
   xai::ExplainOptions opt;
   if (args.has("start-layer")) opt.start_layer = args.get_int("start-layer");
   opt.seed = static_cast<uint64_t>(args.get_int("seed"));
-  const xai::LmExplainContext ctx = xai::run_lm_explain_pass(*model, ids, query, target);
+  const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(ids, {1, T}), {{target, query}})[0]);
   const std::string folder = args.get("out");
   make_output_dir(folder);
   const std::optional<text::BpeTokenizer> tk = find_tokenizer(args, false);
   std::vector<std::string> tokens;
   for (int64_t id : ids) tokens.push_back(display_token(tk, id));
   for (xai::Method m : methods) {
-    const Tensor v = xai::explain_lm(ctx, m, opt);
+    const Tensor v = xai::explain(ctx, f, m, opt);
     const std::string base = folder + "/" + xai::method_name(m);
     save_npy(base + ".npy", v);
     xai::TokenHeat heat{tokens, v.to_vector<float>(), ctx.query,

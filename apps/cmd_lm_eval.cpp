@@ -10,7 +10,7 @@
 #include "models/load_lm.h"
 #include "models/recall_task.h"
 #include "tensor/atomic_write.h"
-#include "xai/lm_explain.h"
+#include "xai/explain.h"
 #include "xai/token_ranking.h"
 
 namespace ha::app {
@@ -33,15 +33,16 @@ int run_lm_eval(int argc, char** argv) {
   const int64_t count = args.get_int("count"), pairs = args.get_int("pairs");
   if (count <= 0 || pairs < 2 || pairs > 26) throw UsageError("--count must be > 0 and --pairs in [2, 26]");
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
-  auto model = load_lm_model(args);
-  const LmConfig& c = model->config();
-  HATTN_CHECK_INPUT(c.vocab >= 128, "'", args.get("model"), "': the recall task needs byte tokens (vocabulary >= 128)");
+  const std::unique_ptr<xai::Explainable> model = load_language_model(args);
+  const xai::FamilyInfo& f = model->info();
+  HATTN_CHECK_INPUT(f.vocab >= 128, "'", args.get("model"), "': the recall task needs byte tokens (vocabulary >= 128)");
   std::vector<xai::Method> methods;
   if (args.get("methods") == "all") {
-    methods = xai::lm_methods(c);
+    for (const xai::MethodSpec& spec : f.methods) methods.push_back(spec.method);
   } else {
     for (const std::string& m : split_list(args.get("methods"))) methods.push_back(xai::parse_method(m));
   }
+  for (xai::Method m : methods) xai::resolve_variant(f, m, std::nullopt);  // refuses what the family lacks, up front
   const std::string out = args.get("out");
   make_output_dir(out);
   std::map<xai::Method, xai::TokenRankScore> sums;
@@ -50,13 +51,14 @@ int run_lm_eval(int argc, char** argv) {
   constexpr uint64_t kEvalSeedOffset = 1000003;  // the evaluation stream of `hattn lm train`
   for (int64_t i = 0; i < count; ++i) {
     const RecallSample s = recall_sample(seed + kEvalSeedOffset, 1000000 + i, pairs);
-    const xai::LmExplainContext ctx = xai::run_lm_explain_pass(*model, s.ids);
+    const int64_t T = static_cast<int64_t>(s.ids.size());
+    const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(s.ids, {1, T}))[0]);
     correct += ctx.target == s.answer;
     xai::ExplainOptions opt;
     opt.seed = static_cast<uint64_t>(i);
     for (xai::Method m : methods) {
       const xai::TokenRankScore r =
-          xai::score_token_relevance(xai::explain_lm(ctx, m, opt).to_vector<float>(), ctx.query, s.answer_position);
+          xai::score_token_relevance(xai::explain(ctx, f, m, opt).to_vector<float>(), ctx.query, s.answer_position);
       sums[m].top1 += r.top1;
       sums[m].auc += r.auc;
     }

@@ -39,21 +39,14 @@ int run_similarity(int argc, char** argv) {
     if (static_cast<int64_t>(files.size()) > limit) files.resize(limit);
     HATTN_CHECK_INPUT(!files.empty(), "--images '", dir, "' holds no images");
   }
-  LoadedModel m = load_model(args, /*allow_vit=*/true);
-  const int64_t img_size = m.vit ? m.vit->config().img_size : m.model->config().img_size;
+  const std::unique_ptr<xai::Explainable> model = load_model(args);
+  const xai::FamilyInfo& f = model->info();
+  require_images(f, args.get("checkpoint"));
   const Preprocess mode = parse_preprocess(args.get("preprocess"));
   std::vector<double> total;
   for (size_t k = 0; k < files.size(); ++k) {
-    NoGradGuard ng;
-    const Tensor input = normalize_image(preprocess_image(load_image(files[k]), img_size, mode), m.normalization);
-    std::vector<Tensor> streams;
-    if (m.vit) {
-      streams = m.vit->forward(input).block_outputs;
-    } else {
-      VimOutput out = m.model->forward(input);
-      Tensor r = out.tokens;
-      for (const Tensor& h : out.block_outputs) streams.push_back(r = add(r, h));  // r + h_l: the residual after block l
-    }
+    const Tensor input = normalize_image(preprocess_image(load_image(files[k]), f.img_size, mode), f.normalization);
+    const std::vector<Tensor> streams = model->streams(input);
     const std::vector<double> s = xai::stream_similarity(streams);
     if (total.empty()) total.assign(s.size(), 0.0);
     for (size_t l = 0; l < s.size(); ++l) total[l] += s[l];
@@ -67,7 +60,7 @@ int run_similarity(int argc, char** argv) {
     std::printf("], \"images\": %zu}\n", files.size());
   } else {
     std::printf("%s: mean pairwise cosine similarity of the tokens after each block (%zu image%s)\n",
-                m.vit ? m.vit->config().describe().c_str() : m.model->config().describe().c_str(), files.size(),
+                f.describe.c_str(), files.size(),
                 files.size() == 1 ? "" : "s");
     for (size_t l = 0; l < total.size(); ++l) std::printf("block %2zu  %.4f\n", l, total[l]);
   }

@@ -2,7 +2,10 @@
 
 #include <filesystem>
 
+#include "ops/ops.h"
 #include "tensor/cuda/cuda_memory.h"
+#include "tensor/npy.h"
+#include "xai/render.h"
 
 namespace ha::app {
 
@@ -21,15 +24,6 @@ Device parse_device(const std::string& s) {
   if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.find_first_not_of("0123456789", 5) == std::string::npos)
     return Device::cuda(std::stoi(s.substr(5)));
   throw UsageError("unknown --device '" + s + "' (cpu, cuda or cuda:N)");
-}
-
-ConfigOverrides config_overrides(const Args& args) {
-  ConfigOverrides o;
-  if (args.has("stride")) o.stride = args.get_int("stride");
-  if (args.has("img-size")) o.img_size = args.get_int("img-size");
-  if (args.has("stride") && o.stride <= 0) throw UsageError("--stride must be positive");
-  if (args.has("img-size") && o.img_size <= 0) throw UsageError("--img-size must be positive");
-  return o;
 }
 
 std::pair<int64_t, int64_t> channel_range(const Args& args, int64_t total) {
@@ -84,34 +78,48 @@ Device requested_device(const Args& args) {
   return dev;
 }
 
-LoadedModel load_model(const Args& args, bool allow_vit) {
-  LoadedModel m;
-  m.ckpt = Checkpoint::open(args.get("checkpoint"));
-  m.family = detect_family(m.ckpt);
-  m.normalization = parse_normalization(args.get("normalize"));
-  const Device dev = requested_device(args);
-  if (m.family == ModelFamily::Vit) {
-    if (!allow_vit)
-      throw UsageError(str("'", args.get("checkpoint"), "' is a ViT/DeiT checkpoint; this command handles Vision Mamba only "
-                           "so far (hattn classify takes both)"));
-    if (args.has("stride") || args.has("img-size"))
-      throw UsageError("--stride and --img-size apply to Vision Mamba only; a ViT's input size comes from its checkpoint");
-    int64_t heads = 0;
-    if (args.has("heads")) {
-      heads = args.get_int("heads");
-      if (heads <= 0) throw UsageError("--heads must be positive");
-    }
-    m.vit = load_vit(m.ckpt, heads);
-    if (dev.is_cuda()) nn::move_parameters(*m.vit, dev);
-    return m;
-  }
-  if (args.has("heads")) throw UsageError("--heads applies to ViT/DeiT checkpoints only");
-  if (m.normalization != Normalization::ImageNet)
-    throw UsageError("--normalize applies to ViT/DeiT checkpoints; Vision Mamba takes ImageNet's normalisation");
-  m.model = std::make_unique<VisionMamba>(infer_vim_config(m.ckpt, config_overrides(args), &m.how));
-  load_parameters(*m.model, m.ckpt);
-  if (dev.is_cuda()) nn::move_parameters(*m.model, dev);
-  return m;
+xai::LoadOptions load_options(const Args& args) {
+  xai::LoadOptions o;
+  o.device = requested_device(args);
+  for (const xai::FamilyEntry& f : xai::families())
+    for (const std::string& name : f.load_options)
+      if (args.has(name)) o.values[name] = args.get(name);
+  return o;
+}
+
+std::unique_ptr<xai::Explainable> load_model(const Args& args) {
+  return xai::load(args.get("checkpoint"), load_options(args));
+}
+
+void require_images(const xai::FamilyInfo& f, const std::string& path) {
+  if (f.modality != xai::Modality::Image)
+    throw UsageError(str("'", path, "' is a ", f.name, ", not an image model: use hattn lm (hattn lm --help)"));
+}
+
+void check_family_options(const Args& args, const xai::FamilyInfo& f, const std::vector<std::string>& names) {
+  for (const std::string& name : names)
+    if (args.has(name) && !f.takes(name)) throw UsageError(str("--", name, " does not apply to a ", f.name, " model"));
+}
+
+void write_attention(const xai::Explainable& model, const xai::Trace& trace, int64_t layer, const std::string& part,
+                     int64_t c0, int64_t c1, int64_t first_k, const std::string& folder) {
+  const xai::FamilyInfo& f = model.info();
+  const Tensor M = trace.mixers[layer]->matrices(c0, c1, part).to(Device::cpu()).to(DType::F32);
+  make_output_dir(folder);
+  const std::string base = str(folder, "/attn_l", layer, part.empty() ? "" : "_" + part);
+  save_npy(base + ".npy", M);
+  // picture: the mean, then up to 15 channels or heads, min-max each
+  const int64_t T = trace.tokens, shown = first_k > 0 ? std::min(first_k, T) : T;
+  const int64_t cell = std::max<int64_t>(1, 200 / shown);
+  std::vector<xai::Tile> tiles{{xai::matrix_picture(mean(M, {0}), first_k, cell), str("mean of ", c0, ":", c1)}};
+  for (int64_t k = 0; k < std::min<int64_t>(15, c1 - c0); ++k)
+    tiles.push_back({xai::matrix_picture(M.select(0, k), first_k, cell), str(f.mixer_unit, " ", c0 + k)});
+  const std::string what = f.form == xai::MixerForm::Softmax ? "softmax attention" : "abs(alpha)";
+  save_png(base + ".png", xai::grid(tiles, 4, str("layer ", layer, part.empty() ? "" : ", " + part, ", ", what,
+                                                  " min-max, viridis")));
+  std::fprintf(stderr, "attention: layer %lld%s %ss %lld:%lld, %lld tokens -> %s.npy, .png\n", static_cast<long long>(layer),
+               part.empty() ? "" : (" " + part).c_str(), f.mixer_unit.c_str(), static_cast<long long>(c0),
+               static_cast<long long>(c1), static_cast<long long>(T), base.c_str());
 }
 
 }  // namespace ha::app

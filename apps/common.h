@@ -6,9 +6,9 @@
 #include "apps/args.h"
 #include "models/mamba_lm.h"
 #include "models/load.h"
-#include "models/load_vit.h"
 #include "models/preprocess.h"
 #include "models/train.h"
+#include "xai/registry.h"
 
 namespace ha::app {
 
@@ -17,18 +17,20 @@ Device parse_device(const std::string& s);  // cpu | cuda | cuda:N
 // --device parsed and checked against the devices this machine and build have (an InputError naming them).
 Device requested_device(const Args& args);
 
-struct LoadedModel {
-  Checkpoint ckpt;
-  ModelFamily family = ModelFamily::Vim;
-  std::unique_ptr<VisionMamba> model;       // a Vision Mamba checkpoint
-  std::unique_ptr<VisionTransformer> vit;   // a ViT / DeiT checkpoint (only where allow_vit)
-  Normalization normalization = Normalization::ImageNet;
-  std::string how;  // where stride and image size came from
-};
+// The family-specific load options the command line gave (--stride, --img-size, --heads, --normalize: every
+// name some family reads at load time) and --device.
+xai::LoadOptions load_options(const Args& args);
+// --checkpoint's model through the registry (xai/registry.h): whichever family the file holds.
+std::unique_ptr<xai::Explainable> load_model(const Args& args);
+// An image model, or a UsageError pointing a language model to `hattn lm`.
+void require_images(const xai::FamilyInfo& f, const std::string& path);
+// A UsageError for each of `names` given on the command line that the family does not take (FamilyInfo::options).
+void check_family_options(const Args& args, const xai::FamilyInfo& f, const std::vector<std::string>& names);
+// Writes one layer's mixer matrices (channels or heads [c0, c1), the part `part`) as DIR/attn_l<l>[_<part>].npy,
+// float32 [c1 − c0, L, L], and a picture of their mean and the first 15 (hattn attention, hattn lm attention).
+void write_attention(const xai::Explainable& model, const xai::Trace& trace, int64_t layer, const std::string& part,
+                     int64_t c0, int64_t c1, int64_t first_k, const std::string& folder);
 
-// The checkpoint of --checkpoint, its family told from its keys. Commands that do not handle ViTs yet pass
-// allow_vit = false and refuse one with exit status 2.
-LoadedModel load_model(const Args& args, bool allow_vit = false);
 // Creates an output folder (and its parents); a clear error when it cannot.
 void make_output_dir(const std::string& dir);
 std::string hms(double seconds);  // "h:mm:ss", for progress bars
@@ -38,7 +40,6 @@ std::unique_ptr<nn::AdamW> start_training(nn::Module& model, const Args& args, c
                                           TrainState& st);
 // --channels A:B (half-open, 0 <= A < B <= total); all of [0, total) when not given.
 std::pair<int64_t, int64_t> channel_range(const Args& args, int64_t total);
-ConfigOverrides config_overrides(const Args& args);
 
 int run_classify(int argc, char** argv);
 int run_info(int argc, char** argv);
@@ -57,5 +58,7 @@ int run_lm_train(int argc, char** argv);  // hattn lm train (cmd_lm_train.cpp)
 int run_lm_eval(int argc, char** argv);   // hattn lm eval (cmd_lm_eval.cpp)
 // A language model from --model, moved to --device when the command has that option (cmd_lm.cpp).
 std::unique_ptr<MambaLM> load_lm_model(const Args& args);
+// The same as an explainable model (xai/registry.h); a UsageError when --model is not a language model.
+std::unique_ptr<xai::Explainable> load_language_model(const Args& args);
 
 }  // namespace ha::app

@@ -9,26 +9,36 @@
 #include "models/preprocess.h"
 #include "ops/ops.h"
 #include "tensor/atomic_write.h"
-#include "xai/vit_explain.h"
 
 namespace ha::xai {
 
-std::string EvalMethod::token() const {
-  const bool variants = !vit && (method == Method::Raw || method == Method::Rollout || method == Method::Attr);
-  return variants ? str(method_name(method), ":", variant_name(variant)) : method_name(method);
-}
-
-std::string EvalMethod::name() const {
-  const bool variants = !vit && (method == Method::Raw || method == Method::Rollout || method == Method::Attr);
-  return variants ? str(method_name(method), " (", variant_name(variant), ")") : method_name(method);
-}
-
-std::vector<EvalMethod> all_eval_methods() {
-  std::vector<EvalMethod> m;
-  for (Method x : {Method::Raw, Method::Rollout, Method::Attr})
-    for (Variant v : {Variant::Official, Variant::Exact}) m.push_back({x, v});
-  for (Method x : {Method::Unified, Method::Random, Method::Saliency, Method::GradXInput}) m.push_back({x, Variant::Official});
-  return m;
+std::vector<EvalMethod> parse_eval_methods(const FamilyInfo& f, const std::string& spec) {
+  std::vector<EvalMethod> out;
+  if (f.methods.empty()) throw InputError(f.not_explainable);
+  auto add = [&](Method m, Variant v) { out.push_back({m, v, method_label(f, m, v), method_token(f, m, v)}); };
+  if (spec == "all") {
+    for (const MethodSpec& s : f.methods) {
+      if (s.variants.empty()) add(s.method, resolve_variant(f, s.method, std::nullopt));
+      for (Variant v : s.variants) add(s.method, v);
+    }
+    return out;
+  }
+  for (size_t at = 0; at <= spec.size();) {  // e.g. attr:exact
+    const size_t comma = std::min(spec.find(',', at), spec.size());
+    const std::string one = spec.substr(at, comma - at);
+    at = comma + 1;
+    const size_t colon = one.find(':');
+    const Method m = parse_method(one.substr(0, colon));
+    std::optional<Variant> v;
+    if (colon != std::string::npos) {
+      v = parse_variant(one.substr(colon + 1));
+      const MethodSpec* s = f.find(m);
+      HATTN_CHECK_INPUT(!s || !s->variants.empty(), "'", one, "': ", method_name(m), " has one definition for ",
+                        f.name, " (no variants)");
+    }
+    add(m, resolve_variant(f, m, v));
+  }
+  return out;
 }
 
 void EvalCounts::merge(const EvalCounts& o) {
@@ -131,7 +141,7 @@ void score_image(const Image8& image, int64_t label, const std::vector<uint8_t>&
     Tensor map = map_of(em);
     std::vector<float> pix =
         upsample_bilinear(map.reshape({1, 1, map.size(0), map.size(1)}), H, W).reshape({HW}).to_vector<float>();
-    if (!mask.empty()) counts.segmentation[em.name()].add(pix, mask);
+    if (!mask.empty()) counts.segmentation[em.label].add(pix, mask);
     if (!perturbation) continue;
     // 2 × 9 perturbed copies (i = 1..9), classified in one batch; i = 0 is the clean image
     Tensor batch = Tensor::empty({2 * (kPerturbationSteps - 1), 3, H, W});
@@ -151,7 +161,7 @@ void score_image(const Image8& image, int64_t label, const std::vector<uint8_t>&
     }
     std::vector<int64_t> pred = argmax(logits_of(batch).to(Device::cpu()), 1).to_vector<int64_t>();
     for (int mode = 0; mode < 2; ++mode) {
-      PerturbationCounts& pc = (mode == 0 ? counts.positive : counts.negative)[em.name()];
+      PerturbationCounts& pc = (mode == 0 ? counts.positive : counts.negative)[em.label];
       ++pc.images;
       pc.correct[0] += clean_correct;
       for (int i = 1; i < kPerturbationSteps; ++i) pc.correct[i] += pred[mode * (kPerturbationSteps - 1) + i - 1] == label;
@@ -161,49 +171,44 @@ void score_image(const Image8& image, int64_t label, const std::vector<uint8_t>&
 
 }  // namespace
 
-void evaluate_images(const VisionMamba& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,
+void evaluate_images(const Explainable& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,
                      const std::vector<std::vector<uint8_t>>& masks, const std::vector<EvalMethod>& methods,
                      bool perturbation, EvalCounts& counts) {
   HATTN_CHECK(!images.empty() && labels.size() == images.size() && masks.size() == images.size(),
               "evaluate_images: ", images.size(), " images, ", labels.size(), " labels, ", masks.size(), " masks");
+  const FamilyInfo& f = model.info();
   std::vector<Tensor> inputs;
-  for (const Image8& img : images) inputs.push_back(normalize_image(img));
-  // one forward and backward pass for the batch, explaining each image's predicted class
-  const std::vector<ExplainContext> ctx = run_explain_pass_batch(model, concat(inputs, 0));
-  const auto logits_of = [&](const Tensor& batch) { return model.forward(batch).logits; };
+  for (const Image8& img : images) inputs.push_back(normalize_image(img, f.normalization));
+  TraceOptions o;
+  o.relevance = std::any_of(methods.begin(), methods.end(), [](const EvalMethod& em) { return em.method == Method::Attr; });
+  // one traced pass for the batch, explaining each image's predicted class
+  const std::vector<Trace> traces = model.trace(concat(inputs, 0), {}, o);
+  const auto logits_of = [&](const Tensor& batch) { return model.logits(batch); };
   for (size_t b = 0; b < images.size(); ++b) {
     const auto map_of = [&](const EvalMethod& em) {
-      ExplainOptions o;
-      o.variant = em.variant;
-      return explain(ctx[b], em.method, o);
+      ExplainOptions eo;
+      eo.variant = em.variant;
+      return explain(traces[b], f, em.method, eo);
     };
-    score_image(images[b], labels[b], masks[b], ctx[b].target, map_of, logits_of, Normalization::ImageNet, methods,
+    score_image(images[b], labels[b], masks[b], traces[b].target, map_of, logits_of, f.normalization, methods,
                 perturbation, counts);
-  }
-}
-
-void evaluate_vit_images(const VisionTransformer& model, Normalization n, const std::vector<Image8>& images,
-                         const std::vector<int64_t>& labels, const std::vector<std::vector<uint8_t>>& masks,
-                         const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts) {
-  HATTN_CHECK(labels.size() == images.size() && masks.size() == images.size(), "evaluate_vit_images: ", images.size(),
-              " images, ", labels.size(), " labels, ", masks.size(), " masks");
-  const auto logits_of = [&](const Tensor& batch) { return model.forward(batch).logits; };
-  const bool attr = std::any_of(methods.begin(), methods.end(), [](const EvalMethod& em) { return em.method == Method::Attr; });
-  for (size_t b = 0; b < images.size(); ++b) {
-    const VitExplainContext ctx = run_vit_explain_pass(model, normalize_image(images[b], n), -1, attr);
-    const auto map_of = [&](const EvalMethod& em) { return explain_vit(ctx, em.method); };
-    score_image(images[b], labels[b], masks[b], ctx.target, map_of, logits_of, n, methods, perturbation, counts);
   }
 }
 
 namespace {
 
-// Table rows in the canonical order (paper methods, both variants, unified, baselines), then any others.
+// Table rows in the canonical order (methods in their declared order, each variant, then the method without a
+// variant), then any others.
 template <class Map>
 std::vector<std::string> row_order(const Map& m) {
-  std::vector<std::string> names;
-  for (const EvalMethod& e : all_eval_methods())
-    if (m.count(e.name())) names.push_back(e.name());
+  std::vector<std::string> canonical, names;
+  for (Method x : {Method::Raw, Method::Rollout, Method::Attr, Method::Unified, Method::Random, Method::Saliency,
+                   Method::GradXInput, Method::Gae}) {
+    for (Variant v : {Variant::Official, Variant::Exact}) canonical.push_back(str(method_name(x), " (", variant_name(v), ")"));
+    canonical.push_back(method_name(x));
+  }
+  for (const std::string& name : canonical)
+    if (m.count(name)) names.push_back(name);
   for (const auto& kv : m)
     if (std::find(names.begin(), names.end(), kv.first) == names.end()) names.push_back(kv.first);
   return names;
@@ -257,9 +262,9 @@ std::string curves_svg(const std::map<std::string, PerturbationCounts>& table, c
 
 // "attr (official)" -> "attr:official": the results.json key of a method's row
 std::string token_of(const std::string& name) {
-  for (const EvalMethod& e : all_eval_methods())
-    if (e.name() == name) return e.token();
-  return name;
+  const size_t open = name.find(" (");
+  if (open == std::string::npos || name.back() != ')') return name;
+  return name.substr(0, open) + ":" + name.substr(open + 2, name.size() - open - 3);
 }
 
 std::string json_number(double v) {

@@ -9,7 +9,6 @@
 
 #include "models/io/image.h"
 #include "models/preprocess.h"
-#include "models/vision_transformer.h"
 #include "xai/explain.h"
 #include "xai/metrics.h"
 
@@ -17,12 +16,13 @@ namespace ha::xai {
 
 struct EvalMethod {
   Method method;
-  Variant variant = Variant::Official;
-  bool vit = false;           // a ViT's method: one definition, no variant in its name
-  std::string name() const;   // "attr (official)", "unified", a ViT's "attr", ...
-  std::string token() const;  // as --methods writes it: "attr:official", "unified", ...
+  Variant variant = Variant::Exact;
+  std::string label;  // "attr (official)" where the family offers variants of attr, else "attr": the reports' row
+  std::string token;  // as --methods writes it: "attr:official", "unified", ...
 };
-std::vector<EvalMethod> all_eval_methods();  // the three paper methods in both variants, unified, baselines
+// "all" (every method of the family, each variant) or a comma list of method[:variant]; an InputError for a method
+// or variant the family does not offer.
+std::vector<EvalMethod> parse_eval_methods(const FamilyInfo& family, const std::string& spec);
 
 struct EvalCounts {
   std::map<std::string, PerturbationCounts> positive, negative;  // by method name
@@ -40,18 +40,14 @@ struct EvalCounts {
   static EvalCounts load_csv(const std::string& path);
 };
 
-// Scores images (8-bit, the model's input size) for every method, with one explanation pass (forward and
-// backward) over the batch; the counts are those of scoring the images one by one, up to float32 rounding.
-// A `masks` entry may be empty (no segmentation); a label < 0 is unknown (segmentation data without classes: the
-// predicted class is explained either way).
-void evaluate_images(const VisionMamba& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,
+// Scores images (8-bit, the model's input size) for every method with one traced pass over the batch (the family
+// decides whether that is one forward and backward or one per image); the counts are those of scoring the images
+// one by one, up to float32 rounding. A `masks` entry may be empty (no segmentation); a label < 0 is unknown
+// (segmentation data without classes: the predicted class is explained either way). Perturbed copies are
+// normalised as the model's inputs are.
+void evaluate_images(const Explainable& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,
                      const std::vector<std::vector<uint8_t>>& masks, const std::vector<EvalMethod>& methods,
                      bool perturbation, EvalCounts& counts);
-// The same for a ViT / DeiT and its methods (xai/vit_explain.h), one image at a time; `n` is the checkpoint's
-// input normalisation (perturbed copies are normalised the same way).
-void evaluate_vit_images(const VisionTransformer& model, Normalization n, const std::vector<Image8>& images,
-                         const std::vector<int64_t>& labels, const std::vector<std::vector<uint8_t>>& masks,
-                         const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts);
 
 // Writes DIR/{perturbation,segmentation}.{md,csv} and DIR/perturbation_{positive,negative}.svg; returns the
 // Markdown of both tables.

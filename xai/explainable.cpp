@@ -1,0 +1,45 @@
+#include "xai/explainable.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ha::xai {
+
+const MixerStats& MixerOperator::stats() const {
+  if (!stats_) stats_ = std::make_shared<const MixerStats>(compute_stats());
+  return *stats_;
+}
+
+// Channel means of F and max(F, 0), and F's extremes, in fixed blocks of channels (never C·L² at once).
+MixerStats MixerOperator::compute_stats() const {
+  const int64_t C = channels();
+  const int64_t L = tokens();
+  std::vector<double> sum(L * L, 0.0), sum_relu(L * L, 0.0);
+  double lo = INFINITY, hi = -INFINITY;
+  // channel blocks of at most ~2^24 matrix entries (64 MB as float, 128 MB as double), whatever L is
+  const int64_t block = std::clamp<int64_t>((int64_t(1) << 24) / std::max<int64_t>(L * L, 1), 1, 64);
+  for (int64_t c0 = 0; c0 < C; c0 += block) {
+    const int64_t c1 = std::min(C, c0 + block);
+    const std::vector<double> F = matrices(c0, c1).to_vector<double>();
+    for (int64_t c = 0; c < c1 - c0; ++c)
+      for (int64_t k = 0; k < L * L; ++k) {
+        const double v = F[c * L * L + k];
+        sum[k] += v;
+        sum_relu[k] += std::max(v, 0.0);
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+  }
+  for (int64_t k = 0; k < L * L; ++k) {
+    sum[k] /= double(C);
+    sum_relu[k] /= double(C);
+  }
+  MixerStats s;
+  s.mean = Tensor::from_vector(sum, {L, L});
+  s.mean_relu = Tensor::from_vector(sum_relu, {L, L});
+  s.min = lo;
+  s.max = hi;
+  return s;
+}
+
+}  // namespace ha::xai

@@ -1,0 +1,160 @@
+// The one seam between model families and explanation methods (docs/adding_a_family.md). A family (Vision
+// Mamba, ViT/DeiT, the Mamba language models, ...) is one adapter file in xai/families/ that implements
+// `Explainable`: it says what it is and offers (`FamilyInfo`, plain data), and it runs one traced pass that
+// returns a `Trace`: the logits, the target, and per layer the token mixer as a `MixerOperator` (C matrices
+// L×L: Mamba-1's channels, Mamba-2's heads, softmax heads) with the gradients and relevances the methods read.
+// The methods (xai/explain.h) and protocols (xai/evaluate.h) are written once against these types and know no
+// family by name; the commands (apps/) read FamilyInfo instead of branching on the family.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/preprocess.h"
+#include "tensor/tensor.h"
+#include "xai/hidden_attention.h"
+
+namespace ha::xai {
+
+enum class Method { Raw, Rollout, Attr, Unified, Random, Saliency, GradXInput, Gae };
+enum class Variant { Official, Exact };
+
+// What a family's mixers are, which decides the form a method takes (docs/definitions.md §5, §5b, §9):
+//   Hidden   Mamba's hidden attention: raw is the layer mean of min-max-normalised rows, attr is
+//            Mamba-Attribution (s_l from the block gradients), unified where the rows have that kind
+//   Softmax  a transformer's attention: raw is the last block's head mean, attr is Transformer-Attribution
+//            (the LRP relevance at the attention), gae (Chefer, ICCV 2021)
+enum class MixerForm { Hidden, Softmax };
+enum class Modality { Image, Tokens };
+
+struct MethodSpec {
+  Method method;
+  std::vector<Variant> variants;  // those a user may choose, the default first; empty: one definition
+};
+
+// How a vector over the tokens, and a map over the input, become the map a method returns.
+struct MapLayout {
+  Modality modality = Modality::Image;
+  std::vector<int64_t> shape;         // the map's shape: {G, G} for images, {T} for token sequences
+  std::vector<int64_t> patch_tokens;  // images: the token of each map cell, row-major
+  int64_t patch = 0, stride = 0;      // images: a cell's receptive field in pixels and the step between cells
+  int64_t feature_dim = 0;            // the axis of Trace::input that holds features (image channels: 0; width: 1)
+};
+
+struct FamilyInfo {
+  std::string key;          // "vim", "vit", "mamba_lm": the explorer's and the registry's name
+  std::string name;         // for people: "Vision Mamba", "ViT/DeiT", "Mamba-2 LM"
+  std::string describe;     // the configuration in one line
+  Modality modality = Modality::Image;
+  MixerForm form = MixerForm::Hidden;
+  int64_t layers = 0;
+  int64_t tokens = 0;                 // images: L (fixed by the input size); token models: 0 (the input's length)
+  int64_t default_start_layer = 0;    // where layer aggregation (raw, rollout, attr, unified) begins
+  int64_t default_query = -1;         // the token whose row is read (cls); < 0: the last token
+  bool causal = false;                // rows end at the query (token j > q gets 0)
+  std::vector<MethodSpec> methods;    // what "all" means, in order; empty: this model cannot be explained
+  std::string not_explainable;        // why, when `methods` is empty
+  std::map<Method, std::string> refusals;  // what a user asking for a method the family lacks is told
+  std::string mixer_unit = "channel"; // what one of a mixer's C matrices is called: channel | head
+  int64_t mixer_units = 0;            // C
+  std::vector<std::string> directions;  // the parts of a mixer one may ask for (Vim: fwd, bwd, sum), default last
+  std::vector<std::string> options;     // the family-specific options it takes (stride, variant, query, ...)
+  std::vector<std::pair<std::string, std::string>> config_json;  // its configuration as JSON members, in order
+  std::vector<std::pair<std::string, int64_t>> mixer_shape;      // the mixer's sizes a viewer needs (channels, heads)
+  // images
+  int64_t img_size = 0, num_classes = 0;
+  Normalization normalization = Normalization::ImageNet;
+  std::vector<std::string> class_names;
+  MapLayout layout;  // tokens: shape is set per trace
+  // token sequences
+  int64_t vocab = 0;
+
+  const MethodSpec* find(Method m) const;  // null when the family does not offer m
+  bool takes(const std::string& option) const;
+};
+
+// Channel reductions of one layer's matrices F_c (c < C), all (L, L):
+struct MixerStats {
+  Tensor mean;       // mean over c of F_c
+  Tensor mean_relu;  // mean over c of max(F_c, 0)
+  double min = 0, max = 0;  // the extremes of F over every channel and entry
+};
+
+// One layer's token mixer for one traced input, as C matrices over the L tokens.
+class MixerOperator {
+ public:
+  virtual ~MixerOperator() = default;
+  virtual int64_t channels() const = 0;  // C
+  virtual int64_t tokens() const = 0;    // L
+  // Matrices [c0, c1): (c1 − c0, L, L) on the CPU; `part` one of FamilyInfo::directions ("" : the whole mixer).
+  virtual Tensor matrices(int64_t c0, int64_t c1, const std::string& part = "") const = 0;
+  // Row q of every matrix, (C, L) on the CPU; a family whose rows lack `kind` throws.
+  virtual Tensor rows(int64_t q, RowKind kind) const = 0;
+  // The channel reductions, computed on first use. The default goes through matrices() in blocks of channels
+  // (never C·L² at once); a family with a faster route overrides compute_stats.
+  const MixerStats& stats() const;
+  // Softmax families: ∂target/∂(the matrices) and the LRP relevance reaching them, (C, L, L); undefined otherwise.
+  virtual Tensor matrix_grad() const { return {}; }
+  virtual Tensor matrix_relevance() const { return {}; }
+  // What the matrices are computed from, by name (Vim: "fwd.delta", "fwd.A", ...; ViT: "attn"): for viewers
+  // that recompute them (hattn explore).
+  virtual std::vector<std::pair<std::string, Tensor>> factors() const = 0;
+
+ protected:
+  virtual MixerStats compute_stats() const;
+
+ private:
+  mutable std::shared_ptr<const MixerStats> stats_;
+};
+
+// One traced pass over one input: everything the methods read.
+struct Trace {
+  Tensor logits;        // images: (1, classes); tokens: (T, V), CPU
+  int64_t target = 0;   // the class, or the next token, whose logit is explained
+  int64_t query = 0;    // the token whose row the methods read (cls; the query position); < 0: none (no cls)
+  int64_t tokens = 0;   // L
+  std::vector<std::shared_ptr<const MixerOperator>> mixers;  // per layer
+  std::vector<Tensor> block_grads;  // Hidden: ∂target/∂(layer l's output) (L, D) per layer, CPU
+  Tensor input;         // what the gradient baselines read, CPU: the normalised image (3, H, W), the embeddings (T, D)
+  Tensor input_grad;    // ∂target/∂input, the same shape
+  MapLayout layout;
+  MixerForm form = MixerForm::Hidden;
+  bool causal = false;
+};
+
+struct Target {
+  int64_t index = -1;     // the class or token whose logit is explained; < 0: the argmax
+  int64_t position = -1;  // token models: the position whose next-token logit; < 0: the last
+};
+
+struct TraceOptions {
+  bool gradients = true;  // false: a forward pass that fills logits and mixers only
+  bool relevance = true;  // Softmax families: also the LRP relevance pass (only attr reads it)
+};
+
+class Explainable {
+ public:
+  virtual ~Explainable() = default;
+  virtual const FamilyInfo& info() const = 0;
+  // The input of an image model is a normalised batch (B, 3, H, W); that of a token model the ids (1, T), int64.
+  // Logits without gradients: (B, classes) or (T, V), on the CPU.
+  virtual Tensor logits(const Tensor& inputs) const = 0;
+  // One trace per batch item (image models: B; token models: 1), each for its own target (missing: the argmax).
+  // Items do not interact: each trace equals that of the item alone.
+  virtual std::vector<Trace> trace(const Tensor& inputs, const std::vector<Target>& targets = {},
+                                   const TraceOptions& options = {}) const = 0;
+  // The token stream after every block, (1, L, D) each, for one input (oversmoothing, xai/similarity.h).
+  virtual std::vector<Tensor> streams(const Tensor& input) const = 0;
+  virtual Device device() const = 0;
+};
+
+// Parsing and naming.
+Method parse_method(const std::string& s);  // raw | rollout | attr | unified | random | saliency | gradxinput | gae
+const char* method_name(Method m);
+Variant parse_variant(const std::string& s);  // official | exact
+const char* variant_name(Variant v);
+
+}  // namespace ha::xai

@@ -1,0 +1,182 @@
+// The Mamba language models (Mamba-1, Mamba-2) as an explainable family: per layer the causal hidden attention,
+// one matrix per channel (Mamba-1, xai/hidden_attention.h) or per head (Mamba-2, xai/head_attention.h), read at
+// the query position whose next-token logit is explained; one value per token (docs/definitions.md §9).
+#include <algorithm>
+#include <cmath>
+
+#include "models/load_lm.h"
+#include "nn/module.h"
+#include "ops/ops.h"
+#include "xai/head_attention.h"
+#include "xai/registry.h"
+
+namespace ha::xai {
+namespace {
+
+class LmMixer final : public MixerOperator {
+ public:
+  LmMixer(const LmConfig& c, LmLayerTrace t, int64_t T) : mamba1_(c.family == LmFamily::Mamba1), t_(std::move(t)), T_(T) {}
+  int64_t channels() const override { return mamba1_ ? t_.mamba1.fwd.A.size(0) : t_.mamba2.A.size(0); }
+  int64_t tokens() const override { return T_; }
+  Tensor matrices(int64_t c0, int64_t c1, const std::string& part) const override {
+    HATTN_CHECK_INPUT(part.empty(), "a language model's mixer has one direction (asked for '", part, "')");
+    if (mamba1_) return attention_matrices(t_.mamba1, Direction::Fwd, 0, c0, c1);
+    return head_attention_matrices(t_.mamba2, 0, c0, c1);
+  }
+  Tensor rows(int64_t q, RowKind kind) const override {
+    if (mamba1_) return direction_rows(t_.mamba1.fwd, 0, q, kind);
+    HATTN_CHECK_INPUT(kind == RowKind::Exact, "Mamba-2's head attention rows have the exact kind only");
+    return head_rows(t_.mamba2, 0, q);
+  }
+  std::vector<std::pair<std::string, Tensor>> factors() const override {
+    if (mamba1_) return {{"delta", t_.mamba1.fwd.delta}, {"A", t_.mamba1.fwd.A}, {"B", t_.mamba1.fwd.Bm}, {"C", t_.mamba1.fwd.Cm}};
+    return {{"delta", t_.mamba2.delta}, {"A", t_.mamba2.A}, {"B", t_.mamba2.Bm}, {"C", t_.mamba2.Cm}};
+  }
+
+ private:
+  bool mamba1_;
+  LmLayerTrace t_;  // on the CPU
+  int64_t T_;
+};
+
+class LmExplainable final : public Explainable {
+ public:
+  explicit LmExplainable(std::unique_ptr<MambaLM> model) : model_(std::move(model)) {
+    const LmConfig& c = model_->config();
+    const bool m1 = c.family == LmFamily::Mamba1;
+    FamilyInfo& f = info_;
+    f.key = "mamba_lm";
+    f.name = m1 ? "Mamba-1 LM" : "Mamba-2 LM";
+    f.describe = c.describe();
+    f.modality = Modality::Tokens;
+    f.form = MixerForm::Hidden;
+    f.layers = c.n_layer;
+    f.default_start_layer = 15 * c.n_layer / 24;
+    f.default_query = -1;
+    f.causal = true;
+    f.methods = {{Method::Raw, {}}, {Method::Rollout, {}}, {Method::Attr, {}}};
+    if (m1) f.methods.push_back({Method::Unified, {}});
+    for (Method b : {Method::Random, Method::Saliency, Method::GradXInput}) f.methods.push_back({b, {}});
+    if (!m1)
+      f.refusals[Method::Unified] = "unified is defined for Mamba-1 only (its gate and conv fold into the channel's "
+                                    "attention); this is a Mamba-2 model";
+    f.refusals[Method::Gae] = "gae is a transformer method (Chefer et al., ICCV 2021); for a Mamba LM use attr";
+    f.mixer_unit = m1 ? "channel" : "head";
+    f.mixer_units = m1 ? c.d_inner : c.nheads;
+    f.options = {"channels"};
+    f.layout.modality = Modality::Tokens;
+    f.layout.feature_dim = 1;
+    f.vocab = c.vocab;
+  }
+
+  const FamilyInfo& info() const override { return info_; }
+  Device device() const override { return model_->embedding.device(); }
+
+  Tensor logits(const Tensor& inputs) const override {
+    NoGradGuard ng;
+    const std::vector<int64_t> ids = checked_ids(inputs);
+    const int64_t T = static_cast<int64_t>(ids.size());
+    return model_->forward(Tensor::from_vector(ids, {T})).logits.to(Device::cpu()).reshape({T, info_.vocab});
+  }
+
+  // The residual stream after layer l: the embeddings plus every mixer output up to l.
+  std::vector<Tensor> streams(const Tensor& input) const override {
+    NoGradGuard ng;
+    const std::vector<int64_t> ids = checked_ids(input);
+    const LmOutput out = model_->forward(Tensor::from_vector(ids, {static_cast<int64_t>(ids.size())}));
+    std::vector<Tensor> s;
+    Tensor r = out.embeddings;
+    for (const Tensor& m : out.mixer_outputs) s.push_back(r = add(r, m));
+    return s;
+  }
+
+  std::vector<Trace> trace(const Tensor& inputs, const std::vector<Target>& targets,
+                           const TraceOptions& options) const override {
+    HATTN_CHECK(targets.size() <= 1, "explain: a language model explains one sequence at a time");
+    const LmConfig& c = model_->config();
+    const std::vector<int64_t> ids = checked_ids(inputs);
+    const int64_t T = static_cast<int64_t>(ids.size());
+    const Target target = targets.empty() ? Target{} : targets[0];
+    Trace t;
+    t.tokens = T;
+    t.layout = info_.layout;
+    t.layout.shape = {T};
+    t.form = info_.form;
+    t.causal = info_.causal;
+    t.query = target.position < 0 ? T - 1 : target.position;
+    HATTN_CHECK_INPUT(t.query < T, "explain: query position ", t.query, " is beyond the ", T, " tokens");
+    std::unique_ptr<NoGradGuard> no_grad = options.gradients ? nullptr : std::make_unique<NoGradGuard>();
+    const nn::FrozenParameters frozen(*model_);  // input-side gradients only
+    LmForwardOptions opt;
+    opt.trace = true;
+    opt.retain_block_grads = options.gradients;
+    opt.embeddings_require_grad = options.gradients;
+    LmOutput out = model_->forward(Tensor::from_vector(ids, {T}), opt);
+    t.logits = out.logits.detach().to(Device::cpu()).reshape({T, c.vocab}).contiguous();
+    auto cpu = [](const Tensor& x) { return x.detach().to(Device::cpu()).contiguous(); };
+    if (options.gradients) {
+      const std::vector<float> at_q = t.logits.select(0, t.query).contiguous().to_vector<float>();
+      for (float v : at_q)
+        HATTN_CHECK_INPUT(std::isfinite(v), "explain: the model produced a non-finite logit; the checkpoint is damaged");
+      t.target = target.index < 0 ? std::max_element(at_q.begin(), at_q.end()) - at_q.begin() : target.index;
+      HATTN_CHECK_INPUT(t.target < c.vocab, "explain: target token ", t.target, " is outside the ", c.vocab,
+                        "-row vocabulary");
+      out.logits.select(0, 0).select(0, t.query).select(0, t.target).backward();
+      for (const Tensor& m : out.mixer_outputs) {
+        // every mixer output feeds the residual stream, so each has a gradient; zeros keep the shapes if one had none
+        t.block_grads.push_back(m.grad().defined() ? cpu(m.grad().select(0, 0)) : Tensor::zeros({T, c.d_model}));
+      }
+      t.input = cpu(out.embeddings.select(0, 0));
+      t.input_grad = cpu(out.embeddings.grad().select(0, 0));
+    }
+    for (LmLayerTrace& l : out.traces) {
+      for (Tensor* x : {&l.mamba1.fwd.delta, &l.mamba1.fwd.Bm, &l.mamba1.fwd.Cm, &l.mamba1.fwd.A, &l.mamba1.fwd.D,
+                        &l.mamba1.fwd.z, &l.mamba1.fwd.pre, &l.mamba1.fwd.conv_weight, &l.mamba2.delta, &l.mamba2.Bm,
+                        &l.mamba2.Cm, &l.mamba2.A, &l.mamba2.D, &l.mamba2.x})
+        if (x->defined()) *x = cpu(*x);
+      t.mixers.push_back(std::make_shared<LmMixer>(c, std::move(l), T));
+    }
+    return {std::move(t)};
+  }
+
+ private:
+  std::vector<int64_t> checked_ids(const Tensor& inputs) const {
+    HATTN_CHECK(inputs.dtype() == DType::I64 && (inputs.dim() == 1 || (inputs.dim() == 2 && inputs.size(0) == 1)),
+                "a language model's input is token ids, int64 (1, T); got ", describe(inputs));
+    const std::vector<int64_t> ids = inputs.contiguous().to_vector<int64_t>();
+    HATTN_CHECK_INPUT(!ids.empty(), "explain: no tokens");
+    for (size_t i = 0; i < ids.size(); ++i)
+      HATTN_CHECK_INPUT(ids[i] >= 0 && ids[i] < info_.vocab, "input token ", ids[i], " at position ", i,
+                        " is outside the model's ", info_.vocab, "-row vocabulary");
+    return ids;
+  }
+
+  std::unique_ptr<MambaLM> model_;
+  FamilyInfo info_;
+};
+
+bool recognizes(const ModelFile& f) { return looks_like_lm(f.path()); }
+
+std::unique_ptr<Explainable> load_lm_family(const ModelFile& f, const LoadOptions& o) {
+  auto model = load_lm(f.path());
+  if (o.device.is_cuda()) nn::move_parameters(*model, o.device);
+  return std::make_unique<LmExplainable>(std::move(model));
+}
+
+std::string inspect_lm(const ModelFile& f, const LoadOptions&) {
+  const LmFiles files = find_lm_files(f.path());
+  const Checkpoint ckpt = open_lm_checkpoint(files);
+  std::string how;
+  const LmConfig c = infer_lm_config(ckpt, files, &how);
+  int64_t stored = 0;
+  for (const TensorRecord& r : ckpt.records()) stored += numel_of(r.shape);
+  return str("files       ", files.folder, " (", ckpt.format(), ", ", ckpt.records().size(), " tensors, ", stored,
+             " values)", files.config.empty() ? "" : ", ", files.config, "\nconfig      ", c.describe(), "\n",
+             how.empty() ? std::string() : "resolved    " + how + "\n", "parameters  ", MambaLM(c).parameter_count(), "\n");
+}
+
+}  // namespace
+
+FamilyEntry mamba_lm_family() { return {"mamba_lm", {}, recognizes, load_lm_family, inspect_lm}; }
+
+}  // namespace ha::xai

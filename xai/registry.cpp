@@ -1,0 +1,64 @@
+#include "xai/registry.h"
+
+#include <algorithm>
+
+namespace ha::xai {
+
+const Checkpoint& ModelFile::checkpoint() const {
+  if (!ckpt_) ckpt_ = Checkpoint::open(path_);
+  return *ckpt_;
+}
+
+// Every family, in the order they are asked whether a file is theirs.
+const std::vector<FamilyEntry>& families() {
+  static const std::vector<FamilyEntry> all = {mamba_lm_family(), vision_transformer_family(), vision_mamba_family()};
+  return all;
+}
+
+const FamilyEntry& family_of(const ModelFile& file) {
+  for (const FamilyEntry& f : families())
+    if (f.recognizes(file)) return f;
+  throw InputError(str("'", file.path(), "' is neither a Vision Mamba (layers.N.mixer.*) nor a ViT/DeiT ",
+                       "(blocks.N.attn.qkv.weight) checkpoint, nor a Mamba language model's folder"));
+}
+
+void check_load_options(const FamilyEntry& f, const LoadOptions& o, const std::string& path) {
+  for (const auto& [name, value] : o.values) {
+    if (std::find(f.load_options.begin(), f.load_options.end(), name) != f.load_options.end()) continue;
+    std::string takes;
+    for (const std::string& t : f.load_options) takes += str(takes.empty() ? "" : ", ", t);
+    throw InputError(str("option '", name, "' does not apply to '", path, "', a ", f.key, " model (",
+                         takes.empty() ? std::string("it takes none") : "it takes " + takes, ")"));
+  }
+}
+
+std::string checkpoint_file_line(const Checkpoint& ckpt) {
+  int64_t stored = 0;
+  for (const TensorRecord& r : ckpt.records()) stored += numel_of(r.shape);
+  return str("file        ", ckpt.path(), " (", ckpt.format(), ", ", ckpt.records().size(), " tensors, ", stored,
+             " values)\n");
+}
+
+std::string checkpoint_extras_lines(const Checkpoint& ckpt) {
+  std::string out;
+  for (const auto& [k, v] : ckpt.extras()) out += str("holds       ", k, ": ", v, "\n");
+  for (const auto& [k, v] : ckpt.metadata())
+    if (k.rfind("args.", 0) == 0) out += str("args        ", k.substr(5), " = ", v, "\n");
+  return out;
+}
+
+std::unique_ptr<Explainable> load(const std::string& path, const LoadOptions& options) {
+  const ModelFile file(path);
+  const FamilyEntry& f = family_of(file);
+  check_load_options(f, options, path);
+  return f.load(file, options);
+}
+
+std::string inspect(const std::string& path, const LoadOptions& options) {
+  const ModelFile file(path);
+  const FamilyEntry& f = family_of(file);
+  check_load_options(f, options, path);
+  return f.inspect(file, options);
+}
+
+}  // namespace ha::xai

@@ -1,0 +1,60 @@
+// The model registry: every family the project explains, registered in one table (registry.cpp), and load(path),
+// which tells the family from the file (its tensor names, a language model's config.json) and returns the family's
+// adapter (xai/explainable.h). Options a family takes at load time (a Vim's stride, a ViT's heads) are passed by
+// name; a family refuses the ones it does not take, so a caller never needs to know which family it holds.
+#pragma once
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/io/checkpoint.h"
+#include "xai/explainable.h"
+
+namespace ha::xai {
+
+// A model's path, with its checkpoint opened on first use (one read for every family that looks at it).
+class ModelFile {
+ public:
+  explicit ModelFile(std::string path) : path_(std::move(path)) {}
+  const std::string& path() const { return path_; }
+  const Checkpoint& checkpoint() const;
+
+ private:
+  std::string path_;
+  mutable std::optional<Checkpoint> ckpt_;
+};
+
+struct LoadOptions {
+  std::map<std::string, std::string> values;  // by name: stride, img-size (Vim), heads, normalize (ViT)
+  Device device = Device::cpu();
+};
+
+struct FamilyEntry {
+  std::string key;                        // "vim", "vit", "mamba_lm"
+  std::vector<std::string> load_options;  // the LoadOptions names it reads
+  bool (*recognizes)(const ModelFile& file);
+  std::unique_ptr<Explainable> (*load)(const ModelFile& file, const LoadOptions& options);
+  // What `hattn info` prints: the file, the resolved configuration and where it came from, without the weights.
+  std::string (*inspect)(const ModelFile& file, const LoadOptions& options);
+};
+
+const std::vector<FamilyEntry>& families();
+// The family of a model file; an InputError naming the file and what was looked for when none recognises it.
+const FamilyEntry& family_of(const ModelFile& file);
+// An InputError when `options` names one the family does not take.
+void check_load_options(const FamilyEntry& family, const LoadOptions& options, const std::string& path);
+std::unique_ptr<Explainable> load(const std::string& path, const LoadOptions& options = {});
+std::string inspect(const std::string& path, const LoadOptions& options = {});
+
+// `hattn info`'s lines about a checkpoint file: "file  PATH (format, N tensors, M values)", and what else it holds.
+std::string checkpoint_file_line(const Checkpoint& ckpt);
+std::string checkpoint_extras_lines(const Checkpoint& ckpt);
+
+// The families' adapters (xai/families/*.cpp).
+FamilyEntry vision_mamba_family();
+FamilyEntry vision_transformer_family();
+FamilyEntry mamba_lm_family();
+
+}  // namespace ha::xai
