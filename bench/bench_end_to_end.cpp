@@ -13,6 +13,7 @@
 #include "tensor/random.h"
 #include "xai/explain.h"
 #include "xai/hidden_attention.h"
+#include "xai/registry.h"
 
 namespace {
 
@@ -41,11 +42,12 @@ void BM_Forward(benchmark::State& state) {
 BENCHMARK(BM_Forward)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_ExplainAttr(benchmark::State& state) {
-  const ha::VisionMamba& model = tiny();
+  // the static model, not owned by the adapter
+  const auto model = ha::xai::vision_mamba_explainable(std::shared_ptr<const ha::VisionMamba>(&tiny(), [](const ha::VisionMamba*) {}));
   const ha::Tensor x = image(1);
   for (auto _ : state) {
-    const ha::xai::ExplainContext ctx = ha::xai::run_explain_pass(model, x);
-    benchmark::DoNotOptimize(ha::xai::explain(ctx, ha::xai::Method::Attr).data<float>());
+    const ha::xai::Trace ctx = std::move(model->trace(x)[0]);
+    benchmark::DoNotOptimize(ha::xai::explain(ctx, model->info(), ha::xai::Method::Attr).data<float>());
   }
 }
 BENCHMARK(BM_ExplainAttr)->Unit(benchmark::kMillisecond)->UseRealTime();

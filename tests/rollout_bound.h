@@ -16,7 +16,7 @@
 
 #include "tests/test_util.h"
 #include "xai/explain.h"
-#include "xai/hidden_attention.h"
+#include "xai/explainable.h"
 
 namespace ha::test {
 
@@ -93,22 +93,22 @@ inline std::vector<double> rollout_perturbation_bound(const std::vector<Tensor>&
 // that gives up would make the test one that cannot fail. Prints the worst ratio either way.
 // With `other` (the context `got` came from, e.g. the same model on another device), its X_l are first checked
 // against the same entry-wise bound: the premise of the map's bound, and well-conditioned itself.
-inline void expect_rollout_within_bound(const Tensor& got, const Tensor& ref, const xai::ExplainContext& ctx,
-                                        Tolerance input_tol, const std::string& what,
-                                        const xai::ExplainContext* other = nullptr, const xai::ExplainOptions& o = {}) {
-  const VimConfig& c = ctx.cfg;
-  const int64_t start = o.start_layer < 0 ? xai::default_start_layer(c) : o.start_layer;
-  const int64_t cls = c.cls_index(), row = o.query >= 0 ? o.query : cls;
+inline void expect_rollout_within_bound(const Tensor& got, const Tensor& ref, const xai::Trace& ctx,
+                                        const xai::FamilyInfo& family, Tolerance input_tol, const std::string& what,
+                                        const xai::Trace* other = nullptr, const xai::ExplainOptions& o = {}) {
+  const int64_t layers = static_cast<int64_t>(ctx.mixers.size());
+  const int64_t start = o.start_layer < 0 ? family.default_start_layer : o.start_layer;
+  const int64_t row = o.query >= 0 ? o.query : ctx.query;
   std::vector<Tensor> X, dX;
-  for (int64_t l = start; l < c.depth; ++l) {
-    const xai::LayerAttentionStats s = xai::layer_attention_stats(ctx.traces[l], 0);
-    X.push_back(s.mean_sum.to(Device::cpu()).to(DType::F64));
+  for (int64_t l = start; l < layers; ++l) {
+    const xai::MixerStats& s = ctx.mixers[l]->stats();
+    X.push_back(s.mean.to(DType::F64));
     // mean over channels of |F| = 2 max(F, 0) - F
-    const Tensor mean_abs = sub(mul(s.mean_relu_sum.to(Device::cpu()).to(DType::F64), 2.0), X.back());
-    const double max_abs = std::max(std::abs(s.min_sum), std::abs(s.max_sum));
+    const Tensor mean_abs = sub(mul(s.mean_relu.to(DType::F64), 2.0), X.back());
+    const double max_abs = std::max(std::abs(s.min), std::abs(s.max));
     dX.push_back(add(mul(mean_abs, input_tol.rtol), input_tol.atol * max_abs));
     if (other) {
-      const Tensor theirs = xai::layer_attention_stats(other->traces[l], 0).mean_sum.to(Device::cpu()).to(DType::F64);
+      const Tensor theirs = other->mixers[l]->stats().mean.to(DType::F64);
       const Tensor excess = div(abs(sub(theirs, X.back())), add(dX.back(), 1e-30));
       const double worst = amax(excess).item();
       std::cout << "  [" << what << "] layer " << l << " rollout input: worst |δX| / bound " << worst << "\n";
@@ -116,9 +116,8 @@ inline void expect_rollout_within_bound(const Tensor& got, const Tensor& ref, co
     }
   }
   const std::vector<double> tokens = rollout_perturbation_bound(X, row, dX);
-  std::vector<double> patches;
-  for (int64_t t = 0; t < static_cast<int64_t>(tokens.size()); ++t)
-    if (t != cls) patches.push_back(tokens[t]);
+  std::vector<double> patches;  // the map's cells
+  for (int64_t t : family.layout.patch_tokens) patches.push_back(tokens[t]);
   ASSERT_EQ(got.shape(), ref.shape()) << what;
   const std::vector<double> a = got.to_vector<double>(), b = ref.to_vector<double>();
   ASSERT_EQ(a.size(), patches.size()) << what;

@@ -24,8 +24,7 @@
 #include "ops/ops.h"
 #include "xai/explain.h"
 #include "xai/hidden_attention.h"
-#include "xai/lm_explain.h"
-#include "xai/vit_explain.h"
+#include "xai/registry.h"
 #include "tensor/npy.h"
 #include "tensor/random.h"
 #include "tests/rollout_bound.h"
@@ -284,27 +283,30 @@ TEST_F(Cuda, Conv2dAndConcatMatchCpu) {
 TEST_F(Cuda, WholeModelAndExplanationsMatchCpu) {
   const std::string data = std::string(HATTN_TEST_DATA) + "/";
   for (const char* file : {"vim_ref/vim_ref.pth", "vim_197/model.pth"}) {
-    auto cpu_model = load_vim(data + file), gpu_model = load_vim(data + file);
+    std::shared_ptr<VisionMamba> cpu_model = load_vim(data + file), gpu_model = load_vim(data + file);
     nn::move_parameters(*gpu_model, Device::cuda());
+    const auto on_cpu = xai::vision_mamba_explainable(cpu_model), on_gpu = xai::vision_mamba_explainable(gpu_model);
+    const xai::FamilyInfo& f = on_cpu->info();
     const int64_t size = cpu_model->config().img_size;
     Generator g(16);
     const Tensor image = randn({1, 3, size, size}, DType::F32, g);
-    const xai::ExplainContext a = xai::run_explain_pass(*cpu_model, image), b = xai::run_explain_pass(*gpu_model, image);
+    const xai::Trace a = std::move(on_cpu->trace(image)[0]), b = std::move(on_gpu->trace(image)[0]);
     EXPECT_EQ(a.target, b.target) << file;
     test::expect_close_scaled(b.logits, a.logits, "cuda.model", str(file, " logits"));
     test::expect_close_scaled(b.input_grad, a.input_grad, "cuda.model", str(file, " input gradient"));
     for (size_t l = 0; l < a.block_grads.size(); ++l)
       test::expect_close_scaled(b.block_grads[l], a.block_grads[l], "cuda.model", str(file, " block gradient ", l));
-    for (xai::Method m : xai::all_methods())
+    for (const xai::MethodSpec& spec : f.methods)
       for (xai::Variant v : {xai::Variant::Official, xai::Variant::Exact}) {
+        const xai::Method m = spec.method;
         xai::ExplainOptions o;
-        o.variant = v;
+        if (!spec.variants.empty()) o.variant = v;
         const std::string what = str(file, " map ", xai::method_name(m), " ", xai::variant_name(v));
         if (m == xai::Method::Rollout && v == xai::Variant::Exact)  // ill-conditioned: bounded by its conditioning
-          test::expect_rollout_within_bound(xai::explain(b, m, o), xai::explain(a, m, o), a,
+          test::expect_rollout_within_bound(xai::explain(b, f, m, o), xai::explain(a, f, m, o), a, f,
                                             test::tolerance("cuda.rollout_input"), what, &b);
         else
-          test::expect_close_scaled(xai::explain(b, m, o), xai::explain(a, m, o), "cuda.model", what);
+          test::expect_close_scaled(xai::explain(b, f, m, o), xai::explain(a, f, m, o), "cuda.model", what);
       }
   }
 }
@@ -313,20 +315,25 @@ TEST_F(Cuda, WholeModelAndExplanationsMatchCpu) {
 // trace) against the CPU.
 TEST_F(Cuda, VitAndItsExplanationsMatchCpu) {
   const Checkpoint ckpt = Checkpoint::open(std::string(HATTN_TEST_DATA) + "/vit_ref/vit.pth");
-  auto cpu_model = load_vit(ckpt, 3), gpu_model = load_vit(ckpt, 3);
+  std::shared_ptr<VisionTransformer> cpu_model = load_vit(ckpt, 3), gpu_model = load_vit(ckpt, 3);
   nn::move_parameters(*gpu_model, Device::cuda());
+  const auto on_cpu = xai::vision_transformer_explainable(cpu_model), on_gpu = xai::vision_transformer_explainable(gpu_model);
+  const xai::FamilyInfo& f = on_cpu->info();
   Generator g(18);
   const Tensor image = randn({1, 3, 32, 32}, DType::F32, g);
-  const xai::VitExplainContext a = xai::run_vit_explain_pass(*cpu_model, image), b = xai::run_vit_explain_pass(*gpu_model, image);
+  const xai::Trace a = std::move(on_cpu->trace(image)[0]), b = std::move(on_gpu->trace(image)[0]);
   EXPECT_EQ(a.target, b.target);
   test::expect_close_scaled(b.logits, a.logits, "cuda.model", "vit logits");
   test::expect_close_scaled(b.input_grad, a.input_grad, "cuda.model", "vit input gradient");
-  for (size_t l = 0; l < a.attn.size(); ++l) {
-    test::expect_close_scaled(b.attn[l], a.attn[l], "cuda.model", str("vit attention ", l));
-    test::expect_close_scaled(b.attn_grads[l], a.attn_grads[l], "cuda.model", str("vit attention gradient ", l));
+  for (size_t l = 0; l < a.mixers.size(); ++l) {
+    const int64_t H = a.mixers[l]->channels();
+    test::expect_close_scaled(b.mixers[l]->matrices(0, H), a.mixers[l]->matrices(0, H), "cuda.model", str("vit attention ", l));
+    test::expect_close_scaled(b.mixers[l]->matrix_grad(), a.mixers[l]->matrix_grad(), "cuda.model",
+                              str("vit attention gradient ", l));
   }
-  for (xai::Method m : xai::vit_methods())
-    test::expect_close_scaled(xai::explain_vit(b, m), xai::explain_vit(a, m), "cuda.model", str("vit map ", xai::method_name(m)));
+  for (const xai::MethodSpec& spec : f.methods)
+    test::expect_close_scaled(xai::explain(b, f, spec.method), xai::explain(a, f, spec.method), "cuda.model",
+                              str("vit map ", xai::method_name(spec.method)));
 }
 
 // The hidden-attention kernels on traces moved to the device: cls rows of every kind and the full matrices
@@ -417,17 +424,19 @@ TEST_F(Cuda, TrainingStepsMatchCpu) {
 TEST_F(Cuda, LanguageModelsMatchCpu) {
   const std::string ref = std::string(HATTN_TEST_DATA) + "/lm_ref/";
   for (const char* arch : {"mamba1", "mamba2"}) {
-    auto cpu_model = load_lm(ref + arch + "_hf"), gpu_model = load_lm(ref + arch + "_hf");
+    std::shared_ptr<MambaLM> cpu_model = load_lm(ref + arch + "_hf"), gpu_model = load_lm(ref + arch + "_hf");
     nn::move_parameters(*gpu_model, Device::cuda());
+    const auto on_cpu = xai::mamba_lm_explainable(cpu_model), on_gpu = xai::mamba_lm_explainable(gpu_model);
+    const xai::FamilyInfo& f = on_cpu->info();
     const std::vector<int64_t> ids = load_npy(ref + arch + "_ids.npy").to_vector<int64_t>();
-    const xai::LmExplainContext a = xai::run_lm_explain_pass(*cpu_model, ids, 8),
-                                b = xai::run_lm_explain_pass(*gpu_model, ids, 8);
+    const Tensor input = Tensor::from_vector(ids, {1, static_cast<int64_t>(ids.size())});
+    const xai::Trace a = std::move(on_cpu->trace(input, {{-1, 8}})[0]), b = std::move(on_gpu->trace(input, {{-1, 8}})[0]);
     EXPECT_EQ(a.target, b.target) << arch;
     test::expect_close_scaled(b.logits, a.logits, "cuda.model", str(arch, " logits"));
-    test::expect_close_scaled(b.embedding_grad, a.embedding_grad, "cuda.model", str(arch, " embedding gradient"));
-    for (xai::Method m : xai::lm_methods(cpu_model->config()))
-      test::expect_close_scaled(xai::explain_lm(b, m), xai::explain_lm(a, m), "cuda.model",
-                                str(arch, " map ", xai::method_name(m)));
+    test::expect_close_scaled(b.input_grad, a.input_grad, "cuda.model", str(arch, " embedding gradient"));
+    for (const xai::MethodSpec& spec : f.methods)
+      test::expect_close_scaled(xai::explain(b, f, spec.method), xai::explain(a, f, spec.method), "cuda.model",
+                                str(arch, " map ", xai::method_name(spec.method)));
     // generation: prefill on the device, then the recurrent step as tensor ops there, against the CPU's host loop
     LmStepper cpu_step(*cpu_model), gpu_step(*gpu_model);
     std::vector<float> want = cpu_step.prefill(ids), got = gpu_step.prefill(ids);
@@ -567,12 +576,13 @@ TEST_F(Cuda, CommandLineMatchesCpu) {
     test::expect_close_scaled(load_npy(gpu + "exact/" + m + ".npy"), load_npy(cpu + "exact/" + m + ".npy"),
                               "cuda.model", str("hattn explain --variant exact ", m));
   {  // the exact rollout by its conditioning, from the same model and image run here on the CPU
-    auto model = load_vim(root + "/models/weights/vim_cluttered.safetensors");
-    const int64_t size = model->config().img_size;
+    auto model = xai::load(root + "/models/weights/vim_cluttered.safetensors");
+    const int64_t size = model->info().img_size;
     const Tensor image = normalize_image(
         preprocess_image(load_image(root + "/tests/data/images/src_wide.png"), size, Preprocess::Crop));
-    const xai::ExplainContext ctx = xai::run_explain_pass(*model, image);
+    const xai::Trace ctx = std::move(model->trace(image)[0]);
     test::expect_rollout_within_bound(load_npy(gpu + "exact/rollout.npy"), load_npy(cpu + "exact/rollout.npy"), ctx,
+                                      model->info(),
                                       test::tolerance("cuda.rollout_input"), "hattn explain --variant exact rollout");
   }
   test::expect_close_scaled(load_npy(gpu + "attention/attn_l1_sum.npy"), load_npy(cpu + "attention/attn_l1_sum.npy"),

@@ -12,6 +12,7 @@
 #include "tests/test_util.h"
 #include "xai/explain.h"
 #include "xai/hidden_attention.h"
+#include "xai/registry.h"
 
 namespace ha::test {
 namespace {
@@ -21,23 +22,27 @@ const std::string kData = std::string(HATTN_TEST_DATA) + "/";
 const char* kMapNames[] = {"raw_official", "rollout_official", "attr_official", "raw_exact", "rollout_exact",
                            "attr_exact",   "unified",          "saliency",      "gradxinput"};
 
-Tensor map_of(const xai::ExplainContext& ctx, const std::string& name) {
+// A Vim checkpoint as an explainable model, and one traced pass of it.
+std::unique_ptr<xai::Explainable> vim(const std::string& path) { return xai::vision_mamba_explainable(load_vim(path)); }
+xai::Trace trace_of(const xai::Explainable& m, const Tensor& image) { return std::move(m.trace(image)[0]); }
+
+Tensor map_of(const xai::Explainable& m, const xai::Trace& ctx, const std::string& name) {
   xai::ExplainOptions o;
   std::string method = name;
   if (auto u = name.find('_'); u != std::string::npos) {
     method = name.substr(0, u);
     o.variant = xai::parse_variant(name.substr(u + 1));
   }
-  return xai::explain(ctx, xai::parse_method(method), o);
+  return xai::explain(ctx, m.info(), xai::parse_method(method), o);
 }
 
-void compare_maps(const xai::ExplainContext& ctx, const std::string& dir, const std::string& label) {
+void compare_maps(const xai::Explainable& m, const xai::Trace& ctx, const std::string& dir, const std::string& label) {
   EXPECT_EQ(ctx.target, load_npy(dir + "top.npy").to_vector<int64_t>()[0]) << label;
   for (const char* name : kMapNames) {
-    Tensor got = map_of(ctx, name);
+    Tensor got = map_of(m, ctx, name);
     Tensor ref = load_npy(dir + "map_" + name + ".npy");
     if (std::string(name) == "rollout_exact")  // ill-conditioned: bounded by its conditioning (rollout_bound.h)
-      expect_rollout_within_bound(got, ref, ctx, tolerance("xai.rollout_input"), str(label, " ", name));
+      expect_rollout_within_bound(got, ref, ctx, m.info(), tolerance("xai.rollout_input"), str(label, " ", name));
     else
       expect_close_scaled(got, ref, std::string("xai.map.") + name, str(label, " ", name));
   }
@@ -48,48 +53,48 @@ Tensor photo_224() {
 }
 
 TEST(Explain, MainModelAllMethodsAndAttention) {
-  auto model = load_vim(kData + "vim_ref/vim_ref.pth");
-  xai::ExplainContext ctx = xai::run_explain_pass(*model, load_npy(kData + "vim_ref/image.npy"));
+  auto model = vim(kData + "vim_ref/vim_ref.pth");
+  const xai::Trace ctx = trace_of(*model, load_npy(kData + "vim_ref/image.npy"));
   const std::string dir = kData + "vim_ref/xai/";
-  compare_maps(ctx, dir, "L=17");
-  const int64_t cls = model->config().cls_index();
+  compare_maps(*model, ctx, dir, "L=17");
+  const int64_t cls = model->info().default_query;
   for (auto [kind, name] : {std::pair{xai::RowKind::Official, "official"}, {xai::RowKind::Exact, "exact"},
                             {xai::RowKind::Unified, "unified"}}) {
     Tensor ref = load_npy(dir + "cls_" + name + ".npy");  // (depth, E, L)
-    for (int64_t l = 0; l < model->config().depth; ++l)
-      expect_close_scaled(xai::cls_rows(ctx.traces[l], 0, cls, kind), ref.select(0, l), "xai.attention",
+    for (int64_t l = 0; l < model->info().layers; ++l)
+      expect_close_scaled(ctx.mixers[l]->rows(cls, kind), ref.select(0, l), "xai.attention",
                           str("cls ", name, " layer ", l));
   }
   for (auto d : {xai::Direction::Fwd, xai::Direction::Bwd, xai::Direction::Sum})
-    expect_close_scaled(xai::attention_matrices(ctx.traces[1], d, 0, 0, 16),
+    expect_close_scaled(ctx.mixers[1]->matrices(0, 16, xai::direction_name(d)),
                         load_npy(dir + "attn_l1_" + xai::direction_name(d) + ".npy"), "xai.attention",
                         str("layer 1 ", xai::direction_name(d), " channels 0:16"));
 }
 
 TEST(Explain, ReleasedConventionsAt197Tokens) {
-  auto model = load_vim(kData + "vim_197/model.pth");
-  EXPECT_EQ(model->config().cls_index(), 98);
-  EXPECT_EQ(xai::default_start_layer(model->config()), 15);
-  compare_maps(xai::run_explain_pass(*model, photo_224()), kData + "vim_197/", "L=197");
+  auto model = vim(kData + "vim_197/model.pth");
+  EXPECT_EQ(model->info().default_query, 98);
+  EXPECT_EQ(model->info().default_start_layer, 15);
+  compare_maps(*model, trace_of(*model, photo_224()), kData + "vim_197/", "L=197");
 }
 
 TEST(Explain, Stride8At730Tokens) {
-  auto model = load_vim(kData + "vim_730/model.pth");
-  EXPECT_EQ(model->config().stride, 8);
-  EXPECT_EQ(model->config().cls_index(), 364);
-  compare_maps(xai::run_explain_pass(*model, photo_224()), kData + "vim_730/", "L=730");
+  auto model = vim(kData + "vim_730/model.pth");
+  EXPECT_EQ(model->info().layout.stride, 8);
+  EXPECT_EQ(model->info().default_query, 364);
+  compare_maps(*model, trace_of(*model, photo_224()), kData + "vim_730/", "L=730");
 }
 
 // Same input, same bits: logits, every map and one layer's full attention across reruns and thread counts
 // (1, the default, 3+), for the 197-token model (whose mixer runs its two directions as parallel tasks).
 TEST(Explain, BitwiseDeterministicAcrossRunsAndThreadCounts) {
-  auto model = load_vim(kData + "vim_197/model.pth");
+  auto model = vim(kData + "vim_197/model.pth");
   const Tensor image = photo_224();
   auto run = [&] {
-    xai::ExplainContext ctx = xai::run_explain_pass(*model, image);
+    const xai::Trace ctx = trace_of(*model, image);
     std::vector<Tensor> out{ctx.logits, ctx.input_grad};
-    for (const char* name : kMapNames) out.push_back(map_of(ctx, name));
-    out.push_back(xai::attention_matrices(ctx.traces[20], xai::Direction::Sum, 0, 0, 8));
+    for (const char* name : kMapNames) out.push_back(map_of(*model, ctx, name));
+    out.push_back(ctx.mixers[20]->matrices(0, 8, "sum"));
     return out;
   };
   const int threads = num_threads();
@@ -109,32 +114,34 @@ TEST(Explain, BitwiseDeterministicAcrossRunsAndThreadCounts) {
 // --query: the cls token itself gives the default maps; another token's raw map is the layer mean of
 // min-max(F_l[:, q, :]) from the full matrices, and the official variant refuses it.
 TEST(Explain, QueryTokenReadsThatRow) {
-  auto model = load_vim(kData + "vim_ref/vim_ref.pth");
-  const xai::ExplainContext ctx = xai::run_explain_pass(*model, load_npy(kData + "vim_ref/image.npy"));
-  const VimConfig& c = model->config();
+  std::shared_ptr<const VisionMamba> vm = load_vim(kData + "vim_ref/vim_ref.pth");
+  auto model = xai::vision_mamba_explainable(vm);
+  const xai::FamilyInfo& f = model->info();
+  const xai::Trace ctx = trace_of(*model, load_npy(kData + "vim_ref/image.npy"));
+  const VimConfig& c = vm->config();
   xai::ExplainOptions exact;
   exact.variant = xai::Variant::Exact;
   xai::ExplainOptions at_cls = exact;
   at_cls.query = c.cls_index();
   for (xai::Method m : {xai::Method::Raw, xai::Method::Rollout, xai::Method::Attr, xai::Method::Unified})
-    expect_close(xai::explain(ctx, m, at_cls), xai::explain(ctx, m, exact), "exact", xai::method_name(m));
+    expect_close(xai::explain(ctx, f, m, at_cls), xai::explain(ctx, f, m, exact), "exact", xai::method_name(m));
   xai::ExplainOptions q3 = exact;
   q3.query = 3;
-  const int64_t start = xai::default_start_layer(c), L = c.num_tokens();
+  const int64_t start = f.default_start_layer, L = c.num_tokens();
   Tensor acc = Tensor::zeros({L}, DType::F64);
   for (int64_t l = start; l < c.depth; ++l) {
-    const Tensor F = xai::attention_matrices(ctx.traces[l], xai::Direction::Sum, 0, 0, c.expand * c.d_model);
+    const Tensor F = ctx.mixers[l]->matrices(0, c.expand * c.d_model, "sum");
     acc = add(acc, mean(xai::minmax(F.select(1, 3).to(DType::F64)), {0}));
   }
   acc = mul(acc, 1.0 / double(c.depth - start));
   const Tensor want = clamp(concat({acc.narrow(0, 0, c.cls_index()), acc.narrow(0, c.cls_index() + 1, L - c.cls_index() - 1)}, 0)
                                 .reshape({c.grid(), c.grid()}), 0, INFINITY);
-  expect_close_scaled(xai::explain(ctx, xai::Method::Raw, q3), want.to(DType::F32), "xai.map", "raw at token 3");
-  EXPECT_GT(amax(abs(sub(xai::explain(ctx, xai::Method::Raw, q3), xai::explain(ctx, xai::Method::Raw, exact)))).item(),
+  expect_close_scaled(xai::explain(ctx, f, xai::Method::Raw, q3), want.to(DType::F32), "xai.map", "raw at token 3");
+  EXPECT_GT(amax(abs(sub(xai::explain(ctx, f, xai::Method::Raw, q3), xai::explain(ctx, f, xai::Method::Raw, exact)))).item(),
             1e-3);
   xai::ExplainOptions official;
   official.query = 3;
-  EXPECT_NE(error_of([&] { xai::explain(ctx, xai::Method::Raw, official); }).find("exact variant"), std::string::npos);
+  EXPECT_NE(error_of([&] { xai::explain(ctx, f, xai::Method::Raw, official); }).find("exact variant"), std::string::npos);
 }
 
 TEST(Explain, RolloutIsTheRowOfTheDenseProduct) {
@@ -154,27 +161,30 @@ TEST(Explain, RolloutIsTheRowOfTheDenseProduct) {
 }
 
 TEST(Explain, RandomIsSeededAndInRange) {
-  auto model = load_vim(kData + "vim_ref/vim_ref.pth");
-  xai::ExplainContext ctx = xai::run_explain_pass(*model, load_npy(kData + "vim_ref/image.npy"));
+  auto model = vim(kData + "vim_ref/vim_ref.pth");
+  const xai::FamilyInfo& f = model->info();
+  const xai::Trace ctx = trace_of(*model, load_npy(kData + "vim_ref/image.npy"));
   xai::ExplainOptions o;
   o.seed = 7;
-  Tensor a = xai::explain(ctx, xai::Method::Random, o), b = xai::explain(ctx, xai::Method::Random, o);
+  Tensor a = xai::explain(ctx, f, xai::Method::Random, o), b = xai::explain(ctx, f, xai::Method::Random, o);
   expect_bitwise_equal(a, b, "same seed");
   EXPECT_GE(amin(a).item(), 0.0);
   EXPECT_LT(amax(a).item(), 1.0);
   o.seed = 8;
-  EXPECT_NE(xai::explain(ctx, xai::Method::Random, o).to_vector<float>(), a.to_vector<float>());
+  EXPECT_NE(xai::explain(ctx, f, xai::Method::Random, o).to_vector<float>(), a.to_vector<float>());
 }
 
 TEST(Explain, DegenerateInputsGiveDefinedMaps) {
-  auto model = load_vim(kData + "vim_ref/vim_ref.pth");
-  xai::ExplainContext ctx = xai::run_explain_pass(*model, Tensor::zeros({1, 3, 64, 64}));  // a constant image
-  for (xai::Method m : xai::all_methods())
+  std::shared_ptr<VisionMamba> model = load_vim(kData + "vim_ref/vim_ref.pth");
+  auto ex = xai::vision_mamba_explainable(model);
+  const xai::FamilyInfo& f = ex->info();
+  const xai::Trace ctx = trace_of(*ex, Tensor::zeros({1, 3, 64, 64}));  // a constant image
+  for (const xai::MethodSpec& spec : f.methods)
     for (xai::Variant v : {xai::Variant::Official, xai::Variant::Exact}) {
       xai::ExplainOptions o;
-      o.variant = v;
-      Tensor map = xai::explain(ctx, m, o);
-      for (float x : map.to_vector<float>()) ASSERT_TRUE(std::isfinite(x) && x >= 0) << xai::method_name(m);
+      if (!spec.variants.empty()) o.variant = v;
+      Tensor map = xai::explain(ctx, f, spec.method, o);
+      for (float x : map.to_vector<float>()) ASSERT_TRUE(std::isfinite(x) && x >= 0) << xai::method_name(spec.method);
     }
   EXPECT_EQ(xai::minmax(Tensor::full({3}, 2.0)).to_vector<float>(), (std::vector<float>{0, 0, 0}));
   // a checkpoint holding a NaN is refused by name
@@ -185,7 +195,7 @@ TEST(Explain, DegenerateInputsGiveDefinedMaps) {
   EXPECT_NE(msg.find("head.bias"), std::string::npos) << msg;
   EXPECT_NE(msg.find("non-finite"), std::string::npos) << msg;
   std::remove(path.c_str());
-  EXPECT_NE(error_of([&] { xai::explain(ctx, xai::Method::Raw, {xai::Variant::Official, 9}); }).find("start layer"),
+  EXPECT_NE(error_of([&] { xai::explain(ctx, f, xai::Method::Raw, {xai::Variant::Official, 9}); }).find("start layer"),
             std::string::npos);
 }
 

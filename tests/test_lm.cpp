@@ -14,7 +14,8 @@
 #include "models/text/bpe_tokenizer.h"
 #include "xai/token_ranking.h"
 #include "xai/head_attention.h"
-#include "xai/lm_explain.h"
+#include "xai/explain.h"
+#include "xai/registry.h"
 #include "xai/render.h"
 #include "xai/token_heatmap.h"
 #include "tensor/npy.h"
@@ -182,26 +183,29 @@ TEST(Lm, RecurrentStepEqualsParallelForward) {
 // against the float64 reference.
 TEST(Lm, AttentionAndMapsMatchPyTorch) {
   for (const char* arch : {"mamba1", "mamba2"}) {
-    auto model = load_lm(kRef + arch + "_hf");
+    auto model = xai::load(kRef + arch + "_hf");
+    const xai::FamilyInfo& f = model->info();
     const std::vector<int64_t> ids = load_npy(kRef + arch + "_ids.npy").to_vector<int64_t>();
     const std::vector<int64_t> qt = load_npy(kRef + arch + "_query_target.npy").to_vector<int64_t>();
-    const xai::LmExplainContext ctx = xai::run_lm_explain_pass(*model, ids, qt[0]);
+    const int64_t T = static_cast<int64_t>(ids.size());
+    const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(ids, {1, T}), {{-1, qt[0]}})[0]);
     EXPECT_EQ(ctx.target, qt[1]) << arch;
-    const int64_t C = xai::lm_attention_channels(model->config());
-    expect_close_scaled(xai::lm_attention_matrices(model->config(), ctx.traces[1], 0, C), load_npy(kRef + arch + "_attn_l1.npy"),
+    EXPECT_EQ(f.modality, xai::Modality::Tokens) << arch;
+    expect_close_scaled(ctx.mixers[1]->matrices(0, f.mixer_units), load_npy(kRef + arch + "_attn_l1.npy"),
                         "xai.attention", std::string(arch) + " attention");
-    for (xai::Method m : xai::lm_methods(model->config())) {
+    for (const xai::MethodSpec& spec : f.methods) {
+      const xai::Method m = spec.method;
       if (m == xai::Method::Random) continue;
       const std::string name = std::string(arch) + "_map_" + xai::method_name(m);
-      const Tensor map = xai::explain_lm(ctx, m);
+      const Tensor map = xai::explain(ctx, f, m);
       expect_close_scaled(map, load_npy(kRef + name + ".npy"), "xai.map", name);
       for (int64_t j = qt[0] + 1; j < map.size(0); ++j) EXPECT_EQ(map.to_vector<float>()[j], 0.0f) << name << " " << j;
     }
   }
-  auto m2 = load_lm(kRef + "mamba2_hf");
-  const xai::LmExplainContext ctx = xai::run_lm_explain_pass(*m2, {1, 2, 3});
+  auto m2 = xai::mamba_lm_explainable(load_lm(kRef + "mamba2_hf"));
+  const xai::Trace ctx = std::move(m2->trace(Tensor::from_vector(std::vector<int64_t>{1, 2, 3}, {1, 3}))[0]);
   EXPECT_EQ(ctx.query, 2);  // the last token by default
-  EXPECT_NE(error_of([&] { xai::explain_lm(ctx, xai::Method::Unified); }).find("Mamba-1 only"), std::string::npos);
+  EXPECT_NE(error_of([&] { xai::explain(ctx, m2->info(), xai::Method::Unified); }).find("Mamba-1 only"), std::string::npos);
 }
 
 // In float64: Σ_j α_h[i,j] x_j = y_i − D_h x_i for every channel of head h, with y from the recurrence itself,

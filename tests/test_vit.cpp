@@ -3,7 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "models/load.h"
-#include "xai/vit_explain.h"
+#include "xai/explain.h"
+#include "xai/registry.h"
 #include "xai/vit_lrp.h"
 #include "models/load_vit.h"
 #include "tensor/npy.h"
@@ -48,14 +49,16 @@ TEST(Vit, MatchesPyTorch) {
 
 // raw, rollout, gae and the baselines against the same definitions in PyTorch (float64 there, float32 here)
 TEST(Vit, MapsMatchPyTorch) {
-  auto model = load_vit(Checkpoint::open(kRef + "vit.pth"), 3);
-  const xai::VitExplainContext ctx = xai::run_vit_explain_pass(*model, load_npy(kRef + "image.npy"));
-  for (xai::Method m : xai::vit_methods()) {
-    if (m == xai::Method::Random) continue;
-    const std::string name = xai::method_name(m);
-    expect_close_scaled(xai::explain_vit(ctx, m), load_npy(kRef + "vit_map_" + name + ".npy"), "xai.map", "vit " + name);
+  auto model = xai::vision_transformer_explainable(load_vit(Checkpoint::open(kRef + "vit.pth"), 3));
+  const xai::FamilyInfo& f = model->info();
+  const xai::Trace ctx = std::move(model->trace(load_npy(kRef + "image.npy"))[0]);
+  for (const xai::MethodSpec& spec : f.methods) {
+    if (spec.method == xai::Method::Random) continue;
+    const std::string name = xai::method_name(spec.method);
+    expect_close_scaled(xai::explain(ctx, f, spec.method), load_npy(kRef + "vit_map_" + name + ".npy"), "xai.map",
+                        "vit " + name);
   }
-  EXPECT_NE(error_of([&] { xai::explain_vit(ctx, xai::Method::Unified); }).find("Vision Mamba's"), std::string::npos);
+  EXPECT_NE(error_of([&] { xai::explain(ctx, f, xai::Method::Unified); }).find("Vision Mamba's"), std::string::npos);
 }
 
 // The relevance rules conserve the total: what reaches the first block's input sums to the one-hot's 1 (the

@@ -10,6 +10,9 @@
 #include <vector>
 
 #include "models/io/checkpoint.h"
+#include "models/mamba_lm.h"
+#include "models/vision_mamba.h"
+#include "models/vision_transformer.h"
 #include "xai/explainable.h"
 
 namespace ha::xai {
@@ -52,9 +55,16 @@ std::string inspect(const std::string& path, const LoadOptions& options = {});
 std::string checkpoint_file_line(const Checkpoint& ckpt);
 std::string checkpoint_extras_lines(const Checkpoint& ckpt);
 
-// The families' adapters (xai/families/*.cpp).
+// The families (xai/families/*.cpp): their registry entries, and their adapters around a model already in memory
+// (tests, benchmarks, training loops; missing class names become "class k").
 FamilyEntry vision_mamba_family();
 FamilyEntry vision_transformer_family();
 FamilyEntry mamba_lm_family();
+std::unique_ptr<Explainable> vision_mamba_explainable(std::shared_ptr<const VisionMamba> model,
+                                                      std::vector<std::string> class_names = {});
+std::unique_ptr<Explainable> vision_transformer_explainable(std::shared_ptr<const VisionTransformer> model,
+                                                            Normalization normalization = Normalization::ImageNet,
+                                                            std::vector<std::string> class_names = {});
+std::unique_ptr<Explainable> mamba_lm_explainable(std::shared_ptr<const MambaLM> model);
 
 }  // namespace ha::xai

@@ -41,7 +41,8 @@ class LmMixer final : public MixerOperator {
 
 class LmExplainable final : public Explainable {
  public:
-  explicit LmExplainable(std::unique_ptr<MambaLM> model) : model_(std::move(model)) {
+  explicit LmExplainable(std::shared_ptr<const MambaLM> model) : model_(std::move(model)) {
+    HATTN_CHECK(model_ != nullptr, "explainable: no model");
     const LmConfig& c = model_->config();
     const bool m1 = c.family == LmFamily::Mamba1;
     FamilyInfo& f = info_;
@@ -151,7 +152,7 @@ class LmExplainable final : public Explainable {
     return ids;
   }
 
-  std::unique_ptr<MambaLM> model_;
+  std::shared_ptr<const MambaLM> model_;
   FamilyInfo info_;
 };
 
@@ -176,6 +177,10 @@ std::string inspect_lm(const ModelFile& f, const LoadOptions&) {
 }
 
 }  // namespace
+
+std::unique_ptr<Explainable> mamba_lm_explainable(std::shared_ptr<const MambaLM> model) {
+  return std::make_unique<LmExplainable>(std::move(model));
+}
 
 FamilyEntry mamba_lm_family() { return {"mamba_lm", {}, recognizes, load_lm_family, inspect_lm}; }
 

@@ -42,8 +42,9 @@ class VimMixer final : public MixerOperator {
 
 class VimExplainable final : public Explainable {
  public:
-  VimExplainable(std::unique_ptr<VisionMamba> model, std::vector<std::string> class_names)
+  VimExplainable(std::shared_ptr<const VisionMamba> model, std::vector<std::string> class_names)
       : model_(std::move(model)) {
+    HATTN_CHECK(model_ != nullptr, "explainable: no model");
     const VimConfig& c = model_->config();
     FamilyInfo& f = info_;
     f.key = "vim";
@@ -71,6 +72,7 @@ class VimExplainable final : public Explainable {
     f.num_classes = c.num_classes;
     f.normalization = Normalization::ImageNet;
     f.class_names = std::move(class_names);
+    for (int64_t k = static_cast<int64_t>(f.class_names.size()); k < c.num_classes; ++k) f.class_names.push_back(str("class ", k));
     f.layout.modality = Modality::Image;
     f.layout.shape = {c.grid(), c.grid()};
     for (int64_t t = 0; t < c.num_tokens(); ++t)
@@ -180,7 +182,7 @@ class VimExplainable final : public Explainable {
     }
   }
 
-  std::unique_ptr<VisionMamba> model_;
+  std::shared_ptr<const VisionMamba> model_;
   FamilyInfo info_;
 };
 
@@ -227,6 +229,11 @@ std::string inspect_vim(const ModelFile& f, const LoadOptions& o) {
 }
 
 }  // namespace
+
+std::unique_ptr<Explainable> vision_mamba_explainable(std::shared_ptr<const VisionMamba> model,
+                                                      std::vector<std::string> class_names) {
+  return std::make_unique<VimExplainable>(std::move(model), std::move(class_names));
+}
 
 FamilyEntry vision_mamba_family() { return {"vim", {"stride", "img-size"}, recognizes, load_vim_family, inspect_vim}; }
 

@@ -49,8 +49,9 @@ class VitMixer final : public MixerOperator {
 
 class VitExplainable final : public Explainable {
  public:
-  VitExplainable(std::unique_ptr<VisionTransformer> model, Normalization n, std::vector<std::string> class_names)
+  VitExplainable(std::shared_ptr<const VisionTransformer> model, Normalization n, std::vector<std::string> class_names)
       : model_(std::move(model)) {
+    HATTN_CHECK(model_ != nullptr, "explainable: no model");
     const VitConfig& c = model_->config();
     FamilyInfo& f = info_;
     f.key = "vit";
@@ -82,6 +83,7 @@ class VitExplainable final : public Explainable {
     f.num_classes = c.num_classes;
     f.normalization = n;
     f.class_names = std::move(class_names);
+    for (int64_t k = static_cast<int64_t>(f.class_names.size()); k < c.num_classes; ++k) f.class_names.push_back(str("class ", k));
     f.layout.modality = Modality::Image;
     f.layout.shape = {c.grid(), c.grid()};
     for (int64_t k = 0; k < c.grid() * c.grid(); ++k) f.layout.patch_tokens.push_back(c.prefix_tokens() + k);
@@ -167,7 +169,7 @@ class VitExplainable final : public Explainable {
     return t;
   }
 
-  std::unique_ptr<VisionTransformer> model_;
+  std::shared_ptr<const VisionTransformer> model_;
   FamilyInfo info_;
 };
 
@@ -205,6 +207,12 @@ std::string inspect_vit(const ModelFile& f, const LoadOptions& o) {
 }
 
 }  // namespace
+
+std::unique_ptr<Explainable> vision_transformer_explainable(std::shared_ptr<const VisionTransformer> model,
+                                                            Normalization normalization,
+                                                            std::vector<std::string> class_names) {
+  return std::make_unique<VitExplainable>(std::move(model), normalization, std::move(class_names));
+}
 
 FamilyEntry vision_transformer_family() {
   return {"vit", {"heads", "normalize"}, recognizes, load_vit_family, inspect_vit};
