@@ -45,6 +45,9 @@ inline Tolerance tolerance(const std::string& name) {
       // bound that rtol 1e-6 gives (L = 17, 197, 730): 1e-5 leaves 10x headroom over that.
       {"xai.rollout_input", {0, 1e-5}},
       {"xai.attention", {1e-4, 0}},
+      // one fp32 mixer seen two ways (a row by its running product vs the whole matrix; the channel statistics
+      // by the family's sweep vs the mean of the matrices): rounding only, as a fraction of max|ref|
+      {"xai.operator", {2e-6, 0}},  // measured <= 2.3e-7 (rows at L = 197), element-wise <= 0.014 of its 1% bound
       // CUDA vs CPU float32 scan: different exp implementations (~2 ulp) accumulated over L steps
       {"cuda.scan", {2e-5, 0}},
       // CUDA vs CPU elementwise and sums: libdevice vs our vexp/glibc (a few ulp), double-accumulated sums
