@@ -166,7 +166,7 @@ else
   echo "SKIP training, export, evaluation and sharding checks: $fm is missing (Debian's dataset-fashion-mnist)"
   skipped=1
 fi
-# ViT / DeiT checkpoints (timm's layout): classify and info take them; commands not ported yet refuse them
+# ViT / DeiT checkpoints (timm's layout), through the same commands; what they lack is refused
 vit=$data/vit_ref/vit.pth
 check "classify a ViT" 0 "$hattn" classify --checkpoint "$vit" --heads 3 --image "$img" --json
 expect_in "vit config" "$tmp/out" '"family": "vit", "d_model": 48, "depth": 2, "heads": 3'
