@@ -28,7 +28,7 @@ int run_attention(int argc, char** argv) {
   check_family_options(args, f, {"direction", "channels"});
   const int64_t layer = args.get_int("layer");
   if (layer < 0 || layer >= f.layers) throw UsageError(str("--layer ", layer, " is outside [0, ", f.layers, ")"));
-  const std::string part = args.has("direction") || !f.directions.empty() ? args.get("direction") : "";
+  const std::string part = args.has("direction") ? args.get("direction") : f.directions.empty() ? "" : f.directions.back();
   if (!part.empty() && std::find(f.directions.begin(), f.directions.end(), part) == f.directions.end())
     throw UsageError("unknown --direction '" + part + "' (fwd, bwd or sum)");
   const int64_t first_k = args.get_int("first-k");

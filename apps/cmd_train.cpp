@@ -9,8 +9,7 @@
 
 #include "apps/common.h"
 #include "models/io/json.h"
-#include "models/init.h"
-#include "models/load.h"
+#include "models/builders.h"
 #include "models/train.h"
 #include "ops/ops.h"
 #include "tensor/cuda/cuda_memory.h"
@@ -57,47 +56,17 @@ int run_train(int argc, char** argv) {
   make_output_dir(out);
   ClutteredFashion train(args.get("data"), "train", 0), test(args.get("data"), "test", 1);
 
-  const std::string arch = args.get("arch");
-  if (arch != "vim" && arch != "vit") throw UsageError("--arch must be vim or vit, got '" + arch + "'");
-  const int64_t width = args.get_int("width"), depth = args.get_int("depth");
-  if (width <= 0 || depth <= 0) throw UsageError("--width and --depth must be positive");
-  if (arch == "vim" && args.has("heads")) throw UsageError("--heads applies to --arch vit");
+  const int64_t heads = args.has("heads") ? args.get_int("heads") : 0;
+  if (args.has("heads") && heads <= 0) throw UsageError("--heads must be positive");
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
   const int64_t classes = static_cast<int64_t>(ClutteredFashion::class_names().size());
   // the model: a module to optimise, its forward, its configuration entries for the files we write
-  std::unique_ptr<VisionMamba> vim;
-  std::unique_ptr<VisionTransformer> vit;
-  std::map<std::string, std::string> config_meta;
-  std::string describe;
-  if (arch == "vim") {
-    VimConfig c;
-    c.d_model = width;
-    c.depth = depth;
-    c.patch = c.stride = 4;
-    c.img_size = ClutteredFashion::kCanvas;
-    c.dt_rank = (c.d_model + 15) / 16;
-    c.num_classes = classes;
-    vim = std::make_unique<VisionMamba>(c);
-    initialize_parameters(*vim, seed);
-    add_config_metadata(c, config_meta);
-    describe = c.describe();
-  } else {
-    VitConfig c;
-    c.d_model = width;
-    c.depth = depth;
-    c.heads = args.has("heads") ? args.get_int("heads") : std::max<int64_t>(1, width / 32);
-    if (c.heads <= 0 || width % c.heads != 0) throw UsageError(str("--heads ", c.heads, " must divide --width ", width));
-    c.mlp_hidden = 4 * width;
-    c.patch = 4;
-    c.img_size = ClutteredFashion::kCanvas;
-    c.num_classes = classes;
-    vit = std::make_unique<VisionTransformer>(c);
-    initialize_parameters(*vit, seed);
-    config_meta = {{"family", "vit"}, {"config.heads", std::to_string(c.heads)}, {"config.normalize", "imagenet"}};
-    describe = c.describe();
-  }
-  nn::Module& model = vim ? static_cast<nn::Module&>(*vim) : static_cast<nn::Module&>(*vit);
-  const LogitsFn logits_of = [&](const Tensor& images) { return vim ? vim->forward(images).logits : vit->forward(images).logits; };
+  const BuiltModel built = build_cluttered_model(args.get("arch"), args.get_int("width"), args.get_int("depth"), heads,
+                                                 classes, seed);
+  nn::Module& model = *built.module;
+  const LogitsFn logits_of = built.logits;
+  const std::map<std::string, std::string>& config_meta = built.metadata;
+  const std::string& describe = built.describe;
   TrainState st;
   const std::unique_ptr<nn::AdamW> optimizer = start_training(model, args, out + "/last.safetensors", st);
   nn::AdamW& opt = *optimizer;

@@ -1,0 +1,118 @@
+#include "models/builders.h"
+
+#include <algorithm>
+
+#include "models/cluttered.h"
+#include "models/init.h"
+#include "models/io/checkpoint.h"
+#include "models/load.h"
+#include "models/mamba_lm.h"
+#include "models/save_lm.h"
+#include "models/vision_transformer.h"
+
+namespace ha {
+namespace {
+
+BuiltModel built_vim(const VimConfig& c, uint64_t seed) {
+  auto model = std::make_shared<VisionMamba>(c);
+  initialize_parameters(*model, seed);
+  BuiltModel b;
+  b.module = model;
+  b.logits = [model](const Tensor& images) { return model->forward(images).logits; };
+  add_config_metadata(c, b.metadata);
+  b.describe = c.describe();
+  b.save = [model](const std::string& path, const std::map<std::string, std::string>& extra) {
+    save_vim_safetensors(*model, path, extra);
+    return path;
+  };
+  return b;
+}
+
+BuiltModel built_vit(const VitConfig& c, uint64_t seed) {
+  auto model = std::make_shared<VisionTransformer>(c);
+  initialize_parameters(*model, seed);
+  BuiltModel b;
+  b.module = model;
+  b.logits = [model](const Tensor& images) { return model->forward(images).logits; };
+  b.metadata = {{"family", "vit"}, {"config.heads", std::to_string(c.heads)}, {"config.normalize", "imagenet"}};
+  b.describe = c.describe();
+  b.save = [model, meta = b.metadata](const std::string& path, const std::map<std::string, std::string>& extra) {
+    std::map<std::string, std::string> all = extra;
+    all.insert(meta.begin(), meta.end());
+    save_safetensors(path, model->named_parameters(), all);
+    return path;
+  };
+  return b;
+}
+
+BuiltModel built_lm(const LmConfig& c, uint64_t seed) {
+  auto model = std::make_shared<MambaLM>(c);
+  initialize_parameters(*model, seed);
+  BuiltModel b;
+  b.module = model;
+  b.describe = c.describe();
+  b.save = [model](const std::string& folder, const std::map<std::string, std::string>& extra) {
+    save_lm_folder(*model, folder, extra);
+    return folder + "/{config.json, model.safetensors}";
+  };
+  return b;
+}
+
+}  // namespace
+
+BuiltModel build_released_shape(const std::string& name, int64_t stride, uint64_t seed) {
+  if (name == "mamba-130m" || name == "mamba2-130m") {
+    LmConfig c;
+    c.family = name == "mamba-130m" ? LmFamily::Mamba1 : LmFamily::Mamba2;
+    c.d_model = 768, c.n_layer = 24, c.d_inner = 1536, c.d_conv = 4, c.tied = true;
+    c.vocab = c.family == LmFamily::Mamba1 ? 50280 : 50288;
+    c.d_state = c.family == LmFamily::Mamba1 ? 16 : 128;
+    c.dt_rank = 48, c.nheads = 24, c.ngroups = 1;
+    return built_lm(c, seed);
+  }
+  if (name.rfind("deit-", 0) == 0) {
+    VitConfig c = VitConfig::deit_tiny();
+    if (name == "deit-small") c.d_model = 384, c.heads = 6, c.mlp_hidden = 1536;
+    else if (name == "deit-base") c.d_model = 768, c.heads = 12, c.mlp_hidden = 3072;
+    else if (name != "deit-tiny") throw InputError("unknown configuration '" + name + "' (deit-tiny, deit-small, deit-base)");
+    return built_vit(c, seed);
+  }
+  VimConfig c;
+  if (name == "tiny") c = VimConfig::tiny();
+  else if (name == "small") c = VimConfig::small();
+  else if (name == "base") c = VimConfig::base();
+  else throw InputError("unknown configuration '" + name + "' (tiny, small, base, deit-tiny, deit-small, deit-base, "
+                        "mamba-130m, mamba2-130m)");
+  c.stride = stride;
+  HATTN_CHECK_INPUT(c.stride > 0 && c.stride <= c.patch, "the stride must be in 1..", c.patch, ", got ", stride);
+  return built_vim(c, seed);
+}
+
+BuiltModel build_cluttered_model(const std::string& arch, int64_t width, int64_t depth, int64_t heads, int64_t classes,
+                                 uint64_t seed) {
+  HATTN_CHECK_INPUT(arch == "vim" || arch == "vit", "the architecture must be vim or vit, got '", arch, "'");
+  HATTN_CHECK_INPUT(width > 0 && depth > 0, "the width and depth must be positive");
+  if (arch == "vim") {
+    HATTN_CHECK_INPUT(heads == 0, "heads apply to the vit architecture");
+    VimConfig c;
+    c.d_model = width;
+    c.depth = depth;
+    c.patch = c.stride = 4;
+    c.img_size = ClutteredFashion::kCanvas;
+    c.dt_rank = (c.d_model + 15) / 16;
+    c.num_classes = classes;
+    return built_vim(c, seed);
+  }
+  VitConfig c;
+  c.d_model = width;
+  c.depth = depth;
+  c.heads = heads > 0 ? heads : std::max<int64_t>(1, width / 32);
+  HATTN_CHECK_INPUT(width % c.heads == 0, "the heads (", c.heads, ") must divide the width (", width, ")");
+  c.mlp_hidden = 4 * width;
+  c.patch = 4;
+  c.img_size = ClutteredFashion::kCanvas;
+  c.num_classes = classes;
+  return built_vit(c, seed);
+}
+
+}  // namespace ha
