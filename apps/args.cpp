@@ -4,6 +4,12 @@
 
 namespace ha::app {
 
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
+  return out;
+}
+
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
   const std::string list = s + ",";

@@ -14,6 +14,7 @@ struct UsageError : std::runtime_error {
 
 // "a,b,c" -> {"a", "b", "c"} (empty items kept, so a stray comma is reported by the caller's parser).
 std::vector<std::string> split_list(const std::string& s);
+std::string join(const std::vector<std::string>& items, const std::string& separator);
 
 class Args {
  public:

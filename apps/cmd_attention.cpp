@@ -30,7 +30,7 @@ int run_attention(int argc, char** argv) {
   if (layer < 0 || layer >= f.layers) throw UsageError(str("--layer ", layer, " is outside [0, ", f.layers, ")"));
   const std::string part = args.has("direction") ? args.get("direction") : f.directions.empty() ? "" : f.directions.back();
   if (!part.empty() && std::find(f.directions.begin(), f.directions.end(), part) == f.directions.end())
-    throw UsageError("unknown --direction '" + part + "' (fwd, bwd or sum)");
+    throw UsageError(str("unknown --direction '", part, "' (", join(f.directions, ", "), ")"));
   const int64_t first_k = args.get_int("first-k");
   if (first_k < 0) throw UsageError("--first-k must be >= 0");
   const int64_t L = f.tokens;

@@ -103,7 +103,7 @@ std::string model_json(const xai::FamilyInfo& f, const std::string& path) {
   std::ostringstream js;
   js << "{\"family\": " << json_string(f.key) << ", \"path\": " << json_string(path) << ", \"describe\": "
      << json_string(f.describe) << ", \"depth\": " << f.layers << ", \"tokens\": " << f.tokens << ", \"cls\": "
-     << f.default_query << ", \"prefix\": " << f.layout.patch_tokens.front() << ", \"grid\": " << f.layout.shape[0];
+     << f.default_query << ", \"prefix\": " << f.layout.prefix_tokens << ", \"grid\": " << f.layout.shape[0];
   for (const auto& [name, size] : f.mixer_shape) js << ", " << json_string(name) << ": " << size;
   js << ", \"img_size\": " << f.img_size << ", \"patch\": " << f.layout.patch << ", \"stride\": " << f.layout.stride
      << ", \"classes\": [";
@@ -201,8 +201,7 @@ int run_explore(int argc, char** argv) {
     if (paths.size() > 1) {
       const xai::FamilyEntry& family = xai::family_of(xai::ModelFile(path));
       for (auto it = own.values.begin(); it != own.values.end();)
-        it = std::count(family.load_options.begin(), family.load_options.end(), it->first) ? std::next(it)
-                                                                                            : own.values.erase(it);
+        it = xai::takes_load_option(family, it->first) ? std::next(it) : own.values.erase(it);
     }
     models.push_back(xai::load(path, own));
     require_images(models.back()->info(), path);

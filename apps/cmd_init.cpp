@@ -20,8 +20,8 @@ int run_init(int argc, char** argv) {
   if (!args.parse(argc, argv)) return 0;
   const std::string name = args.get("config"), out = args.get("out");
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
+  if (!is_released_shape(name)) throw UsageError("unknown --config '" + name + "' (" + join(released_shapes(), ", ") + ")");
   const BuiltModel model = build_released_shape(name, args.get_int("stride"), seed);
-  if (!model.logits) make_output_dir(out);  // a language model is a folder
   const std::string wrote = model.save(out, {{"hattn_note", "random initialisation, not trained"}});
   std::printf("wrote %s: %s, random weights (seed %lld)\n", wrote.c_str(), model.describe.c_str(),
               static_cast<long long>(seed));

@@ -56,12 +56,16 @@ int run_train(int argc, char** argv) {
   make_output_dir(out);
   ClutteredFashion train(args.get("data"), "train", 0), test(args.get("data"), "test", 1);
 
+  const std::string arch = args.get("arch");
+  if (!is_cluttered_architecture(arch))
+    throw UsageError("--arch must be one of " + join(cluttered_architectures(), ", ") + ", got '" + arch + "'");
+  if (args.get_int("width") <= 0 || args.get_int("depth") <= 0) throw UsageError("--width and --depth must be positive");
   const int64_t heads = args.has("heads") ? args.get_int("heads") : 0;
   if (args.has("heads") && heads <= 0) throw UsageError("--heads must be positive");
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
   const int64_t classes = static_cast<int64_t>(ClutteredFashion::class_names().size());
   // the model: a module to optimise, its forward, its configuration entries for the files we write
-  const BuiltModel built = build_cluttered_model(args.get("arch"), args.get_int("width"), args.get_int("depth"), heads,
+  const BuiltModel built = build_cluttered_model(arch, args.get_int("width"), args.get_int("depth"), heads,
                                                  classes, seed);
   nn::Module& model = *built.module;
   const LogitsFn logits_of = built.logits;

@@ -1,6 +1,7 @@
 #include "apps/common.h"
 
 #include <filesystem>
+#include <set>
 
 #include "ops/ops.h"
 #include "tensor/cuda/cuda_memory.h"
@@ -10,12 +11,13 @@
 namespace ha::app {
 
 void add_checkpoint_options(Args& args) {
-  args.option("checkpoint", "", "Vim checkpoint: official .pth or .safetensors", true)
-      .option("stride", "", "patch stride; overrides the inferred one and fixes the image size (Vim only)")
-      .option("img-size", "", "input image size; overrides the inferred one and fixes the stride (Vim only)")
-      .option("heads", "", "attention heads of a ViT/DeiT checkpoint (default: width / 64)")
-      .option("normalize", "imagenet", "input normalisation: imagenet (Vim, DeiT) | half (mean = std = 0.5, Google's ViT)")
-      .option("device", "cpu", "where the model runs: cpu | cuda | cuda:N");
+  args.option("checkpoint", "", "the model: a .pth or .safetensors checkpoint (Vision Mamba, ViT/DeiT)", true);
+  // each family's load options (a Vim's stride, a ViT's heads), declared once; a family refuses those it lacks
+  std::set<std::string> declared;
+  for (const xai::FamilyEntry& f : xai::families())
+    for (const xai::LoadOption& o : f.load_options)
+      if (declared.insert(o.name).second) args.option(o.name, "", o.help);
+  args.option("device", "cpu", "where the model runs: cpu | cuda | cuda:N");
 }
 
 Device parse_device(const std::string& s) {
@@ -82,8 +84,8 @@ xai::LoadOptions load_options(const Args& args) {
   xai::LoadOptions o;
   o.device = requested_device(args);
   for (const xai::FamilyEntry& f : xai::families())
-    for (const std::string& name : f.load_options)
-      if (args.has(name)) o.values[name] = args.get(name);
+    for (const xai::LoadOption& option : f.load_options)
+      if (args.has(option.name)) o.values[option.name] = args.get(option.name);
   return o;
 }
 

@@ -12,7 +12,8 @@
 
 namespace ha::app {
 
-void add_checkpoint_options(Args& args);  // --checkpoint (required), --stride, --img-size, --device
+// --checkpoint (required), every family's load options (--stride, --img-size, --heads, --normalize) and --device.
+void add_checkpoint_options(Args& args);
 Device parse_device(const std::string& s);  // cpu | cuda | cuda:N
 // --device parsed and checked against the devices this machine and build have (an InputError naming them).
 Device requested_device(const Args& args);

@@ -1,6 +1,7 @@
 #include "models/builders.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "models/cluttered.h"
 #include "models/init.h"
@@ -52,6 +53,10 @@ BuiltModel built_lm(const LmConfig& c, uint64_t seed) {
   b.module = model;
   b.describe = c.describe();
   b.save = [model](const std::string& folder, const std::map<std::string, std::string>& extra) {
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    HATTN_CHECK_INPUT(!ec && std::filesystem::is_directory(folder), "cannot create the folder '", folder, "'",
+                      ec ? ": " + ec.message() : std::string());
     save_lm_folder(*model, folder, extra);
     return folder + "/{config.json, model.safetensors}";
   };
@@ -59,6 +64,19 @@ BuiltModel built_lm(const LmConfig& c, uint64_t seed) {
 }
 
 }  // namespace
+
+std::vector<std::string> released_shapes() {
+  return {"tiny", "small", "base", "deit-tiny", "deit-small", "deit-base", "mamba-130m", "mamba2-130m"};
+}
+
+bool is_released_shape(const std::string& name) {
+  const std::vector<std::string> all = released_shapes();
+  return std::find(all.begin(), all.end(), name) != all.end();
+}
+
+std::vector<std::string> cluttered_architectures() { return {"vim", "vit"}; }
+
+bool is_cluttered_architecture(const std::string& arch) { return arch == "vim" || arch == "vit"; }
 
 BuiltModel build_released_shape(const std::string& name, int64_t stride, uint64_t seed) {
   if (name == "mamba-130m" || name == "mamba2-130m") {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "nn/module.h"
 
@@ -17,10 +18,15 @@ struct BuiltModel {
   std::function<Tensor(const Tensor&)> logits;  // images (B, 3, H, W) -> (B, classes); empty for language models
   std::map<std::string, std::string> metadata;  // the configuration entries every file written of it carries
   std::string describe;
-  // Writes the model where `path` says (a .safetensors file, or a language model's folder) with `extra`
-  // metadata; returns what was written.
+  // Writes the model where `path` says (a .safetensors file, or a language model's folder, created if needed)
+  // with `extra` metadata; returns what was written.
   std::function<std::string(const std::string& path, const std::map<std::string, std::string>& extra)> save;
 };
+
+std::vector<std::string> released_shapes();        // the names build_released_shape takes
+bool is_released_shape(const std::string& name);
+std::vector<std::string> cluttered_architectures();  // vim, vit
+bool is_cluttered_architecture(const std::string& arch);
 
 // tiny | small | base (Vision Mamba, patch 16, stride `stride`), deit-tiny | deit-small | deit-base,
 // mamba-130m | mamba2-130m (state-spaces' configurations); random weights from `seed`.

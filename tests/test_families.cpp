@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "ops/ops.h"
 #include "tensor/random.h"
@@ -113,14 +114,43 @@ TEST(Families, OptionsAFamilyDoesNotTakeAreRefused) {
     const xai::ModelFile file(kData + c.path);
     const xai::FamilyEntry& family = xai::family_of(file);
     for (const xai::FamilyEntry& other : xai::families())
-      for (const std::string& name : other.load_options) {
-        if (std::count(family.load_options.begin(), family.load_options.end(), name)) continue;
+      for (const xai::LoadOption& option : other.load_options) {
+        const std::string& name = option.name;
+        if (xai::takes_load_option(family, name)) continue;
         xai::LoadOptions o;
         o.values[name] = "1";
         const std::string msg = error_of([&] { xai::load(kData + c.path, o); });
         EXPECT_NE(msg.find("'" + name + "'"), std::string::npos) << c.path << ": " << msg;
       }
   }
+}
+
+// A family without the query option reads the row of the token its trace was run for; asking another is refused.
+TEST(Families, QueryOnlyWhereTheFamilyTakesIt) {
+  for (const char* path : {"vit_ref/vit.pth", "lm_ref/mamba1_hf"}) {
+    xai::LoadOptions o;
+    if (std::string(path).rfind("vit", 0) == 0) o.values["heads"] = "3";
+    const auto model = xai::load(kData + path, o);
+    const xai::FamilyInfo& f = model->info();
+    const xai::Trace t = std::move(model->trace(input_for(f, 8))[0]);
+    xai::ExplainOptions eo;
+    eo.query = t.query == 0 ? 1 : 0;
+    EXPECT_NE(error_of([&] { xai::explain(t, f, xai::Method::Rollout, eo); }).find("trace again"), std::string::npos)
+        << path;
+  }
+}
+
+// Language-model weights without a config.json: recognised by their tensor names, configured from the shapes.
+TEST(Families, LanguageModelWeightsWithoutConfig) {
+  const std::string dir = ::testing::TempDir() + "lm_without_config";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(kData + "lm_ref/mamba1_hf/model.safetensors", dir + "/model.safetensors",
+                             std::filesystem::copy_options::overwrite_existing);
+  for (const std::string& path : {dir, dir + "/model.safetensors"}) {
+    EXPECT_EQ(xai::family_of(xai::ModelFile(path)).key, "mamba_lm") << path;
+    EXPECT_EQ(xai::load(path)->info().modality, xai::Modality::Tokens) << path;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Families, DistilledDeitIsClassifiedButNotExplained) {

@@ -181,17 +181,23 @@ void evaluate_images(const Explainable& model, const std::vector<Image8>& images
   for (const Image8& img : images) inputs.push_back(normalize_image(img, f.normalization));
   TraceOptions o;
   o.relevance = std::any_of(methods.begin(), methods.end(), [](const EvalMethod& em) { return em.method == Method::Attr; });
-  // one traced pass for the batch, explaining each image's predicted class
-  const std::vector<Trace> traces = model.trace(concat(inputs, 0), {}, o);
   const auto logits_of = [&](const Tensor& batch) { return model.logits(batch); };
-  for (size_t b = 0; b < images.size(); ++b) {
-    const auto map_of = [&](const EvalMethod& em) {
-      ExplainOptions eo;
-      eo.variant = em.variant;
-      return explain(traces[b], f, em.method, eo);
-    };
-    score_image(images[b], labels[b], masks[b], traces[b].target, map_of, logits_of, f.normalization, methods,
-                perturbation, counts);
+  // Explaining each image's predicted class: one traced pass for the batch where the family batches its pass,
+  // else one image at a time (so only one image's trace is held).
+  const size_t step = f.batched_trace ? images.size() : 1;
+  for (size_t b0 = 0; b0 < images.size(); b0 += step) {
+    const std::vector<Tensor> chunk(inputs.begin() + b0, inputs.begin() + b0 + step);
+    const std::vector<Trace> traces = model.trace(concat(chunk, 0), {}, o);
+    for (size_t k = 0; k < step; ++k) {
+      const size_t b = b0 + k;
+      const auto map_of = [&](const EvalMethod& em) {
+        ExplainOptions eo;
+        eo.variant = em.variant;
+        return explain(traces[k], f, em.method, eo);
+      };
+      score_image(images[b], labels[b], masks[b], traces[k].target, map_of, logits_of, f.normalization, methods,
+                  perturbation, counts);
+    }
   }
 }
 

@@ -176,6 +176,8 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
   }
   HATTN_CHECK_INPUT(o.query >= 0 || t.query >= 0, method_name(method), ": needs a model with a cls token");
   const int64_t L = t.tokens;
+  HATTN_CHECK_INPUT(o.query < 0 || o.query == t.query || f.takes("query"), "explain: ", f.name, " reads the row ",
+                    "of the token its trace was run for (", t.query, "); trace again for another");
   HATTN_CHECK_INPUT(o.query < L, "explain: query token ", o.query, " is outside [0, ", L, ")");
   HATTN_CHECK_INPUT(o.query < 0 || o.query == t.query || variant == Variant::Exact,
                     "explain: a query token other than cls needs the exact variant (the released code reads the cls "
@@ -204,7 +206,8 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
       case Method::Attr:  // Transformer-Attribution
         for (int64_t l = start; l < layers; ++l) {
           const MixerOperator& m = *t.mixers[l];
-          HATTN_CHECK(m.matrix_relevance().defined(), "explain: attr needs the pass run with the relevance");
+          HATTN_CHECK_INPUT(m.matrix_relevance().defined(), "explain: attr needs the trace run with the relevance pass "
+                            "(TraceOptions::relevance)");
           X.push_back(mean(relu(mul(m.matrix_grad().to(DType::F64), m.matrix_relevance())), {0}));
         }
         return tokens_to_map(t.layout, rollout(X, q));

@@ -6,7 +6,7 @@
 namespace ha::xai {
 
 const MixerStats& MixerOperator::stats() const {
-  if (!stats_) stats_ = std::make_shared<const MixerStats>(compute_stats());
+  std::call_once(stats_once_, [this] { stats_ = std::make_shared<const MixerStats>(compute_stats()); });
   return *stats_;
 }
 

@@ -1,4 +1,4 @@
-// The one seam between model families and explanation methods (docs/adding_a_family.md). A family (Vision
+// The one seam between model families and explanation methods (docs/10_adding_a_family.md). A family (Vision
 // Mamba, ViT/DeiT, the Mamba language models, ...) is one adapter file in xai/families/ that implements
 // `Explainable`: it says what it is and offers (`FamilyInfo`, plain data), and it runs one traced pass that
 // returns a `Trace`: the logits, the target, and per layer the token mixer as a `MixerOperator` (C matrices
@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,7 @@ struct MapLayout {
   Modality modality = Modality::Image;
   std::vector<int64_t> shape;         // the map's shape: {G, G} for images, {T} for token sequences
   std::vector<int64_t> patch_tokens;  // images: the token of each map cell, row-major
+  int64_t prefix_tokens = 0;          // images: tokens before the first patch token (a ViT's cls, distillation)
   int64_t patch = 0, stride = 0;      // images: a cell's receptive field in pixels and the step between cells
   int64_t feature_dim = 0;            // the axis of Trace::input that holds features (image channels: 0; width: 1)
 };
@@ -61,7 +63,8 @@ struct FamilyInfo {
   std::string mixer_unit = "channel"; // what one of a mixer's C matrices is called: channel | head
   int64_t mixer_units = 0;            // C
   std::vector<std::string> directions;  // the parts of a mixer one may ask for (Vim: fwd, bwd, sum), default last
-  std::vector<std::string> options;     // the family-specific options it takes (stride, variant, query, ...)
+  std::vector<std::string> options;     // the family-specific explanation options it takes (variant, query, ...)
+  bool batched_trace = false;           // trace() runs a batch in one pass (else image by image: callers chunk)
   std::vector<std::pair<std::string, std::string>> config_json;  // its configuration as JSON members, in order
   std::vector<std::pair<std::string, int64_t>> mixer_shape;      // the mixer's sizes a viewer needs (channels, heads)
   // images
@@ -93,8 +96,8 @@ class MixerOperator {
   virtual Tensor matrices(int64_t c0, int64_t c1, const std::string& part = "") const = 0;
   // Row q of every matrix, (C, L) on the CPU; a family whose rows lack `kind` throws.
   virtual Tensor rows(int64_t q, RowKind kind) const = 0;
-  // The channel reductions, computed on first use. The default goes through matrices() in blocks of channels
-  // (never C·L² at once); a family with a faster route overrides compute_stats.
+  // The channel reductions, computed on first use (once, whichever thread asks first). The default goes through
+  // matrices() in blocks of channels (never C·L² at once); a family with a faster route overrides compute_stats.
   const MixerStats& stats() const;
   // Softmax families: ∂target/∂(the matrices) and the LRP relevance reaching them, (C, L, L); undefined otherwise.
   virtual Tensor matrix_grad() const { return {}; }
@@ -107,6 +110,7 @@ class MixerOperator {
   virtual MixerStats compute_stats() const;
 
  private:
+  mutable std::once_flag stats_once_;
   mutable std::shared_ptr<const MixerStats> stats_;
 };
 

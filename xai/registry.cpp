@@ -1,6 +1,5 @@
 #include "xai/registry.h"
 
-#include <algorithm>
 
 namespace ha::xai {
 
@@ -18,16 +17,23 @@ const std::vector<FamilyEntry>& families() {
 const FamilyEntry& family_of(const ModelFile& file) {
   for (const FamilyEntry& f : families())
     if (f.recognizes(file)) return f;
-  throw InputError(str("'", file.path(), "' is neither a Vision Mamba (layers.N.mixer.*) nor a ViT/DeiT ",
-                       "(blocks.N.attn.qkv.weight) checkpoint, nor a Mamba language model's folder"));
+  std::string expected;
+  for (const FamilyEntry& f : families()) expected += str(expected.empty() ? "" : ", ", f.files);
+  throw InputError(str("'", file.path(), "' is none of the models this build explains: ", expected));
+}
+
+bool takes_load_option(const FamilyEntry& f, const std::string& name) {
+  for (const LoadOption& o : f.load_options)
+    if (o.name == name) return true;
+  return false;
 }
 
 void check_load_options(const FamilyEntry& f, const LoadOptions& o, const std::string& path) {
   for (const auto& [name, value] : o.values) {
-    if (std::find(f.load_options.begin(), f.load_options.end(), name) != f.load_options.end()) continue;
+    if (takes_load_option(f, name)) continue;
     std::string takes;
-    for (const std::string& t : f.load_options) takes += str(takes.empty() ? "" : ", ", t);
-    throw InputError(str("option '", name, "' does not apply to '", path, "', a ", f.key, " model (",
+    for (const LoadOption& t : f.load_options) takes += str(takes.empty() ? "" : ", ", t.name);
+    throw InputError(str("option '", name, "' does not apply to '", path, "', a ", f.name, " (",
                          takes.empty() ? std::string("it takes none") : "it takes " + takes, ")"));
   }
 }

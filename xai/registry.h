@@ -30,13 +30,19 @@ class ModelFile {
 };
 
 struct LoadOptions {
-  std::map<std::string, std::string> values;  // by name: stride, img-size (Vim), heads, normalize (ViT)
+  std::map<std::string, std::string> values;  // by name: what the families declare (FamilyEntry::load_options)
   Device device = Device::cpu();
 };
 
+struct LoadOption {
+  std::string name, help;  // the name in LoadOptions::values, and what it means
+};
+
 struct FamilyEntry {
-  std::string key;                        // "vim", "vit", "mamba_lm"
-  std::vector<std::string> load_options;  // the LoadOptions names it reads
+  std::string key;                      // "vim", "vit", "mamba_lm"
+  std::string name;                     // for people: "Vision Mamba"
+  std::string files;                    // what its files look like: "a Vision Mamba checkpoint (layers.N.mixer.*)"
+  std::vector<LoadOption> load_options;  // those it reads
   bool (*recognizes)(const ModelFile& file);
   std::unique_ptr<Explainable> (*load)(const ModelFile& file, const LoadOptions& options);
   // What `hattn info` prints: the file, the resolved configuration and where it came from, without the weights.
@@ -46,6 +52,7 @@ struct FamilyEntry {
 const std::vector<FamilyEntry>& families();
 // The family of a model file; an InputError naming the file and what was looked for when none recognises it.
 const FamilyEntry& family_of(const ModelFile& file);
+bool takes_load_option(const FamilyEntry& family, const std::string& name);
 // An InputError when `options` names one the family does not take.
 void check_load_options(const FamilyEntry& family, const LoadOptions& options, const std::string& path);
 std::unique_ptr<Explainable> load(const std::string& path, const LoadOptions& options = {});

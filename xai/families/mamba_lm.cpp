@@ -3,6 +3,7 @@
 // the query position whose next-token logit is explained; one value per token (docs/definitions.md §9).
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "models/load_lm.h"
 #include "nn/module.h"
@@ -156,7 +157,20 @@ class LmExplainable final : public Explainable {
   FamilyInfo info_;
 };
 
-bool recognizes(const ModelFile& f) { return looks_like_lm(f.path()); }
+// A folder or weights file with a config.json that describes a Mamba LM; else weights whose tensors are a
+// language model's (backbone.*), the configuration then coming from the shapes alone.
+bool recognizes(const ModelFile& f) {
+  if (looks_like_lm(f.path())) return true;
+  std::error_code ec;
+  if (std::filesystem::is_directory(f.path(), ec)) {
+    for (const char* name : {"model.safetensors.index.json", "model.safetensors", "pytorch_model.bin"})
+      if (std::filesystem::exists(std::filesystem::path(f.path()) / name, ec)) return true;
+    return false;
+  }
+  for (const TensorRecord& r : f.checkpoint().records())
+    if (r.name.rfind("backbone.", 0) == 0) return true;
+  return false;
+}
 
 std::unique_ptr<Explainable> load_lm_family(const ModelFile& f, const LoadOptions& o) {
   auto model = load_lm(f.path());
@@ -182,6 +196,14 @@ std::unique_ptr<Explainable> mamba_lm_explainable(std::shared_ptr<const MambaLM>
   return std::make_unique<LmExplainable>(std::move(model));
 }
 
-FamilyEntry mamba_lm_family() { return {"mamba_lm", {}, recognizes, load_lm_family, inspect_lm}; }
+FamilyEntry mamba_lm_family() {
+  return {"mamba_lm",
+          "Mamba language model",
+          "a Mamba language model (a folder with config.json and its weights, or the weights, backbone.*)",
+          {},
+          recognizes,
+          load_lm_family,
+          inspect_lm};
+}
 
 }  // namespace ha::xai

@@ -79,7 +79,9 @@ class VimExplainable final : public Explainable {
       if (t != c.cls_index()) f.layout.patch_tokens.push_back(t);
     f.layout.patch = c.patch;
     f.layout.stride = c.stride;
+    f.layout.prefix_tokens = 0;  // the cls token, where there is one, sits among the patch tokens
     f.layout.feature_dim = 0;
+    f.batched_trace = true;
   }
 
   const FamilyInfo& info() const override { return info_; }
@@ -198,7 +200,7 @@ ConfigOverrides overrides_of(const LoadOptions& o) {
     } catch (const std::exception&) {
       used = 0;
     }
-    HATTN_CHECK_INPUT(used == it->second.size() && used > 0 && v > 0, "--", name, " must be a positive integer, got '",
+    HATTN_CHECK_INPUT(used == it->second.size() && used > 0 && v > 0, name, " must be a positive integer, got '",
                       it->second, "'");
     return v;
   };
@@ -213,7 +215,14 @@ bool recognizes(const ModelFile& f) {
   return false;
 }
 
+void check_normalization(const LoadOptions& o) {
+  const auto it = o.values.find("normalize");
+  HATTN_CHECK_INPUT(it == o.values.end() || parse_normalization(it->second) == Normalization::ImageNet,
+                    "Vision Mamba takes ImageNet's normalisation (normalize imagenet), not '", it->second, "'");
+}
+
 std::unique_ptr<Explainable> load_vim_family(const ModelFile& f, const LoadOptions& o) {
+  check_normalization(o);
   auto model = std::make_unique<VisionMamba>(infer_vim_config(f.checkpoint(), overrides_of(o)));
   load_parameters(*model, f.checkpoint());
   if (o.device.is_cuda()) nn::move_parameters(*model, o.device);
@@ -222,6 +231,7 @@ std::unique_ptr<Explainable> load_vim_family(const ModelFile& f, const LoadOptio
 }
 
 std::string inspect_vim(const ModelFile& f, const LoadOptions& o) {
+  check_normalization(o);
   std::string how;
   const VimConfig c = infer_vim_config(f.checkpoint(), overrides_of(o), &how);
   return str(checkpoint_file_line(f.checkpoint()), "config      ", c.describe(), "\nresolved    ", how,
@@ -235,6 +245,16 @@ std::unique_ptr<Explainable> vision_mamba_explainable(std::shared_ptr<const Visi
   return std::make_unique<VimExplainable>(std::move(model), std::move(class_names));
 }
 
-FamilyEntry vision_mamba_family() { return {"vim", {"stride", "img-size"}, recognizes, load_vim_family, inspect_vim}; }
+FamilyEntry vision_mamba_family() {
+  return {"vim",
+          "Vision Mamba",
+          "a Vision Mamba checkpoint (layers.N.mixer.*)",
+          {{"stride", "Vision Mamba: patch stride; overrides the inferred one and fixes the image size"},
+           {"img-size", "Vision Mamba: input image size; overrides the inferred one and fixes the stride"},
+           {"normalize", "input normalisation: imagenet (Vim, DeiT; the default) | half (mean = std = 0.5, Google's ViT)"}},
+          recognizes,
+          load_vim_family,
+          inspect_vim};
+}
 
 }  // namespace ha::xai

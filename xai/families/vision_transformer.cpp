@@ -88,7 +88,9 @@ class VitExplainable final : public Explainable {
     f.layout.shape = {c.grid(), c.grid()};
     for (int64_t k = 0; k < c.grid() * c.grid(); ++k) f.layout.patch_tokens.push_back(c.prefix_tokens() + k);
     f.layout.patch = f.layout.stride = c.patch;
+    f.layout.prefix_tokens = c.prefix_tokens();
     f.layout.feature_dim = 0;
+    f.batched_trace = false;
   }
 
   const FamilyInfo& info() const override { return info_; }
@@ -183,7 +185,7 @@ int64_t heads_of(const LoadOptions& o) {
   } catch (const std::exception&) {
     used = 0;
   }
-  HATTN_CHECK_INPUT(used == it->second.size() && used > 0 && v > 0, "--heads must be a positive integer, got '",
+  HATTN_CHECK_INPUT(used == it->second.size() && used > 0 && v > 0, "heads must be a positive integer, got '",
                     it->second, "'");
   return v;
 }
@@ -202,7 +204,7 @@ std::unique_ptr<Explainable> load_vit_family(const ModelFile& f, const LoadOptio
 std::string inspect_vit(const ModelFile& f, const LoadOptions& o) {
   const VitConfig c = infer_vit_config(f.checkpoint(), heads_of(o));
   return str(checkpoint_file_line(f.checkpoint()), "config      ", c.describe(), "\nresolved    heads ",
-             o.values.count("heads") ? "from --heads" : "= width / 64 (or the file's metadata); --heads overrides",
+             o.values.count("heads") ? "as given" : "= width / 64 (or the file's metadata) unless given",
              "\nparameters  ", VisionTransformer(c).parameter_count(), "\n", checkpoint_extras_lines(f.checkpoint()));
 }
 
@@ -215,7 +217,14 @@ std::unique_ptr<Explainable> vision_transformer_explainable(std::shared_ptr<cons
 }
 
 FamilyEntry vision_transformer_family() {
-  return {"vit", {"heads", "normalize"}, recognizes, load_vit_family, inspect_vit};
+  return {"vit",
+          "ViT/DeiT",
+          "a ViT/DeiT checkpoint in timm's layout (blocks.N.attn.qkv.weight)",
+          {{"heads", "ViT/DeiT: attention heads (default: width / 64, or what the file records)"},
+           {"normalize", "input normalisation: imagenet (Vim, DeiT; the default) | half (mean = std = 0.5, Google's ViT)"}},
+          recognizes,
+          load_vit_family,
+          inspect_vit};
 }
 
 }  // namespace ha::xai
