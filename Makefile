@@ -11,7 +11,7 @@ all: build
 setup:
 	@if [ ! -f /usr/include/gtest/gtest.h ] || [ ! -f /usr/include/benchmark/benchmark.h ] || \
 	    [ ! -f /usr/include/stb/stb_image.h ] || [ ! -f /usr/include/zlib.h ] || [ ! -d /usr/share/datasets/fashion-mnist ] || \
-	    [ ! -f /usr/include/jpeglib.h ] || \
+	    [ ! -f /usr/include/jpeglib.h ] || [ ! -x /usr/bin/jupyter-nbconvert ] || [ ! -x /usr/bin/pytest-3 ] || \
 	    ! command -v cmake >/dev/null; then \
 	  bash scripts/setup.sh; fi
 

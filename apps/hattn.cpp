@@ -5,6 +5,7 @@
 
 #include "apps/common.h"
 #include "apps/exit_status.h"
+#include "tensor/version.h"
 
 namespace {
 
@@ -31,13 +32,17 @@ const Command kCommands[] = {
 };
 
 void usage(std::ostream& os) {
-  os << "usage: hattn <command> [options]   (hattn <command> --help for its options)\n\ncommands:\n";
+  os << "usage: hattn <command> [options]   (hattn <command> --help for its options; hattn --version)\n\ncommands:\n";
   for (const Command& c : kCommands) os << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && !std::strcmp(argv[1], "--version")) {
+    std::cout << "hattn " << ha::version() << "\n";
+    return 0;
+  }
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;

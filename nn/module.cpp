@@ -51,6 +51,11 @@ Tensor pack_parameters(Module& root, Device device) { return into_arena(root, de
 
 Tensor move_parameters(Module& root, Device device) { return into_arena(root, device, false); }
 
+void freeze(const Module& root) {
+  for (auto& [name, p] : root.named_parameters())
+    if (p.requires_grad()) p.requires_grad_(false);
+}
+
 FrozenParameters::FrozenParameters(const Module& root) {
   for (auto& [name, p] : root.named_parameters())
     if (p.requires_grad()) frozen_.push_back(p);

@@ -30,6 +30,11 @@ class Module {
   std::vector<std::pair<std::string, Module*>> children_;
 };
 
+// For good: no parameter of `root` requires grad. Inference models are loaded so (xai/registry.h), which makes
+// FrozenParameters a no-op for them: explaining never writes the shared weights' flags, so threads may share
+// a model.
+void freeze(const Module& root);
+
 // While alive, the parameters of `root` that required grad do not (restored on destruction): a pass that needs
 // input-side gradients only (explanations) then skips every weight gradient and leaves .grad untouched.
 class FrozenParameters {

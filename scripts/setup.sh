@@ -7,9 +7,11 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libstb-dev
-          libjpeg62-turbo-dev dataset-fashion-mnist chromium libhdf5-dev)
+          libjpeg62-turbo-dev dataset-fashion-mnist chromium libhdf5-dev
+          python3-venv python3-numpy python3-pil python3-pytest python3-wheel jupyter-nbconvert python3-ipykernel)
 # chromium: scripts/check_explorer.sh renders the explorer page; libhdf5-dev: gtsegs_ijcv.mat (optional at build);
-# libjpeg62-turbo-dev: JPEG decoded as Pillow decodes it (optional at build: stb_image otherwise)
+# libjpeg62-turbo-dev: JPEG decoded as Pillow decodes it (optional at build: stb_image otherwise);
+# python3-*, jupyter-nbconvert: the Python package's tests and the notebook (scripts/python_check.sh; optional)
 if [[ "${1:-}" == "--slurm" ]]; then  # scripts/slurm_check.sh: a one-node cluster (no daemon is started here)
   packages+=(slurm-wlm munge)
 fi

@@ -74,8 +74,9 @@ TEST(Families, MixersAgreeWithThemselves) {
       const double scale = std::max(std::abs(amin(M).item()), std::abs(amax(M).item()));
       EXPECT_NEAR(s.min, amin(M).item(), 1e-5 * scale) << what;
       EXPECT_NEAR(s.max, amax(M).item(), 1e-5 * scale) << what;
-      if (t.causal)  // nothing attends to a later token
+      if (t.causal) {  // nothing attends to a later token
         EXPECT_EQ(amax(abs(M.narrow(1, 0, 1).narrow(2, 1, L - 1))).item(), 0.0) << what;
+      }
     }
   }
 }

@@ -175,6 +175,7 @@ bool recognizes(const ModelFile& f) {
 std::unique_ptr<Explainable> load_lm_family(const ModelFile& f, const LoadOptions& o) {
   auto model = load_lm(f.path());
   if (o.device.is_cuda()) nn::move_parameters(*model, o.device);
+  nn::freeze(*model);  // an inference model: explanations take input gradients only
   return std::make_unique<LmExplainable>(std::move(model));
 }
 

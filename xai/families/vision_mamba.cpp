@@ -226,6 +226,7 @@ std::unique_ptr<Explainable> load_vim_family(const ModelFile& f, const LoadOptio
   auto model = std::make_unique<VisionMamba>(infer_vim_config(f.checkpoint(), overrides_of(o)));
   load_parameters(*model, f.checkpoint());
   if (o.device.is_cuda()) nn::move_parameters(*model, o.device);
+  nn::freeze(*model);  // an inference model: explanations take input gradients only
   std::vector<std::string> names = class_names_for(f.checkpoint(), model->config().num_classes);
   return std::make_unique<VimExplainable>(std::move(model), std::move(names));
 }

@@ -197,6 +197,7 @@ std::unique_ptr<Explainable> load_vit_family(const ModelFile& f, const LoadOptio
   const Normalization norm = parse_normalization(n == o.values.end() ? "imagenet" : n->second);
   auto model = load_vit(f.checkpoint(), heads_of(o));
   if (o.device.is_cuda()) nn::move_parameters(*model, o.device);
+  nn::freeze(*model);  // an inference model: explanations take input gradients only
   std::vector<std::string> names = class_names_for(f.checkpoint(), model->config().num_classes);
   return std::make_unique<VitExplainable>(std::move(model), norm, std::move(names));
 }
