@@ -123,6 +123,15 @@ hattn_array* make_array(const Tensor& t) {
   return a;
 }
 
+// One call at a time on a model, on its device (the thread's current CUDA device is per thread).
+struct ModelCall {
+  explicit ModelCall(hattn_model* m) : lock(m->mu) {
+    const Device d = m->model->device();
+    if (d.is_cuda()) cuda::set_device(d.index);
+  }
+  std::lock_guard<std::mutex> lock;
+};
+
 const xai::FamilyInfo& image_family(const hattn_model* m) {
   const xai::FamilyInfo& f = m->model->info();
   HATTN_CHECK_INPUT(f.modality == xai::Modality::Image, "'", m->path, "' is a ", f.name,
@@ -224,7 +233,7 @@ hattn_status hattn_classify(hattn_model* model, const hattn_image* image, const 
   return guarded([&] {
     HATTN_CHECK_INPUT(model != nullptr && logits != nullptr, "hattn_classify: no model or no place for the result");
     *logits = nullptr;
-    const std::lock_guard<std::mutex> lock(model->mu);
+    const ModelCall call(model);
     const xai::FamilyInfo& f = image_family(model);
     const auto o = parse_options(options, {"preprocess"});
     *logits = make_array(model->model->logits(image_input(f, image, o)).select(0, 0));
@@ -235,7 +244,7 @@ hattn_status hattn_explain(hattn_model* model, const hattn_image* image, const c
   return guarded([&] {
     HATTN_CHECK_INPUT(model != nullptr && map != nullptr, "hattn_explain: no model or no place for the result");
     *map = nullptr;
-    const std::lock_guard<std::mutex> lock(model->mu);
+    const ModelCall call(model);
     const xai::FamilyInfo& f = image_family(model);
     const auto o = parse_options(options, {"method", "variant", "start-layer", "class", "query", "seed", "preprocess"});
     HATTN_CHECK_INPUT(!f.methods.empty(), f.not_explainable);
@@ -267,7 +276,7 @@ hattn_status hattn_attention(hattn_model* model, const hattn_image* image, int64
   return guarded([&] {
     HATTN_CHECK_INPUT(model != nullptr && matrices != nullptr, "hattn_attention: no model or no place for the result");
     *matrices = nullptr;
-    const std::lock_guard<std::mutex> lock(model->mu);
+    const ModelCall call(model);
     const xai::FamilyInfo& f = image_family(model);
     const auto o = parse_options(options, {"direction", "channels", "preprocess"});
     for (const char* name : {"direction", "channels"})
@@ -297,7 +306,7 @@ hattn_status hattn_lm_logits(hattn_model* model, const int64_t* ids, int64_t n, 
   return guarded([&] {
     HATTN_CHECK_INPUT(model != nullptr && logits != nullptr, "hattn_lm_logits: no model or no place for the result");
     *logits = nullptr;
-    const std::lock_guard<std::mutex> lock(model->mu);
+    const ModelCall call(model);
     text_family(model);
     *logits = make_array(model->model->logits(ids_input(ids, n)));
   });
@@ -308,7 +317,7 @@ hattn_status hattn_lm_explain(hattn_model* model, const int64_t* ids, int64_t n,
   return guarded([&] {
     HATTN_CHECK_INPUT(model != nullptr && relevance != nullptr, "hattn_lm_explain: no model or no place for the result");
     *relevance = nullptr;
-    const std::lock_guard<std::mutex> lock(model->mu);
+    const ModelCall call(model);
     const xai::FamilyInfo& f = text_family(model);
     const auto o = parse_options(options, {"method", "query", "target", "start-layer", "seed"});
     const xai::Method method = xai::parse_method(o.count("method") ? o.at("method") : "attr");
@@ -332,7 +341,7 @@ hattn_status hattn_tokenize(hattn_model* model, const char* text, const char* op
                       "hattn_tokenize: a model, a text and places for the ids are needed");
     *ids = nullptr;
     *n = 0;
-    const std::lock_guard<std::mutex> lock(model->mu);
+    const ModelCall call(model);
     text_family(model);
     const auto o = parse_options(options, {"tokenizer"});
     const std::string path = o.count("tokenizer") ? o.at("tokenizer") : find_lm_files(model->path).folder + "/tokenizer.json";

@@ -145,6 +145,8 @@ void synchronize(int device) {
   HATTN_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
+void set_device(int device) { HATTN_CUDA_CHECK(cudaSetDevice(device)); }
+
 }  // namespace ha::cuda
 
 namespace ha::cuda {

@@ -35,6 +35,9 @@ HATTN_CUDA_ENTRY(void copy_device_to_host(void* dst, const void* src, size_t nby
 HATTN_CUDA_ENTRY(void copy_device_to_device(void* dst, const void* src, size_t nbytes, int device));
 HATTN_CUDA_ENTRY(void memset_zero(void* dst, size_t nbytes, int device));
 HATTN_CUDA_ENTRY(void synchronize(int device));
+// Makes `device` the calling thread's current one (kernels launch there): a thread entering the library for a
+// model on cuda:N (the C API) sets it first.
+HATTN_CUDA_ENTRY(void set_device(int device));
 // out (strides s.stride[0]; distinct elements) = x (strides s.stride[1]), elements of 1, 4 or 8 bytes.
 HATTN_CUDA_ENTRY(void strided_copy(int elem_bytes, const void* x, void* out, const Strided& s, int device));
 // out (strides s.stride[0], dtype `to`) = x (strides s.stride[1], dtype `from`) converted as static_cast does.
