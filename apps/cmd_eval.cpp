@@ -15,87 +15,11 @@
 
 #include "apps/common.h"
 #include "models/cluttered.h"
-#include "models/io/gtsegs.h"
+#include "models/eval_data.h"
 #include "models/preprocess.h"
 #include "xai/evaluate.h"
 
 namespace ha::app {
-
-namespace {
-
-struct Item {
-  Image8 image;
-  int64_t label;
-  std::vector<uint8_t> mask;
-};
-
-std::vector<std::string> image_files_in(const std::string& dir, bool skip_masks) {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    std::string ext = e.path().extension().string();
-    for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    const std::string stem = e.path().stem().string();
-    if (ext != ".png" && ext != ".jpg" && ext != ".jpeg" && ext != ".bmp") continue;
-    if (skip_masks && stem.size() > 5 && stem.compare(stem.size() - 5, 5, "_mask") == 0) continue;
-    out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// The images of --images with their classes (-1: unknown, allowed for segmentation only), in the layouts
-// ImageNet val comes in: ImageFolder (class = index of the sorted sub-folder), a flat folder with lines
-// "file class", or a flat folder with Kaggle's LOC_val_solution.csv and LOC_synset_mapping.txt.
-std::vector<std::pair<std::string, int64_t>> list_images(const std::string& dir, const std::string& labels,
-                                                         const std::string& synsets, bool segmentation) {
-  HATTN_CHECK_INPUT(std::filesystem::is_directory(dir), "--images '", dir, "' is not a folder");
-  std::vector<std::pair<std::string, int64_t>> files;
-  std::vector<std::string> classes;
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    if (e.is_directory()) classes.push_back(e.path().filename().string());
-  std::sort(classes.begin(), classes.end());
-  if (!classes.empty() && labels.empty()) {  // ImageFolder
-    for (size_t k = 0; k < classes.size(); ++k)
-      for (const std::string& f : image_files_in(dir + "/" + classes[k], segmentation))
-        files.emplace_back(f, static_cast<int64_t>(k));
-  } else if (labels.empty()) {
-    if (!segmentation) throw UsageError("a flat --images folder needs --labels (lines 'file class', or LOC_val_solution.csv)");
-    for (const std::string& f : image_files_in(dir, true)) files.emplace_back(f, -1);
-  } else if (labels.size() > 4 && labels.compare(labels.size() - 4, 4, ".csv") == 0) {  // Kaggle's layout
-    if (synsets.empty()) throw UsageError("--labels " + labels + " (LOC_val_solution.csv) needs --synsets LOC_synset_mapping.txt");
-    require_readable_file(synsets, "synset mapping");
-    require_readable_file(labels, "labels file");
-    std::map<std::string, int64_t> index;
-    std::ifstream sf(synsets);
-    for (std::string line; std::getline(sf, line);)
-      if (!line.empty()) index.emplace(line.substr(0, line.find(' ')), static_cast<int64_t>(index.size()));
-    std::ifstream lf(labels);
-    std::string line;
-    std::getline(lf, line);  // ImageId,PredictionString
-    HATTN_CHECK_INPUT(line.rfind("ImageId,", 0) == 0, "'", labels, "' does not start with Kaggle's header ImageId,PredictionString");
-    for (int64_t lineno = 2; std::getline(lf, line); ++lineno) {
-      if (line.empty() || line.back() == '\r') line = line.substr(0, line.find('\r'));
-      if (line.empty()) continue;
-      const size_t comma = line.find(',');
-      HATTN_CHECK_INPUT(comma != std::string::npos, "'", labels, "' line ", lineno, ": no comma");
-      const std::string synset = line.substr(comma + 1, line.find(' ', comma) - comma - 1);
-      const auto it = index.find(synset);
-      HATTN_CHECK_INPUT(it != index.end(), "'", labels, "' line ", lineno, ": synset '", synset, "' is not in '", synsets, "'");
-      files.emplace_back(dir + "/" + line.substr(0, comma) + ".JPEG", it->second);
-    }
-    std::sort(files.begin(), files.end());
-  } else {
-    require_readable_file(labels, "labels file");
-    std::ifstream lf(labels);
-    std::string name;
-    int64_t label;
-    while (lf >> name >> label) files.emplace_back(dir + "/" + name, label);
-  }
-  return files;
-}
-
-}  // namespace
 
 int run_eval(int argc, char** argv) {
   if (argc < 1 || std::string(argv[0]).rfind("--", 0) == 0)
@@ -150,55 +74,18 @@ int run_eval(int argc, char** argv) {
         shards < 1 || shard < 0 || shard >= shards)
       throw UsageError("--shard expects i/n with 0 <= i < n, got '" + s + "'");
   }
-  const Preprocess mode = parse_preprocess(args.get("preprocess"));
-  if (kind == "segmentation" && mode != Preprocess::Squash && (args.has("images") || args.has("mat")))
-    throw UsageError("segmentation squashes images and masks to the input size (Chefer's protocol): use --preprocess squash");
-  if (args.has("mat") && kind != "segmentation") throw UsageError("--mat holds segmentation data: use eval segmentation");
-  if (args.has("mat") && args.has("images")) throw UsageError("--mat and --images are two data sets: pick one");
-
-  // the data set, as a count and a function from index to item (image and mask at the model's input size)
-  const int64_t n_in = img_size;
-  int64_t available = 0;
-  std::function<Item(int64_t)> item;
-  std::unique_ptr<ClutteredFashion> cluttered;
-  std::unique_ptr<GtSegsFile> mat;
-  std::vector<std::pair<std::string, int64_t>> files;
-  auto mask_at_input_size = [&](const std::vector<uint8_t>& mask, int64_t w, int64_t h) {
-    return resize_nearest_like_pil(mask, w, h, n_in, n_in);
-  };
-  if (args.has("mat")) {
-    mat = std::make_unique<GtSegsFile>(args.get("mat"));
-    available = mat->size();
-    item = [&](int64_t i) -> Item {
-      SegmentationItem s = mat->item(i);
-      return {preprocess_image(s.image, n_in, mode), -1, mask_at_input_size(s.mask, s.image.width, s.image.height)};
-    };
-  } else if (args.has("images")) {
-    files = list_images(args.get("images"), args.get("labels"), args.get("synsets"), kind == "segmentation");
-    available = static_cast<int64_t>(files.size());
-    item = [&](int64_t i) -> Item {
-      Item it{preprocess_image(load_image(files[i].first), n_in, mode), files[i].second, {}};
-      if (kind == "segmentation") {
-        const std::string& f = files[i].first;
-        const Image8 mk = load_image(f.substr(0, f.find_last_of('.')) + "_mask.png");
-        std::vector<uint8_t> plane(mk.width * mk.height);
-        for (size_t p = 0; p < plane.size(); ++p) plane[p] = mk.rgb[p * 3] > 127;
-        it.mask = mask_at_input_size(plane, mk.width, mk.height);
-      }
-      return it;
-    };
-  } else {
-    cluttered = std::make_unique<ClutteredFashion>(args.get("data"), "test", 1);
-    if (img_size != ClutteredFashion::kCanvas)
-      throw UsageError(str("the cluttered set is ", ClutteredFashion::kCanvas, "x", ClutteredFashion::kCanvas,
-                           " but the model takes ", img_size, "x", img_size, "; pass --images or --mat"));
-    available = cluttered->size();
-    item = [&](int64_t i) -> Item {
-      ClutteredSample s = cluttered->get(i, 0);
-      return {s.image, s.label, s.mask};
-    };
-  }
-  const int64_t limit = args.has("limit") ? args.get_int("limit") : (cluttered ? 1000 : available);
+  EvalDataSpec spec;
+  spec.cluttered_dir = args.get("data");
+  spec.images = args.get("images");
+  spec.labels = args.get("labels");
+  spec.synsets = args.get("synsets");
+  spec.mat = args.get("mat");
+  spec.preprocess = parse_preprocess(args.get("preprocess"));
+  spec.segmentation = kind == "segmentation";
+  spec.input_size = img_size;
+  const EvalData data(spec);
+  const int64_t available = data.size();
+  const int64_t limit = args.has("limit") ? args.get_int("limit") : (data.is_cluttered() ? 1000 : available);
   if (limit <= 0) throw UsageError("--limit must be positive");
   HATTN_CHECK_INPUT(available > 0, "the data set holds no images");
   const int64_t n = std::min(limit, available);
@@ -207,8 +94,7 @@ int run_eval(int argc, char** argv) {
   make_output_dir(out);
   // Resuming: DIR/counts.csv records, with the counts so far, which run it belongs to and the next image; a
   // killed run started again with the same options continues there (no image is counted twice).
-  std::string run = str(kind, " ", args.get("checkpoint"), " methods=", args.get("methods"), " data=",
-                        args.has("mat") ? args.get("mat") : args.has("images") ? args.get("images") : args.get("data"),
+  std::string run = str(kind, " ", args.get("checkpoint"), " methods=", args.get("methods"), " data=", data.describe(),
                         " shard=", shard, "/", shards, " n=", n);
   std::replace(run.begin(), run.end(), '"', '\'');  // it is stored quoted
   xai::EvalCounts counts;
@@ -224,8 +110,7 @@ int run_eval(int argc, char** argv) {
     }
   }
   counts.progress.run = run;
-  int64_t mine = 0;
-  for (int64_t i = shard; i < n; i += shards) ++mine;
+  const int64_t mine = xai::shard_size(n, shard, shards);
   counts.progress.total = mine;
   auto t0 = std::chrono::steady_clock::now();
   const int64_t resumed = counts.progress.done, max_images = args.get_int("max-images"), batch = args.get_int("batch");
@@ -233,37 +118,14 @@ int run_eval(int argc, char** argv) {
   if (batch < 1) throw UsageError("--batch must be >= 1");
   // this shard's images k = resumed, resumed + 1, ... (global index shard + k * shards), a batch at a time
   const int64_t stop = max_images > 0 ? std::min(mine, resumed + max_images) : mine;
-  for (int64_t k0 = resumed; k0 < stop; k0 += batch) {
-    const int64_t k1 = std::min(stop, k0 + batch);
-    std::vector<Image8> images;
-    std::vector<int64_t> labels;
-    std::vector<std::vector<uint8_t>> masks;
-    for (int64_t k = k0; k < k1; ++k) {
-      Item it = item(shard + k * shards);
-      images.push_back(std::move(it.image));
-      labels.push_back(it.label);
-      masks.push_back(kind == "segmentation" ? std::move(it.mask) : std::vector<uint8_t>{});
-    }
-    if (kind == "accuracy") {
-      NoGradGuard ng;
-      std::vector<Tensor> inputs;
-      for (const Image8& img : images) inputs.push_back(normalize_image(img, f.normalization));
-      const std::vector<int64_t> pred = argmax(model->logits(concat(inputs, 0)), 1).to_vector<int64_t>();
-      for (size_t b = 0; b < images.size(); ++b) {
-        ++counts.images;
-        counts.labelled += labels[b] >= 0;
-        counts.correct += labels[b] >= 0 && pred[b] == labels[b];
-      }
-    } else {
-      xai::evaluate_images(*model, images, labels, masks, methods, kind == "perturbation", counts);
-    }
-    counts.progress.done = k1;
+  xai::run_protocol(*model, data, xai::parse_protocol(kind), methods, shard, shards, stop, batch, counts, [&] {
     counts.save_csv(saved);  // every batch: a killed run loses at most the batch in flight
-    const int64_t now = k1 - resumed;
+    const int64_t k1 = counts.progress.done, now = k1 - resumed;
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "\reval %s: %lld/%lld images  %.2f s/image  ETA %.0f s   ", kind.c_str(),
                  static_cast<long long>(k1), static_cast<long long>(mine), el / now, el / now * (mine - k1));
-  }
+    return true;
+  });
   std::fprintf(stderr, "\n");
   counts.save_csv(saved);
   const int64_t done = counts.progress.done;

@@ -36,7 +36,11 @@ typedef enum hattn_status {
   HATTN_OK = 0,
   HATTN_ERROR = 1,       /* the library failed (a broken invariant, out of memory, a device error) */
   HATTN_INPUT_ERROR = 2, /* bad input: a missing or damaged file, an unknown option, an out-of-range value */
+  HATTN_CANCELLED = 3,   /* a progress callback asked to stop */
 } hattn_status;
+
+/* Called after each batch of long work with the images done and the total; return nonzero to stop it. */
+typedef int (*hattn_progress)(int64_t done, int64_t total, void* user_data);
 
 typedef struct hattn_model hattn_model;
 
@@ -82,6 +86,15 @@ HATTN_EXPORT hattn_status hattn_classify(hattn_model* model, const hattn_image* 
 HATTN_EXPORT hattn_status hattn_explain(hattn_model* model, const hattn_image* image, const char* options, hattn_array** map);
 HATTN_EXPORT hattn_status hattn_attention(hattn_model* model, const hattn_image* image, int64_t layer,
                                           const char* options, hattn_array** matrices);
+
+/* The evaluation protocols on an image model (as `hattn eval`): protocol perturbation | segmentation | accuracy;
+ * options: data (the Fashion-MNIST folder of the default cluttered set), images, labels, synsets, mat,
+ * preprocess (squash by default), methods (all, or a comma list of method[:variant]), limit (default: 1000 of the
+ * cluttered set, else every image), batch, shard=i/n. *results_json receives results.json's text (free it with
+ * hattn_string_free). progress may be NULL. */
+HATTN_EXPORT hattn_status hattn_evaluate(hattn_model* model, const char* protocol, const char* options,
+                                         hattn_progress progress, void* user_data, char** results_json);
+HATTN_EXPORT void hattn_string_free(char* text);
 
 /* Language models. ids: n token ids. logits [T, V]; explain: [T] (options: method, query, target, start_layer,
  * seed); tokenize: with tokenizer.json beside the model (or option tokenizer=PATH), the ids as float32 [n]

@@ -27,6 +27,11 @@ static int finite_nonnegative(const hattn_array* a) {
   return 1;
 }
 
+static int stop_after_first(int64_t done, int64_t total, void* user) {
+  (void)done, (void)total, (void)user;
+  return 1;
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     printf("usage: c_api_check SOURCE_DIR\n");
@@ -75,6 +80,16 @@ int main(int argc, char** argv) {
   EXPECT(hattn_attention(model, &img, 99, NULL, &out) == HATTN_INPUT_ERROR, "layer 99");
   hattn_image both = {image, (const uint8_t*)image, 2, 2};
   EXPECT(hattn_explain(model, &both, NULL, &out) == HATTN_INPUT_ERROR, "a path and pixels");
+  char* results = NULL;
+  EXPECT(hattn_evaluate(model, "accuracy", "limit=4;batch=2", NULL, NULL, &results) == HATTN_OK && results &&
+             strstr(results, "\"accuracy\": {\"accuracy\": ") != NULL,
+         "evaluate accuracy");
+  hattn_string_free(results);
+  results = NULL;
+  EXPECT(hattn_evaluate(model, "accuracy", "limit=4", stop_after_first, NULL, &results) == HATTN_CANCELLED &&
+             results == NULL && strstr(hattn_last_error(), "1 of 4") != NULL,
+         "a progress callback cancels");
+  EXPECT(hattn_evaluate(model, "speed", NULL, NULL, NULL, &results) == HATTN_INPUT_ERROR, "an unknown protocol");
   const int64_t ids[3] = {1, 2, 3};
   EXPECT(hattn_lm_logits(model, ids, 3, &out) == HATTN_INPUT_ERROR, "token ids into an image model");
   hattn_close(model);

@@ -201,6 +201,56 @@ void evaluate_images(const Explainable& model, const std::vector<Image8>& images
   }
 }
 
+Protocol parse_protocol(const std::string& kind) {
+  if (kind == "perturbation") return Protocol::Perturbation;
+  if (kind == "segmentation") return Protocol::Segmentation;
+  if (kind == "accuracy") return Protocol::Accuracy;
+  throw InputError(str("unknown protocol '", kind, "' (perturbation, segmentation or accuracy)"));
+}
+
+int64_t shard_size(int64_t available, int64_t shard, int64_t shards) {
+  int64_t mine = 0;
+  for (int64_t i = shard; i < available; i += shards) ++mine;
+  return mine;
+}
+
+void run_protocol(const Explainable& model, const EvalData& data, Protocol protocol,
+                  const std::vector<EvalMethod>& methods, int64_t shard, int64_t shards, int64_t stop, int64_t batch,
+                  EvalCounts& counts, const std::function<bool()>& after_batch) {
+  const FamilyInfo& f = model.info();
+  const int64_t mine = counts.progress.total;
+  HATTN_CHECK(batch >= 1 && shards >= 1 && shard >= 0 && shard < shards, "run_protocol: batch ", batch, ", shard ",
+              shard, "/", shards);
+  if (stop < 0 || stop > mine) stop = mine;
+  for (int64_t k0 = counts.progress.done; k0 < stop; k0 += batch) {
+    const int64_t k1 = std::min(stop, k0 + batch);
+    std::vector<Image8> images;
+    std::vector<int64_t> labels;
+    std::vector<std::vector<uint8_t>> masks;
+    for (int64_t k = k0; k < k1; ++k) {
+      EvalItem it = data.item(shard + k * shards);
+      images.push_back(std::move(it.image));
+      labels.push_back(it.label);
+      masks.push_back(protocol == Protocol::Segmentation ? std::move(it.mask) : std::vector<uint8_t>{});
+    }
+    if (protocol == Protocol::Accuracy) {
+      NoGradGuard ng;
+      std::vector<Tensor> inputs;
+      for (const Image8& img : images) inputs.push_back(normalize_image(img, f.normalization));
+      const std::vector<int64_t> pred = argmax(model.logits(concat(inputs, 0)), 1).to_vector<int64_t>();
+      for (size_t b = 0; b < images.size(); ++b) {
+        ++counts.images;
+        counts.labelled += labels[b] >= 0;
+        counts.correct += labels[b] >= 0 && pred[b] == labels[b];
+      }
+    } else {
+      evaluate_images(model, images, labels, masks, methods, protocol == Protocol::Perturbation, counts);
+    }
+    counts.progress.done = k1;
+    if (after_batch && !after_batch()) return;
+  }
+}
+
 namespace {
 
 // Table rows in the canonical order (methods in their declared order, each variant, then the method without a
@@ -279,14 +329,32 @@ std::string json_number(double v) {
   return buf;
 }
 
+std::string results_json(const EvalCounts& c) {
+  std::map<std::string, std::string> json;  // key -> the object's members
+  json["accuracy"] = "\"accuracy\": " + json_number(c.labelled ? double(c.correct) / c.labelled : 0) +
+                     ", \"images\": " + std::to_string(c.labelled);
+  for (const std::string& name : row_order(c.positive)) {
+    const double p = perturbation_auc(c.positive.at(name).accuracy()), n = perturbation_auc(c.negative.at(name).accuracy());
+    json[token_of(name)] = "\"positive_auc\": " + json_number(p) + ", \"negative_auc\": " + json_number(n) +
+                           ", \"images\": " + std::to_string(c.positive.at(name).images);
+  }
+  for (const std::string& name : row_order(c.segmentation)) {
+    const SegmentationCounts& s = c.segmentation.at(name);
+    std::string& o = json[token_of(name)];
+    o += (o.empty() ? "" : ", ") + std::string("\"pixel_accuracy\": ") + json_number(s.pixel_accuracy()) +
+         ", \"miou\": " + json_number(s.miou()) + ", \"map\": " + json_number(s.map()) +
+         ", \"mf1\": " + json_number(s.mf1()) + (o.find("\"images\"") == std::string::npos ? ", \"images\": " + std::to_string(s.images) : "");
+  }
+  std::string js = "{";
+  for (const auto& [key, members] : json) js += (js.size() > 1 ? ",\n " : "") + std::string("\"") + key + "\": {" + members + "}";
+  return js + "}\n";
+}
+
 std::string write_reports(const EvalCounts& c, const std::string& dir, const std::string& title) {
   std::string md = "## " + title + "\n\n";
   md += c.labelled ? "Clean accuracy: " + fmt(100.0 * c.correct / c.labelled, 1) + "% on " + std::to_string(c.labelled) +
                          " labelled images.\n\n"
                    : "No class labels: the predicted class is explained (" + std::to_string(c.images) + " images).\n\n";
-  std::map<std::string, std::string> json;  // key -> the object's members
-  json["accuracy"] = "\"accuracy\": " + json_number(c.labelled ? double(c.correct) / c.labelled : 0) +
-                     ", \"images\": " + std::to_string(c.labelled);
   if (!c.positive.empty()) {
     md += "| method | positive AUC ↓ | negative AUC ↑ |\n|---|---|---|\n";
     std::string csv = "method,positive_auc,negative_auc,images\n";
@@ -295,8 +363,6 @@ std::string write_reports(const EvalCounts& c, const std::string& dir, const std
       const double p = perturbation_auc(pos.accuracy()), n = perturbation_auc(c.negative.at(name).accuracy());
       md += "| " + name + " | " + fmt(p) + " | " + fmt(n) + " |\n";
       csv += "\"" + name + "\"," + fmt(p, 4) + "," + fmt(n, 4) + "," + std::to_string(pos.images) + "\n";
-      json[token_of(name)] = "\"positive_auc\": " + json_number(p) + ", \"negative_auc\": " + json_number(n) +
-                             ", \"images\": " + std::to_string(pos.images);
     }
     md += "\n";
     write_text(dir + "/perturbation.csv", csv);
@@ -312,17 +378,11 @@ std::string write_reports(const EvalCounts& c, const std::string& dir, const std
             fmt(100 * s.map()) + " | " + fmt(100 * s.mf1()) + " |\n";
       csv += "\"" + name + "\"," + fmt(s.pixel_accuracy(), 6) + "," + fmt(s.miou(), 6) + "," + fmt(s.map(), 6) + "," +
              fmt(s.mf1(), 6) + "," + std::to_string(s.images) + "\n";
-      std::string& o = json[token_of(name)];
-      o += (o.empty() ? "" : ", ") + std::string("\"pixel_accuracy\": ") + json_number(s.pixel_accuracy()) +
-           ", \"miou\": " + json_number(s.miou()) + ", \"map\": " + json_number(s.map()) +
-           ", \"mf1\": " + json_number(s.mf1()) + (o.find("\"images\"") == std::string::npos ? ", \"images\": " + std::to_string(s.images) : "");
     }
     write_text(dir + "/segmentation.csv", csv);
   }
   write_text(dir + "/results.md", md);
-  std::string js = "{";
-  for (const auto& [key, members] : json) js += (js.size() > 1 ? ",\n " : "") + std::string("\"") + key + "\": {" + members + "}";
-  write_text(dir + "/results.json", js + "}\n");
+  write_text(dir + "/results.json", results_json(c));
   return md;
 }
 

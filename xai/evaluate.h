@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "models/eval_data.h"
 #include "models/io/image.h"
 #include "models/preprocess.h"
 #include "xai/explain.h"
@@ -48,6 +49,22 @@ struct EvalCounts {
 void evaluate_images(const Explainable& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,
                      const std::vector<std::vector<uint8_t>>& masks, const std::vector<EvalMethod>& methods,
                      bool perturbation, EvalCounts& counts);
+
+enum class Protocol { Perturbation, Segmentation, Accuracy };
+Protocol parse_protocol(const std::string& kind);  // perturbation | segmentation | accuracy
+
+// Runs a protocol over a shard of a data set, resuming where counts.progress says: this shard's images are
+// k = 0, 1, ... (data index shard + k · shards), of which [counts.progress.done, stop) are scored, `batch` at a
+// time (stop < 0: the shard's end). After each batch counts.progress.done is updated and `after_batch` (if any)
+// is called; it returns false to stop there. Accuracy counts the clean predictions only.
+void run_protocol(const Explainable& model, const EvalData& data, Protocol protocol,
+                  const std::vector<EvalMethod>& methods, int64_t shard, int64_t shards, int64_t stop, int64_t batch,
+                  EvalCounts& counts, const std::function<bool()>& after_batch = {});
+// The images of a shard of `available` (shard + k · shards < available).
+int64_t shard_size(int64_t available, int64_t shard, int64_t shards);
+
+// results.json's text (see write_reports).
+std::string results_json(const EvalCounts& counts);
 
 // Writes DIR/{perturbation,segmentation}.{md,csv} and DIR/perturbation_{positive,negative}.svg; returns the
 // Markdown of both tables.

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "models/cluttered.h"
+#include "models/eval_data.h"
 #include "models/io/image.h"
 #include "models/load_lm.h"
 #include "models/preprocess.h"
@@ -22,6 +24,7 @@
 #include "ops/ops.h"
 #include "tensor/cuda/cuda_memory.h"
 #include "tensor/version.h"
+#include "xai/evaluate.h"
 #include "xai/explain.h"
 #include "xai/registry.h"
 
@@ -38,6 +41,10 @@ using namespace ha;
 
 thread_local std::string t_last_error;
 
+struct Cancelled : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // Runs f, turning an exception into a status and this thread's message.
 template <class F>
 hattn_status guarded(F&& f) {
@@ -48,6 +55,9 @@ hattn_status guarded(F&& f) {
   } catch (const InputError& e) {
     t_last_error = e.what();
     return HATTN_INPUT_ERROR;
+  } catch (const Cancelled& e) {
+    t_last_error = e.what();
+    return HATTN_CANCELLED;
   } catch (const std::bad_alloc&) {
     t_last_error = "out of memory";
     return HATTN_ERROR;
@@ -301,6 +311,61 @@ hattn_status hattn_attention(hattn_model* model, const hattn_image* image, int64
     *matrices = make_array(t.mixers[layer]->matrices(c0, c1, part));
   });
 }
+
+hattn_status hattn_evaluate(hattn_model* model, const char* protocol, const char* options, hattn_progress progress,
+                            void* user_data, char** results_json) {
+  return guarded([&] {
+    HATTN_CHECK_INPUT(model != nullptr && protocol != nullptr && results_json != nullptr,
+                      "hattn_evaluate: a model, a protocol and a place for the results are needed");
+    *results_json = nullptr;
+    const ModelCall call(model);
+    const xai::FamilyInfo& f = image_family(model);
+    const auto o = parse_options(options, {"data", "images", "labels", "synsets", "mat", "preprocess", "methods",
+                                           "limit", "batch", "shard"});
+    auto get = [&](const char* key, const std::string& fallback) { return o.count(key) ? o.at(key) : fallback; };
+    const xai::Protocol p = xai::parse_protocol(protocol);
+    const std::vector<xai::EvalMethod> methods =
+        p == xai::Protocol::Accuracy ? std::vector<xai::EvalMethod>{} : xai::parse_eval_methods(f, get("methods", "all"));
+    int64_t shard = 0, shards = 1;
+    if (o.count("shard")) {
+      const std::string& s = o.at("shard");
+      const size_t slash = s.find('/');
+      HATTN_CHECK_INPUT(slash != std::string::npos, "shard expects i/n, got '", s, "'");
+      shard = to_int({{"shard", s.substr(0, slash)}}, "shard", 0);
+      shards = to_int({{"shard", s.substr(slash + 1)}}, "shard", 0);
+      HATTN_CHECK_INPUT(shards >= 1 && shard >= 0 && shard < shards, "shard expects i/n with 0 <= i < n, got '", s, "'");
+    }
+    EvalDataSpec spec;
+    spec.cluttered_dir = get("data", ClutteredFashion::default_dir());
+    spec.images = get("images", "");
+    spec.labels = get("labels", "");
+    spec.synsets = get("synsets", "");
+    spec.mat = get("mat", "");
+    spec.preprocess = parse_preprocess(get("preprocess", "squash"));
+    spec.segmentation = p == xai::Protocol::Segmentation;
+    spec.input_size = f.img_size;
+    const EvalData data(spec);
+    HATTN_CHECK_INPUT(data.size() > 0, "the data set holds no images");
+    const int64_t limit = to_int(o, "limit", data.is_cluttered() ? 1000 : data.size());
+    const int64_t batch = to_int(o, "batch", 1);
+    HATTN_CHECK_INPUT(limit > 0 && batch > 0, "limit and batch must be positive");
+    xai::EvalCounts counts;
+    counts.progress.total = xai::shard_size(std::min(limit, data.size()), shard, shards);
+    bool stopped = false;
+    xai::run_protocol(*model->model, data, p, methods, shard, shards, -1, batch, counts, [&] {
+      stopped = progress && progress(counts.progress.done, counts.progress.total, user_data) != 0;
+      return !stopped;
+    });
+    if (stopped)
+      throw Cancelled(str("hattn_evaluate: cancelled after ", counts.progress.done, " of ", counts.progress.total,
+                          " images"));
+    const std::string js = xai::results_json(counts);
+    *results_json = new char[js.size() + 1];
+    std::memcpy(*results_json, js.c_str(), js.size() + 1);
+  });
+}
+
+void hattn_string_free(char* text) { delete[] text; }
 
 hattn_status hattn_lm_logits(hattn_model* model, const int64_t* ids, int64_t n, hattn_array** logits) {
   return guarded([&] {

@@ -20,7 +20,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["load", "Model", "Error", "InputError", "version", "__version__"]
+__all__ = ["load", "Model", "Error", "InputError", "Cancelled", "version", "__version__"]
 
 
 class Error(Exception):
@@ -29,6 +29,10 @@ class Error(Exception):
 
 class InputError(Error, ValueError):
     """Bad input: a missing or damaged file, an unknown option, an out-of-range value."""
+
+
+class Cancelled(Error):
+    """Long work (an evaluation) stopped because its progress callback asked."""
 
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,6 +60,7 @@ class _Info(ctypes.Structure):
 
 
 _P = ctypes.c_void_p
+_Progress = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
 _ArrayOut = ctypes.POINTER(ctypes.POINTER(_Array))
 _IdsPtr = ctypes.POINTER(ctypes.c_int64)
 for _name, _res, _args in [
@@ -74,6 +79,9 @@ for _name, _res, _args in [
     ("hattn_tokenize", ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(_IdsPtr),
                                       ctypes.POINTER(ctypes.c_int64)]),
     ("hattn_ids_free", None, [_IdsPtr]),
+    ("hattn_evaluate", ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.POINTER(ctypes.c_void_p)]),
+    ("hattn_string_free", None, [ctypes.c_void_p]),
 ]:
     _fn = getattr(_lib, _name)
     _fn.restype, _fn.argtypes = _res, _args
@@ -95,7 +103,7 @@ def _check(status: int) -> None:
     if status == 0:
         return
     message = _lib.hattn_last_error().decode(errors="replace")
-    raise InputError(message) if status == 2 else Error(message)
+    raise InputError(message) if status == 2 else Cancelled(message) if status == 3 else Error(message)
 
 
 def _options(**values) -> bytes:
@@ -232,6 +240,43 @@ class Model:
         ch = None if channels is None else f"{int(channels[0])}:{int(channels[1])}"
         return self._call(_lib.hattn_attention, ctypes.byref(img), int(layer),
                           _options(direction=direction, channels=ch, preprocess=preprocess))
+
+    def evaluate(self, protocol: str, *, images: Optional[str] = None, labels: Optional[str] = None,
+                 synsets: Optional[str] = None, mat: Optional[str] = None, data: Optional[str] = None,
+                 methods: str = "all", limit: Optional[int] = None, batch: Optional[int] = None,
+                 preprocess: Optional[str] = None, shard: Optional[str] = None, progress=None) -> dict:
+        """An evaluation protocol (perturbation, segmentation, accuracy) as `hattn eval` runs it; returns what its
+        results.json holds, as a dict. Data: the cluttered Fashion-MNIST test set by default (data= its folder),
+        images= a folder (with labels=, synsets=), or mat= gtsegs_ijcv.mat. progress(done, total) is called after
+        each batch; returning False stops the run (hattn.Cancelled), as does an exception it raises."""
+        import json
+
+        raised = []
+
+        def report(done, total, _user):
+            try:
+                return 1 if progress(done, total) is False else 0
+            except BaseException as e:  # stop, and raise it below
+                raised.append(e)
+                return 1
+
+        callback = _Progress(report) if progress is not None else None
+        if not self._handle:
+            raise Error("the model is closed")
+        out = ctypes.c_void_p()
+        status = _lib.hattn_evaluate(self._handle, protocol.encode(),
+                                     _options(images=images, labels=labels, synsets=synsets, mat=mat, data=data,
+                                              methods=methods, limit=limit, batch=batch, preprocess=preprocess,
+                                              shard=shard),
+                                     ctypes.cast(callback, ctypes.c_void_p) if callback else None, None,
+                                     ctypes.byref(out))
+        if raised:
+            raise raised[0]
+        _check(status)
+        try:
+            return json.loads(ctypes.string_at(out.value).decode())
+        finally:
+            _lib.hattn_string_free(out)
 
     # ---- language models
 

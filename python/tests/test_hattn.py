@@ -131,3 +131,27 @@ def test_results_outlive_the_model():
     view = model.explain(IMAGE)[2:5]
     del model
     assert view.shape == (3, 14) and np.isfinite(view).all()
+
+
+def test_evaluation_equals_the_cli(tmp_path):
+    import json
+
+    model = hattn.load(VIM)
+    cli(tmp_path, "eval", "perturbation", "--checkpoint", VIM, "--limit", "3", "--batch", "2",
+        "--methods", "attr:exact,saliency", "--out", str(tmp_path))
+    seen = []
+    got = model.evaluate("perturbation", limit=3, batch=2, methods="attr:exact,saliency",
+                         progress=lambda done, total: seen.append((done, total)))
+    assert got == json.load(open(tmp_path / "results.json"))
+    assert seen == [(2, 3), (3, 3)]
+    with pytest.raises(hattn.Cancelled, match="1 of 4"):
+        model.evaluate("accuracy", limit=4, progress=lambda done, total: False)
+
+    class Stop(Exception):
+        pass
+
+    def fail(done, total):
+        raise Stop()
+
+    with pytest.raises(Stop):
+        model.evaluate("accuracy", limit=2, progress=fail)
