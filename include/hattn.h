@@ -12,7 +12,9 @@
  *     model's family does not take, is an input error.
  *   - Threads: a model may be used from several threads; calls on one model run one at a time (each already uses
  *     every core), calls on different models run concurrently. Models are loaded with their parameters frozen
- *     (explanations take gradients with respect to inputs only), so no call writes shared state.
+ *     (explanations take gradients with respect to inputs only), so no call writes shared state. hattn_close must
+ *     not overlap another call on the same model; a progress callback may not call its own model (an input
+ *     error says so).
  *   - Numbers are those of the hattn command line with the same options, bit for bit.
  */
 #ifndef HATTN_H

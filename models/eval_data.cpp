@@ -12,10 +12,21 @@
 namespace ha {
 namespace {
 
+// The entries of a folder; an InputError naming it when it cannot be listed (permissions, a symbolic-link loop).
+std::vector<std::filesystem::directory_entry> entries_of(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::filesystem::directory_entry> out;
+  std::filesystem::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) out.push_back(*it);
+  HATTN_CHECK_INPUT(!ec, "cannot list the folder '", dir, "': ", ec.message());
+  return out;
+}
+
 std::vector<std::string> image_files_in(const std::string& dir, bool skip_masks) {
   std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
+  for (const auto& e : entries_of(dir)) {
+    std::error_code ec;
+    if (!e.is_regular_file(ec)) continue;
     std::string ext = e.path().extension().string();
     for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     const std::string stem = e.path().stem().string();
@@ -31,11 +42,12 @@ std::vector<std::string> image_files_in(const std::string& dir, bool skip_masks)
 
 std::vector<std::pair<std::string, int64_t>> list_labelled_images(const std::string& dir, const std::string& labels,
                                                                   const std::string& synsets, bool segmentation) {
-  HATTN_CHECK_INPUT(std::filesystem::is_directory(dir), "images '", dir, "' is not a folder");
+  std::error_code ec;
+  HATTN_CHECK_INPUT(std::filesystem::is_directory(dir, ec), "images '", dir, "' is not a folder");
   std::vector<std::pair<std::string, int64_t>> files;
   std::vector<std::string> classes;
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    if (e.is_directory()) classes.push_back(e.path().filename().string());
+  for (const auto& e : entries_of(dir))
+    if (e.is_directory(ec)) classes.push_back(e.path().filename().string());
   std::sort(classes.begin(), classes.end());
   if (!classes.empty() && labels.empty()) {  // ImageFolder
     for (size_t k = 0; k < classes.size(); ++k)

@@ -1,14 +1,18 @@
 """Packages the library `make` built (libhattn.so and the hattn-reader program it spawns to decode images) with
 the ctypes bindings. pip builds nothing: build the project first (`make` at the top of the tree); HATTN_BUILD_DIR
-names another build folder (a portable one: cmake -DHATTN_NATIVE=OFF). The version is the tree's VERSION file."""
+names another build folder (a portable one: cmake -DHATTN_NATIVE=OFF). The version is the tree's VERSION file
+(HATTN_SOURCE_DIR names the tree when this folder was copied elsewhere). The wheel is a platform wheel: it holds
+a binary for this machine's architecture."""
 import os
 import shutil
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
+from setuptools.dist import Distribution
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.environ.get("HATTN_SOURCE_DIR", os.path.dirname(HERE))
 
 
 def version():
@@ -32,4 +36,9 @@ class BuildPyWithLibrary(build_py):
         shutil.copy2(reader, os.path.join(dest, "hattn-reader"))
 
 
-setup(version=version(), cmdclass={"build_py": BuildPyWithLibrary})
+class BinaryDistribution(Distribution):
+    def has_ext_modules(self):  # a binary inside: a platform wheel, installed in platlib
+        return True
+
+
+setup(version=version(), cmdclass={"build_py": BuildPyWithLibrary}, distclass=BinaryDistribution)

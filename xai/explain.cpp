@@ -18,8 +18,8 @@ constexpr Method kMethods[] = {Method::Raw,    Method::Rollout,  Method::Attr,  
 Method parse_method(const std::string& s) {
   for (Method m : kMethods)
     if (s == method_name(m)) return m;
-  throw InputError(str("unknown method '", s, "' (choose raw, rollout, attr, unified, random, saliency, gradxinput, ",
-                       "gae or all)"));
+  throw InputError(str("unknown method '", s, "' (one of raw, rollout, attr, unified, random, saliency, gradxinput, ",
+                       "gae; a model's methods list what it offers)"));
 }
 
 const char* method_name(Method m) {

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <atomic>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,6 +20,7 @@
 #include "models/cluttered.h"
 #include "models/eval_data.h"
 #include "models/io/image.h"
+#include "models/io/isolated.h"
 #include "models/load_lm.h"
 #include "models/preprocess.h"
 #include "models/text/bpe_tokenizer.h"
@@ -32,6 +35,7 @@ struct hattn_model {
   std::string path;
   std::unique_ptr<ha::xai::Explainable> model;
   std::mutex mu;  // one call at a time on this model
+  std::atomic<std::thread::id> owner{};  // the thread inside a call (a progress callback may not re-enter)
   std::string methods;  // hattn_model_info::methods
 };
 
@@ -40,6 +44,10 @@ namespace {
 using namespace ha;
 
 thread_local std::string t_last_error;
+
+// In a host program (python) the reader must be the hattn-reader program: forking a multi-threaded host to decode
+// an image is unsafe.
+const bool kNoForkInHosts = (allow_fork_fallback(false), true);
 
 struct Cancelled : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -113,7 +121,8 @@ int64_t to_int(const std::map<std::string, std::string>& o, const std::string& k
 Device parse_device(const std::string& s) {
   Device d = Device::cpu();
   if (s == "cuda") d = Device::cuda(0);
-  else if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.find_first_not_of("0123456789", 5) == std::string::npos)
+  else if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.size() <= 8 &&
+           s.find_first_not_of("0123456789", 5) == std::string::npos)
     d = Device::cuda(std::stoi(s.substr(5)));
   else HATTN_CHECK_INPUT(s == "cpu", "unknown device '", s, "' (cpu, cuda or cuda:N)");
   if (d.is_cuda())
@@ -125,20 +134,28 @@ Device parse_device(const std::string& s) {
 hattn_array* make_array(const Tensor& t) {
   const Tensor c = t.to(Device::cpu()).to(DType::F32).contiguous();
   HATTN_CHECK(c.dim() >= 1 && c.dim() <= 4, "a result of ", c.dim(), " dimensions");
-  auto* a = new hattn_array{};
+  auto a = std::make_unique<hattn_array>();
   a->ndim = static_cast<int32_t>(c.dim());
   for (int64_t d = 0; d < c.dim(); ++d) a->shape[d] = c.size(d);
   a->data = new float[c.numel()];
   std::memcpy(a->data, c.data<float>(), sizeof(float) * c.numel());
-  return a;
+  return a.release();
 }
 
 // One call at a time on a model, on its device (the thread's current CUDA device is per thread).
 struct ModelCall {
-  explicit ModelCall(hattn_model* m) : lock(m->mu) {
+  explicit ModelCall(hattn_model* m) : model(m), lock(enter(m)) {
+    m->owner.store(std::this_thread::get_id());
     const Device d = m->model->device();
     if (d.is_cuda()) cuda::set_device(d.index);
   }
+  ~ModelCall() { model->owner.store(std::thread::id()); }
+  static std::mutex& enter(hattn_model* m) {
+    HATTN_CHECK_INPUT(m->owner.load() != std::this_thread::get_id(),
+                      "this model is in a call on this thread already (a progress callback may not use its model)");
+    return m->mu;
+  }
+  hattn_model* model;
   std::lock_guard<std::mutex> lock;
 };
 

@@ -156,16 +156,18 @@ std::string beside(const std::string& file, const char* name) {
 
 std::string search_reader_program() {
   if (const char* env = std::getenv("HATTN_READER"); env && *env) return env;
+  // first beside the library this code is in (a shared one loaded by another program: libhattn.so), so that
+  // a host program's folder (python's) never supplies a reader of another version; then beside the program
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&reader_main), &info) && info.dli_fname && info.dli_fname[0] == '/')
+    if (const std::string c = beside(info.dli_fname, "hattn-reader"); executable(c)) return c;  // never a relative
+                                                                                             // path: the cwd is data
   char exe[4096];
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n > 0) {
     exe[n] = 0;
     if (const std::string c = beside(exe, "hattn-reader"); executable(c)) return c;
   }
-  Dl_info info{};  // the library this code is in, when it is a shared one loaded by another program
-  if (dladdr(reinterpret_cast<void*>(&reader_main), &info) && info.dli_fname && info.dli_fname[0] == '/')
-    if (const std::string c = beside(info.dli_fname, "hattn-reader"); executable(c)) return c;  // never a relative
-                                                                                             // path: the cwd is data
 #ifdef HATTN_READER_BUILD_PATH
   if (executable(HATTN_READER_BUILD_PATH)) return HATTN_READER_BUILD_PATH;
 #endif
@@ -198,6 +200,10 @@ std::string reader_program() {
   static const std::string found = search_reader_program();
   return found;
 }
+
+std::atomic<bool> fork_fallback{true};
+
+void allow_fork_fallback(bool allow) { fork_fallback.store(allow); }
 
 void set_reader_program(const char* path) {
   std::lock_guard<std::mutex> lock(program_mutex);
@@ -237,6 +243,12 @@ std::vector<uint8_t> run_isolated(const std::string& what, const char* action, s
     posix_spawn_file_actions_destroy(&actions);
     if (spawn_error != 0) pid = -1;
   } else {
+    if (!fork_fallback.load()) {
+      close(fds[0]);
+      close(fds[1]);
+      throw InputError(str("'", what, "': no hattn-reader program beside the library or the program (set ",
+                           "HATTN_READER to its path)"));
+    }
     std::fflush(nullptr);  // nothing buffered may be written twice
     pid = fork();
     if (pid == 0) {

@@ -34,11 +34,14 @@ constexpr double kMaxIsolatedTimeLimit = 1e6;  // HATTN_READER_TIMEOUT_S beyond 
 double isolated_time_limit();
 void set_isolated_time_limit(double seconds);  // <= 0: kDefaultIsolatedTimeLimit; capped at kMaxIsolatedTimeLimit
 
-// The reader program run_isolated spawns: HATTN_READER when set, else hattn-reader beside the running program,
-// else the one this build made; "" when there is none (jobs are then forked). Override for tests with `path`
+// The reader program run_isolated spawns: HATTN_READER when set, else hattn-reader beside the library this code
+// is in (libhattn.so), else beside the running program, else the one this build made; "" when there is none (jobs are then forked). Override for tests with `path`
 // (an empty string forces the fork path; nullptr goes back to the search).
 std::string reader_program();
 void set_reader_program(const char* path);
+// Without a reader program, the job runs in a fork of this process; a library loaded into another program (the
+// C API) turns that off, since forking a multi-threaded host is unsafe: it then reports the missing reader.
+void allow_fork_fallback(bool allow);
 
 // hattn-reader's main: `hattn-reader JOB CAPACITY ARGS...` runs the job and writes its result to standard output.
 int reader_main(int argc, char** argv);

@@ -99,6 +99,29 @@ def version() -> str:
 __version__ = version()
 
 
+def _encode(text: str, what: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError as e:
+        raise InputError(f"{what}: not valid Unicode text ({e.reason})") from None
+
+
+def _path(path) -> bytes:
+    raw = os.fsencode(path)
+    if b"\0" in raw:
+        raise InputError(f"path {path!r} holds a NUL byte")
+    return raw
+
+
+def _int(value, what: str, low: int = -(1 << 63), high: int = (1 << 63) - 1) -> int:
+    """An integer in [low, high] (ctypes would truncate a larger one silently)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"{what} must be an integer, got {value!r}")
+    if not low <= int(value) <= high:
+        raise InputError(f"{what} {int(value)} is out of range")
+    return int(value)
+
+
 def _check(status: int) -> None:
     if status == 0:
         return
@@ -111,11 +134,11 @@ def _options(**values) -> bytes:
     for key, value in values.items():
         if value is None:
             continue
-        text = str(value)
-        if any(c in text for c in ";=\n"):
-            raise InputError(f"option {key}: '{text}' holds a character options cannot carry (';', '=')")
+        text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+        if ";" in text or "\0" in text:
+            raise InputError(f"option {key}: '{text}' holds ';' or a NUL byte, which options cannot carry")
         parts.append(f"{key}={text}")
-    return ";".join(parts).encode()
+    return _encode(";".join(parts), "options")
 
 
 class _Owner:
@@ -137,13 +160,17 @@ def _to_numpy(ptr) -> np.ndarray:
     return np.asarray(_Owner(ptr))
 
 
+def _opt_int(value, what: str):
+    return None if value is None else _int(value, what)
+
+
 Image = Union[str, os.PathLike, np.ndarray]
 
 
 def _image(image: Image):
     """A _Image for a path or a uint8 [H, W, 3] array, and what must stay alive while it is used."""
     if isinstance(image, (str, os.PathLike)):
-        return _Image(path=os.fsencode(image)), None
+        return _Image(path=_path(image)), None
     pixels = np.asarray(image)
     if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
         raise InputError(f"an image array must be uint8 [H, W, 3]; got {pixels.dtype} {list(pixels.shape)}")
@@ -159,8 +186,11 @@ class Model:
 
     def __init__(self, path: Union[str, os.PathLike], device: str = "cpu", **options):
         self._handle = ctypes.c_void_p()
+        self._lock = threading.Lock()  # guards the handle and the count of calls in flight
+        self._calls = 0
+        self._closing = False
         self.path = os.fspath(path)
-        _check(_lib.hattn_open(os.fsencode(path), _options(device=device, **options), ctypes.byref(self._handle)))
+        _check(_lib.hattn_open(_path(path), _options(device=device, **options), ctypes.byref(self._handle)))
         info = _Info()
         _check(_lib.hattn_model_get_info(self._handle, ctypes.byref(info)))
         self.family = info.family.decode()
@@ -170,21 +200,44 @@ class Model:
         self.layers, self.tokens, self.img_size = info.layers, info.tokens, info.img_size
         self.num_classes, self.vocab = info.num_classes, info.vocab
         self.methods = info.methods.decode().split(",") if info.methods else []
-        self._lock = threading.Lock()  # only guards close() against calls in flight
 
     def __repr__(self) -> str:
         return f"hattn.Model({self.path!r}: {self.describe})"
 
     def close(self) -> None:
-        """Frees the model now (else when it is collected)."""
+        """Frees the model once no call is running on it (now, if none is); later calls raise hattn.Error."""
         with self._lock:
-            if self._handle:
+            self._closing = True
+            if self._calls == 0 and self._handle:
                 _lib.hattn_close(self._handle)
                 self._handle = ctypes.c_void_p()
 
     def __del__(self):
         if getattr(self, "_handle", None):
             _lib.hattn_close(self._handle)
+
+    def __copy__(self):
+        raise TypeError("a hattn.Model cannot be copied (share it instead: it is thread-safe)")
+
+    def __deepcopy__(self, memo):
+        raise TypeError("a hattn.Model cannot be copied (share it instead: it is thread-safe)")
+
+    def __reduce__(self):
+        raise TypeError("a hattn.Model cannot be pickled (load it again from its path)")
+
+    def _enter(self):
+        with self._lock:
+            if self._closing or not self._handle:
+                raise Error("the model is closed")
+            self._calls += 1
+            return self._handle
+
+    def _leave(self):
+        with self._lock:
+            self._calls -= 1
+            if self._closing and self._calls == 0 and self._handle:
+                _lib.hattn_close(self._handle)
+                self._handle = ctypes.c_void_p()
 
     def __enter__(self) -> "Model":
         return self
@@ -193,11 +246,13 @@ class Model:
         self.close()
 
     def _call(self, fn, *args) -> np.ndarray:
-        if not self._handle:
-            raise Error("the model is closed")
-        out = ctypes.POINTER(_Array)()
-        _check(fn(self._handle, *args, ctypes.byref(out)))
-        return _to_numpy(out)
+        handle = self._enter()
+        try:
+            out = ctypes.POINTER(_Array)()
+            _check(fn(handle, *args, ctypes.byref(out)))
+            return _to_numpy(out)
+        finally:
+            self._leave()
 
     # ---- image models
 
@@ -222,23 +277,27 @@ class Model:
                 raise InputError(f"{self.name}: variant and preprocess apply to image models")
             array = self._ids(ids, text)
             return self._call(_lib.hattn_lm_explain, array.ctypes.data_as(_IdsPtr), array.size,
-                              _options(method=method, query=query, target=target, start_layer=start_layer, seed=seed))
+                              _options(method=method, query=_opt_int(query, "query"), target=_opt_int(target, "target"),
+                                       start_layer=_opt_int(start_layer, "start_layer"), seed=_opt_int(seed, "seed")))
         if ids is not None or text is not None:
             raise InputError(f"{self.name} explains images, not token ids or text")
         if image is None:
             raise InputError("explain needs an image (a path or a uint8 [H, W, 3] array)")
         img, keep = _image(image)
         return self._call(_lib.hattn_explain, ctypes.byref(img),
-                          _options(method=method, variant=variant, **{"class": target}, start_layer=start_layer,
-                                   query=query, seed=seed, preprocess=preprocess))
+                          _options(method=method, variant=variant, **{"class": _opt_int(target, "target")},
+                                   start_layer=_opt_int(start_layer, "start_layer"), query=_opt_int(query, "query"),
+                                   seed=_opt_int(seed, "seed"), preprocess=preprocess))
 
     def attention(self, image: Image, layer: int, direction: Optional[str] = None,
                   channels: Optional[tuple] = None, preprocess: Optional[str] = None) -> np.ndarray:
-        """One layer's mixer matrices: Vision Mamba [E, L, L] (direction fwd, bwd or sum, sum by default), a ViT
-        [H, T, T] (no direction). channels=(a, b): only those channels or heads."""
+        """One layer's mixer matrices: Vision Mamba [E, L, L] (direction fwd, bwd or sum, sum by default;
+        channels=(a, b): only those channels), a ViT [H, T, T] (neither option)."""
         img, keep = _image(image)
-        ch = None if channels is None else f"{int(channels[0])}:{int(channels[1])}"
-        return self._call(_lib.hattn_attention, ctypes.byref(img), int(layer),
+        if channels is not None and (not isinstance(channels, (tuple, list)) or len(channels) != 2):
+            raise InputError(f"channels must be a pair (a, b), got {channels!r}")
+        ch = None if channels is None else f"{_int(channels[0], 'channels')}:{_int(channels[1], 'channels')}"
+        return self._call(_lib.hattn_attention, ctypes.byref(img), _int(layer, "layer"),
                           _options(direction=direction, channels=ch, preprocess=preprocess))
 
     def evaluate(self, protocol: str, *, images: Optional[str] = None, labels: Optional[str] = None,
@@ -261,15 +320,18 @@ class Model:
                 return 1
 
         callback = _Progress(report) if progress is not None else None
-        if not self._handle:
-            raise Error("the model is closed")
         out = ctypes.c_void_p()
-        status = _lib.hattn_evaluate(self._handle, protocol.encode(),
-                                     _options(images=images, labels=labels, synsets=synsets, mat=mat, data=data,
-                                              methods=methods, limit=limit, batch=batch, preprocess=preprocess,
-                                              shard=shard),
-                                     ctypes.cast(callback, ctypes.c_void_p) if callback else None, None,
-                                     ctypes.byref(out))
+        handle = self._enter()
+        try:
+            status = _lib.hattn_evaluate(handle, _encode(protocol, "protocol"),
+                                         _options(images=images, labels=labels, synsets=synsets, mat=mat, data=data,
+                                                  methods=methods, limit=_opt_int(limit, "limit"),
+                                                  batch=_opt_int(batch, "batch"), preprocess=preprocess,
+                                                  shard=shard),
+                                         ctypes.cast(callback, ctypes.c_void_p) if callback else None, None,
+                                         ctypes.byref(out))
+        finally:
+            self._leave()
         if raised:
             raise raised[0]
         _check(status)
@@ -282,15 +344,19 @@ class Model:
 
     def tokenize(self, text: str, tokenizer: Optional[str] = None) -> np.ndarray:
         """Token ids (int64) of a text, with tokenizer.json beside the model unless `tokenizer` names one."""
-        if not self._handle:
-            raise Error("the model is closed")
-        ptr, n = _IdsPtr(), ctypes.c_int64()
-        _check(_lib.hattn_tokenize(self._handle, text.encode(), _options(tokenizer=tokenizer), ctypes.byref(ptr),
-                                   ctypes.byref(n)))
+        if not isinstance(text, str):
+            raise InputError(f"text must be a str, got {type(text).__name__}")
+        handle = self._enter()
         try:
-            return np.ctypeslib.as_array(ptr, shape=(n.value,)).copy()
+            ptr, n = _IdsPtr(), ctypes.c_int64()
+            _check(_lib.hattn_tokenize(handle, _encode(text, "text"), _options(tokenizer=tokenizer), ctypes.byref(ptr),
+                                       ctypes.byref(n)))
+            try:
+                return np.ctypeslib.as_array(ptr, shape=(n.value,)).copy()
+            finally:
+                _lib.hattn_ids_free(ptr)
         finally:
-            _lib.hattn_ids_free(ptr)
+            self._leave()
 
     def logits(self, ids: Optional[Sequence[int]] = None, text: Optional[str] = None) -> np.ndarray:
         """A language model's logits at every position, float32 [T, V]."""
@@ -302,10 +368,14 @@ class Model:
             raise InputError("give exactly one of ids=... or text=...")
         if text is not None:
             return self.tokenize(text)
-        array = np.ascontiguousarray(np.asarray(ids, dtype=np.int64).reshape(-1))
-        if array.size == 0:
-            raise InputError("no token ids")
-        return array
+        raw = np.asarray(ids)
+        if raw.ndim != 1 or raw.size == 0:
+            raise InputError(f"ids must be a non-empty 1-D sequence of token ids, got shape {list(raw.shape)}")
+        if raw.dtype.kind not in "iu":
+            raise InputError(f"ids must be integers, got {raw.dtype}")
+        if raw.dtype.kind == "u" and raw.size and raw.max() > np.iinfo(np.int64).max:
+            raise InputError("a token id is out of range")
+        return np.ascontiguousarray(raw.astype(np.int64))
 
 
 def load(path: Union[str, os.PathLike], device: str = "cpu", **options) -> Model:

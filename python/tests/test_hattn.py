@@ -155,3 +155,43 @@ def test_evaluation_equals_the_cli(tmp_path):
 
     with pytest.raises(Stop):
         model.evaluate("accuracy", limit=2, progress=fail)
+
+
+def test_misuse_is_refused_not_crashed():
+    import copy
+
+    model = hattn.load(VIM)
+    with pytest.raises(TypeError):
+        copy.copy(model)
+    with pytest.raises(hattn.InputError, match="its model"):  # a progress callback may not re-enter its model
+        model.evaluate("accuracy", limit=2, progress=lambda done, total: model.classify(IMAGE))
+    with pytest.raises(hattn.InputError, match="NUL"):
+        model.classify(IMAGE + "\0.png")
+    with pytest.raises(hattn.InputError, match="out of range"):
+        model.attention(IMAGE, 2**64 + 1)
+    with pytest.raises(hattn.InputError, match="pair"):
+        model.attention(IMAGE, 1, channels=(1,))
+    lm = hattn.load(LM1)
+    for bad in (["a"], [1.7], [[1, 2]], [2**70], []):
+        with pytest.raises(hattn.InputError):
+            lm.logits(ids=bad)
+    with pytest.raises(hattn.InputError):
+        lm.explain(text="\ud800")
+
+
+def test_close_waits_for_calls_in_flight():
+    model = hattn.load(VIM)
+    started, results = threading.Event(), []
+
+    def work():
+        started.set()
+        results.append(model.explain(IMAGE, method="attr", variant="exact"))
+
+    t = threading.Thread(target=work)
+    t.start()
+    started.wait()
+    model.close()  # frees the model once the call in flight is done
+    t.join()
+    assert len(results) == 1 and results[0].shape == (14, 14)
+    with pytest.raises(hattn.Error, match="closed"):
+        model.classify(IMAGE)
