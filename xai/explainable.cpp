@@ -5,6 +5,16 @@
 
 namespace ha::xai {
 
+Trace blank_trace(const FamilyInfo& f) {
+  Trace t;
+  t.query = f.default_query;
+  t.tokens = f.tokens;
+  t.layout = f.layout;
+  t.form = f.form;
+  t.causal = f.causal;
+  return t;
+}
+
 const MixerStats& MixerOperator::stats() const {
   std::call_once(stats_once_, [this] { stats_ = std::make_shared<const MixerStats>(compute_stats()); });
   return *stats_;

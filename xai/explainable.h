@@ -129,6 +129,9 @@ struct Trace {
   bool causal = false;
 };
 
+// A trace with what the family fixes filled in (query, tokens, layout, form, causal): where a family's pass starts.
+Trace blank_trace(const FamilyInfo& family);
+
 struct Target {
   int64_t index = -1;     // the class or token whose logit is explained; < 0: the argmax
   int64_t position = -1;  // token models: the position whose next-token logit; < 0: the last

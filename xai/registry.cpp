@@ -3,6 +3,20 @@
 
 namespace ha::xai {
 
+int64_t option_int(const std::map<std::string, std::string>& options, const std::string& key, int64_t fallback) {
+  const auto it = options.find(key);
+  if (it == options.end()) return fallback;
+  size_t used = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(it->second, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  HATTN_CHECK_INPUT(used > 0 && used == it->second.size(), key, ": '", it->second, "' is not an integer");
+  return v;
+}
+
 const Checkpoint& ModelFile::checkpoint() const {
   if (!ckpt_) ckpt_ = Checkpoint::open(path_);
   return *ckpt_;

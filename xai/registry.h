@@ -34,6 +34,9 @@ struct LoadOptions {
   Device device = Device::cpu();
 };
 
+// The integer value of options[key] (fallback when absent); an InputError naming the key when it is not one.
+int64_t option_int(const std::map<std::string, std::string>& options, const std::string& key, int64_t fallback);
+
 struct LoadOption {
   std::string name, help;  // the name in LoadOptions::values, and what it means
 };

@@ -105,17 +105,7 @@ std::map<std::string, std::string> parse_options(const char* text, const std::se
 }
 
 int64_t to_int(const std::map<std::string, std::string>& o, const std::string& key, int64_t fallback) {
-  const auto it = o.find(key);
-  if (it == o.end()) return fallback;
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(it->second, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  HATTN_CHECK_INPUT(used > 0 && used == it->second.size(), "option ", key, ": '", it->second, "' is not an integer");
-  return v;
+  return xai::option_int(o, key, fallback);
 }
 
 Device parse_device(const std::string& s) {

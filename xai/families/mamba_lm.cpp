@@ -99,12 +99,9 @@ class LmExplainable final : public Explainable {
     const std::vector<int64_t> ids = checked_ids(inputs);
     const int64_t T = static_cast<int64_t>(ids.size());
     const Target target = targets.empty() ? Target{} : targets[0];
-    Trace t;
+    Trace t = blank_trace(info_);
     t.tokens = T;
-    t.layout = info_.layout;
     t.layout.shape = {T};
-    t.form = info_.form;
-    t.causal = info_.causal;
     t.query = target.position < 0 ? T - 1 : target.position;
     HATTN_CHECK_INPUT(t.query < T, "explain: query position ", t.query, " is beyond the ", T, " tokens");
     std::unique_ptr<NoGradGuard> no_grad = options.gradients ? nullptr : std::make_unique<NoGradGuard>();

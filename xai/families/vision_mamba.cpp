@@ -113,7 +113,7 @@ class VimExplainable final : public Explainable {
       const VimOutput out = model_->forward(inputs.to(device()), {true, false});
       std::vector<Trace> traces(B);
       for (int64_t b = 0; b < B; ++b) {
-        traces[b] = blank_trace();
+        traces[b] = blank_trace(info_);
         traces[b].logits = out.logits.detach().to(Device::cpu()).narrow(0, b, 1).contiguous();
         add_mixers(traces[b], out.traces, b, B);
       }
@@ -135,7 +135,7 @@ class VimExplainable final : public Explainable {
     Tensor pick = Tensor::zeros({B, classes});
     std::vector<Trace> traces(B);
     for (int64_t b = 0; b < B; ++b) {
-      traces[b] = blank_trace();
+      traces[b] = blank_trace(info_);
       traces[b].target = targets.empty() || targets[b].index < 0 ? best[b] : targets[b].index;
       HATTN_CHECK_INPUT(traces[b].target >= 0 && traces[b].target < classes, "explain: class ", traces[b].target,
                         " out of range [0, ", classes, ")");
@@ -161,16 +161,6 @@ class VimExplainable final : public Explainable {
   }
 
  private:
-  Trace blank_trace() const {
-    Trace t;
-    t.query = info_.default_query;
-    t.tokens = info_.tokens;
-    t.layout = info_.layout;
-    t.form = info_.form;
-    t.causal = info_.causal;
-    return t;
-  }
-
   // Per image, a view of its batch row of every layer's scan inputs.
   void add_mixers(Trace& t, const std::vector<nn::MixerTrace>& layers, int64_t b, int64_t B) const {
     for (const nn::MixerTrace& m : layers) {
@@ -190,22 +180,10 @@ class VimExplainable final : public Explainable {
 
 ConfigOverrides overrides_of(const LoadOptions& o) {
   ConfigOverrides c;
-  auto positive = [&](const char* name) -> int64_t {
-    const auto it = o.values.find(name);
-    if (it == o.values.end()) return 0;
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(it->second, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    HATTN_CHECK_INPUT(used == it->second.size() && used > 0 && v > 0, name, " must be a positive integer, got '",
-                      it->second, "'");
-    return v;
-  };
-  c.stride = positive("stride");
-  c.img_size = positive("img-size");
+  c.stride = option_int(o.values, "stride", 0);
+  c.img_size = option_int(o.values, "img-size", 0);
+  HATTN_CHECK_INPUT(c.stride >= 0 && (c.stride > 0 || !o.values.count("stride")), "stride must be positive");
+  HATTN_CHECK_INPUT(c.img_size >= 0 && (c.img_size > 0 || !o.values.count("img-size")), "img-size must be positive");
   return c;
 }
 

@@ -119,7 +119,7 @@ class VitExplainable final : public Explainable {
       NoGradGuard ng;
       const VitOutput out = model_->forward(inputs.to(device()));
       for (int64_t b = 0; b < B; ++b) {
-        Trace t = blank_trace();
+        Trace t = blank_trace(info_);
         t.logits = out.logits.detach().to(Device::cpu()).narrow(0, b, 1).contiguous();
         for (const Tensor& a : out.attentions)
           t.mixers.push_back(std::make_shared<VitMixer>(a.select(0, b).to(Device::cpu()).contiguous(), Tensor(), Tensor()));
@@ -133,19 +133,9 @@ class VitExplainable final : public Explainable {
   }
 
  private:
-  Trace blank_trace() const {
-    Trace t;
-    t.query = info_.default_query;
-    t.tokens = info_.tokens;
-    t.layout = info_.layout;
-    t.form = info_.form;
-    t.causal = info_.causal;
-    return t;
-  }
-
   Trace trace_one(const Tensor& input, int64_t target, bool with_relevance) const {
     const VitConfig& c = model_->config();
-    Trace t = blank_trace();
+    Trace t = blank_trace(info_);
     Tensor x = input.detach().to(DType::F32).contiguous().to(device()).requires_grad_();
     const nn::FrozenParameters frozen(*model_);  // only input-side gradients are needed
     VitOutput out = model_->forward(x, /*trace=*/with_relevance);
@@ -176,18 +166,9 @@ class VitExplainable final : public Explainable {
 };
 
 int64_t heads_of(const LoadOptions& o) {
-  const auto it = o.values.find("heads");
-  if (it == o.values.end()) return 0;
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(it->second, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  HATTN_CHECK_INPUT(used == it->second.size() && used > 0 && v > 0, "heads must be a positive integer, got '",
-                    it->second, "'");
-  return v;
+  const int64_t heads = option_int(o.values, "heads", 0);
+  HATTN_CHECK_INPUT(heads > 0 || !o.values.count("heads"), "heads must be positive");
+  return heads;
 }
 
 bool recognizes(const ModelFile& f) { return f.checkpoint().find("blocks.0.attn.qkv.weight") != nullptr; }
