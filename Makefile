@@ -2,7 +2,7 @@
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo bench debug asan fuzz setup clean cuda-emu cuda-emu-tsan
+.PHONY: all build test demo bench debug asan fuzz setup clean cuda-emu cuda-emu-tsan cuda-resources
 FUZZ_SECONDS ?= 60
 
 all: build
@@ -51,6 +51,10 @@ cuda-emu: setup
 	./build-cuda-emu/tests/test_cuda_emulation
 	./build-cuda-emu/tests/test_cuda
 	./build-cuda-emu/bench/cuda_scan_bench --quick > /dev/null
+
+# ptxas's registers, spills and shared memory of every kernel for sm_90 (needs nvcc): fails on an unlisted spill.
+cuda-resources:
+	bash scripts/cuda_resources.sh out/cuda_resources
 
 # The same under ThreadSanitizer: each CUDA thread is a TSan fiber, ordered only by the barriers.
 cuda-emu-tsan: setup
