@@ -59,14 +59,18 @@ int run_eval(int argc, char** argv) {
       .option("batch", "1", "images per explanation pass (one forward and backward over the batch; same results)")
       .option("methods", "all", "all, or a comma list like raw:official,attr:exact,unified,saliency")
       .option("out", "out/eval/" + kind, "output folder (results.md, results.json, CSV, SVG curves, counts.csv)");
+  add_ablation_options(args);
   if (!args.parse(argc - 1, argv + 1)) return 0;
   const std::unique_ptr<xai::Explainable> model = load_model(args);
   const xai::FamilyInfo& f = model->info();
   require_images(f, args.get("checkpoint"));
   const int64_t img_size = f.img_size;
   // the family's methods and variants ("all", or those named); accuracy explains nothing
-  const std::vector<xai::EvalMethod> methods =
+  std::vector<xai::EvalMethod> methods =
       kind == "accuracy" ? std::vector<xai::EvalMethod>{} : xai::parse_eval_methods(f, args.get("methods"));
+  check_family_options(args, f, {"aggregate", "discard", "clamp"});
+  const xai::Ablation ablation = ablation_options(args);
+  for (xai::EvalMethod& m : methods) m.ablation = ablation;
   int64_t shard = 0, shards = 1;
   {
     const std::string s = args.get("shard");
@@ -96,6 +100,8 @@ int run_eval(int argc, char** argv) {
   // killed run started again with the same options continues there (no image is counted twice).
   std::string run = str(kind, " ", args.get("checkpoint"), " methods=", args.get("methods"), " data=", data.describe(),
                         " shard=", shard, "/", shards, " n=", n);
+  if (!ablation.is_default())  // (a default run's record is as before)
+    run += str(" ablation=", xai::aggregate_name(ablation.aggregate), "/", ablation.discard, "/", xai::clamp_name(ablation.clamp));
   std::replace(run.begin(), run.end(), '"', '\'');  // it is stored quoted
   xai::EvalCounts counts;
   const std::string saved = out + "/counts.csv";

@@ -31,11 +31,12 @@ int run_explain(int argc, char** argv) {
       .option("preprocess", "crop", "crop | vim-eval | squash")
       .option("seed", "0", "seed of the random baseline")
       .option("out", "out/explain", "output folder");
+  add_ablation_options(args);
   if (!args.parse(argc, argv)) return 0;
   const std::unique_ptr<xai::Explainable> model = load_model(args);
   const xai::FamilyInfo& f = model->info();
   require_images(f, args.get("checkpoint"));
-  check_family_options(args, f, {"variant", "query"});
+  check_family_options(args, f, {"variant", "query", "aggregate", "discard", "clamp"});
   if (f.methods.empty()) throw InputError(f.not_explainable);
   std::vector<xai::Method> methods;
   if (args.get("method") == "all")
@@ -47,6 +48,7 @@ int run_explain(int argc, char** argv) {
   for (xai::Method m : methods) xai::resolve_variant(f, m, opt.variant);  // refuses what the family lacks, up front
   if (args.has("start-layer")) opt.start_layer = args.get_int("start-layer");
   opt.seed = static_cast<uint64_t>(args.get_int("seed"));
+  opt.ablation = ablation_options(args);
   if (args.has("query")) {
     opt.query = args.get_int("query");
     if (opt.query < 0) throw UsageError("--query must be a token index >= 0");

@@ -251,6 +251,7 @@ int run_lm_explain(int argc, char** argv) {
       .option("start-layer", "", "first layer aggregated (default: floor(15 * layers / 24))")
       .option("seed", "0", "seed of the random baseline")
       .option("out", "out/lm_explain", "output folder: <method>.npy float32 [T], <method>.html and .png");
+  add_ablation_options(args);
   if (!args.parse(argc, argv)) return 0;
   const std::vector<int64_t> ids = input_ids(args);
   const int64_t T = static_cast<int64_t>(ids.size());
@@ -271,6 +272,8 @@ int run_lm_explain(int argc, char** argv) {
   xai::ExplainOptions opt;
   if (args.has("start-layer")) opt.start_layer = args.get_int("start-layer");
   opt.seed = static_cast<uint64_t>(args.get_int("seed"));
+  check_family_options(args, f, {"aggregate", "discard", "clamp"});
+  opt.ablation = ablation_options(args);
   const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(ids, {1, T}), {{target, query}})[0]);
   const std::string folder = args.get("out");
   make_output_dir(folder);

@@ -93,6 +93,28 @@ std::unique_ptr<xai::Explainable> load_model(const Args& args) {
   return xai::load(args.get("checkpoint"), load_options(args));
 }
 
+void add_ablation_options(Args& args) {
+  args.option("aggregate", "mean", "ablation of rollout and attr: how each layer's channels combine: mean | max | min | prod")
+      .option("discard", "0", "ablation: in each channel's matrix, entries below this quantile become 0 first (0 <= f < 1)")
+      .option("clamp", "relu", "ablation of attr: relu (the definition's (.)+) | none | abs");
+}
+
+xai::Ablation ablation_options(const Args& args) {
+  xai::Ablation a;
+  a.aggregate = xai::parse_aggregate(args.get("aggregate"));
+  a.clamp = xai::parse_clamp(args.get("clamp"));
+  const std::string d = args.get("discard");
+  size_t used = 0;
+  try {
+    a.discard = std::stod(d, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != d.size() || !(a.discard >= 0 && a.discard < 1))
+    throw UsageError("--discard expects a fraction in [0, 1), got '" + d + "'");
+  return a;
+}
+
 void require_images(const xai::FamilyInfo& f, const std::string& path) {
   if (f.modality != xai::Modality::Image)
     throw UsageError(str("'", path, "' is a ", f.name, ", not an image model: use hattn lm (hattn lm --help)"));

@@ -8,6 +8,7 @@
 #include "models/load.h"
 #include "models/preprocess.h"
 #include "models/train.h"
+#include "xai/explain.h"
 #include "xai/registry.h"
 
 namespace ha::app {
@@ -25,6 +26,10 @@ xai::LoadOptions load_options(const Args& args);
 std::unique_ptr<xai::Explainable> load_model(const Args& args);
 // An image model, or a UsageError pointing a language model to `hattn lm`.
 void require_images(const xai::FamilyInfo& f, const std::string& path);
+// --aggregate, --discard, --clamp: the paper's ablations of rollout and attr (xai/explain.h), and reading them.
+void add_ablation_options(Args& args);
+xai::Ablation ablation_options(const Args& args);
+
 // A UsageError for each of `names` given on the command line that the family does not take (FamilyInfo::options).
 void check_family_options(const Args& args, const xai::FamilyInfo& f, const std::vector<std::string>& names);
 // Writes one layer's mixer matrices (channels or heads [c0, c1), the part `part`) as DIR/attn_l<l>[_<part>].npy,

@@ -82,7 +82,7 @@ HATTN_EXPORT hattn_status hattn_model_get_info(const hattn_model* model, hattn_m
 HATTN_EXPORT void hattn_array_free(hattn_array* array);
 
 /* Image models. classify: logits [classes]. explain: the map [G, G] (options: method, variant, start_layer,
- * class, query, seed, preprocess). attention: one layer's mixer matrices, Vim [E, L, L] (option direction=
+ * class, query, seed, preprocess, and the ablations aggregate, discard, clamp). attention: one layer's mixer matrices, Vim [E, L, L] (option direction=
  * fwd|bwd|sum, sum by default; channels=A:B), ViT [H, T, T]. */
 HATTN_EXPORT hattn_status hattn_classify(hattn_model* model, const hattn_image* image, const char* options, hattn_array** logits);
 HATTN_EXPORT hattn_status hattn_explain(hattn_model* model, const hattn_image* image, const char* options, hattn_array** map);
@@ -92,14 +92,14 @@ HATTN_EXPORT hattn_status hattn_attention(hattn_model* model, const hattn_image*
 /* The evaluation protocols on an image model (as `hattn eval`): protocol perturbation | segmentation | accuracy;
  * options: data (the Fashion-MNIST folder of the default cluttered set), images, labels, synsets, mat,
  * preprocess (squash by default), methods (all, or a comma list of method[:variant]), limit (default: 1000 of the
- * cluttered set, else every image), batch, shard=i/n. *results_json receives results.json's text (free it with
+ * cluttered set, else every image), batch, shard=i/n, aggregate, discard, clamp. *results_json receives results.json's text (free it with
  * hattn_string_free). progress may be NULL. */
 HATTN_EXPORT hattn_status hattn_evaluate(hattn_model* model, const char* protocol, const char* options,
                                          hattn_progress progress, void* user_data, char** results_json);
 HATTN_EXPORT void hattn_string_free(char* text);
 
 /* Language models. ids: n token ids. logits [T, V]; explain: [T] (options: method, query, target, start_layer,
- * seed); tokenize: with tokenizer.json beside the model (or option tokenizer=PATH), the ids as float32 [n]
+ * seed, aggregate, discard, clamp); tokenize: with tokenizer.json beside the model (or option tokenizer=PATH), the ids as float32 [n]
  * would lose precision, so they come back as int64 through *ids / *n, freed with hattn_ids_free. */
 HATTN_EXPORT hattn_status hattn_lm_logits(hattn_model* model, const int64_t* ids, int64_t n, hattn_array** logits);
 HATTN_EXPORT hattn_status hattn_lm_explain(hattn_model* model, const int64_t* ids, int64_t n, const char* options,

@@ -195,7 +195,10 @@ TEST(Explain, DegenerateInputsGiveDefinedMaps) {
   EXPECT_NE(msg.find("head.bias"), std::string::npos) << msg;
   EXPECT_NE(msg.find("non-finite"), std::string::npos) << msg;
   std::remove(path.c_str());
-  EXPECT_NE(error_of([&] { xai::explain(ctx, f, xai::Method::Raw, {xai::Variant::Official, 9}); }).find("start layer"),
+  xai::ExplainOptions start9;
+  start9.variant = xai::Variant::Official;
+  start9.start_layer = 9;
+  EXPECT_NE(error_of([&] { xai::explain(ctx, f, xai::Method::Raw, start9); }).find("start layer"),
             std::string::npos);
 }
 

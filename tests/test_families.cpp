@@ -5,6 +5,7 @@
 // name. A new family registered in xai/registry.cpp gets these checks by adding its test model to kCases.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -152,6 +153,124 @@ TEST(Families, LanguageModelWeightsWithoutConfig) {
     EXPECT_EQ(xai::load(path)->info().modality, xai::Modality::Tokens) << path;
   }
   std::filesystem::remove_all(dir);
+}
+
+// The ablations of rollout and attr (--aggregate, --discard, --clamp) against their definitions computed here
+// from the full matrices (or the released rows), entry by entry in float64.
+double quantile(std::vector<double> v, double f) {  // numpy.quantile, linear
+  std::sort(v.begin(), v.end());
+  const double pos = f * double(v.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  return lo + 1 < v.size() ? v[lo] + (v[lo + 1] - v[lo]) * (pos - double(lo)) : v[lo];
+}
+
+// (C, n) channels -> (n): each channel's entries below its f-quantile zeroed, then aggregated
+std::vector<double> aggregate_by_hand(const std::vector<std::vector<double>>& ch, xai::Aggregate agg, double f) {
+  const size_t n = ch[0].size();
+  std::vector<double> out(n, agg == xai::Aggregate::Prod ? 1.0 : agg == xai::Aggregate::Max ? -INFINITY
+                                                              : agg == xai::Aggregate::Min ? INFINITY : 0.0);
+  for (std::vector<double> c : ch) {
+    if (f > 0) {
+      const double q = quantile(c, f);
+      for (double& x : c) x = x < q ? 0 : x;
+    }
+    for (size_t k = 0; k < n; ++k) {
+      if (agg == xai::Aggregate::Mean) out[k] += c[k] / double(ch.size());
+      if (agg == xai::Aggregate::Max) out[k] = std::max(out[k], c[k]);
+      if (agg == xai::Aggregate::Min) out[k] = std::min(out[k], c[k]);
+      if (agg == xai::Aggregate::Prod) out[k] *= c[k];
+    }
+  }
+  return out;
+}
+
+TEST(Families, AblationsFollowTheirDefinition) {
+  struct Ablated {
+    xai::Method method;
+    xai::Variant variant;
+    xai::Ablation ablation;
+  };
+  const std::vector<Ablated> cases = {
+      {xai::Method::Rollout, xai::Variant::Exact, {xai::Aggregate::Max, 0, xai::Clamp::Relu}},
+      {xai::Method::Rollout, xai::Variant::Exact, {xai::Aggregate::Mean, 0.5, xai::Clamp::Relu}},
+      {xai::Method::Attr, xai::Variant::Exact, {xai::Aggregate::Min, 0.25, xai::Clamp::None}},
+      {xai::Method::Attr, xai::Variant::Exact, {xai::Aggregate::Prod, 0, xai::Clamp::Abs}},
+      {xai::Method::Attr, xai::Variant::Exact, {xai::Aggregate::Mean, 0, xai::Clamp::Abs}},
+      {xai::Method::Attr, xai::Variant::Official, {xai::Aggregate::Max, 0.1, xai::Clamp::Relu}},
+      {xai::Method::Rollout, xai::Variant::Official, {xai::Aggregate::Prod, 0, xai::Clamp::Relu}},
+  };
+  for (const char* path : {"vim_ref/vim_ref.pth", "lm_ref/mamba1_hf"}) {
+    const auto model = xai::load(kData + path);
+    const xai::FamilyInfo& f = model->info();
+    const xai::Trace t = std::move(model->trace(input_for(f, 9))[0]);
+    const int64_t L = t.tokens, q = t.query;
+    for (const Ablated& a : cases) {
+      if (a.variant == xai::Variant::Official && !f.find(a.method)->variants.size()) continue;  // no such variant
+      const bool attr = a.method == xai::Method::Attr;
+      std::vector<Tensor> X;
+      for (int64_t l = f.default_start_layer; l < f.layers; ++l) {
+        const xai::MixerOperator& m = *t.mixers[l];
+        const int64_t C = m.channels();
+        const Tensor F = a.variant == xai::Variant::Official ? m.rows(q, xai::RowKind::Official).to(DType::F64)
+                                                             : m.matrices(0, C).to(DType::F64).reshape({C, L * L});
+        std::vector<std::vector<double>> ch;
+        double lo = INFINITY, hi = -INFINITY;
+        for (int64_t c = 0; c < C; ++c) {
+          ch.push_back(F.select(0, c).contiguous().to_vector<double>());
+          for (double& x : ch.back()) {
+            if (attr) x = a.ablation.clamp == xai::Clamp::Relu ? std::max(x, 0.0) : a.ablation.clamp == xai::Clamp::Abs ? std::abs(x) : x;
+            lo = std::min(lo, x), hi = std::max(hi, x);
+          }
+        }
+        if (attr)
+          for (auto& c : ch)
+            for (double& x : c) x = (x - lo) / (hi - lo);
+        std::vector<double> agg = aggregate_by_hand(ch, a.ablation.aggregate, a.ablation.discard);
+        if (a.variant == xai::Variant::Official) {  // every row the aggregated row
+          std::vector<double> full;
+          for (int64_t i = 0; i < L; ++i) full.insert(full.end(), agg.begin(), agg.end());
+          agg = full;
+        }
+        if (attr) {
+          const std::vector<double> s = xai::token_relevance(t.block_grads[l]).to_vector<double>();
+          for (int64_t i = 0; i < L; ++i)
+            for (int64_t j = 0; j < L; ++j) agg[i * L + j] *= s[j];
+        }
+        X.push_back(Tensor::from_vector(agg, {L, L}));
+      }
+      std::vector<double> tokens = xai::rollout(X, q).to_vector<double>();
+      std::vector<float> want;
+      if (f.modality == xai::Modality::Image) {
+        for (int64_t k : f.layout.patch_tokens) want.push_back(std::max(static_cast<float>(tokens[k]), 0.0f));
+      } else {
+        for (int64_t j = 0; j < L; ++j) want.push_back(j > q ? 0.0f : std::max(static_cast<float>(tokens[j]), 0.0f));
+      }
+      if (a.ablation.aggregate != xai::Aggregate::Prod)  // (a product over many channels may vanish)
+        EXPECT_GT(*std::max_element(want.begin(), want.end()), 0.0f) << path << ": a map of zeros tests nothing";
+      xai::ExplainOptions o;
+      if (!f.find(a.method)->variants.empty()) o.variant = a.variant;
+      o.ablation = a.ablation;
+      const Tensor got = xai::explain(t, f, a.method, o);
+      expect_close_scaled(got.reshape({got.numel()}), Tensor::from_vector(want, {static_cast<int64_t>(want.size())}),
+                          "xai.map", str(path, " ", xai::method_name(a.method), " ", xai::variant_name(a.variant), " ",
+                                         xai::aggregate_name(a.ablation.aggregate), " discard ", a.ablation.discard,
+                                         " clamp ", xai::clamp_name(a.ablation.clamp)));
+    }
+  }
+  // a product below float32's range is kept (computed in float64 log space: relative error ~ ulp · |log|)
+  const Tensor tiny = Tensor::from_vector(std::vector<double>{1e-30, 1e-30, -1e-150, 3.0}, {4, 1});
+  EXPECT_NEAR(xai::aggregate_channels(tiny.narrow(0, 0, 2), xai::Aggregate::Prod, 0).item(), 1e-60, 1e-60 * 1e-13);
+  EXPECT_NEAR(xai::aggregate_channels(tiny.narrow(0, 2, 2), xai::Aggregate::Prod, 0).item(), -3e-150, 3e-150 * 1e-13);
+  const Tensor z = Tensor::from_vector(std::vector<double>{0.0, -2.0}, {2, 1});
+  EXPECT_EQ(xai::aggregate_channels(z, xai::Aggregate::Prod, 0).item(), 0.0);
+  // softmax attention has no such switches
+  xai::LoadOptions vo;
+  vo.values["heads"] = "3";
+  const auto vit = xai::load(kData + "vit_ref/vit.pth", vo);
+  const xai::Trace vt = std::move(vit->trace(input_for(vit->info(), 9))[0]);
+  xai::ExplainOptions o;
+  o.ablation.aggregate = xai::Aggregate::Max;
+  EXPECT_NE(error_of([&] { xai::explain(vt, vit->info(), xai::Method::Rollout, o); }).find("softmax"), std::string::npos);
 }
 
 TEST(Families, DistilledDeitIsClassifiedButNotExplained) {

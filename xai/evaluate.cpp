@@ -15,7 +15,7 @@ namespace ha::xai {
 std::vector<EvalMethod> parse_eval_methods(const FamilyInfo& f, const std::string& spec) {
   std::vector<EvalMethod> out;
   if (f.methods.empty()) throw InputError(f.not_explainable);
-  auto add = [&](Method m, Variant v) { out.push_back({m, v, method_label(f, m, v), method_token(f, m, v)}); };
+  auto add = [&](Method m, Variant v) { out.push_back({m, v, method_label(f, m, v), method_token(f, m, v), {}}); };
   if (spec == "all") {
     for (const MethodSpec& s : f.methods) {
       if (s.variants.empty()) add(s.method, resolve_variant(f, s.method, std::nullopt));
@@ -193,6 +193,7 @@ void evaluate_images(const Explainable& model, const std::vector<Image8>& images
       const auto map_of = [&](const EvalMethod& em) {
         ExplainOptions eo;
         eo.variant = em.variant;
+        eo.ablation = em.ablation;
         return explain(traces[k], f, em.method, eo);
       };
       score_image(images[b], labels[b], masks[b], traces[k].target, map_of, logits_of, f.normalization, methods,

@@ -20,6 +20,7 @@ struct EvalMethod {
   Variant variant = Variant::Exact;
   std::string label;  // "attr (official)" where the family offers variants of attr, else "attr": the reports' row
   std::string token;  // as --methods writes it: "attr:official", "unified", ...
+  Ablation ablation;  // rollout and attr: the paper's ablations (the same for every row of a run)
 };
 // "all" (every method of the family, each variant) or a comma list of method[:variant]; an InputError for a method
 // or variant the family does not offer.

@@ -82,7 +82,78 @@ std::string method_token(const FamilyInfo& f, Method m, Variant v) {
   return spec && spec->variants.size() > 1 ? str(method_name(m), ":", variant_name(v)) : method_name(m);
 }
 
+Aggregate parse_aggregate(const std::string& s) {
+  if (s == "mean") return Aggregate::Mean;
+  if (s == "max") return Aggregate::Max;
+  if (s == "min") return Aggregate::Min;
+  if (s == "prod") return Aggregate::Prod;
+  throw InputError(str("unknown aggregation '", s, "' (mean, max, min or prod)"));
+}
+
+Clamp parse_clamp(const std::string& s) {
+  if (s == "relu") return Clamp::Relu;
+  if (s == "none") return Clamp::None;
+  if (s == "abs") return Clamp::Abs;
+  throw InputError(str("unknown clamp '", s, "' (relu, none or abs)"));
+}
+
+const char* aggregate_name(Aggregate a) {
+  switch (a) {
+    case Aggregate::Mean: return "mean";
+    case Aggregate::Max: return "max";
+    case Aggregate::Min: return "min";
+    case Aggregate::Prod: return "prod";
+  }
+  return "?";
+}
+
+const char* clamp_name(Clamp c) { return c == Clamp::Relu ? "relu" : c == Clamp::None ? "none" : "abs"; }
+
 // ---- building blocks
+
+Tensor aggregate_channels(const Tensor& channels, Aggregate aggregate, double discard) {
+  HATTN_CHECK(channels.dim() >= 2 && channels.size(0) >= 1, "aggregate_channels: expects (C, ...), got ",
+              describe(channels));
+  HATTN_CHECK_INPUT(discard >= 0 && discard < 1, "discard must be in [0, 1), got ", discard);
+  const int64_t C = channels.size(0), n = channels.numel() / C;
+  const std::vector<double> v = channels.contiguous().to_vector<double>();
+  std::vector<double> acc(n, aggregate == Aggregate::Max ? -INFINITY : aggregate == Aggregate::Min ? INFINITY : 0.0);
+  std::vector<int> negative(n, 0);
+  std::vector<char> zero(n, 0);
+  std::vector<double> one(n), sorted;
+  for (int64_t c = 0; c < C; ++c) {
+    std::copy(v.begin() + c * n, v.begin() + (c + 1) * n, one.begin());
+    if (discard > 0) {  // numpy.quantile(x, discard), linear interpolation
+      sorted = one;
+      std::sort(sorted.begin(), sorted.end());
+      const double pos = discard * double(n - 1);
+      const int64_t lo = static_cast<int64_t>(std::floor(pos));
+      const double frac = pos - double(lo);
+      const double q = lo + 1 < n ? sorted[lo] + (sorted[lo + 1] - sorted[lo]) * frac : sorted[lo];
+      for (double& x : one)
+        if (x < q) x = 0;
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      const double x = one[k];
+      switch (aggregate) {
+        case Aggregate::Mean: acc[k] += x; break;
+        case Aggregate::Max: acc[k] = std::max(acc[k], x); break;
+        case Aggregate::Min: acc[k] = std::min(acc[k], x); break;
+        case Aggregate::Prod:
+          if (x == 0) zero[k] = 1;
+          else acc[k] += std::log(std::abs(x)), negative[k] ^= x < 0;
+          break;
+      }
+    }
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    if (aggregate == Aggregate::Mean) acc[k] /= double(C);
+    if (aggregate == Aggregate::Prod) acc[k] = zero[k] ? 0.0 : (negative[k] ? -1.0 : 1.0) * std::exp(acc[k]);
+  }
+  Shape shape = channels.shape();
+  shape.erase(shape.begin());
+  return Tensor::from_vector(acc, shape);
+}
 
 Tensor minmax(const Tensor& x) { return minmax_normalize(x); }
 
@@ -157,6 +228,56 @@ Tensor query_rows(const Trace& t, int64_t l, int64_t q, RowKind kind) {
   return t.causal ? r.narrow(1, 0, q + 1).contiguous() : r;
 }
 
+Tensor clamped(const Tensor& x, Clamp c) { return c == Clamp::Relu ? relu(x) : c == Clamp::Abs ? abs(x) : x; }
+
+// Channel blocks of a mixer's matrices, never C·L² at once (as MixerOperator's statistics are swept).
+template <class F>
+void for_channel_blocks(const MixerOperator& m, F&& f) {
+  const int64_t C = m.channels(), L = m.tokens();
+  const int64_t block = std::clamp<int64_t>((int64_t(1) << 24) / std::max<int64_t>(L * L, 1), 1, 64);
+  for (int64_t c0 = 0; c0 < C; c0 += block) f(m.matrices(c0, std::min(C, c0 + block)).to(DType::F64));
+}
+
+// Layer l's X for rollout (attr = false) or attr's A (before the token relevance) under a non-default ablation.
+// The official variant aggregates the released code's rows (C, L) and repeats the result as every row; the exact
+// one aggregates the full matrices (C, L, L). attr: each channel clamped, min-maxed over all of [C, ...] (one scale
+// for every channel), then discarded and aggregated.
+Tensor ablated_layer(const MixerOperator& m, int64_t q, Variant variant, bool attr, const Ablation& a) {
+  if (variant == Variant::Official) {
+    Tensor V = m.rows(q, RowKind::Official).to(DType::F64);
+    if (attr) V = minmax(clamped(V, a.clamp));
+    return rows_of(aggregate_channels(V, a.aggregate, a.discard));
+  }
+  double lo = INFINITY, hi = -INFINITY;  // attr: the extremes of clamp(F) over every channel
+  if (attr)
+    for_channel_blocks(m, [&](const Tensor& F) {
+      const Tensor x = clamped(F, a.clamp);
+      lo = std::min(lo, amin(x).item());
+      hi = std::max(hi, amax(x).item());
+    });
+  // aggregate block by block: mean/max/min/prod combine across blocks as they do across channels
+  Tensor acc;
+  int64_t seen = 0;
+  for_channel_blocks(m, [&](const Tensor& F) {
+    Tensor x = attr ? (hi > lo ? mul(add(clamped(F, a.clamp), -lo), 1.0 / (hi - lo)) : mul(F, 0.0)) : F;
+    Tensor part = aggregate_channels(x, a.aggregate, a.discard);
+    const int64_t k = F.size(0);
+    if (!acc.defined()) {
+      acc = part;
+    } else if (a.aggregate == Aggregate::Mean) {
+      acc = add(mul(acc, double(seen) / double(seen + k)), mul(part, double(k) / double(seen + k)));
+    } else if (a.aggregate == Aggregate::Max) {
+      acc = maximum(acc, part);
+    } else if (a.aggregate == Aggregate::Min) {
+      acc = minimum(acc, part);
+    } else {
+      acc = aggregate_channels(stack({acc, part}, 0), Aggregate::Prod, 0);
+    }
+    seen += k;
+  });
+  return acc;
+}
+
 Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant variant, const ExplainOptions& o) {
   NoGradGuard no_grad;
   const int64_t layers = static_cast<int64_t>(t.mixers.size());
@@ -186,6 +307,9 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
   const RowKind kind = variant == Variant::Official ? RowKind::Official : RowKind::Exact;
   std::vector<Tensor> X;
 
+  HATTN_CHECK_INPUT(o.ablation.is_default() || t.form == MixerForm::Hidden ||
+                        (method != Method::Rollout && method != Method::Attr),
+                    "the ablations (aggregate, discard, clamp) are of hidden attention; ", f.name, " has softmax attention");
   if (t.form == MixerForm::Softmax) {
     switch (method) {
       case Method::Raw:  // the last block's head mean
@@ -227,6 +351,13 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
     return tokens_to_map(t.layout, acc);
   }
   HATTN_CHECK_INPUT(method != Method::Gae, "gae has no hidden-attention form");
+  if (!o.ablation.is_default() && (method == Method::Rollout || method == Method::Attr)) {
+    for (int64_t l = start; l < layers; ++l) {
+      Tensor A = ablated_layer(*t.mixers[l], q, variant, method == Method::Attr, o.ablation);
+      X.push_back(method == Method::Attr ? mul(A, token_relevance(t.block_grads[l]).to(DType::F64).unsqueeze(0)) : A);
+    }
+    return tokens_to_map(t.layout, rollout(X, q));
+  }
   for (int64_t l = start; l < layers; ++l) {
     const MixerOperator& m = *t.mixers[l];
     if (method == Method::Unified) {

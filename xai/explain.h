@@ -21,11 +21,28 @@
 
 namespace ha::xai {
 
+// The paper's ablations of rollout and attr for hidden attention (App. D, G; docs/definitions.md §5c): how the
+// per-channel matrices (or, in the official variant, rows) become one per layer, which entries are dropped first,
+// and attr's clamp. The defaults are the method's definition.
+enum class Aggregate { Mean, Max, Min, Prod };
+enum class Clamp { Relu, None, Abs };
+struct Ablation {
+  Aggregate aggregate = Aggregate::Mean;
+  double discard = 0;         // in each (layer, channel) matrix, entries below its discard-quantile become 0
+  Clamp clamp = Clamp::Relu;  // attr's (·)⁺
+  bool is_default() const { return aggregate == Aggregate::Mean && discard == 0 && clamp == Clamp::Relu; }
+};
+Aggregate parse_aggregate(const std::string& s);  // mean | max | min | prod
+Clamp parse_clamp(const std::string& s);          // relu | none | abs
+const char* aggregate_name(Aggregate a);
+const char* clamp_name(Clamp c);
+
 struct ExplainOptions {
   std::optional<Variant> variant;  // unset: the family's default for the method
   int64_t start_layer = -1;        // < 0: the family's default
   uint64_t seed = 0;               // for `random`
   int64_t query = -1;              // the token whose row is read; < 0: the trace's (cls, the query position)
+  Ablation ablation;               // rollout and attr of hidden attention only
 };
 
 // The map (float32) of one method, in the trace's layout. Throws an InputError if the family lacks the method or
@@ -39,6 +56,10 @@ std::string method_label(const FamilyInfo& family, Method method, Variant v);
 std::string method_token(const FamilyInfo& family, Method method, Variant v);
 
 // Building blocks, exposed for tests.
+// Channel c of `channels` (C, ...) each transformed by `f`, entries below their discard-quantile (numpy's linear
+// quantile over that channel) set to 0, then aggregated over c: (...) in float64. prod multiplies in log space
+// (signs kept, zeros stay zeros), so a product far below float32's range is kept where float64 can hold it.
+Tensor aggregate_channels(const Tensor& channels, Aggregate aggregate, double discard);
 Tensor token_relevance(const Tensor& block_grad);  // s_l: min-max over tokens of max_c max(g[j, c], 0) -> (L)
 // Row `row` of J = M_last ··· M_first with M_l = (I + X_l), each row divided by its sum (rows summing to 0 are
 // left unnormalised rather than divided by zero). X_l are (L, L), given first layer first.

@@ -108,6 +108,26 @@ int64_t to_int(const std::map<std::string, std::string>& o, const std::string& k
   return xai::option_int(o, key, fallback);
 }
 
+// aggregate, discard, clamp: the paper's ablations of rollout and attr, where the family has hidden attention.
+xai::Ablation ablation_of(const std::map<std::string, std::string>& o, const xai::FamilyInfo& f) {
+  for (const char* name : {"aggregate", "discard", "clamp"})
+    HATTN_CHECK_INPUT(!o.count(name) || f.takes(name), "option ", name, " does not apply to a ", f.name, " model");
+  xai::Ablation a;
+  if (o.count("aggregate")) a.aggregate = xai::parse_aggregate(o.at("aggregate"));
+  if (o.count("clamp")) a.clamp = xai::parse_clamp(o.at("clamp"));
+  if (o.count("discard")) {
+    size_t used = 0;
+    try {
+      a.discard = std::stod(o.at("discard"), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    HATTN_CHECK_INPUT(used > 0 && used == o.at("discard").size() && a.discard >= 0 && a.discard < 1,
+                      "discard expects a fraction in [0, 1), got '", o.at("discard"), "'");
+  }
+  return a;
+}
+
 Device parse_device(const std::string& s) {
   Device d = Device::cpu();
   if (s == "cuda") d = Device::cuda(0);
@@ -263,7 +283,8 @@ hattn_status hattn_explain(hattn_model* model, const hattn_image* image, const c
     *map = nullptr;
     const ModelCall call(model);
     const xai::FamilyInfo& f = image_family(model);
-    const auto o = parse_options(options, {"method", "variant", "start-layer", "class", "query", "seed", "preprocess"});
+    const auto o = parse_options(options, {"method", "variant", "start-layer", "class", "query", "seed", "preprocess",
+                                           "aggregate", "discard", "clamp"});
     HATTN_CHECK_INPUT(!f.methods.empty(), f.not_explainable);
     for (const char* name : {"variant", "query"})
       HATTN_CHECK_INPUT(!o.count(name) || f.takes(name), "option ", name, " does not apply to a ", f.name, " model");
@@ -275,6 +296,7 @@ hattn_status hattn_explain(hattn_model* model, const hattn_image* image, const c
     HATTN_CHECK_INPUT(!o.count("start-layer") || (eo.start_layer >= 0 && eo.start_layer < f.layers), "start_layer ",
                       eo.start_layer, " is outside [0, ", f.layers, ")");
     eo.seed = static_cast<uint64_t>(to_int(o, "seed", 0));
+    eo.ablation = ablation_of(o, f);
     eo.query = to_int(o, "query", -1);
     HATTN_CHECK_INPUT(!o.count("query") || (eo.query >= 0 && eo.query < f.tokens), "query ", eo.query,
                       " is outside the ", f.tokens, " tokens");
@@ -328,11 +350,13 @@ hattn_status hattn_evaluate(hattn_model* model, const char* protocol, const char
     const ModelCall call(model);
     const xai::FamilyInfo& f = image_family(model);
     const auto o = parse_options(options, {"data", "images", "labels", "synsets", "mat", "preprocess", "methods",
-                                           "limit", "batch", "shard"});
+                                           "limit", "batch", "shard", "aggregate", "discard", "clamp"});
     auto get = [&](const char* key, const std::string& fallback) { return o.count(key) ? o.at(key) : fallback; };
     const xai::Protocol p = xai::parse_protocol(protocol);
-    const std::vector<xai::EvalMethod> methods =
+    std::vector<xai::EvalMethod> methods =
         p == xai::Protocol::Accuracy ? std::vector<xai::EvalMethod>{} : xai::parse_eval_methods(f, get("methods", "all"));
+    const xai::Ablation ablation = ablation_of(o, f);
+    for (xai::EvalMethod& m : methods) m.ablation = ablation;
     int64_t shard = 0, shards = 1;
     if (o.count("shard")) {
       const std::string& s = o.at("shard");
@@ -391,7 +415,8 @@ hattn_status hattn_lm_explain(hattn_model* model, const int64_t* ids, int64_t n,
     *relevance = nullptr;
     const ModelCall call(model);
     const xai::FamilyInfo& f = text_family(model);
-    const auto o = parse_options(options, {"method", "query", "target", "start-layer", "seed"});
+    const auto o = parse_options(options, {"method", "query", "target", "start-layer", "seed", "aggregate", "discard",
+                                           "clamp"});
     const xai::Method method = xai::parse_method(o.count("method") ? o.at("method") : "attr");
     xai::resolve_variant(f, method, std::nullopt);
     const int64_t query = to_int(o, "query", -1), target = to_int(o, "target", -1);
@@ -402,6 +427,7 @@ hattn_status hattn_lm_explain(hattn_model* model, const int64_t* ids, int64_t n,
     HATTN_CHECK_INPUT(!o.count("start-layer") || (eo.start_layer >= 0 && eo.start_layer < f.layers), "start_layer ",
                       eo.start_layer, " is outside [0, ", f.layers, ")");
     eo.seed = static_cast<uint64_t>(to_int(o, "seed", 0));
+    eo.ablation = ablation_of(o, f);
     const xai::Trace t = std::move(model->model->trace(ids_input(ids, n), {{target, query}})[0]);
     *relevance = make_array(xai::explain(t, f, method, eo));
   });

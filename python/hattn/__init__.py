@@ -265,11 +265,13 @@ class Model:
     def explain(self, image: Optional[Image] = None, method: str = "attr", variant: Optional[str] = None,
                 target: Optional[int] = None, start_layer: Optional[int] = None, query: Optional[int] = None,
                 seed: Optional[int] = None, preprocess: Optional[str] = None, *,
-                ids: Optional[Sequence[int]] = None, text: Optional[str] = None) -> np.ndarray:
+                ids: Optional[Sequence[int]] = None, text: Optional[str] = None, aggregate: Optional[str] = None,
+                discard: Optional[float] = None, clamp: Optional[str] = None) -> np.ndarray:
         """An explanation map. Image models: float32 [G, G] over the patch grid, as `hattn explain` writes it
         (target: the class, default the predicted one; variant: the family's default when None; query: Vision
         Mamba's row, with variant="exact"). Language models (ids= or text=): float32 [T], one value per token, of
-        the next-token prediction at `query` (default: the last position)."""
+        the next-token prediction at `query` (default: the last position). aggregate (mean, max, min, prod),
+        discard (a quantile) and clamp (relu, none, abs): the paper's ablations of rollout and attr."""
         if self.is_text:
             if image is not None:
                 raise InputError(f"{self.name} explains token ids (ids=...) or text (text=...), not images")
@@ -278,7 +280,8 @@ class Model:
             array = self._ids(ids, text)
             return self._call(_lib.hattn_lm_explain, array.ctypes.data_as(_IdsPtr), array.size,
                               _options(method=method, query=_opt_int(query, "query"), target=_opt_int(target, "target"),
-                                       start_layer=_opt_int(start_layer, "start_layer"), seed=_opt_int(seed, "seed")))
+                                       start_layer=_opt_int(start_layer, "start_layer"), seed=_opt_int(seed, "seed"),
+                                       aggregate=aggregate, discard=discard, clamp=clamp))
         if ids is not None or text is not None:
             raise InputError(f"{self.name} explains images, not token ids or text")
         if image is None:
@@ -287,7 +290,8 @@ class Model:
         return self._call(_lib.hattn_explain, ctypes.byref(img),
                           _options(method=method, variant=variant, **{"class": _opt_int(target, "target")},
                                    start_layer=_opt_int(start_layer, "start_layer"), query=_opt_int(query, "query"),
-                                   seed=_opt_int(seed, "seed"), preprocess=preprocess))
+                                   seed=_opt_int(seed, "seed"), preprocess=preprocess, aggregate=aggregate,
+                                   discard=discard, clamp=clamp))
 
     def attention(self, image: Image, layer: int, direction: Optional[str] = None,
                   channels: Optional[tuple] = None, preprocess: Optional[str] = None) -> np.ndarray:
@@ -303,7 +307,8 @@ class Model:
     def evaluate(self, protocol: str, *, images: Optional[str] = None, labels: Optional[str] = None,
                  synsets: Optional[str] = None, mat: Optional[str] = None, data: Optional[str] = None,
                  methods: str = "all", limit: Optional[int] = None, batch: Optional[int] = None,
-                 preprocess: Optional[str] = None, shard: Optional[str] = None, progress=None) -> dict:
+                 preprocess: Optional[str] = None, shard: Optional[str] = None, progress=None,
+                 aggregate: Optional[str] = None, discard: Optional[float] = None, clamp: Optional[str] = None) -> dict:
         """An evaluation protocol (perturbation, segmentation, accuracy) as `hattn eval` runs it; returns what its
         results.json holds, as a dict. Data: the cluttered Fashion-MNIST test set by default (data= its folder),
         images= a folder (with labels=, synsets=), or mat= gtsegs_ijcv.mat. progress(done, total) is called after
@@ -327,7 +332,7 @@ class Model:
                                          _options(images=images, labels=labels, synsets=synsets, mat=mat, data=data,
                                                   methods=methods, limit=_opt_int(limit, "limit"),
                                                   batch=_opt_int(batch, "batch"), preprocess=preprocess,
-                                                  shard=shard),
+                                                  shard=shard, aggregate=aggregate, discard=discard, clamp=clamp),
                                          ctypes.cast(callback, ctypes.c_void_p) if callback else None, None,
                                          ctypes.byref(out))
         finally:

@@ -46,6 +46,17 @@ def test_image_maps_equal_the_cli(tmp_path, path, variant):
         assert np.array_equal(got, want), method
 
 
+def test_ablations_equal_the_cli(tmp_path):
+    model = hattn.load(VIM)
+    cli(tmp_path, "explain", "--checkpoint", VIM, "--image", IMAGE, "--method", "rollout,attr", "--variant", "exact",
+        "--aggregate", "max", "--discard", "0.25", "--clamp", "abs", "--out", str(tmp_path))
+    for method in ("rollout", "attr"):
+        got = model.explain(IMAGE, method=method, variant="exact", aggregate="max", discard=0.25, clamp="abs")
+        assert np.array_equal(got, np.load(tmp_path / f"{method}.npy")), method
+    with pytest.raises(hattn.InputError, match="aggregate"):
+        hattn.load(VIT).explain(IMAGE, method="rollout", aggregate="max")
+
+
 def test_classify_and_attention_equal_the_cli(tmp_path):
     model = hattn.load(VIM)
     cli(tmp_path, "classify", "--checkpoint", VIM, "--image", IMAGE, "--logits-npy", str(tmp_path / "logits.npy"))

@@ -65,7 +65,7 @@ class LmExplainable final : public Explainable {
     f.refusals[Method::Gae] = "gae is a transformer method (Chefer et al., ICCV 2021); for a Mamba LM use attr";
     f.mixer_unit = m1 ? "channel" : "head";
     f.mixer_units = m1 ? c.d_inner : c.nheads;
-    f.options = {"channels"};
+    f.options = {"channels", "aggregate", "discard", "clamp"};
     f.layout.modality = Modality::Tokens;
     f.layout.feature_dim = 1;
     f.vocab = c.vocab;

@@ -63,7 +63,7 @@ class VimExplainable final : public Explainable {
     f.mixer_unit = "channel";
     f.mixer_units = c.mamba().d_inner();
     f.directions = {"fwd", "bwd", "sum"};
-    f.options = {"variant", "query", "direction", "channels"};
+    f.options = {"variant", "query", "direction", "channels", "aggregate", "discard", "clamp"};
     f.config_json = {{"d_model", str(c.d_model)},   {"depth", str(c.depth)},         {"patch", str(c.patch)},
                      {"stride", str(c.stride)},     {"img_size", str(c.img_size)},   {"tokens", str(c.num_tokens())},
                      {"cls_index", str(c.cls_index())}, {"d_state", str(c.d_state)}, {"num_classes", str(c.num_classes)}};
