@@ -59,6 +59,8 @@ int run_eval(int argc, char** argv) {
       .option("batch", "1", "images per explanation pass (one forward and backward over the batch; same results)")
       .option("methods", "all", "all, or a comma list like raw:official,attr:exact,unified,saliency")
       .option("out", "out/eval/" + kind, "output folder (results.md, results.json, CSV, SVG curves, counts.csv)");
+  args.option("perturb", "black", "perturbation: what a removed pixel becomes: black | blur (Gaussian, sigma = patch/2) | "
+                                   "mean (the normalisation's mean colour)");
   add_ablation_options(args);
   if (!args.parse(argc - 1, argv + 1)) return 0;
   const std::unique_ptr<xai::Explainable> model = load_model(args);
@@ -100,6 +102,9 @@ int run_eval(int argc, char** argv) {
   // killed run started again with the same options continues there (no image is counted twice).
   std::string run = str(kind, " ", args.get("checkpoint"), " methods=", args.get("methods"), " data=", data.describe(),
                         " shard=", shard, "/", shards, " n=", n);
+  const xai::Fill fill = xai::parse_fill(args.get("perturb"));
+  if (fill != xai::Fill::Black && kind != "perturbation") throw UsageError("--perturb applies to eval perturbation");
+  if (fill != xai::Fill::Black) run += str(" perturb=", xai::fill_name(fill));
   if (!ablation.is_default())  // (a default run's record is as before)
     run += str(" ablation=", xai::aggregate_name(ablation.aggregate), "/", ablation.discard, "/", xai::clamp_name(ablation.clamp));
   std::replace(run.begin(), run.end(), '"', '\'');  // it is stored quoted
@@ -131,7 +136,7 @@ int run_eval(int argc, char** argv) {
     std::fprintf(stderr, "\reval %s: %lld/%lld images  %.2f s/image  ETA %.0f s   ", kind.c_str(),
                  static_cast<long long>(k1), static_cast<long long>(mine), el / now, el / now * (mine - k1));
     return true;
-  });
+  }, fill);
   std::fprintf(stderr, "\n");
   counts.save_csv(saved);
   const int64_t done = counts.progress.done;

@@ -92,7 +92,7 @@ HATTN_EXPORT hattn_status hattn_attention(hattn_model* model, const hattn_image*
 /* The evaluation protocols on an image model (as `hattn eval`): protocol perturbation | segmentation | accuracy;
  * options: data (the Fashion-MNIST folder of the default cluttered set), images, labels, synsets, mat,
  * preprocess (squash by default), methods (all, or a comma list of method[:variant]), limit (default: 1000 of the
- * cluttered set, else every image), batch, shard=i/n, aggregate, discard, clamp. *results_json receives results.json's text (free it with
+ * cluttered set, else every image), batch, shard=i/n, aggregate, discard, clamp, perturb (black|blur|mean). *results_json receives results.json's text (free it with
  * hattn_string_free). progress may be NULL. */
 HATTN_EXPORT hattn_status hattn_evaluate(hattn_model* model, const char* protocol, const char* options,
                                          hattn_progress progress, void* user_data, char** results_json);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/test_util.h"
+#include "xai/evaluate.h"
 #include "xai/metrics.h"
 
 namespace ha::test {
@@ -59,6 +60,41 @@ TEST(Metrics, SegmentationByHand) {
   flat.add({2, 2, 2, 2}, {0, 1, 0, 0});
   EXPECT_EQ(flat.mf1(), 0.0);
   EXPECT_NEAR(flat.pixel_accuracy(), 0.75, 1e-12);
+}
+
+// The blur fill of the perturbation test: a constant image stays constant; a white dot becomes the separable
+// Gaussian's outer product (weights exp(-k²/2σ²) over |k| <= ⌈3σ⌉, normalised), rounded to 8 bits; at a border
+// the kernel reflects (scipy.ndimage's 'reflect': the edge pixel repeats).
+TEST(Metrics, GaussianBlurFill) {
+  Image8 flat;
+  flat.width = flat.height = 9;
+  flat.rgb.assign(9 * 9 * 3, 77);
+  EXPECT_EQ(xai::gaussian_blur(flat, 2.0).rgb, flat.rgb);
+  const double sigma = 1.5;
+  const int64_t n = 21, r = 5, mid = 10;
+  Image8 dot;
+  dot.width = dot.height = n;
+  dot.rgb.assign(n * n * 3, 0);
+  for (int c = 0; c < 3; ++c) dot.rgb[(mid * n + mid) * 3 + c] = 255;
+  std::vector<double> w(2 * r + 1);
+  double total = 0;
+  for (int64_t k = -r; k <= r; ++k) total += w[k + r] = std::exp(-double(k * k) / (2 * sigma * sigma));
+  const Image8 b = xai::gaussian_blur(dot, sigma);
+  for (int64_t y = 0; y < n; ++y)
+    for (int64_t x = 0; x < n; ++x) {
+      const int64_t dy = y - mid, dx = x - mid;
+      const double want = std::abs(dy) <= r && std::abs(dx) <= r ? w[dy + r] * w[dx + r] / (total * total) : 0.0;
+      ASSERT_EQ(b.rgb[(y * n + x) * 3 + 1], static_cast<uint8_t>(std::lround(255 * want))) << y << "," << x;
+    }
+  // at the border: a dot in the corner (0, 0) also receives its reflection (index -1 reads 0, -2 reads 1, ...)
+  Image8 corner = dot;
+  corner.rgb.assign(n * n * 3, 0);
+  for (int c = 0; c < 3; ++c) corner.rgb[c] = 255;
+  const double w0 = w[r] / total, w1 = w[r + 1] / total;  // the weight at 0 and at distance 1
+  const Image8 bc = xai::gaussian_blur(corner, sigma);
+  EXPECT_EQ(bc.rgb[0], static_cast<uint8_t>(std::lround(255 * (w0 + w1) * (w0 + w1))));  // itself and its mirror
+  EXPECT_EQ(xai::parse_fill("blur"), xai::Fill::Blur);
+  EXPECT_NE(error_of([] { xai::parse_fill("grey"); }), "");
 }
 
 }  // namespace

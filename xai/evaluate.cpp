@@ -121,6 +121,48 @@ EvalCounts EvalCounts::load_csv(const std::string& path) {
   return c;
 }
 
+Fill parse_fill(const std::string& s) {
+  if (s == "black") return Fill::Black;
+  if (s == "blur") return Fill::Blur;
+  if (s == "mean") return Fill::Mean;
+  throw InputError(str("unknown perturbation fill '", s, "' (black, blur or mean)"));
+}
+
+const char* fill_name(Fill f) { return f == Fill::Black ? "black" : f == Fill::Blur ? "blur" : "mean"; }
+
+Image8 gaussian_blur(const Image8& image, double sigma) {
+  HATTN_CHECK(sigma > 0, "gaussian_blur: sigma ", sigma);
+  const int64_t H = image.height, W = image.width, r = static_cast<int64_t>(std::ceil(3 * sigma));
+  std::vector<double> w(2 * r + 1);
+  double total = 0;
+  for (int64_t k = -r; k <= r; ++k) total += w[k + r] = std::exp(-double(k * k) / (2 * sigma * sigma));
+  for (double& x : w) x /= total;
+  // scipy.ndimage's 'reflect': (d c b a | a b c d | d c b a), repeated for kernels wider than the image
+  auto reflect = [](int64_t i, int64_t n) {
+    const int64_t period = 2 * n;
+    i %= period;
+    if (i < 0) i += period;
+    return i < n ? i : period - 1 - i;
+  };
+  std::vector<double> in(H * W * 3), mid(H * W * 3, 0.0), out(H * W * 3, 0.0);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = image.rgb[i] / 255.0;
+  for (int64_t y = 0; y < H; ++y)  // along rows, then along columns
+    for (int64_t x = 0; x < W; ++x)
+      for (int64_t k = -r; k <= r; ++k)
+        for (int c = 0; c < 3; ++c) mid[(y * W + x) * 3 + c] += w[k + r] * in[(y * W + reflect(x + k, W)) * 3 + c];
+  for (int64_t y = 0; y < H; ++y)
+    for (int64_t x = 0; x < W; ++x)
+      for (int64_t k = -r; k <= r; ++k)
+        for (int c = 0; c < 3; ++c) out[(y * W + x) * 3 + c] += w[k + r] * mid[(reflect(y + k, H) * W + x) * 3 + c];
+  Image8 b;
+  b.height = H;
+  b.width = W;
+  b.rgb.resize(out.size());
+  for (size_t i = 0; i < out.size(); ++i)
+    b.rgb[i] = static_cast<uint8_t>(std::lround(std::clamp(out[i], 0.0, 1.0) * 255.0));
+  return b;
+}
+
 namespace {
 
 // Scores one image whose explanation pass has run for every method: `target` is the class it explained (the
@@ -128,7 +170,7 @@ namespace {
 void score_image(const Image8& image, int64_t label, const std::vector<uint8_t>& mask, int64_t target,
                  const std::function<Tensor(const EvalMethod&)>& map_of,
                  const std::function<Tensor(const Tensor&)>& logits_of, Normalization normalization,
-                 const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts) {
+                 const std::vector<EvalMethod>& methods, bool perturbation, EvalCounts& counts, Fill fill, int64_t patch) {
   const int64_t H = image.height, W = image.width, HW = H * W;
   NoGradGuard ng;
   const bool clean_correct = label >= 0 && target == label;
@@ -137,6 +179,15 @@ void score_image(const Image8& image, int64_t label, const std::vector<uint8_t>&
   counts.labelled += label >= 0;
   const float* mean = channel_stats(normalization).mean;
   const float* stdev = channel_stats(normalization).std;
+  // what a removed pixel becomes, in [0, 1] space, per pixel and channel
+  std::vector<float> filler(HW * 3, 0.0f);
+  if (perturbation && fill == Fill::Mean)
+    for (int64_t p = 0; p < HW; ++p)
+      for (int c = 0; c < 3; ++c) filler[p * 3 + c] = mean[c];
+  if (perturbation && fill == Fill::Blur) {
+    const Image8 blurred = gaussian_blur(image, patch / 2.0);
+    for (size_t i = 0; i < filler.size(); ++i) filler[i] = blurred.rgb[i] / 255.0f;
+  }
   for (const EvalMethod& em : methods) {
     Tensor map = map_of(em);
     std::vector<float> pix =
@@ -154,7 +205,7 @@ void score_image(const Image8& image, int64_t label, const std::vector<uint8_t>&
         float* img = out + (mode * (kPerturbationSteps - 1) + i - 1) * 3 * HW;
         for (int c = 0; c < 3; ++c)
           for (int64_t p = 0; p < HW; ++p) {
-            const float v = removed[p] ? 0.0f : image.rgb[p * 3 + c] / 255.0f;
+            const float v = removed[p] ? filler[p * 3 + c] : image.rgb[p * 3 + c] / 255.0f;
             img[c * HW + p] = (v - mean[c]) / stdev[c];
           }
       }
@@ -173,7 +224,7 @@ void score_image(const Image8& image, int64_t label, const std::vector<uint8_t>&
 
 void evaluate_images(const Explainable& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,
                      const std::vector<std::vector<uint8_t>>& masks, const std::vector<EvalMethod>& methods,
-                     bool perturbation, EvalCounts& counts) {
+                     bool perturbation, EvalCounts& counts, Fill fill) {
   HATTN_CHECK(!images.empty() && labels.size() == images.size() && masks.size() == images.size(),
               "evaluate_images: ", images.size(), " images, ", labels.size(), " labels, ", masks.size(), " masks");
   const FamilyInfo& f = model.info();
@@ -197,7 +248,7 @@ void evaluate_images(const Explainable& model, const std::vector<Image8>& images
         return explain(traces[k], f, em.method, eo);
       };
       score_image(images[b], labels[b], masks[b], traces[k].target, map_of, logits_of, f.normalization, methods,
-                  perturbation, counts);
+                  perturbation, counts, fill, f.layout.patch);
     }
   }
 }
@@ -215,7 +266,7 @@ int64_t shard_size(int64_t available, int64_t shard, int64_t shards) {
 
 void run_protocol(const Explainable& model, const EvalData& data, Protocol protocol,
                   const std::vector<EvalMethod>& methods, int64_t shard, int64_t shards, int64_t stop, int64_t batch,
-                  EvalCounts& counts, const std::function<bool()>& after_batch) {
+                  EvalCounts& counts, const std::function<bool()>& after_batch, Fill fill) {
   const FamilyInfo& f = model.info();
   const int64_t mine = counts.progress.total;
   HATTN_CHECK(batch >= 1 && shards >= 1 && shard >= 0 && shard < shards, "run_protocol: batch ", batch, ", shard ",
@@ -243,7 +294,7 @@ void run_protocol(const Explainable& model, const EvalData& data, Protocol proto
         counts.correct += labels[b] >= 0 && pred[b] == labels[b];
       }
     } else {
-      evaluate_images(model, images, labels, masks, methods, protocol == Protocol::Perturbation, counts);
+      evaluate_images(model, images, labels, masks, methods, protocol == Protocol::Perturbation, counts, fill);
     }
     counts.progress.done = k1;
     if (after_batch && !after_batch()) return;

@@ -42,6 +42,16 @@ struct EvalCounts {
   static EvalCounts load_csv(const std::string& path);
 };
 
+// What the perturbation test puts in place of a removed pixel (docs/definitions.md §7): black (0 in [0, 1] space,
+// Chefer's protocol), the clean image blurred by a Gaussian of σ = P/2 pixels (P the patch size at the model's
+// input; separable, radius ⌈3σ⌉, borders reflected as scipy.ndimage does, rounded to 8 bits), or the
+// normalisation's mean colour.
+enum class Fill { Black, Blur, Mean };
+Fill parse_fill(const std::string& s);  // black | blur | mean
+const char* fill_name(Fill f);
+// The 8-bit image blurred as Fill::Blur takes it.
+Image8 gaussian_blur(const Image8& image, double sigma);
+
 // Scores images (8-bit, the model's input size) for every method with one traced pass over the batch (the family
 // decides whether that is one forward and backward or one per image); the counts are those of scoring the images
 // one by one, up to float32 rounding. A `masks` entry may be empty (no segmentation); a label < 0 is unknown
@@ -49,7 +59,7 @@ struct EvalCounts {
 // normalised as the model's inputs are.
 void evaluate_images(const Explainable& model, const std::vector<Image8>& images, const std::vector<int64_t>& labels,
                      const std::vector<std::vector<uint8_t>>& masks, const std::vector<EvalMethod>& methods,
-                     bool perturbation, EvalCounts& counts);
+                     bool perturbation, EvalCounts& counts, Fill fill = Fill::Black);
 
 enum class Protocol { Perturbation, Segmentation, Accuracy };
 Protocol parse_protocol(const std::string& kind);  // perturbation | segmentation | accuracy
@@ -60,7 +70,7 @@ Protocol parse_protocol(const std::string& kind);  // perturbation | segmentatio
 // is called; it returns false to stop there. Accuracy counts the clean predictions only.
 void run_protocol(const Explainable& model, const EvalData& data, Protocol protocol,
                   const std::vector<EvalMethod>& methods, int64_t shard, int64_t shards, int64_t stop, int64_t batch,
-                  EvalCounts& counts, const std::function<bool()>& after_batch = {});
+                  EvalCounts& counts, const std::function<bool()>& after_batch = {}, Fill fill = Fill::Black);
 // The images of a shard of `available` (shard + k · shards < available).
 int64_t shard_size(int64_t available, int64_t shard, int64_t shards);
 

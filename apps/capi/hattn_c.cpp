@@ -350,7 +350,7 @@ hattn_status hattn_evaluate(hattn_model* model, const char* protocol, const char
     const ModelCall call(model);
     const xai::FamilyInfo& f = image_family(model);
     const auto o = parse_options(options, {"data", "images", "labels", "synsets", "mat", "preprocess", "methods",
-                                           "limit", "batch", "shard", "aggregate", "discard", "clamp"});
+                                           "limit", "batch", "shard", "aggregate", "discard", "clamp", "perturb"});
     auto get = [&](const char* key, const std::string& fallback) { return o.count(key) ? o.at(key) : fallback; };
     const xai::Protocol p = xai::parse_protocol(protocol);
     std::vector<xai::EvalMethod> methods =
@@ -383,10 +383,13 @@ hattn_status hattn_evaluate(hattn_model* model, const char* protocol, const char
     xai::EvalCounts counts;
     counts.progress.total = xai::shard_size(std::min(limit, data.size()), shard, shards);
     bool stopped = false;
+    const xai::Fill fill = xai::parse_fill(get("perturb", "black"));
+    HATTN_CHECK_INPUT(fill == xai::Fill::Black || p == xai::Protocol::Perturbation, "perturb applies to the ",
+                      "perturbation protocol");
     xai::run_protocol(*model->model, data, p, methods, shard, shards, -1, batch, counts, [&] {
       stopped = progress && progress(counts.progress.done, counts.progress.total, user_data) != 0;
       return !stopped;
-    });
+    }, fill);
     if (stopped)
       throw Cancelled(str("hattn_evaluate: cancelled after ", counts.progress.done, " of ", counts.progress.total,
                           " images"));

@@ -308,11 +308,13 @@ class Model:
                  synsets: Optional[str] = None, mat: Optional[str] = None, data: Optional[str] = None,
                  methods: str = "all", limit: Optional[int] = None, batch: Optional[int] = None,
                  preprocess: Optional[str] = None, shard: Optional[str] = None, progress=None,
-                 aggregate: Optional[str] = None, discard: Optional[float] = None, clamp: Optional[str] = None) -> dict:
+                 aggregate: Optional[str] = None, discard: Optional[float] = None, clamp: Optional[str] = None,
+                 perturb: Optional[str] = None) -> dict:
         """An evaluation protocol (perturbation, segmentation, accuracy) as `hattn eval` runs it; returns what its
         results.json holds, as a dict. Data: the cluttered Fashion-MNIST test set by default (data= its folder),
         images= a folder (with labels=, synsets=), or mat= gtsegs_ijcv.mat. progress(done, total) is called after
-        each batch; returning False stops the run (hattn.Cancelled), as does an exception it raises."""
+        each batch; returning False stops the run (hattn.Cancelled), as does an exception it raises. perturb (black,
+        blur, mean): what removed pixels become in the perturbation protocol."""
         import json
 
         raised = []
@@ -332,7 +334,8 @@ class Model:
                                          _options(images=images, labels=labels, synsets=synsets, mat=mat, data=data,
                                                   methods=methods, limit=_opt_int(limit, "limit"),
                                                   batch=_opt_int(batch, "batch"), preprocess=preprocess,
-                                                  shard=shard, aggregate=aggregate, discard=discard, clamp=clamp),
+                                                  shard=shard, aggregate=aggregate, discard=discard, clamp=clamp,
+                                                  perturb=perturb),
                                          ctypes.cast(callback, ctypes.c_void_p) if callback else None, None,
                                          ctypes.byref(out))
         finally:

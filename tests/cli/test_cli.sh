@@ -166,6 +166,21 @@ else
   echo "SKIP training, export, evaluation and sharding checks: $fm is missing (Debian's dataset-fashion-mnist)"
   skipped=1
 fi
+# the perturbation test's fills and the paper's ablations change the scores, not the protocol
+bundled_vim=$(dirname "$data")/../models/weights/vim_cluttered.safetensors
+for fill in blur mean; do
+  check "eval perturbation --perturb $fill" 0 "$hattn" eval perturbation --checkpoint "$bundled_vim" \
+    --limit 1 --methods attr:exact --perturb $fill --out "$tmp/perturb_$fill"
+  expect_in "perturb $fill results" "$tmp/perturb_$fill/results.json" '"attr:exact": {"positive_auc": '
+done
+check "--perturb on segmentation" 2 "$hattn" eval segmentation --checkpoint "$bundled_vim" \
+  --limit 1 --perturb blur --out "$tmp/perturb_seg"
+check "explain with ablations" 0 "$hattn" explain --checkpoint "$ckpt" --image "$img" --method rollout,attr \
+  --aggregate max --discard 0.3 --clamp abs --out "$tmp/ablate"
+check "a bad --discard" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --method rollout --discard 1.5
+check "ablations on a ViT" 2 "$hattn" explain --checkpoint "$data/vit_ref/vit.pth" --heads 3 --image "$img" \
+  --method rollout --aggregate max
+
 # ViT / DeiT checkpoints (timm's layout), through the same commands; what they lack is refused
 vit=$data/vit_ref/vit.pth
 check "classify a ViT" 0 "$hattn" classify --checkpoint "$vit" --heads 3 --image "$img" --json
