@@ -2,6 +2,7 @@
 // generation with the recurrent step. Models are folders in the state-spaces or Hugging Face layout.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -163,16 +164,40 @@ int run_lm_logits(int argc, char** argv) {
 }
 
 int run_lm_generate(int argc, char** argv) {
-  Args args("lm generate", "Greedy continuation of a token sequence: the prompt in one parallel pass, then one "
-            "recurrent step per new token (on a GPU as tensor ops, on the CPU as a host loop).");
+  Args args("lm generate", "Continuation of a token sequence, greedy or sampled: the prompt in one parallel pass, "
+            "then one recurrent step per new token (on a GPU as tensor ops, on the CPU as a host loop).");
   add_model_options(args);
   args.option("max-new-tokens", "32", "tokens to generate")
-      .option("stop", "", "stop after generating this token id (e.g. the end-of-text id)");
+      .option("stop", "", "stop after generating this token id (e.g. the end-of-text id)")
+      .option("temperature", "0", "0: greedy (the argmax); else sample from softmax(logits / temperature)")
+      .option("top-k", "0", "sampling: only the K most likely tokens (0: all)")
+      .option("top-p", "1", "sampling: only the most likely tokens whose probability reaches P (nucleus)")
+      .option("seed", "0", "sampling: the seed (equal seeds, equal continuations)");
   if (!args.parse(argc, argv)) return 0;
   const std::vector<int64_t> ids = input_ids(args);
   const int64_t n = args.get_int("max-new-tokens");
   if (n < 0) throw UsageError("--max-new-tokens must be >= 0");
   const int64_t stop = args.has("stop") ? args.get_int("stop") : -1;
+  Sampling sampling;
+  auto number = [&](const char* name) {
+    const std::string v = args.get(name);
+    size_t used = 0;
+    double x = 0;
+    try {
+      x = std::stod(v, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != v.size() || !std::isfinite(x)) throw UsageError(str("--", name, ": '", v, "' is not a number"));
+    return x;
+  };
+  sampling.temperature = number("temperature");
+  sampling.top_k = args.get_int("top-k");
+  sampling.top_p = number("top-p");
+  sampling.seed = static_cast<uint64_t>(args.get_int("seed"));
+  if (sampling.temperature < 0) throw UsageError("--temperature must be >= 0");
+  if (sampling.top_k < 0) throw UsageError("--top-k must be >= 0");
+  if (!(sampling.top_p > 0 && sampling.top_p <= 1)) throw UsageError("--top-p must be in (0, 1]");
   auto model = load_lm_model(args);
   check_ids(ids, model->config());
   const std::optional<text::BpeTokenizer> tk = find_tokenizer(args, false);
@@ -182,7 +207,7 @@ int run_lm_generate(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point t0 = Clock::now();
   Clock::time_point first, last;
-  generate_greedy(*model, ids, n, stop, [&](int64_t t) {
+  generate(*model, ids, n, stop, sampling, [&](int64_t t) {
     last = Clock::now();
     if (generated.empty()) first = last;  // the prompt has been read: one step per prompt token
     generated.push_back(t);

@@ -8,6 +8,7 @@
 #include "ops/ops.h"
 #include "ops/scalar_math.h"
 #include "tensor/parallel.h"
+#include "tensor/random.h"
 
 namespace ha {
 namespace {
@@ -273,20 +274,51 @@ std::vector<float> LmStepper::prefill(const std::vector<int64_t>& prompt) {
   return out.logits.select(0, 0).select(0, T - 1).contiguous().to_vector<float>();
 }
 
-std::vector<int64_t> generate_greedy(const MambaLM& model, const std::vector<int64_t>& prompt, int64_t max_new,
-                                     int64_t stop_token, const std::function<void(int64_t)>& on_token) {
+int64_t sample_token(const std::vector<float>& z, const Sampling& s, Generator& gen) {
+  HATTN_CHECK_INPUT(!z.empty(), "sampling from no logits");
+  HATTN_CHECK_INPUT(s.temperature >= 0 && std::isfinite(s.temperature), "temperature must be >= 0, got ", s.temperature);
+  HATTN_CHECK_INPUT(s.top_k >= 0, "top-k must be >= 0, got ", s.top_k);
+  HATTN_CHECK_INPUT(s.top_p > 0 && s.top_p <= 1, "top-p must be in (0, 1], got ", s.top_p);
+  if (s.temperature == 0) return std::max_element(z.begin(), z.end()) - z.begin();
+  const int64_t V = static_cast<int64_t>(z.size());
+  std::vector<int64_t> order(V);
+  for (int64_t i = 0; i < V; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return z[a] > z[b]; });
+  const int64_t k = s.top_k > 0 ? std::min(s.top_k, V) : V;
+  std::vector<double> p(k);
+  double total = 0;
+  for (int64_t i = 0; i < k; ++i) total += p[i] = std::exp((double(z[order[i]]) - z[order[0]]) / s.temperature);
+  int64_t keep = 0;
+  double mass = 0;
+  while (keep < k && (keep == 0 || mass < s.top_p * total)) mass += p[keep++];
+  const double u = gen.uniform() * mass;
+  double acc = 0;
+  for (int64_t i = 0; i < keep; ++i)
+    if (u < (acc += p[i])) return order[i];
+  return order[keep - 1];  // u at the top edge of the rounding
+}
+
+std::vector<int64_t> generate(const MambaLM& model, const std::vector<int64_t>& prompt, int64_t max_new,
+                              int64_t stop_token, const Sampling& sampling,
+                              const std::function<void(int64_t)>& on_token) {
   HATTN_CHECK_INPUT(!prompt.empty(), "generation needs at least one prompt token");
+  Generator gen(sampling.seed);
   LmStepper stepper(model);
   std::vector<float> logits = stepper.prefill(prompt);
   std::vector<int64_t> out;
   for (int64_t i = 0; i < max_new; ++i) {
-    const int64_t next = std::max_element(logits.begin(), logits.end()) - logits.begin();
+    const int64_t next = sample_token(logits, sampling, gen);
     out.push_back(next);
     if (on_token) on_token(next);
     if (next == stop_token || i + 1 == max_new) break;
     logits = stepper.step(next);
   }
   return out;
+}
+
+std::vector<int64_t> generate_greedy(const MambaLM& model, const std::vector<int64_t>& prompt, int64_t max_new,
+                                     int64_t stop_token, const std::function<void(int64_t)>& on_token) {
+  return generate(model, prompt, max_new, stop_token, Sampling{}, on_token);
 }
 
 }  // namespace ha

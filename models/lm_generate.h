@@ -37,8 +37,27 @@ class LmStepper {
   int64_t position_ = 0;
 };
 
-// Greedy decoding: feeds the prompt (prefill), then appends the argmax token `max_new` times (stopping early at
-// `stop_token` when >= 0). `on_token` (optional) sees each new token as it is chosen.
+// How the next token is chosen from the logits z (V):
+//   temperature 0: the argmax (greedy; ties to the lower id), whatever the other fields say;
+//   else p ∝ exp(z / temperature) over the top_k highest logits (0: all), then the smallest set of the most likely
+//   tokens whose probability reaches top_p (at least one), renormalised; one uniform draw from `seed`'s stream
+//   picks the token by the cumulative sum in order of decreasing probability (ties: the lower id first).
+// Equal seeds give equal token streams.
+struct Sampling {
+  double temperature = 0;
+  int64_t top_k = 0;
+  double top_p = 1;
+  uint64_t seed = 0;
+};
+class Generator;
+int64_t sample_token(const std::vector<float>& logits, const Sampling& s, Generator& gen);
+
+// Decoding: feeds the prompt (prefill), then appends a token chosen by `sampling` `max_new` times (stopping early
+// at `stop_token` when >= 0). `on_token` (optional) sees each new token as it is chosen.
+std::vector<int64_t> generate(const MambaLM& model, const std::vector<int64_t>& prompt, int64_t max_new,
+                              int64_t stop_token = -1, const Sampling& sampling = {},
+                              const std::function<void(int64_t)>& on_token = nullptr);
+// generate with the argmax at every step.
 std::vector<int64_t> generate_greedy(const MambaLM& model, const std::vector<int64_t>& prompt, int64_t max_new,
                                      int64_t stop_token = -1,
                                      const std::function<void(int64_t)>& on_token = nullptr);

@@ -19,6 +19,7 @@
 #include "xai/render.h"
 #include "xai/token_heatmap.h"
 #include "tensor/npy.h"
+#include "tensor/random.h"
 #include "tests/test_util.h"
 
 namespace ha::test {
@@ -181,6 +182,52 @@ TEST(Lm, RecurrentStepEqualsParallelForward) {
 
 // Hidden attention (layer 1, every channel / head) and every per-token map of the prediction at position 8,
 // against the float64 reference.
+// Sampling: the frequencies of 40,000 draws match softmax(z / T) within 5 standard deviations, top-k and top-p cut
+// where their definitions say, temperature 0 is the argmax; equal seeds continue a prompt equally, and top-k 1 is
+// greedy.
+TEST(Lm, SamplingFollowsItsDefinition) {
+  const std::vector<float> z = {2.0f, 1.0f, 0.0f, -1.0f, 1.0f};
+  auto frequencies = [&](const Sampling& s) {
+    Generator gen(s.seed);
+    std::vector<double> f(z.size(), 0.0);
+    for (int i = 0; i < 40000; ++i) f[sample_token(z, s, gen)] += 1.0 / 40000;
+    return f;
+  };
+  auto expect_matches = [&](const std::vector<double>& got, const std::vector<double>& p, const std::string& what) {
+    double total = 0;
+    for (double x : p) total += x;
+    for (size_t i = 0; i < p.size(); ++i) {
+      const double want = p[i] / total, sd = std::sqrt(want * (1 - want) / 40000);
+      EXPECT_NEAR(got[i], want, 5 * sd + 1e-12) << what << " token " << i;
+    }
+  };
+  const double T = 1.5;
+  std::vector<double> p;
+  for (float x : z) p.push_back(std::exp(x / T));
+  expect_matches(frequencies({T, 0, 1, 3}), p, "softmax");
+  // top-k 3: tokens 0, 1, 4 (the lower id first among the tied 1.0s), renormalised
+  expect_matches(frequencies({T, 3, 1, 4}), {p[0], p[1], 0, 0, p[4]}, "top-k 3");
+  // top-p: sorted probabilities (0, 1, 4, 2, 3); the smallest prefix reaching 60 % of the mass
+  double total = 0, mass = 0;
+  for (double x : p) total += x;
+  std::vector<double> nucleus(z.size(), 0.0);
+  for (int i : {0, 1, 4, 2, 3}) {
+    if (mass >= 0.6 * total) break;
+    nucleus[i] = p[i];
+    mass += p[i];
+  }
+  expect_matches(frequencies({T, 0, 0.6, 5}), nucleus, "top-p 0.6");
+  Generator gen(1);
+  EXPECT_EQ(sample_token(z, {0, 0, 1, 0}, gen), 0);  // greedy
+  EXPECT_NE(error_of([&] { sample_token(z, {1, 0, 0, 0}, gen); }).find("top-p"), std::string::npos);
+
+  auto model = load_lm(kRef + "mamba1_hf");
+  const std::vector<int64_t> prompt = {1, 2, 3, 4};
+  const Sampling warm{1.0, 0, 0.9, 7};
+  EXPECT_EQ(generate(*model, prompt, 12, -1, warm), generate(*model, prompt, 12, -1, warm));
+  EXPECT_EQ(generate(*model, prompt, 12, -1, {2.0, 1, 1, 3}), generate_greedy(*model, prompt, 12));
+}
+
 TEST(Lm, AttentionAndMapsMatchPyTorch) {
   for (const char* arch : {"mamba1", "mamba2"}) {
     auto model = xai::load(kRef + arch + "_hf");

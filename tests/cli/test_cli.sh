@@ -261,6 +261,13 @@ check "lm generate (Mamba-2, shards)" 0 "$hattn" lm generate --model "$lm/mamba2
 [[ $(tr -cd , <"$tmp/out" | wc -c) -eq 4 ]] || { echo "FAIL lm generate did not print 5 ids"; cat "$tmp/out"; failures=$((failures + 1)); }
 check "lm info" 0 "$hattn" info --checkpoint "$lm/mamba2_ss"
 expect_in "lm info config" "$tmp/out" "Mamba-2 LM D=16 layers=3 vocab=40 E=32 N=8 conv=4 heads=4 headdim=8 groups=2"
+check "lm generate sampled" 0 "$hattn" lm generate --model "$lm/mamba2_hf" --ids 1,2,3 --max-new-tokens 6 \
+  --temperature 1.2 --top-k 10 --top-p 0.9 --seed 5
+cp "$tmp/out" "$tmp/sampled1"
+check "lm generate sampled again" 0 "$hattn" lm generate --model "$lm/mamba2_hf" --ids 1,2,3 --max-new-tokens 6 \
+  --temperature 1.2 --top-k 10 --top-p 0.9 --seed 5
+cmp -s "$tmp/out" "$tmp/sampled1" || { echo "FAIL equal seeds gave different continuations"; failures=$((failures + 1)); }
+check "lm generate bad --top-p" 2 "$hattn" lm generate --model "$lm/mamba2_hf" --ids 1,2,3 --top-p 0
 check "lm id outside the vocabulary" 2 "$hattn" lm logits --model "$lm/mamba2_ss" --ids 1,40
 expect_in "lm id names the position" "$tmp/err" "token 40 at position 1"
 check "lm bad ids" 2 "$hattn" lm generate --model "$lm/mamba2_ss" --ids 1,x
