@@ -19,6 +19,7 @@ int run_attention(int argc, char** argv) {
       .option("channels", "", "half-open channel range A:B (default: all)")
       .option("preprocess", "crop", "crop | vim-eval | squash")
       .option("first-k", "0", "picture only: crop the matrices to the first K tokens (0: all)")
+      .flag("mean", "write only the channels' (heads') mean, attn_l<l>[_<direction>]_mean.npy float32 [1, L, L]")
       .option("out", "out/attention", "output folder");
   if (!args.parse(argc, argv)) return 0;
   const Preprocess mode = parse_preprocess(args.get("preprocess"));
@@ -36,12 +37,13 @@ int run_attention(int argc, char** argv) {
   const int64_t L = f.tokens;
   const auto [a, b] = channel_range(args, f.mixer_units);
   const double gib = double(b - a) * L * L * 4 / (1 << 30);
-  if (gib > 8) throw UsageError(str("--channels ", a, ":", b, " would need ", gib, " GiB; choose fewer channels"));
+  if (gib > 8 && !args.has("mean"))
+    throw UsageError(str("--channels ", a, ":", b, " would write ", gib, " GiB; choose fewer channels, or --mean"));
   Image8 img = preprocess_image(load_image(args.get("image")), f.img_size, mode);
   xai::TraceOptions forward_only;
   forward_only.gradients = false;
   const xai::Trace trace = std::move(model->trace(normalize_image(img, f.normalization), {}, forward_only)[0]);
-  write_attention(*model, trace, layer, part, a, b, first_k, args.get("out"));
+  write_attention(*model, trace, layer, part, a, b, first_k, args.get("out"), args.has("mean"));
   return 0;
 }
 

@@ -246,6 +246,7 @@ int run_lm_attention(int argc, char** argv) {
   args.option("layer", "", "layer index, 0-based", true)
       .option("channels", "", "half-open range A:B of channels (Mamba-1) or heads (Mamba-2) (default: all)")
       .option("first-k", "0", "picture only: crop the matrices to the first K tokens (0: all)")
+      .flag("mean", "write only the channels' (heads') mean, attn_l<l>[_<direction>]_mean.npy float32 [1, L, L]")
       .option("out", "out/lm_attention", "output folder");
   if (!args.parse(argc, argv)) return 0;
   const std::vector<int64_t> ids = input_ids(args);
@@ -258,11 +259,12 @@ int run_lm_attention(int argc, char** argv) {
   const int64_t T = static_cast<int64_t>(ids.size());
   const auto [a, b] = channel_range(args, f.mixer_units);
   const double gib = double(b - a) * T * T * 4 / (1 << 30);
-  if (gib > 8) throw UsageError(str("--channels ", a, ":", b, " would need ", gib, " GiB; choose fewer"));
+  if (gib > 8 && !args.has("mean"))
+    throw UsageError(str("--channels ", a, ":", b, " would write ", gib, " GiB; choose fewer, or --mean"));
   xai::TraceOptions forward_only;
   forward_only.gradients = false;
   const xai::Trace trace = std::move(model->trace(Tensor::from_vector(ids, {1, T}), {}, forward_only)[0]);
-  write_attention(*model, trace, layer, "", a, b, first_k, args.get("out"));
+  write_attention(*model, trace, layer, "", a, b, first_k, args.get("out"), args.has("mean"));
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "apps/common.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -126,24 +127,48 @@ void check_family_options(const Args& args, const xai::FamilyInfo& f, const std:
 }
 
 void write_attention(const xai::Explainable& model, const xai::Trace& trace, int64_t layer, const std::string& part,
-                     int64_t c0, int64_t c1, int64_t first_k, const std::string& folder) {
+                     int64_t c0, int64_t c1, int64_t first_k, const std::string& folder, bool mean_only) {
   const xai::FamilyInfo& f = model.info();
-  const Tensor M = trace.mixers[layer]->matrices(c0, c1, part).to(Device::cpu()).to(DType::F32);
+  const xai::MixerOperator& m = *trace.mixers[layer];
+  const int64_t T = trace.tokens;
   make_output_dir(folder);
-  const std::string base = str(folder, "/attn_l", layer, part.empty() ? "" : "_" + part);
-  save_npy(base + ".npy", M);
+  const std::string base = str(folder, "/attn_l", layer, part.empty() ? "" : "_" + part, mean_only ? "_mean" : "");
+  // channels in blocks of at most ~2^24 entries: the file is written as they come, never held whole; the
+  // picture keeps their mean and the first 15
+  const int64_t block = std::clamp<int64_t>((int64_t(1) << 24) / std::max<int64_t>(T * T, 1), 1, 64);
+  std::vector<double> sum(T * T, 0.0);
+  std::vector<Tensor> first;
+  auto sweep = [&](const std::function<void(const Tensor&)>& emit) {
+    for (int64_t a = c0; a < c1; a += block) {
+      const Tensor M = m.matrices(a, std::min(c1, a + block), part).to(Device::cpu()).to(DType::F32).contiguous();
+      const std::vector<double> v = M.to_vector<double>();
+      for (size_t k = 0; k < v.size(); ++k) sum[k % (T * T)] += v[k];
+      for (int64_t k = 0; k < M.size(0) && static_cast<int64_t>(first.size()) < 15; ++k) first.push_back(M.select(0, k));
+      if (emit) emit(M);
+    }
+  };
+  if (mean_only) {
+    sweep(nullptr);
+  } else {
+    save_npy_streamed(base + ".npy", {c1 - c0, T, T}, DType::F32, sweep);
+  }
+  for (double& x : sum) x /= double(c1 - c0);
+  const Tensor mean_matrix = Tensor::from_vector(sum, {T, T}).to(DType::F32);
+  if (mean_only) save_npy(base + ".npy", mean_matrix.reshape({1, T, T}));
   // picture: the mean, then up to 15 channels or heads, min-max each
-  const int64_t T = trace.tokens, shown = first_k > 0 ? std::min(first_k, T) : T;
+  const int64_t shown = first_k > 0 ? std::min(first_k, T) : T;
   const int64_t cell = std::max<int64_t>(1, 200 / shown);
-  std::vector<xai::Tile> tiles{{xai::matrix_picture(mean(M, {0}), first_k, cell), str("mean of ", c0, ":", c1)}};
-  for (int64_t k = 0; k < std::min<int64_t>(15, c1 - c0); ++k)
-    tiles.push_back({xai::matrix_picture(M.select(0, k), first_k, cell), str(f.mixer_unit, " ", c0 + k)});
+  std::vector<xai::Tile> tiles{{xai::matrix_picture(mean_matrix, first_k, cell), str("mean of ", c0, ":", c1)}};
+  if (!mean_only)
+    for (size_t k = 0; k < first.size(); ++k)
+      tiles.push_back({xai::matrix_picture(first[k], first_k, cell), str(f.mixer_unit, " ", c0 + int64_t(k))});
   const std::string what = f.form == xai::MixerForm::Softmax ? "softmax attention" : "abs(alpha)";
   save_png(base + ".png", xai::grid(tiles, 4, str("layer ", layer, part.empty() ? "" : ", " + part, ", ", what,
                                                   " min-max, viridis")));
-  std::fprintf(stderr, "attention: layer %lld%s %ss %lld:%lld, %lld tokens -> %s.npy, .png\n", static_cast<long long>(layer),
-               part.empty() ? "" : (" " + part).c_str(), f.mixer_unit.c_str(), static_cast<long long>(c0),
-               static_cast<long long>(c1), static_cast<long long>(T), base.c_str());
+  std::fprintf(stderr, "attention: layer %lld%s %ss %lld:%lld%s, %lld tokens -> %s.npy, .png\n",
+               static_cast<long long>(layer), part.empty() ? "" : (" " + part).c_str(), f.mixer_unit.c_str(),
+               static_cast<long long>(c0), static_cast<long long>(c1), mean_only ? " (their mean)" : "",
+               static_cast<long long>(T), base.c_str());
 }
 
 }  // namespace ha::app

@@ -33,9 +33,10 @@ xai::Ablation ablation_options(const Args& args);
 // A UsageError for each of `names` given on the command line that the family does not take (FamilyInfo::options).
 void check_family_options(const Args& args, const xai::FamilyInfo& f, const std::vector<std::string>& names);
 // Writes one layer's mixer matrices (channels or heads [c0, c1), the part `part`) as DIR/attn_l<l>[_<part>].npy,
-// float32 [c1 − c0, L, L], and a picture of their mean and the first 15 (hattn attention, hattn lm attention).
+// float32 [c1 − c0, L, L], streamed in blocks of channels, and a picture of their mean and the first 15 (hattn
+// attention, hattn lm attention). mean_only: their mean alone, DIR/attn_l<l>[_<part>]_mean.npy float32 [1, L, L].
 void write_attention(const xai::Explainable& model, const xai::Trace& trace, int64_t layer, const std::string& part,
-                     int64_t c0, int64_t c1, int64_t first_k, const std::string& folder);
+                     int64_t c0, int64_t c1, int64_t first_k, const std::string& folder, bool mean_only = false);
 
 // Creates an output folder (and its parents); a clear error when it cannot.
 void make_output_dir(const std::string& dir);

@@ -23,26 +23,50 @@ static const char* descr_of(DType t) {
   return "";
 }
 
-void save_npy(const std::string& path, const Tensor& t) {
-  Tensor c = raw::contiguous(raw::to_device(t, Device::cpu()));
+// Magic, version and the header dict of an array, padded so that the data starts at a multiple of 64.
+static void write_npy_header(std::ostream& f, const Shape& shape, DType dtype) {
   std::string dims;
-  for (int64_t i = 0; i < c.dim(); ++i) dims += (i ? ", " : "") + std::to_string(c.shape()[i]);
-  if (c.dim() == 1) dims += ",";  // Python's one-element tuple
+  for (size_t i = 0; i < shape.size(); ++i) dims += (i ? ", " : "") + std::to_string(shape[i]);
+  if (shape.size() == 1) dims += ",";  // Python's one-element tuple
   std::string header =
-      "{'descr': '" + std::string(descr_of(c.dtype())) + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+      "{'descr': '" + std::string(descr_of(dtype)) + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   // total header (magic 6 + version 2 + len 2 + text + '\n') padded to a multiple of 64
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
+  f.write(kMagic, 6);
+  const char version[2] = {1, 0};
+  f.write(version, 2);
+  uint16_t len = static_cast<uint16_t>(header.size());
+  const unsigned char le[2] = {static_cast<unsigned char>(len & 0xff), static_cast<unsigned char>(len >> 8)};
+  f.write(reinterpret_cast<const char*>(le), 2);
+  f.write(header.data(), header.size());
+}
+
+void save_npy(const std::string& path, const Tensor& t) {
+  Tensor c = raw::contiguous(raw::to_device(t, Device::cpu()));
   write_file_atomically(path, [&](std::ostream& f) {
-    f.write(kMagic, 6);
-    const char version[2] = {1, 0};
-    f.write(version, 2);
-    uint16_t len = static_cast<uint16_t>(header.size());
-    const unsigned char le[2] = {static_cast<unsigned char>(len & 0xff), static_cast<unsigned char>(len >> 8)};
-    f.write(reinterpret_cast<const char*>(le), 2);
-    f.write(header.data(), header.size());
+    write_npy_header(f, c.shape(), c.dtype());
     f.write(static_cast<const char*>(c.raw_data()), c.numel() * dtype_size(c.dtype()));
+  });
+}
+
+void save_npy_streamed(const std::string& path, const Shape& shape, DType dtype,
+                       const std::function<void(const std::function<void(const Tensor&)>& emit)>& produce) {
+  HATTN_CHECK(!shape.empty(), "save_npy_streamed: '", path, "': a 0-d array has no slices");
+  const Shape row(shape.begin() + 1, shape.end());
+  write_file_atomically(path, [&](std::ostream& f) {
+    write_npy_header(f, shape, dtype);
+    int64_t rows = 0;
+    produce([&](const Tensor& slice) {
+      Tensor c = raw::contiguous(raw::to_device(slice, Device::cpu()));
+      HATTN_CHECK(c.dtype() == dtype && c.dim() == static_cast<int64_t>(shape.size()) &&
+                      Shape(c.shape().begin() + 1, c.shape().end()) == row && rows + c.size(0) <= shape[0],
+                  "save_npy_streamed: '", path, "': a slice of ", describe(c), " does not continue ", shape_str(shape));
+      f.write(static_cast<const char*>(c.raw_data()), c.numel() * dtype_size(c.dtype()));
+      rows += c.size(0);
+    });
+    HATTN_CHECK(rows == shape[0], "save_npy_streamed: '", path, "': ", rows, " of ", shape[0], " rows were produced");
   });
 }
 

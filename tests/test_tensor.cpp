@@ -260,6 +260,35 @@ TEST(AtomicWrite, WholeOrNothing) {
   std::remove(path.c_str());
 }
 
+// An array written slice by slice is the same file as written whole; slices that do not add up leave no file.
+TEST(Npy, StreamedEqualsWhole) {
+  Generator g(4);
+  const Tensor x = uniform({5, 3, 4}, -1, 1, DType::F32, g);
+  const std::string whole = ::testing::TempDir() + "npy_whole.npy", streamed = ::testing::TempDir() + "npy_streamed.npy";
+  save_npy(whole, x);
+  save_npy_streamed(streamed, {5, 3, 4}, DType::F32, [&](const std::function<void(const Tensor&)>& emit) {
+    emit(x.narrow(0, 0, 2));
+    emit(x.narrow(0, 2, 3));
+  });
+  std::ifstream a(whole, std::ios::binary), b(streamed, std::ios::binary);
+  const std::string bytes_a((std::istreambuf_iterator<char>(a)), {}), bytes_b((std::istreambuf_iterator<char>(b)), {});
+  EXPECT_EQ(bytes_a, bytes_b);
+  const std::string bad = ::testing::TempDir() + "npy_bad.npy";
+  EXPECT_NE(error_of([&] {
+              save_npy_streamed(bad, {5, 3, 4}, DType::F32,
+                                [&](const std::function<void(const Tensor&)>& emit) { emit(x.narrow(0, 0, 4)); });
+            }).find("4 of 5 rows"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              save_npy_streamed(bad, {5, 3, 4}, DType::F32,
+                                [&](const std::function<void(const Tensor&)>& emit) { emit(x.to(DType::F64)); });
+            }).find("does not continue"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(bad));
+  std::remove(whole.c_str());
+  std::remove(streamed.c_str());
+}
+
 TEST(Tensor, CudaWithoutDeviceFailsClearly) {
   if (cuda::available()) GTEST_SKIP() << "a CUDA device is present; the CUDA suite covers it";
   std::string msg = error_of([] { Tensor::zeros({2}, DType::F32, Device::cuda()); });

@@ -206,3 +206,14 @@ def test_close_waits_for_calls_in_flight():
     assert len(results) == 1 and results[0].shape == (14, 14)
     with pytest.raises(hattn.Error, match="closed"):
         model.classify(IMAGE)
+
+
+def test_attention_mean_is_the_mean_of_the_matrices(tmp_path):
+    # (the command line's --mean, streamed over blocks of channels, against the mean of the full file)
+    cli(tmp_path, "lm", "attention", "--model", LM2, "--text", TEXT, "--layer", "1", "--out", str(tmp_path / "full"))
+    cli(tmp_path, "lm", "attention", "--model", LM2, "--text", TEXT, "--layer", "1", "--mean",
+        "--out", str(tmp_path / "mean"))
+    full = np.load(tmp_path / "full" / "attn_l1.npy").astype(np.float64)
+    mean = np.load(tmp_path / "mean" / "attn_l1_mean.npy")
+    assert mean.shape == (1,) + full.shape[1:] and mean.dtype == np.float32
+    assert np.allclose(mean[0], full.mean(0), rtol=1e-6, atol=1e-7 * np.abs(full).max())

@@ -282,6 +282,8 @@ check "lm attention (Mamba-2 heads)" 0 "$hattn" lm attention --model "$lm/mamba2
 [[ -s "$tmp/lma/attn_l2.png" ]] || { echo "FAIL lm attention picture"; failures=$((failures + 1)); }
 check "lm attention channels" 0 "$hattn" lm attention --model "$lm/mamba1_hf" --ids 1,2,3 --layer 0 --channels 4:7 --out "$tmp/lma1"
 [[ $(stat -c %s "$tmp/lma1/attn_l0.npy" 2>/dev/null) -eq $((128 + 3 * 3 * 3 * 4)) ]] || { echo "FAIL lm attn_l0.npy is not float32 [3, 3, 3]"; failures=$((failures + 1)); }
+check "lm attention --mean" 0 "$hattn" lm attention --model "$lm/mamba2_ss" --ids 1,2,3,4,5,6 --layer 2 --mean --out "$tmp/lmam"
+[[ $(stat -c %s "$tmp/lmam/attn_l2_mean.npy" 2>/dev/null) -eq $((128 + 6 * 6 * 4)) ]] || { echo "FAIL lm attn_l2_mean.npy is not float32 [1, 6, 6]"; failures=$((failures + 1)); }
 check "lm attention bad layer" 2 "$hattn" lm attention --model "$lm/mamba1_hf" --ids 1,2,3 --layer 3
 check "lm explain all" 0 "$hattn" lm explain --model "$lm/mamba1_hf" --ids 1,2,3,4,5,6,7 --query 4 --out "$tmp/lmx"
 for m in raw rollout attr unified random saliency gradxinput; do
