@@ -198,12 +198,13 @@ int run_explore(int argc, char** argv) {
   if (args.has("compare")) paths.push_back(args.get("compare"));
   for (const std::string& path : paths) {
     xai::LoadOptions own = load_options(args);
+    const xai::ModelFile file(path);
     if (paths.size() > 1) {
-      const xai::FamilyEntry& family = xai::family_of(xai::ModelFile(path));
+      const xai::FamilyEntry& family = xai::family_of(file);
       for (auto it = own.values.begin(); it != own.values.end();)
         it = xai::takes_load_option(family, it->first) ? std::next(it) : own.values.erase(it);
     }
-    models.push_back(xai::load(path, own));
+    models.push_back(xai::load(file, own));
     require_images(models.back()->info(), path);
     if (models.back()->info().methods.empty()) std::fprintf(stderr, "%s: %s\n", path.c_str(), models.back()->info().not_explainable.c_str());
   }

@@ -5,7 +5,6 @@
 #include <set>
 
 #include "ops/ops.h"
-#include "tensor/cuda/cuda_memory.h"
 #include "tensor/npy.h"
 #include "xai/render.h"
 
@@ -19,14 +18,6 @@ void add_checkpoint_options(Args& args) {
     for (const xai::LoadOption& o : f.load_options)
       if (declared.insert(o.name).second) args.option(o.name, "", o.help);
   args.option("device", "cpu", "where the model runs: cpu | cuda | cuda:N");
-}
-
-Device parse_device(const std::string& s) {
-  if (s == "cpu") return Device::cpu();
-  if (s == "cuda") return Device::cuda(0);
-  if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.find_first_not_of("0123456789", 5) == std::string::npos)
-    return Device::cuda(std::stoi(s.substr(5)));
-  throw UsageError("unknown --device '" + s + "' (cpu, cuda or cuda:N)");
 }
 
 std::pair<int64_t, int64_t> channel_range(const Args& args, int64_t total) {
@@ -74,11 +65,11 @@ void make_output_dir(const std::string& dir) {
 }
 
 Device requested_device(const Args& args) {
-  const Device dev = parse_device(args.get("device"));
-  if (dev.is_cuda())
-    HATTN_CHECK_INPUT(cuda::device_count() > dev.index, "--device ", dev.name(), ": this machine has ", cuda::device_count(),
-                      " CUDA device(s)", cuda::device_count() == 0 ? " (or this build has no CUDA)" : "");
-  return dev;
+  try {
+    return parse_device(args.get("device"));
+  } catch (const InputError& e) {
+    throw UsageError(str("--device ", args.get("device"), ": ", e.what()));
+  }
 }
 
 xai::LoadOptions load_options(const Args& args) {
@@ -101,19 +92,8 @@ void add_ablation_options(Args& args) {
 }
 
 xai::Ablation ablation_options(const Args& args) {
-  xai::Ablation a;
-  a.aggregate = xai::parse_aggregate(args.get("aggregate"));
-  a.clamp = xai::parse_clamp(args.get("clamp"));
-  const std::string d = args.get("discard");
-  size_t used = 0;
-  try {
-    a.discard = std::stod(d, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != d.size() || !(a.discard >= 0 && a.discard < 1))
-    throw UsageError("--discard expects a fraction in [0, 1), got '" + d + "'");
-  return a;
+  return xai::parse_ablation({{"aggregate", args.get("aggregate")}, {"discard", args.get("discard")},
+                              {"clamp", args.get("clamp")}});
 }
 
 void require_images(const xai::FamilyInfo& f, const std::string& path) {
@@ -130,7 +110,7 @@ void write_attention(const xai::Explainable& model, const xai::Trace& trace, int
                      int64_t c0, int64_t c1, int64_t first_k, const std::string& folder, bool mean_only) {
   const xai::FamilyInfo& f = model.info();
   const xai::MixerOperator& m = *trace.mixers[layer];
-  const int64_t T = trace.tokens;
+  const int64_t T = trace.tokens();
   make_output_dir(folder);
   const std::string base = str(folder, "/attn_l", layer, part.empty() ? "" : "_" + part, mean_only ? "_mean" : "");
   // channels in blocks of at most ~2^24 entries: the file is written as they come, never held whole; the

@@ -15,8 +15,7 @@ namespace ha::app {
 
 // --checkpoint (required), every family's load options (--stride, --img-size, --heads, --normalize) and --device.
 void add_checkpoint_options(Args& args);
-Device parse_device(const std::string& s);  // cpu | cuda | cuda:N
-// --device parsed and checked against the devices this machine and build have (an InputError naming them).
+// --device parsed and checked against the devices this machine and build have (tensor/device.h).
 Device requested_device(const Args& args);
 
 // The family-specific load options the command line gave (--stride, --img-size, --heads, --normalize: every

@@ -22,4 +22,7 @@ struct Device {
 
 inline std::ostream& operator<<(std::ostream& os, const Device& d) { return os << d.name(); }
 
+// "cpu" | "cuda" | "cuda:N", checked against the devices this machine and build have (an InputError naming them).
+Device parse_device(const std::string& name);
+
 }  // namespace ha

@@ -97,6 +97,23 @@ Clamp parse_clamp(const std::string& s) {
   throw InputError(str("unknown clamp '", s, "' (relu, none or abs)"));
 }
 
+Ablation parse_ablation(const std::map<std::string, std::string>& o) {
+  Ablation a;
+  if (const auto it = o.find("aggregate"); it != o.end()) a.aggregate = parse_aggregate(it->second);
+  if (const auto it = o.find("clamp"); it != o.end()) a.clamp = parse_clamp(it->second);
+  if (const auto it = o.find("discard"); it != o.end()) {
+    size_t used = 0;
+    try {
+      a.discard = std::stod(it->second, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    HATTN_CHECK_INPUT(used > 0 && used == it->second.size() && a.discard >= 0 && a.discard < 1,
+                      "discard expects a fraction in [0, 1), got '", it->second, "'");
+  }
+  return a;
+}
+
 const char* aggregate_name(Aggregate a) {
   switch (a) {
     case Aggregate::Mean: return "mean";
@@ -223,9 +240,9 @@ Tensor input_to_map(const MapLayout& m, const Tensor& positions) {
 Tensor rows_of(const Tensor& v) { return v.unsqueeze(0).expand({v.size(0), v.size(0)}).contiguous(); }
 
 // Row q of every channel, up to the query where the model is causal.
-Tensor query_rows(const Trace& t, int64_t l, int64_t q, RowKind kind) {
+Tensor query_rows(const Trace& t, const FamilyInfo& f, int64_t l, int64_t q, RowKind kind) {
   Tensor r = t.mixers[l]->rows(q, kind);
-  return t.causal ? r.narrow(1, 0, q + 1).contiguous() : r;
+  return f.causal ? r.narrow(1, 0, q + 1).contiguous() : r;
 }
 
 Tensor clamped(const Tensor& x, Clamp c) { return c == Clamp::Relu ? relu(x) : c == Clamp::Abs ? abs(x) : x; }
@@ -296,7 +313,7 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
       break;
   }
   HATTN_CHECK_INPUT(o.query >= 0 || t.query >= 0, method_name(method), ": needs a model with a cls token");
-  const int64_t L = t.tokens;
+  const int64_t L = t.tokens();
   HATTN_CHECK_INPUT(o.query < 0 || o.query == t.query || f.takes("query"), "explain: ", f.name, " reads the row ",
                     "of the token its trace was run for (", t.query, "); trace again for another");
   HATTN_CHECK_INPUT(o.query < L, "explain: query token ", o.query, " is outside [0, ", L, ")");
@@ -307,10 +324,10 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
   const RowKind kind = variant == Variant::Official ? RowKind::Official : RowKind::Exact;
   std::vector<Tensor> X;
 
-  HATTN_CHECK_INPUT(o.ablation.is_default() || t.form == MixerForm::Hidden ||
+  HATTN_CHECK_INPUT(o.ablation.is_default() || f.form == MixerForm::Hidden ||
                         (method != Method::Rollout && method != Method::Attr),
                     "the ablations (aggregate, discard, clamp) are of hidden attention; ", f.name, " has softmax attention");
-  if (t.form == MixerForm::Softmax) {
+  if (f.form == MixerForm::Softmax) {
     switch (method) {
       case Method::Raw:  // the last block's head mean
         return tokens_to_map(t.layout, t.mixers.back()->stats().mean.select(0, q));
@@ -343,7 +360,7 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
   if (method == Method::Raw) {
     Tensor acc;
     for (int64_t l = start; l < layers; ++l) {
-      Tensor a = mean(minmax(query_rows(t, l, q, kind)), {0});  // min-max over [C, L], channel mean
+      Tensor a = mean(minmax(query_rows(t, f, l, q, kind)), {0});  // min-max over [C, L], channel mean
       acc = acc.defined() ? add(acc, a) : a;
     }
     acc = mul(acc, 1.0 / static_cast<double>(layers - start));
@@ -403,7 +420,7 @@ Tensor explain(const Trace& t, const FamilyInfo& f, Method method, const Explain
   std::vector<float> v = map.to_vector<float>();
   for (size_t j = 0; j < v.size(); ++j) {
     HATTN_CHECK_INPUT(std::isfinite(v[j]), "explain: the ", method_name(method), " relevance is not finite");
-    v[j] = t.causal && static_cast<int64_t>(j) > q ? 0.0f : std::max(v[j], 0.0f);
+    v[j] = f.causal && static_cast<int64_t>(j) > q ? 0.0f : std::max(v[j], 0.0f);
   }
   return Tensor::from_vector(v, {static_cast<int64_t>(v.size())});
 }

@@ -13,6 +13,7 @@
 //   random, saliency (max over features of |∂/∂input|), gradxinput (|Σ features input · ∂/∂input|)
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct Ablation {
 };
 Aggregate parse_aggregate(const std::string& s);  // mean | max | min | prod
 Clamp parse_clamp(const std::string& s);          // relu | none | abs
+// The ablation that options name by key (aggregate, discard, clamp; a missing key: the default); an InputError
+// naming a bad value.
+Ablation parse_ablation(const std::map<std::string, std::string>& options);
 const char* aggregate_name(Aggregate a);
 const char* clamp_name(Clamp c);
 

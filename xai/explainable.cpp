@@ -8,10 +8,7 @@ namespace ha::xai {
 Trace blank_trace(const FamilyInfo& f) {
   Trace t;
   t.query = f.default_query;
-  t.tokens = f.tokens;
   t.layout = f.layout;
-  t.form = f.form;
-  t.causal = f.causal;
   return t;
 }
 

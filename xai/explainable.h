@@ -119,17 +119,16 @@ struct Trace {
   Tensor logits;        // images: (1, classes); tokens: (T, V), CPU
   int64_t target = 0;   // the class, or the next token, whose logit is explained
   int64_t query = 0;    // the token whose row the methods read (cls; the query position); < 0: none (no cls)
-  int64_t tokens = 0;   // L
   std::vector<std::shared_ptr<const MixerOperator>> mixers;  // per layer
   std::vector<Tensor> block_grads;  // Hidden: ∂target/∂(layer l's output) (L, D) per layer, CPU
   Tensor input;         // what the gradient baselines read, CPU: the normalised image (3, H, W), the embeddings (T, D)
   Tensor input_grad;    // ∂target/∂input, the same shape
-  MapLayout layout;
-  MixerForm form = MixerForm::Hidden;
-  bool causal = false;
+  MapLayout layout;      // the family's, with the map's shape for this input
+
+  int64_t tokens() const { return mixers.empty() ? 0 : mixers.front()->tokens(); }  // L
 };
 
-// A trace with what the family fixes filled in (query, tokens, layout, form, causal): where a family's pass starts.
+// A trace with what the family fixes filled in (the query token, the layout): where a family's pass starts.
 Trace blank_trace(const FamilyInfo& family);
 
 struct Target {

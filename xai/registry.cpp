@@ -68,9 +68,12 @@ std::string checkpoint_extras_lines(const Checkpoint& ckpt) {
 }
 
 std::unique_ptr<Explainable> load(const std::string& path, const LoadOptions& options) {
-  const ModelFile file(path);
+  return load(ModelFile(path), options);
+}
+
+std::unique_ptr<Explainable> load(const ModelFile& file, const LoadOptions& options) {
   const FamilyEntry& f = family_of(file);
-  check_load_options(f, options, path);
+  check_load_options(f, options, file.path());
   return f.load(file, options);
 }
 

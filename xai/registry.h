@@ -59,6 +59,7 @@ bool takes_load_option(const FamilyEntry& family, const std::string& name);
 // An InputError when `options` names one the family does not take.
 void check_load_options(const FamilyEntry& family, const LoadOptions& options, const std::string& path);
 std::unique_ptr<Explainable> load(const std::string& path, const LoadOptions& options = {});
+std::unique_ptr<Explainable> load(const ModelFile& file, const LoadOptions& options = {});  // the file opened once
 std::string inspect(const std::string& path, const LoadOptions& options = {});
 
 // `hattn info`'s lines about a checkpoint file: "file  PATH (format, N tensors, M values)", and what else it holds.

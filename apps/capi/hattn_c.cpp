@@ -104,41 +104,12 @@ std::map<std::string, std::string> parse_options(const char* text, const std::se
   return out;
 }
 
-int64_t to_int(const std::map<std::string, std::string>& o, const std::string& key, int64_t fallback) {
-  return xai::option_int(o, key, fallback);
-}
 
 // aggregate, discard, clamp: the paper's ablations of rollout and attr, where the family has hidden attention.
 xai::Ablation ablation_of(const std::map<std::string, std::string>& o, const xai::FamilyInfo& f) {
   for (const char* name : {"aggregate", "discard", "clamp"})
     HATTN_CHECK_INPUT(!o.count(name) || f.takes(name), "option ", name, " does not apply to a ", f.name, " model");
-  xai::Ablation a;
-  if (o.count("aggregate")) a.aggregate = xai::parse_aggregate(o.at("aggregate"));
-  if (o.count("clamp")) a.clamp = xai::parse_clamp(o.at("clamp"));
-  if (o.count("discard")) {
-    size_t used = 0;
-    try {
-      a.discard = std::stod(o.at("discard"), &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    HATTN_CHECK_INPUT(used > 0 && used == o.at("discard").size() && a.discard >= 0 && a.discard < 1,
-                      "discard expects a fraction in [0, 1), got '", o.at("discard"), "'");
-  }
-  return a;
-}
-
-Device parse_device(const std::string& s) {
-  Device d = Device::cpu();
-  if (s == "cuda") d = Device::cuda(0);
-  else if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.size() <= 8 &&
-           s.find_first_not_of("0123456789", 5) == std::string::npos)
-    d = Device::cuda(std::stoi(s.substr(5)));
-  else HATTN_CHECK_INPUT(s == "cpu", "unknown device '", s, "' (cpu, cuda or cuda:N)");
-  if (d.is_cuda())
-    HATTN_CHECK_INPUT(cuda::device_count() > d.index, "device ", d.name(), ": this machine has ", cuda::device_count(),
-                      " CUDA device(s)", cuda::device_count() == 0 ? " (or this build has no CUDA)" : "");
-  return d;
+  return xai::parse_ablation(o);
 }
 
 hattn_array* make_array(const Tensor& t) {
@@ -292,15 +263,15 @@ hattn_status hattn_explain(hattn_model* model, const hattn_image* image, const c
     xai::ExplainOptions eo;
     if (o.count("variant")) eo.variant = xai::parse_variant(o.at("variant"));
     xai::resolve_variant(f, method, eo.variant);
-    eo.start_layer = to_int(o, "start-layer", -1);
+    eo.start_layer = xai::option_int(o, "start-layer", -1);
     HATTN_CHECK_INPUT(!o.count("start-layer") || (eo.start_layer >= 0 && eo.start_layer < f.layers), "start_layer ",
                       eo.start_layer, " is outside [0, ", f.layers, ")");
-    eo.seed = static_cast<uint64_t>(to_int(o, "seed", 0));
+    eo.seed = static_cast<uint64_t>(xai::option_int(o, "seed", 0));
     eo.ablation = ablation_of(o, f);
-    eo.query = to_int(o, "query", -1);
+    eo.query = xai::option_int(o, "query", -1);
     HATTN_CHECK_INPUT(!o.count("query") || (eo.query >= 0 && eo.query < f.tokens), "query ", eo.query,
                       " is outside the ", f.tokens, " tokens");
-    const int64_t target = to_int(o, "class", -1);
+    const int64_t target = xai::option_int(o, "class", -1);
     HATTN_CHECK_INPUT(!o.count("class") || (target >= 0 && target < f.num_classes), "class ", target,
                       " is outside [0, ", f.num_classes, ")");
     xai::TraceOptions to;
@@ -329,8 +300,8 @@ hattn_status hattn_attention(hattn_model* model, const hattn_image* image, int64
       const std::string& s = o.at("channels");
       const size_t colon = s.find(':');
       HATTN_CHECK_INPUT(colon != std::string::npos, "channels expects A:B, got '", s, "'");
-      c0 = to_int({{"channels", s.substr(0, colon)}}, "channels", 0);
-      c1 = to_int({{"channels", s.substr(colon + 1)}}, "channels", 0);
+      c0 = xai::option_int({{"channels", s.substr(0, colon)}}, "channels", 0);
+      c1 = xai::option_int({{"channels", s.substr(colon + 1)}}, "channels", 0);
       HATTN_CHECK_INPUT(0 <= c0 && c0 < c1 && c1 <= f.mixer_units, "channels ", s, " must satisfy 0 <= A < B <= ",
                         f.mixer_units);
     }
@@ -362,8 +333,8 @@ hattn_status hattn_evaluate(hattn_model* model, const char* protocol, const char
       const std::string& s = o.at("shard");
       const size_t slash = s.find('/');
       HATTN_CHECK_INPUT(slash != std::string::npos, "shard expects i/n, got '", s, "'");
-      shard = to_int({{"shard", s.substr(0, slash)}}, "shard", 0);
-      shards = to_int({{"shard", s.substr(slash + 1)}}, "shard", 0);
+      shard = xai::option_int({{"shard", s.substr(0, slash)}}, "shard", 0);
+      shards = xai::option_int({{"shard", s.substr(slash + 1)}}, "shard", 0);
       HATTN_CHECK_INPUT(shards >= 1 && shard >= 0 && shard < shards, "shard expects i/n with 0 <= i < n, got '", s, "'");
     }
     EvalDataSpec spec;
@@ -377,8 +348,8 @@ hattn_status hattn_evaluate(hattn_model* model, const char* protocol, const char
     spec.input_size = f.img_size;
     const EvalData data(spec);
     HATTN_CHECK_INPUT(data.size() > 0, "the data set holds no images");
-    const int64_t limit = to_int(o, "limit", data.is_cluttered() ? 1000 : data.size());
-    const int64_t batch = to_int(o, "batch", 1);
+    const int64_t limit = xai::option_int(o, "limit", data.is_cluttered() ? 1000 : data.size());
+    const int64_t batch = xai::option_int(o, "batch", 1);
     HATTN_CHECK_INPUT(limit > 0 && batch > 0, "limit and batch must be positive");
     xai::EvalCounts counts;
     counts.progress.total = xai::shard_size(std::min(limit, data.size()), shard, shards);
@@ -422,14 +393,14 @@ hattn_status hattn_lm_explain(hattn_model* model, const int64_t* ids, int64_t n,
                                            "clamp"});
     const xai::Method method = xai::parse_method(o.count("method") ? o.at("method") : "attr");
     xai::resolve_variant(f, method, std::nullopt);
-    const int64_t query = to_int(o, "query", -1), target = to_int(o, "target", -1);
+    const int64_t query = xai::option_int(o, "query", -1), target = xai::option_int(o, "target", -1);
     HATTN_CHECK_INPUT(!o.count("query") || (query >= 0 && query < n), "query ", query, " is outside [0, ", n, ")");
     HATTN_CHECK_INPUT(!o.count("target") || target >= 0, "target must be a token id >= 0");
     xai::ExplainOptions eo;
-    eo.start_layer = to_int(o, "start-layer", -1);
+    eo.start_layer = xai::option_int(o, "start-layer", -1);
     HATTN_CHECK_INPUT(!o.count("start-layer") || (eo.start_layer >= 0 && eo.start_layer < f.layers), "start_layer ",
                       eo.start_layer, " is outside [0, ", f.layers, ")");
-    eo.seed = static_cast<uint64_t>(to_int(o, "seed", 0));
+    eo.seed = static_cast<uint64_t>(xai::option_int(o, "seed", 0));
     eo.ablation = ablation_of(o, f);
     const xai::Trace t = std::move(model->model->trace(ids_input(ids, n), {{target, query}})[0]);
     *relevance = make_array(xai::explain(t, f, method, eo));

@@ -49,7 +49,7 @@ check "init bad stride" 2 "$hattn" init --stride 0 --out "$tmp/never.safetensors
 check "init unwritable" 2 "$hattn" init --out /proc/none/x.safetensors
 [[ -e "$tmp/never.safetensors" ]] && { echo "FAIL init wrote a file after bad usage"; failures=$((failures + 1)); }
 check "bad --device" 2 "$hattn" classify --checkpoint "$ckpt" --image "$img" --device gpu
-expect_in "bad --device names it" "$tmp/err" "unknown --device 'gpu'"
+expect_in "bad --device names it" "$tmp/err" "--device gpu: unknown device 'gpu'"
 check "help" 0 "$hattn" classify --help
 expect_in "help text" "$tmp/out" "--preprocess"
 

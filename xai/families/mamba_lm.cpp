@@ -100,7 +100,6 @@ class LmExplainable final : public Explainable {
     const int64_t T = static_cast<int64_t>(ids.size());
     const Target target = targets.empty() ? Target{} : targets[0];
     Trace t = blank_trace(info_);
-    t.tokens = T;
     t.layout.shape = {T};
     t.query = target.position < 0 ? T - 1 : target.position;
     HATTN_CHECK_INPUT(t.query < T, "explain: query position ", t.query, " is beyond the ", T, " tokens");
