@@ -45,6 +45,40 @@ void BM_ScanForwardBackward(benchmark::State& state) {
   counters(state, B, E, L, N, 4);
 }
 
+// Mamba-2's scan at the 130m shape (24 heads of P = 64, N = 128, one group): the chunked SSD form against the
+// recurrence it replaces (one selective scan over the 1,536 channels with N = 128). GFLOP/s counts the chunked
+// form's multiply-adds as 2 flops: per chunk and head 2·Q·Q·P (scores × X) + 2·Q·P·N (state) + 2·Q·N·P (C × state),
+// and per chunk and group 2·Q·Q·N (C Bᵀ).
+void BM_Ssd(benchmark::State& state) {
+  const int64_t H = 24, P = 64, N = 128, L = state.range(0), Q = state.range(1);
+  ha::Generator g(1);
+  using ha::DType;
+  ha::SsdInputs in{ha::randn({1, H * P, L}, DType::F32, g), ha::uniform({1, H, L}, 0.01, 1.0, DType::F32, g),
+                   ha::mul(ha::uniform({H}, 0.5, 2, DType::F32, g), -1.0), ha::randn({1, N, L}, DType::F32, g),
+                   ha::randn({1, N, L}, DType::F32, g), ha::randn({H}, DType::F32, g), 1, Q};
+  const bool backward = state.range(2) != 0;
+  if (backward)
+    for (ha::Tensor* t : {&in.x, &in.delta, &in.A, &in.Bm, &in.Cm, &in.D}) t->requires_grad_();
+  for (auto _ : state) {
+    ha::Tensor y = ha::ssd_chunked(in);
+    if (backward) {
+      ha::sum(y).backward();
+      for (ha::Tensor* t : {&in.x, &in.delta, &in.A, &in.Bm, &in.Cm, &in.D}) t->zero_grad();
+    }
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  const double flops = 2.0 * L * (H * (Q * P + 2.0 * P * N) + Q * N) * (backward ? 3 : 1);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_SsdAsScan(benchmark::State& state) {
+  const int64_t E = 24 * 64, N = 128, L = state.range(0);
+  ha::ScanInputs s = make(1, E, L, N);
+  s.z = ha::Tensor();
+  for (auto _ : state) benchmark::DoNotOptimize(ha::selective_scan(s).raw_data());
+  counters(state, 1, E, L, N, 1);
+}
+
 void shapes(benchmark::internal::Benchmark* b) {
   for (int64_t e : {384, 768})
     for (int64_t l : {197, 730}) b->Args({e, l});
@@ -54,4 +88,6 @@ void shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_ScanForward)->Name("scan_forward")->Apply(shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ScanForwardBackward)->Name("scan_forward_backward")->Apply(shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Ssd)->Name("ssd_chunked")->ArgNames({"L", "Q", "bwd"})->Args({512, 32, 0})->Args({512, 64, 0})->Args({512, 128, 0})->Args({2048, 64, 0})->Args({512, 64, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SsdAsScan)->Name("ssd_as_scan")->Arg(512)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_MAIN();

@@ -3,6 +3,11 @@
 #include "autograd/grad_mode.h"
 
 namespace ha::nn {
+namespace {
+// Tokens per SSD chunk: the released kernels' 256 suit a GPU; on a CPU 64 keeps the Q×Q scores and the
+// per-chunk states in cache, and the work grows as L·Q for the scores against L·P·N for the states.
+constexpr int64_t kChunk = 64;
+}  // namespace
 
 Mamba2Mixer::Mamba2Mixer(const Mamba2Config& c) : cfg(c) {
   HATTN_CHECK(c.nheads > 0 && c.d_inner % c.nheads == 0 && c.ngroups > 0 && c.nheads % c.ngroups == 0,
@@ -20,8 +25,8 @@ Mamba2Mixer::Mamba2Mixer(const Mamba2Config& c) : cfg(c) {
 }
 
 Tensor Mamba2Mixer::operator()(const Tensor& a, Mamba2Trace* trace) const {
-  const int64_t E = cfg.d_inner, H = cfg.nheads, G = cfg.ngroups, N = cfg.d_state, P = cfg.headdim();
-  const int64_t Bsz = a.size(0), L = a.size(1), Hg = H / G, Eg = E / G;
+  const int64_t E = cfg.d_inner, H = cfg.nheads, G = cfg.ngroups, N = cfg.d_state;
+  const int64_t Bsz = a.size(0), L = a.size(1), Eg = E / G;
   // Channel-major projections, as in the Mamba-1 mixer: the conv and the scan read (B, C, L) rows.
   Tensor proj = matmul(in_proj_weight, a.transpose(1, 2));  // (B, 2E + 2GN + H, L)
   Tensor z = proj.narrow(1, 0, E);
@@ -30,31 +35,15 @@ Tensor Mamba2Mixer::operator()(const Tensor& a, Mamba2Trace* trace) const {
   Tensor dt = proj.narrow(1, E + cfg.conv_dim(), H);  // (B, H, L)
   Tensor x = xBC.narrow(1, 0, E), Bm = xBC.narrow(1, E, G * N), Cm = xBC.narrow(1, E + G * N, G * N);
   Tensor A = neg(exp(A_log));  // (H)
-  // Per-head quantities repeated over the head's P channels (broadcast views; their adjoint sums them back).
-  auto per_channel = [&](const Tensor& h_values, int64_t g) {  // (H) -> (E/G) for group g
-    return h_values.narrow(0, g * Hg, Hg).reshape({Hg, 1}).expand({Hg, P}).reshape({Eg});
-  };
-  std::vector<Tensor> ys;
-  for (int64_t g = 0; g < G; ++g) {
-    ScanInputs in;
-    in.u = x.narrow(1, g * Eg, Eg);
-    in.delta = dt.narrow(1, g * Hg, Hg).reshape({Bsz, Hg, 1, L}).expand({Bsz, Hg, P, L}).reshape({Bsz, Eg, L});
-    in.delta_bias = per_channel(dt_bias, g);
-    in.A = per_channel(A, g).reshape({Eg, 1}).expand({Eg, N});
-    in.Bm = Bm.narrow(1, g * N, N);
-    in.Cm = Cm.narrow(1, g * N, N);
-    in.D = per_channel(D, g);
-    in.delta_softplus = true;
-    ys.push_back(selective_scan(in));  // (B, E/G, L)
-  }
-  Tensor y = G == 1 ? ys[0] : concat(ys, 1);
+  Tensor delta = softplus(add(dt, dt_bias.reshape({H, 1})));  // (B, H, L)
+  Tensor y = ssd_chunked({x, delta, A, Bm, Cm, D, G, kChunk});  // (B, E, L)
   y = mul(y, silu(z)).transpose(1, 2);  // (B, L, E)
   // RMSNorm over each group's channels, then the per-channel weight
   Tensor unit = Tensor::ones({Eg}, y.dtype(), y.device());
   y = mul(rms_norm(y.reshape({Bsz, L, G, Eg}), unit, cfg.norm_eps).reshape({Bsz, L, E}), norm_weight);
   if (trace) {
     NoGradGuard no_grad;
-    trace->delta = softplus(add(dt, dt_bias.reshape({H, 1}))).contiguous().detach();
+    trace->delta = delta.contiguous().detach();
     trace->Bm = Bm.contiguous().detach();
     trace->Cm = Cm.contiguous().detach();
     trace->A = A.detach();

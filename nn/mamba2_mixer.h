@@ -5,9 +5,8 @@
 //   Δ = softplus(dt + dt_bias) per head, A_h = -exp(A_log_h); head h keeps a P×N state:
 //     S_t = exp(Δ_t A_h) S_{t-1} + Δ_t x_t B_tᵀ,   y_t = S_t C_t + D_h x_t
 //   y = RMSNorm over each group's E/G channels of (y ⊙ silu(z)), times norm.weight;  out = out_proj(y)
-// The recurrence is Mamba-1's selective scan with Δ, A and D the same for the P channels of a head and B, C
-// shared within a group, so it runs on the existing scan op (one call per group): no new kernel, and its
-// gradient is the scan's.
+// The recurrence runs in the chunked state-space-duality form (ops/ssd_chunked.cpp): batched GEMMs within
+// chunks and a short recurrence across them, per head (no per-channel expansion); its gradient is its ops'.
 #pragma once
 #include "nn/module.h"
 #include "ops/ops.h"

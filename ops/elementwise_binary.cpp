@@ -2,6 +2,8 @@
 // with sum_to (broadcasting's adjoint). Derivatives:
 //   add (1, 1) | sub (1, -1) | mul (b, a) | div (1/b, -a/b^2) | maximum/minimum: the larger/smaller input,
 //   half each on ties. Comparisons are not differentiable.
+#include <array>
+
 #include "autograd/function_node.h"
 #include "ops/cuda/elementwise_cuda.h"
 #include "ops/dispatch.h"
@@ -50,21 +52,40 @@ Tensor binary_kernel(const char* op, const Tensor& a, const Tensor& b, F f) {
       });
       return;
     }
-    // Strided: split the outermost dim across threads.
-    const Shape& ost = out.strides();
-    Shape inner(shape.begin() + (shape.empty() ? 0 : 1), shape.end());
-    Shape sa(ea.strides().begin() + (shape.empty() ? 0 : 1), ea.strides().end());
-    Shape sb(eb.strides().begin() + (shape.empty() ? 0 : 1), eb.strides().end());
-    Shape so(ost.begin() + (shape.empty() ? 0 : 1), ost.end());
-    int64_t outer = shape.empty() ? 1 : shape[0];
-    int64_t per = std::max<int64_t>(1, numel_of(inner));
+    // Strided (broadcasts, views): the leading dims, as many as give the threads enough rows, are split across
+    // threads; the rest run as strided_loop's merged runs, with unit- and zero-stride runs (a broadcast operand)
+    // as plain loops the compiler vectorises.
+    const int64_t nd = static_cast<int64_t>(shape.size());
+    int64_t lead = 0, outer = 1;
+    while (lead < nd - 1 && outer < 64) outer *= shape[lead++];
+    const Shape inner(shape.begin() + lead, shape.end());
+    const Shape so(out.strides().begin() + lead, out.strides().end());
+    const Shape sa(ea.strides().begin() + lead, ea.strides().end());
+    const Shape sb(eb.strides().begin() + lead, eb.strides().end());
+    const int64_t per = std::max<int64_t>(1, numel_of(inner));
     parallel_for(outer, std::max<int64_t>(1, (1 << 14) / per), [&](int64_t s, int64_t e) {
       for (int64_t i = s; i < e; ++i) {
-        int64_t o0 = shape.empty() ? 0 : i * ost[0];
-        int64_t a0 = shape.empty() ? 0 : i * ea.strides()[0];
-        int64_t b0 = shape.empty() ? 0 : i * eb.strides()[0];
-        strided_loop<3>(inner, {&so, &sa, &sb}, {o0, a0, b0}, [&](auto off, int64_t n, auto st) {
-          for (int64_t k = 0; k < n; ++k) y[off[0] + k * st[0]] = f(pa[off[1] + k * st[1]], pb[off[2] + k * st[2]]);
+        std::array<int64_t, 3> base{0, 0, 0};
+        for (int64_t d = lead - 1, r = i; d >= 0; --d) {
+          const int64_t k = r % shape[d];
+          r /= shape[d];
+          base[0] += k * out.strides()[d], base[1] += k * ea.strides()[d], base[2] += k * eb.strides()[d];
+        }
+        strided_loop<3>(inner, {&so, &sa, &sb}, base, [&](auto off, int64_t n, auto st) {
+          T* __restrict yo = y + off[0];
+          const T* __restrict ao = pa + off[1];
+          const T* __restrict bo = pb + off[2];
+          if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+            for (int64_t k = 0; k < n; ++k) yo[k] = f(ao[k], bo[k]);
+          } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
+            const T bv = *bo;
+            for (int64_t k = 0; k < n; ++k) yo[k] = f(ao[k], bv);
+          } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
+            const T av = *ao;
+            for (int64_t k = 0; k < n; ++k) yo[k] = f(av, bo[k]);
+          } else {
+            for (int64_t k = 0; k < n; ++k) yo[k * st[0]] = f(ao[k * st[1]], bo[k * st[2]]);
+          }
         });
       }
     });

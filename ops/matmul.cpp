@@ -53,8 +53,9 @@ void batched_gemm(const Tensor& A_in, const Tensor& B_in, Tensor& C) {
       for (int64_t b = 0; b < batch; ++b) one(b);
       return;
     }
-    // Small matrices: one per thread. Large ones: gemm parallelises inside.
-    if (batch > 1 && M * N * K < (1 << 18)) {
+    // One matrix per thread when there are enough of them to keep every thread busy, or when they are too small
+    // to split; otherwise gemm parallelises inside. Either way each element is summed in the same order.
+    if (batch > 1 && (batch >= num_threads() || M * N * K < (1 << 18))) {
       parallel_for(batch, 1, [&](int64_t s, int64_t e) {
         for (int64_t b = s; b < e; ++b) one(b);
       });

@@ -105,4 +105,15 @@ struct ScanInputs {
 Tensor selective_scan(const ScanInputs& in);
 Tensor selective_scan_composite(const ScanInputs& in);  // built from the ops above: the fused scan's oracle
 
+// ---- Mamba-2's scan in the chunked state-space-duality form (ssd_chunked.cpp), composed of the ops above:
+// x (B, H·P, L) channel e = h·P + p; delta (B, H, L) Δ itself (softplus and bias already applied); A, D (H);
+// Bm, Cm (B, G·N, L), head h reading group h·G/H. Returns y (B, H·P, L) = the selective scan of each channel with
+// its head's Δ, A, D and its group's B, C. chunk: tokens per chunk (the last one padded).
+struct SsdInputs {
+  Tensor x, delta, A, Bm, Cm, D;
+  int64_t groups = 1;
+  int64_t chunk = 64;
+};
+Tensor ssd_chunked(const SsdInputs& in);
+
 }  // namespace ha

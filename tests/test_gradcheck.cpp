@@ -150,6 +150,13 @@ std::vector<Case> cases() {
   scan_case("selective_scan_reverse", 1, 3, 197, 4, true, true, false, 40);
   scan_case("selective_scan_bare", 3, 5, 17, 3, false, false, false, 48);
   scan_case("selective_scan_composite", 3, 3, 17, 4, true, true, true, 24);
+  // Mamba-2's chunked form: 2 groups of 2 heads, P 3, N 4; L 11 in chunks of 4 (padded last chunk, 3 chunks)
+  c.push_back({"ssd_chunked",
+               [](Generator& g) {
+                 return Inputs{rn(g, {2, 12, 11}), un(g, {2, 4, 11}, 0.05, 1.0), mul(un(g, {4}, 0.5, 2), -1.0),
+                               rn(g, {2, 8, 11}), rn(g, {2, 8, 11}), rn(g, {4})};
+               },
+               [](const Inputs& x) { return ssd_chunked({x[0], x[1], x[2], x[3], x[4], x[5], 2, 4}); }, 40});
   return c;
 }
 
