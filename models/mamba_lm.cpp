@@ -1,6 +1,9 @@
 #include "models/mamba_lm.h"
 
 #include <algorithm>
+#include <memory>
+
+#include "autograd/grad_mode.h"
 
 namespace ha {
 
@@ -81,7 +84,9 @@ LmOutput MambaLM::forward(const Tensor& ids_in, const LmForwardOptions& options)
     out.mixer_outputs.push_back(m);
     r = add(r, m);
   }
-  out.logits = matmul(norm_f(r), head_weight().transpose(0, 1));  // (B, T, V)
+  out.hidden = norm_f(r);
+  std::unique_ptr<NoGradGuard> no_grad = options.detach_logits ? std::make_unique<NoGradGuard>() : nullptr;
+  out.logits = matmul(out.hidden, head_weight().transpose(0, 1));  // (B, T, V)
   return out;
 }
 

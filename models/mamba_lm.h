@@ -41,10 +41,14 @@ struct LmForwardOptions {
   bool trace = false;               // fill LmOutput::traces
   bool retain_block_grads = false;  // retain_grad() on every mixer output
   bool embeddings_require_grad = false;  // make LmOutput::embeddings a leaf that collects ∂/∂e
+  // The logits outside the autograd graph: a caller that differentiates one logit takes it from `hidden` (the
+  // head's backward for all T·V logits would cost as much as its forward).
+  bool detach_logits = false;
 };
 
 struct LmOutput {
   Tensor logits;                       // (B, T, V)
+  Tensor hidden;                       // (B, T, D) what the head reads: norm_f of the last residual
   Tensor embeddings;                   // (B, T, D) the looked-up token embeddings
   std::vector<Tensor> mixer_outputs;   // (B, T, D) per layer
   std::vector<LmLayerTrace> traces;    // per layer, when options.trace

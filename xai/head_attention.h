@@ -2,7 +2,7 @@
 // decay, so its matrix is a masked, decayed Gram matrix of the group's C and B:
 //   α_h[i,j] = (C_i · B_j) · exp(A_h · Σ_{k=j+1..i} Δ_k) · Δ_j   for j ≤ i, else 0
 // and Σ_j α_h[i,j] x_j = y_i − D_h x_i for every channel of the head (tested). With prefix sums S_i = Σ_{k≤i} Δ_k
-// (in double) the exponent A_h (S_i − S_j) is ≤ 0: no overflow. C·B costs O(T²N) per group, the rest O(T²) per head.
+// (in double) the exponent A_h (S_i − S_j) is ≤ 0: no overflow. C·B is one GEMM per group (O(T²N)), the rest O(T²) per head.
 #pragma once
 #include "nn/mamba2_mixer.h"
 
@@ -12,5 +12,13 @@ namespace ha::xai {
 Tensor head_attention_matrices(const nn::Mamba2Trace& t, int64_t batch, int64_t h0, int64_t h1);
 // Row q of every head: (H, T), zero beyond q.
 Tensor head_rows(const nn::Mamba2Trace& t, int64_t batch, int64_t q);
+
+// Head means of α and max(α, 0), float64 (T, T), and α's extremes over every head and entry (the zeros above the
+// diagonal included), row by row without the (H, T, T) tensor.
+struct HeadAttentionStats {
+  Tensor mean, mean_relu;
+  double min = 0, max = 0;
+};
+HeadAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch);
 
 }  // namespace ha::xai

@@ -1,5 +1,6 @@
 #include "xai/hidden_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -324,6 +325,61 @@ LayerAttentionStats layer_attention_stats(const nn::MixerTrace& m, int64_t batch
     s.mean_sum = add(s.mean_fwd, s.mean_bwd);
     s.min_sum = *std::min_element(lo.begin(), lo.end());
     s.max_sum = *std::max_element(hi.begin(), hi.end());
+  });
+  return s;
+}
+
+CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t batch) {
+  const int64_t E = t.delta.size(1), L = t.delta.size(2);
+  // Fixed channel ranges, summed in order: results independent of the thread count. Each range keeps two L×L
+  // partial sums in double, so memory is 2·kRanges·L² doubles (256 MB at L = 2048), never C·L².
+  constexpr int64_t kRanges = 8;
+  const int64_t per = (E + kRanges - 1) / kRanges;
+  CausalAttentionStats s;
+  dispatch_floating(t.delta.dtype(), "causal_attention_stats", [&](auto tag) {
+    using T = decltype(tag);
+    Factors<T> f(t, batch);
+    std::vector<double> part(kRanges * 2 * L * L, 0.0);
+    std::vector<T> lo(kRanges, T(0)), hi(kRanges, T(0));  // the zeros above the diagonal count (L > 1)
+    if (L == 1) std::fill(lo.begin(), lo.end(), std::numeric_limits<T>::infinity()),
+                std::fill(hi.begin(), hi.end(), -std::numeric_limits<T>::infinity());
+    parallel_for(kRanges, 1, [&](int64_t r0, int64_t r1) {
+      std::vector<T> decay, drive, Q, row;
+      for (int64_t r = r0; r < r1; ++r) {
+        double* sum = &part[(r * 2 + 0) * L * L];
+        double* sum_relu = &part[(r * 2 + 1) * L * L];
+        T lo_r = lo[r], hi_r = hi[r];
+        for (int64_t d = r * per; d < std::min(E, (r + 1) * per); ++d) {
+          f.channel(d, decay, drive);
+          f.matrix(decay, drive, Q, row, [&](int64_t i, const T* a) {
+            double* __restrict si = sum + i * L;
+            double* __restrict ri = sum_relu + i * L;
+            for (int64_t j = 0; j <= i; ++j) {
+              const T v = a[j];
+              si[j] += double(v);
+              ri[j] += double(v > T(0) ? v : T(0));
+              lo_r = v < lo_r ? v : lo_r;
+              hi_r = v > hi_r ? v : hi_r;
+            }
+          });
+        }
+        lo[r] = lo_r, hi[r] = hi_r;
+      }
+    });
+    Tensor mean = Tensor::zeros({L, L}, DType::F64), mean_relu = Tensor::zeros({L, L}, DType::F64);
+    double* pm = mean.data<double>();
+    double* pr = mean_relu.data<double>();
+    parallel_for(L, 8, [&](int64_t i0, int64_t i1) {
+      for (int64_t k = i0 * L; k < i1 * L; ++k) {
+        double a = 0, b = 0;
+        for (int64_t r = 0; r < kRanges; ++r) a += part[(r * 2) * L * L + k], b += part[(r * 2 + 1) * L * L + k];
+        pm[k] = a / double(E), pr[k] = b / double(E);
+      }
+    });
+    s.mean = mean;
+    s.mean_relu = mean_relu;
+    s.min = double(*std::min_element(lo.begin(), lo.end()));
+    s.max = double(*std::max_element(hi.begin(), hi.end()));
   });
   return s;
 }

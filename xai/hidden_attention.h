@@ -41,4 +41,12 @@ struct LayerAttentionStats {
 };
 LayerAttentionStats layer_attention_stats(const nn::MixerTrace& m, int64_t batch);
 
+// The same for one causal direction (the language models): channel means of α and max(α, 0) as float64 (L, L),
+// and α's extremes over every channel and entry (the zeros above the diagonal included), in one sweep.
+struct CausalAttentionStats {
+  Tensor mean, mean_relu;
+  double min = 0, max = 0;
+};
+CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t batch);
+
 }  // namespace ha::xai

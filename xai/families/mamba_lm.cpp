@@ -34,6 +34,16 @@ class LmMixer final : public MixerOperator {
     return {{"delta", t_.mamba2.delta}, {"A", t_.mamba2.A}, {"B", t_.mamba2.Bm}, {"C", t_.mamba2.Cm}};
   }
 
+ protected:
+  MixerStats compute_stats() const override {  // one parallel sweep, never the (C, T, T) tensor
+    if (mamba1_) {
+      const CausalAttentionStats s = causal_attention_stats(t_.mamba1.fwd, 0);
+      return {s.mean, s.mean_relu, s.min, s.max};
+    }
+    const HeadAttentionStats s = head_attention_stats(t_.mamba2, 0);
+    return {s.mean, s.mean_relu, s.min, s.max};
+  }
+
  private:
   bool mamba1_;
   LmLayerTrace t_;  // on the CPU
@@ -109,6 +119,7 @@ class LmExplainable final : public Explainable {
     opt.trace = true;
     opt.retain_block_grads = options.gradients;
     opt.embeddings_require_grad = options.gradients;
+    opt.detach_logits = true;
     LmOutput out = model_->forward(Tensor::from_vector(ids, {T}), opt);
     t.logits = out.logits.detach().to(Device::cpu()).reshape({T, c.vocab}).contiguous();
     auto cpu = [](const Tensor& x) { return x.detach().to(Device::cpu()).contiguous(); };
@@ -119,7 +130,8 @@ class LmExplainable final : public Explainable {
       t.target = target.index < 0 ? std::max_element(at_q.begin(), at_q.end()) - at_q.begin() : target.index;
       HATTN_CHECK_INPUT(t.target < c.vocab, "explain: target token ", t.target, " is outside the ", c.vocab,
                         "-row vocabulary");
-      out.logits.select(0, 0).select(0, t.query).select(0, t.target).backward();
+      // the one logit, as the head computes it: hidden · W[target]
+      sum(mul(out.hidden.select(0, 0).select(0, t.query), model_->head_weight().select(0, t.target))).backward();
       for (const Tensor& m : out.mixer_outputs) {
         // every mixer output feeds the residual stream, so each has a gradient; zeros keep the shapes if one had none
         t.block_grads.push_back(m.grad().defined() ? cpu(m.grad().select(0, 0)) : Tensor::zeros({T, c.d_model}));
