@@ -33,13 +33,13 @@ const std::vector<Case> kCases = {
     {"lm_ref/mamba2_hf", "mamba_lm", {}},
 };
 
-// An input the family takes: a random normalised image, or 11 token ids.
-Tensor input_for(const xai::FamilyInfo& f, uint64_t seed) {
+// An input the family takes: a random normalised image, or `tokens` token ids.
+Tensor input_for(const xai::FamilyInfo& f, uint64_t seed, int64_t tokens = 11) {
   Generator g(seed);
   if (f.modality == xai::Modality::Image) return randn({1, 3, f.img_size, f.img_size}, DType::F32, g);
   std::vector<int64_t> ids;
-  for (int64_t i = 0; i < 11; ++i) ids.push_back((i * 7 + 3) % f.vocab);
-  return Tensor::from_vector(ids, {1, 11});
+  for (int64_t i = 0; i < tokens; ++i) ids.push_back((i * 7 + 3) % f.vocab);
+  return Tensor::from_vector(ids, {1, tokens});
 }
 
 TEST(Families, RegistryTellsEachFamilyFromItsFile) {
@@ -47,15 +47,18 @@ TEST(Families, RegistryTellsEachFamilyFromItsFile) {
   EXPECT_NE(error_of([] { xai::load(kData + "images"); }), "");  // a folder of images is no model
 }
 
+// Token models twice: 11 tokens, and 150, past the blocks of 64 rows that the language models' sweeps use.
 TEST(Families, MixersAgreeWithThemselves) {
-  for (const Case& c : kCases) {
+  for (const Case& c : kCases)
+   for (const int64_t tokens : {11, 150}) {
     xai::LoadOptions o;
     o.values = c.options;
     const auto model = xai::load(kData + c.path, o);
     const xai::FamilyInfo& f = model->info();
-    const xai::Trace t = std::move(model->trace(input_for(f, 5))[0]);
+    if (f.modality == xai::Modality::Image && tokens != 11) continue;
+    const xai::Trace t = std::move(model->trace(input_for(f, 5, tokens))[0]);
     ASSERT_EQ(static_cast<int64_t>(t.mixers.size()), f.layers) << c.path;
-    const int64_t L = f.modality == xai::Modality::Image ? f.tokens : 11, q = t.query;  // 11: input_for's ids
+    const int64_t L = f.modality == xai::Modality::Image ? f.tokens : tokens, q = t.query;
     ASSERT_GE(q, 0) << c.path;
     ASSERT_LT(q, L) << c.path;
     EXPECT_EQ(static_cast<int64_t>(model->streams(input_for(f, 5)).size()), f.layers) << c.path;
@@ -66,7 +69,7 @@ TEST(Families, MixersAgreeWithThemselves) {
       EXPECT_EQ(m.tokens(), L) << c.path;
       const Tensor M = m.matrices(0, C).to(DType::F64);
       ASSERT_EQ(M.shape(), (Shape{C, L, L})) << c.path;
-      const std::string what = str(c.path, " layer ", l);
+      const std::string what = str(c.path, " L ", L, " layer ", l);
       expect_close_scaled(m.rows(q, xai::RowKind::Exact).to(DType::F64), M.select(1, q).contiguous(), "xai.operator",
                           what + " rows vs matrices");
       const xai::MixerStats& s = m.stats();

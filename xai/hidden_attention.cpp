@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -104,6 +105,76 @@ struct Factors {
     }
   }
 
+  // Every row of the channel's matrix in order: the blocked form for float, matrix() otherwise.
+  template <class Emit>
+  void rows_in_order(const std::vector<T>& decay, const std::vector<T>& drive, std::vector<T>& Q, std::vector<T>& Qd,
+                     std::vector<T>& row, Emit emit) const {
+    if constexpr (std::is_same_v<T, float>) matrix_blocked(decay, drive, Q, Qd, row, emit);
+    else matrix(decay, drive, Q, row, emit);
+  }
+  // The same rows as matrix() for float, by blocks of kB rows starting at r0. For j < r0 ≤ i the running product
+  // splits at r0:  α[i,j] = Σ_n (C_i[n] Π_{k=r0..i} decay_k[n]) · (drive_j[n] Π_{k=j+1..r0−1} decay_k[n]),
+  // where the right factor (D, matrix()'s Q after row r0 − 1) stays fixed over the block: the off-diagonal part of
+  // a row is a (1×N)·(N×r0) product, loads and FMAs only, and D advances once per block (O(L²N/kB) in all).
+  // Both factors are ≤ their product's magnitude, so neither overflows. The diagonal block runs matrix()'s
+  // running product on its own kB columns.
+  template <class Emit>
+  void matrix_blocked(const std::vector<float>& decay, const std::vector<float>& drive, std::vector<float>& D,
+                      std::vector<float>& Qd, std::vector<float>& row, Emit emit) const {
+    static_assert(std::is_same_v<T, float>);
+    using cpu::VecF;
+    constexpr int64_t W = cpu::kLanesF, kB = 64, kChunk = 4 * W;  // kB and kChunk: multiples of every W
+    const int64_t Lp = (L + kB - 1) / kB * kB;
+    D.assign(N * Lp, 0.f);
+    Qd.assign(N * kB, 0.f);
+    row.assign(Lp, 0.f);
+    thread_local std::vector<float> P, Ch;
+    P.resize(N), Ch.resize(N);
+    for (int64_t r0 = 0; r0 < L; r0 += kB) {
+      const int64_t r1 = std::min(L, r0 + kB);
+      std::fill(P.begin(), P.end(), 1.f);
+      std::fill(Qd.begin(), Qd.end(), 0.f);
+      for (int64_t i = r0; i < r1; ++i) {
+        const float* e = &decay[i * N];
+        const float* c = &Ct[i * N];
+        for (int64_t n = 0; n < N; ++n) P[n] *= e[n], Ch[n] = c[n] * P[n];
+        // off the diagonal block: j < r0, in chunks of 4 vectors kept in registers over n
+        for (int64_t j0 = 0; j0 < r0; j0 += kChunk) {
+          VecF acc[4] = {};
+          for (int64_t n = 0; n < N; ++n) {
+            const VecF cn = cpu::splat(Ch[n]);
+            const float* d = &D[n * Lp + j0];
+            for (int64_t k = 0; k < 4; ++k) acc[k] = cpu::fmadd(cn, cpu::load(d + k * W), acc[k]);
+          }
+          for (int64_t k = 0; k < 4; ++k) cpu::store(&row[j0 + k * W], acc[k]);
+        }
+        // the diagonal block, columns r0..i: matrix()'s running product on kB columns
+        const int64_t ii = i - r0;
+        for (int64_t n = 0; n < N; ++n) Qd[n * kB + ii] = drive[i * N + n];
+        for (int64_t w = 0; w <= ii; w += W) {
+          VecF acc{};
+          VecF keep{};  // lanes at or beyond i: multiply by 1 (the new column has no decay yet; later ones are 0)
+          if (w + W > ii)
+            for (int64_t l = 0; l < W; ++l) keep[l] = w + l >= ii ? 1.f : 0.f;
+          for (int64_t n = 0; n < N; ++n) {
+            const VecF en = cpu::fmadd(1.f - keep, cpu::splat(e[n]), keep);
+            const VecF q = cpu::load(&Qd[n * kB + w]) * en;
+            cpu::store(&Qd[n * kB + w], q);
+            acc = cpu::fmadd(q, c[n], acc);
+          }
+          cpu::store(&row[r0 + w], acc);
+        }
+        emit(i, row.data());
+      }
+      // advance D to the next block: old columns times the block's decay, the block's columns from Qd
+      for (int64_t n = 0; n < N; ++n) {
+        const VecF g = cpu::splat(P[n]);
+        float* d = &D[n * Lp];
+        for (int64_t j = 0; j < r0; j += W) cpu::store(d + j, cpu::load(d + j) * g);
+        std::copy(&Qd[n * kB], &Qd[n * kB] + (r1 - r0), d + r0);
+      }
+    }
+  }
   // out[j] = Σ_n q[n] · Π_{k=j+1..start} decay_k[n] · drive_j[n] for j = start, ..., 0 (the running product).
   void row(const std::vector<T>& decay, const std::vector<T>& drive, const T* q, int64_t start, T* out,
            std::vector<T>& P) const {
@@ -329,6 +400,41 @@ LayerAttentionStats layer_attention_stats(const nn::MixerTrace& m, int64_t batch
   return s;
 }
 
+namespace {
+// sum[j] += a[j], sum_relu[j] += max(a[j], 0) in double, and a's extremes, for the whole vectors of a[0..n);
+// returns how far it got (the caller finishes the tail).
+int64_t accumulate_row(const float* a, int64_t n, double* __restrict sum, double* __restrict sum_relu, float& lo,
+                       float& hi) {
+  using cpu::VecF;
+  constexpr int64_t W = cpu::kLanesF, H = W / 2;
+  typedef float HalfF __attribute__((vector_size(cpu::kVecBytes / 2)));
+  typedef double VecD __attribute__((vector_size(cpu::kVecBytes)));
+  VecF vlo = cpu::splat(lo), vhi = cpu::splat(hi);
+  const VecF zero{};
+  int64_t j = 0;
+  for (; j + W <= n; j += W) {
+    const VecF v = cpu::load(a + j);
+    const VecF r = v > zero ? v : zero;
+    vlo = v < vlo ? v : vlo;
+    vhi = v > vhi ? v : vhi;
+    for (int64_t h = 0; h < 2; ++h) {
+      HalfF vh, rh;
+      std::memcpy(&vh, reinterpret_cast<const char*>(&v) + h * sizeof vh, sizeof vh);
+      std::memcpy(&rh, reinterpret_cast<const char*>(&r) + h * sizeof rh, sizeof rh);
+      VecD s, sr;
+      std::memcpy(&s, sum + j + h * H, sizeof s);
+      std::memcpy(&sr, sum_relu + j + h * H, sizeof sr);
+      s += __builtin_convertvector(vh, VecD);
+      sr += __builtin_convertvector(rh, VecD);
+      std::memcpy(sum + j + h * H, &s, sizeof s);
+      std::memcpy(sum_relu + j + h * H, &sr, sizeof sr);
+    }
+  }
+  for (int64_t l = 0; l < W; ++l) lo = std::min(lo, vlo[l]), hi = std::max(hi, vhi[l]);
+  return j;
+}
+}  // namespace
+
 CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t batch) {
   const int64_t E = t.delta.size(1), L = t.delta.size(2);
   // Fixed channel ranges, summed in order: results independent of the thread count. Each range keeps two L×L
@@ -344,17 +450,19 @@ CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t
     if (L == 1) std::fill(lo.begin(), lo.end(), std::numeric_limits<T>::infinity()),
                 std::fill(hi.begin(), hi.end(), -std::numeric_limits<T>::infinity());
     parallel_for(kRanges, 1, [&](int64_t r0, int64_t r1) {
-      std::vector<T> decay, drive, Q, row;
+      std::vector<T> decay, drive, Q, Qd, row;
       for (int64_t r = r0; r < r1; ++r) {
         double* sum = &part[(r * 2 + 0) * L * L];
         double* sum_relu = &part[(r * 2 + 1) * L * L];
         T lo_r = lo[r], hi_r = hi[r];
         for (int64_t d = r * per; d < std::min(E, (r + 1) * per); ++d) {
           f.channel(d, decay, drive);
-          f.matrix(decay, drive, Q, row, [&](int64_t i, const T* a) {
+          f.rows_in_order(decay, drive, Q, Qd, row, [&](int64_t i, const T* a) {
             double* __restrict si = sum + i * L;
             double* __restrict ri = sum_relu + i * L;
-            for (int64_t j = 0; j <= i; ++j) {
+            int64_t j = 0;
+            if constexpr (std::is_same_v<T, float>) j = accumulate_row(a, i + 1, si, ri, lo_r, hi_r);
+            for (; j <= i; ++j) {
               const T v = a[j];
               si[j] += double(v);
               ri[j] += double(v > T(0) ? v : T(0));
