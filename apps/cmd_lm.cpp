@@ -301,7 +301,9 @@ int run_lm_explain(int argc, char** argv) {
   opt.seed = static_cast<uint64_t>(args.get_int("seed"));
   check_family_options(args, f, {"aggregate", "discard", "clamp"});
   opt.ablation = ablation_options(args);
-  const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(ids, {1, T}), {{target, query}})[0]);
+  xai::TraceOptions to;  // the gradient pass only where a method reads it
+  to.gradients = std::any_of(methods.begin(), methods.end(), xai::needs_gradients);
+  const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(ids, {1, T}), {{target, query}}, to)[0]);
   const std::string folder = args.get("out");
   make_output_dir(folder);
   const std::optional<text::BpeTokenizer> tk = find_tokenizer(args, false);

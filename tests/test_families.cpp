@@ -75,6 +75,12 @@ TEST(Families, MixersAgreeWithThemselves) {
       const xai::MixerStats& s = m.stats();
       expect_close_scaled(s.mean.to(DType::F64), mean(M, {0}), "xai.operator", what + " channel mean");
       expect_close_scaled(s.mean_relu.to(DType::F64), mean(relu(M), {0}), "xai.operator", what + " channel mean of relu");
+      // the products rollout reads, against the mean matrix (families answer them by recurrences or from it)
+      const Tensor X = mean(M, {0});
+      expect_close_scaled(m.mean_row_sums(), sum(X, {1}), "xai.operator", what + " row sums of the channel mean");
+      const Tensor w = randn({L}, DType::F64, *std::make_unique<Generator>(3));
+      expect_close_scaled(m.mean_vecmat(w), matmul(w.reshape({1, L}), X).reshape({L}), "xai.operator",
+                          what + " w^T times the channel mean");
       const double scale = std::max(std::abs(amin(M).item()), std::abs(amax(M).item()));
       EXPECT_NEAR(s.min, amin(M).item(), 1e-5 * scale) << what;
       EXPECT_NEAR(s.max, amax(M).item(), 1e-5 * scale) << what;

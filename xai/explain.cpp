@@ -202,6 +202,24 @@ Tensor rollout(const std::vector<Tensor>& X, int64_t row) {
   return Tensor::from_vector(r, {L});
 }
 
+Tensor rollout(const std::vector<const MixerOperator*>& layers, int64_t row) {
+  HATTN_CHECK(!layers.empty(), "rollout: no layers");
+  const int64_t L = layers[0]->tokens();
+  std::vector<double> r(L, 0.0);
+  r[row] = 1.0;
+  for (size_t k = layers.size(); k-- > 0;) {
+    const std::vector<double> sums = layers[k]->mean_row_sums().to_vector<double>();
+    std::vector<double> v(L);
+    for (int64_t i = 0; i < L; ++i) {
+      const double s = 1.0 + sums[i];
+      v[i] = s != 0 && std::isfinite(s) ? r[i] / s : r[i];
+    }
+    const std::vector<double> xv = layers[k]->mean_vecmat(Tensor::from_vector(v, {L})).to_vector<double>();
+    for (int64_t j = 0; j < L; ++j) r[j] = v[j] + xv[j];
+  }
+  return Tensor::from_vector(r, {L});
+}
+
 Tensor patch_mean(const Tensor& pixels, int64_t G, int64_t P, int64_t S) {
   std::vector<double> p = pixels.to_vector<double>();
   const int64_t W = pixels.size(1);
@@ -375,6 +393,11 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
     }
     return tokens_to_map(t.layout, rollout(X, q));
   }
+  if (method == Method::Rollout && variant == Variant::Exact) {  // by the layers' products, no L×L matrix needed
+    std::vector<const MixerOperator*> ops;
+    for (int64_t l = start; l < layers; ++l) ops.push_back(t.mixers[l].get());
+    return tokens_to_map(t.layout, rollout(ops, q));
+  }
   for (int64_t l = start; l < layers; ++l) {
     const MixerOperator& m = *t.mixers[l];
     if (method == Method::Unified) {
@@ -390,9 +413,7 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
       }
     } else {
       const MixerStats& s = m.stats();
-      if (method == Method::Rollout) {
-        X.push_back(s.mean);
-      } else {  // Attr: min-max of max(F, 0) over [C, L, L] commutes with the channel mean
+      {  // Attr: min-max of max(F, 0) over [C, L, L] commutes with the channel mean
         const double lo = std::max(s.min, 0.0), hi = std::max(s.max, 0.0);
         Tensor A = hi > lo ? mul(add(s.mean_relu, -lo), 1.0 / (hi - lo)) : mul(s.mean_relu, 0.0);
         X.push_back(mul(A, token_relevance(t.block_grads[l]).to(A.dtype()).unsqueeze(0)));
@@ -404,10 +425,13 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
 
 }  // namespace
 
+bool needs_gradients(Method m) { return !(m == Method::Raw || m == Method::Rollout || m == Method::Random); }
+
 Tensor explain(const Trace& t, const FamilyInfo& f, Method method, const ExplainOptions& o) {
   const Variant variant = resolve_variant(f, method, o.variant);
   HATTN_CHECK(!t.mixers.empty(), "explain: the trace holds no layers");
-  HATTN_CHECK(t.input_grad.defined(), "explain: the trace was run without gradients");
+  HATTN_CHECK(!needs_gradients(method) || t.input_grad.defined(),
+              "explain: ", method_name(method), " reads gradients; the trace was run without them");
   Tensor map = explain_impl(t, f, method, variant, o).to(DType::F32).contiguous();
   if (t.layout.modality == Modality::Image) {
     for (float v : map.to_vector<float>())

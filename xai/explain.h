@@ -67,7 +67,12 @@ Tensor aggregate_channels(const Tensor& channels, Aggregate aggregate, double di
 Tensor token_relevance(const Tensor& block_grad);  // s_l: min-max over tokens of max_c max(g[j, c], 0) -> (L)
 // Row `row` of J = M_last ··· M_first with M_l = (I + X_l), each row divided by its sum (rows summing to 0 are
 // left unnormalised rather than divided by zero). X_l are (L, L), given first layer first.
+// Whether a method reads the trace's gradients (raw, rollout and random read the forward pass only).
+bool needs_gradients(Method m);
 Tensor rollout(const std::vector<Tensor>& X, int64_t row);
+// The same row with each X_l the channel mean of a layer's operator, read through its products (row sums and
+// wᵀX) only: r ← v + Xᵀv, v_i = r_i / (1 + Σ_j X[i,j]), last layer first. O(L) memory per layer.
+Tensor rollout(const std::vector<const MixerOperator*>& layers, int64_t row);
 Tensor minmax(const Tensor& x);  // over all entries; zeros when max == min
 // (G, G): the mean of a pixel map (H, W) over each patch's P×P receptive field (patches S apart), the way
 // pixel-space baselines become a patch map.

@@ -17,6 +17,12 @@ const MixerStats& MixerOperator::stats() const {
   return *stats_;
 }
 
+Tensor MixerOperator::mean_row_sums() const { return sum(stats().mean.to(DType::F64), {1}); }
+
+Tensor MixerOperator::mean_vecmat(const Tensor& w) const {
+  return matmul(w.to(DType::F64).reshape({1, -1}), stats().mean.to(DType::F64)).reshape({-1});
+}
+
 // Channel means of F and max(F, 0), and F's extremes, in fixed blocks of channels (never C·L² at once).
 MixerStats MixerOperator::compute_stats() const {
   const int64_t C = channels();

@@ -99,6 +99,11 @@ class MixerOperator {
   // The channel reductions, computed on first use (once, whichever thread asks first). The default goes through
   // matrices() in blocks of channels (never C·L² at once); a family with a faster route overrides compute_stats.
   const MixerStats& stats() const;
+  // The channel mean X = stats().mean applied to vectors, float64 (L): its row sums X·1 and wᵀX (w (L)), what
+  // rollout reads of a layer. The defaults read stats().mean; a family whose matrices come from a recurrence
+  // answers by recurrences, without any L×L matrix.
+  virtual Tensor mean_row_sums() const;
+  virtual Tensor mean_vecmat(const Tensor& w) const;
   // Softmax families: ∂target/∂(the matrices) and the LRP relevance reaching them, (C, L, L); undefined otherwise.
   virtual Tensor matrix_grad() const { return {}; }
   virtual Tensor matrix_relevance() const { return {}; }

@@ -135,4 +135,68 @@ HeadAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch)
   return s;
 }
 
+namespace {
+// For every head h: out_h = product(h, ...) over the T tokens, in double; returns the mean over heads (head order).
+template <class F>
+Tensor head_mean_of(const nn::Mamba2Trace& t, int64_t batch, F product) {
+  const HeadFactors f(t, batch);
+  const int64_t H = f.H, L = f.T, G = t.groups;
+  HATTN_CHECK(G > 0 && f.GN % G == 0 && H % G == 0, "head attention: ", H, " heads and ", f.GN, " B/C rows in ", G,
+              " groups do not divide");
+  const int64_t N = f.GN / G;
+  const std::vector<double> delta = f.delta.to_vector<double>(), A = f.A.to_vector<double>(),
+                            B = f.B.to_vector<double>(), C = f.C.to_vector<double>();
+  std::vector<double> per_head(H * L);
+  parallel_for(H, 1, [&](int64_t h0, int64_t h1) {
+    std::vector<double> decay(L), state(N);
+    for (int64_t h = h0; h < h1; ++h) {
+      const int64_t g = h / (H / G);
+      for (int64_t i = 0; i < L; ++i) decay[i] = std::exp(A[h] * delta[h * L + i]);
+      product(&delta[h * L], decay.data(), &B[g * N * L], &C[g * N * L], N, L, state, &per_head[h * L]);
+    }
+  });
+  std::vector<double> mean(L, 0.0);
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t i = 0; i < L; ++i) mean[i] += per_head[h * L + i];
+  for (double& v : mean) v /= double(H);
+  return Tensor::from_vector(mean, {L});
+}
+}  // namespace
+
+Tensor head_mean_row_sums(const nn::Mamba2Trace& t, int64_t batch) {
+  // the scan of a constant input: s_i = e_i s_{i−1} + Δ_i B_i (N states, B and C (N, T)), out_i = C_i · s_i
+  return head_mean_of(t, batch, [](const double* delta, const double* e, const double* B, const double* C, int64_t N,
+                                   int64_t L, std::vector<double>& s, double* out) {
+    std::fill(s.begin(), s.end(), 0.0);
+    for (int64_t i = 0; i < L; ++i) {
+      double acc = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        s[n] = e[i] * s[n] + delta[i] * B[n * L + i];
+        acc += C[n * L + i] * s[n];
+      }
+      out[i] = acc;
+    }
+  });
+}
+
+Tensor head_mean_vecmat(const nn::Mamba2Trace& t, int64_t batch, const Tensor& w_in) {
+  const std::vector<double> w = w_in.to(DType::F64).contiguous().to_vector<double>();
+  HATTN_CHECK(static_cast<int64_t>(w.size()) == t.delta.size(2), "head_mean_vecmat: a vector of ", w.size(),
+              " entries for ", t.delta.size(2), " tokens");
+  // reverse time: g_j = w_j C_j + e_{j+1} g_{j+1}, out_j = Δ_j B_j · g_j
+  return head_mean_of(t, batch, [&](const double* delta, const double* e, const double* B, const double* C,
+                                    int64_t N, int64_t L, std::vector<double>& g, double* out) {
+    std::fill(g.begin(), g.end(), 0.0);
+    for (int64_t j = L - 1; j >= 0; --j) {
+      const double carry = j + 1 < L ? e[j + 1] : 0.0;
+      double acc = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        g[n] = w[j] * C[n * L + j] + carry * g[n];
+        acc += B[n * L + j] * g[n];
+      }
+      out[j] = delta[j] * acc;
+    }
+  });
+}
+
 }  // namespace ha::xai

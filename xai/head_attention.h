@@ -21,4 +21,8 @@ struct HeadAttentionStats {
 };
 HeadAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch);
 
+// The head mean X applied to vectors by recurrences over the N states, O(H·T·N), float64 (T): X·1 and wᵀX.
+Tensor head_mean_row_sums(const nn::Mamba2Trace& t, int64_t batch);
+Tensor head_mean_vecmat(const nn::Mamba2Trace& t, int64_t batch, const Tensor& w);
+
 }  // namespace ha::xai

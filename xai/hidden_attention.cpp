@@ -492,4 +492,81 @@ CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t
   return s;
 }
 
+namespace {
+// Fixed channel ranges for the products below, summed in order: results independent of the thread count.
+constexpr int64_t kProductRanges = 8;
+
+// For every channel d: out_d = product(d, decay, drive) (a vector over the L tokens, in double); returns their mean.
+template <class T, class F>
+Tensor channel_mean_of(const Factors<T>& f, F product) {
+  const int64_t E = f.E, L = f.L, per = (E + kProductRanges - 1) / kProductRanges;
+  std::vector<double> part(kProductRanges * L, 0.0);
+  parallel_for(kProductRanges, 1, [&](int64_t r0, int64_t r1) {
+    std::vector<T> decay, drive;
+    std::vector<double> h(f.N), out(L);
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t d = r * per; d < std::min(E, (r + 1) * per); ++d) {
+        f.channel(d, decay, drive);
+        product(decay, drive, h, out);
+        for (int64_t i = 0; i < L; ++i) part[r * L + i] += out[i];
+      }
+  });
+  std::vector<double> mean(L, 0.0);
+  for (int64_t r = 0; r < kProductRanges; ++r)
+    for (int64_t i = 0; i < L; ++i) mean[i] += part[r * L + i];
+  for (double& v : mean) v /= double(E);
+  return Tensor::from_vector(mean, {L});
+}
+}  // namespace
+
+Tensor causal_mean_row_sums(const nn::DirectionTrace& t, int64_t batch) {
+  Tensor out;
+  dispatch_floating(t.delta.dtype(), "causal_mean_row_sums", [&](auto tag) {
+    using T = decltype(tag);
+    const Factors<T> f(t, batch);
+    const int64_t L = f.L, N = f.N;
+    // Σ_j α[i,j] is the scan of a constant input 1: h_i = decay_i ⊙ h_{i−1} + drive_i, out_i = C_i · h_i
+    out = channel_mean_of(f, [&](const std::vector<T>& decay, const std::vector<T>& drive, std::vector<double>& h,
+                                 std::vector<double>& o) {
+      std::fill(h.begin(), h.end(), 0.0);
+      for (int64_t i = 0; i < L; ++i) {
+        double acc = 0;
+        for (int64_t n = 0; n < N; ++n) {
+          h[n] = double(decay[i * N + n]) * h[n] + double(drive[i * N + n]);
+          acc += double(f.Ct[i * N + n]) * h[n];
+        }
+        o[i] = acc;
+      }
+    });
+  });
+  return out;
+}
+
+Tensor causal_mean_vecmat(const nn::DirectionTrace& t, int64_t batch, const Tensor& w_in) {
+  Tensor out;
+  const std::vector<double> w = w_in.to(DType::F64).contiguous().to_vector<double>();
+  HATTN_CHECK(static_cast<int64_t>(w.size()) == t.delta.size(2), "causal_mean_vecmat: a vector of ", w.size(),
+              " entries for ", t.delta.size(2), " tokens");
+  dispatch_floating(t.delta.dtype(), "causal_mean_vecmat", [&](auto tag) {
+    using T = decltype(tag);
+    const Factors<T> f(t, batch);
+    const int64_t L = f.L, N = f.N;
+    // Σ_i w_i α[i,j] by the reverse-time recurrence g_j = w_j C_j + decay_{j+1} ⊙ g_{j+1}, out_j = drive_j · g_j
+    out = channel_mean_of(f, [&](const std::vector<T>& decay, const std::vector<T>& drive, std::vector<double>& g,
+                                 std::vector<double>& o) {
+      std::fill(g.begin(), g.end(), 0.0);
+      for (int64_t j = L - 1; j >= 0; --j) {
+        double acc = 0;
+        for (int64_t n = 0; n < N; ++n) {
+          const double carried = j + 1 < L ? double(decay[(j + 1) * N + n]) * g[n] : 0.0;
+          g[n] = w[j] * double(f.Ct[j * N + n]) + carried;
+          acc += double(drive[j * N + n]) * g[n];
+        }
+        o[j] = acc;
+      }
+    });
+  });
+  return out;
+}
+
 }  // namespace ha::xai

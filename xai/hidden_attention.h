@@ -49,4 +49,10 @@ struct CausalAttentionStats {
 };
 CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t batch);
 
+// The channel mean X = mean_d α_d of one causal direction applied to vectors, by recurrences in O(E·L·N) (no
+// matrix; double accumulation): its row sums X·1 (the scan of a constant input) and wᵀX (a reverse-time scan).
+// Both (L), float64. What rollout needs of a layer.
+Tensor causal_mean_row_sums(const nn::DirectionTrace& t, int64_t batch);
+Tensor causal_mean_vecmat(const nn::DirectionTrace& t, int64_t batch, const Tensor& w);
+
 }  // namespace ha::xai

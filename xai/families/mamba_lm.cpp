@@ -33,6 +33,12 @@ class LmMixer final : public MixerOperator {
     if (mamba1_) return {{"delta", t_.mamba1.fwd.delta}, {"A", t_.mamba1.fwd.A}, {"B", t_.mamba1.fwd.Bm}, {"C", t_.mamba1.fwd.Cm}};
     return {{"delta", t_.mamba2.delta}, {"A", t_.mamba2.A}, {"B", t_.mamba2.Bm}, {"C", t_.mamba2.Cm}};
   }
+  Tensor mean_row_sums() const override {
+    return mamba1_ ? causal_mean_row_sums(t_.mamba1.fwd, 0) : head_mean_row_sums(t_.mamba2, 0);
+  }
+  Tensor mean_vecmat(const Tensor& w) const override {
+    return mamba1_ ? causal_mean_vecmat(t_.mamba1.fwd, 0, w) : head_mean_vecmat(t_.mamba2, 0, w);
+  }
 
  protected:
   MixerStats compute_stats() const override {  // one parallel sweep, never the (C, T, T) tensor
@@ -123,13 +129,13 @@ class LmExplainable final : public Explainable {
     LmOutput out = model_->forward(Tensor::from_vector(ids, {T}), opt);
     t.logits = out.logits.detach().to(Device::cpu()).reshape({T, c.vocab}).contiguous();
     auto cpu = [](const Tensor& x) { return x.detach().to(Device::cpu()).contiguous(); };
+    const std::vector<float> at_q = t.logits.select(0, t.query).contiguous().to_vector<float>();
+    for (float v : at_q)
+      HATTN_CHECK_INPUT(std::isfinite(v), "explain: the model produced a non-finite logit; the checkpoint is damaged");
+    t.target = target.index < 0 ? std::max_element(at_q.begin(), at_q.end()) - at_q.begin() : target.index;
+    HATTN_CHECK_INPUT(t.target < c.vocab, "explain: target token ", t.target, " is outside the ", c.vocab,
+                      "-row vocabulary");
     if (options.gradients) {
-      const std::vector<float> at_q = t.logits.select(0, t.query).contiguous().to_vector<float>();
-      for (float v : at_q)
-        HATTN_CHECK_INPUT(std::isfinite(v), "explain: the model produced a non-finite logit; the checkpoint is damaged");
-      t.target = target.index < 0 ? std::max_element(at_q.begin(), at_q.end()) - at_q.begin() : target.index;
-      HATTN_CHECK_INPUT(t.target < c.vocab, "explain: target token ", t.target, " is outside the ", c.vocab,
-                        "-row vocabulary");
       // the one logit, as the head computes it: hidden · W[target]
       sum(mul(out.hidden.select(0, 0).select(0, t.query), model_->head_weight().select(0, t.target))).backward();
       for (const Tensor& m : out.mixer_outputs) {
