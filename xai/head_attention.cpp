@@ -99,8 +99,8 @@ Tensor head_rows(const nn::Mamba2Trace& t, int64_t batch, int64_t q) {
   return out;
 }
 
-HeadAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch) {
-  HeadAttentionStats s;
+CausalAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch) {
+  CausalAttentionStats s;
   dispatch_floating(t.delta.dtype(), "head_attention_stats", [&](auto tag) {
     using T = decltype(tag);
     const HeadTerms<T> k(t, batch);

@@ -5,6 +5,7 @@
 // (in double) the exponent A_h (S_i − S_j) is ≤ 0: no overflow. C·B is one GEMM per group (O(T²N)), the rest O(T²) per head.
 #pragma once
 #include "nn/mamba2_mixer.h"
+#include "xai/hidden_attention.h"
 
 namespace ha::xai {
 
@@ -15,11 +16,7 @@ Tensor head_rows(const nn::Mamba2Trace& t, int64_t batch, int64_t q);
 
 // Head means of α and max(α, 0), float64 (T, T), and α's extremes over every head and entry (the zeros above the
 // diagonal included), row by row without the (H, T, T) tensor.
-struct HeadAttentionStats {
-  Tensor mean, mean_relu;
-  double min = 0, max = 0;
-};
-HeadAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch);
+CausalAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch);
 
 // The head mean X applied to vectors by recurrences over the N states, O(H·T·N), float64 (T): X·1 and wᵀX.
 Tensor head_mean_row_sums(const nn::Mamba2Trace& t, int64_t batch);

@@ -46,7 +46,7 @@ class LmMixer final : public MixerOperator {
       const CausalAttentionStats s = causal_attention_stats(t_.mamba1.fwd, 0);
       return {s.mean, s.mean_relu, s.min, s.max};
     }
-    const HeadAttentionStats s = head_attention_stats(t_.mamba2, 0);
+    const CausalAttentionStats s = head_attention_stats(t_.mamba2, 0);
     return {s.mean, s.mean_relu, s.min, s.max};
   }
 
