@@ -17,6 +17,17 @@ const MixerStats& MixerOperator::stats() const {
   return *stats_;
 }
 
+int64_t choose_target(const Tensor& logits, int64_t asked, const char* unit) {
+  const std::vector<float> v = logits.to(DType::F32).contiguous().to_vector<float>();
+  for (float x : v)
+    HATTN_CHECK_INPUT(std::isfinite(x), "explain: the model produced a non-finite logit; the checkpoint or the input is "
+                      "damaged");
+  const int64_t target = asked >= 0 ? asked : std::max_element(v.begin(), v.end()) - v.begin();
+  HATTN_CHECK_INPUT(target < static_cast<int64_t>(v.size()), "explain: ", unit, " ", target, " is outside the model's ",
+                    v.size(), " outputs");
+  return target;
+}
+
 Tensor MixerOperator::mean_row_sums() const { return sum(stats().mean.to(DType::F64), {1}); }
 
 Tensor MixerOperator::mean_vecmat(const Tensor& w) const {

@@ -141,6 +141,10 @@ struct Target {
   int64_t position = -1;  // token models: the position whose next-token logit; < 0: the last
 };
 
+// The output a trace explains: `asked`, or the argmax of `logits` (one row (V), on the CPU) when asked < 0. Refuses
+// non-finite logits and a target outside the row, naming it `unit` ("class", "token").
+int64_t choose_target(const Tensor& logits, int64_t asked, const char* unit);
+
 struct TraceOptions {
   bool gradients = true;  // false: a forward pass that fills logits and mixers only
   bool relevance = true;  // Softmax families: also the LRP relevance pass (only attr reads it)

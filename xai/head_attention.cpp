@@ -28,23 +28,24 @@ struct HeadFactors {
   }
 };
 
-// The per-group Gram matrices C Bᵀ (G, T, T) in double (one GEMM each, shared by the group's heads) and the
-// per-head prefix sums S_i = Σ_{k≤i} Δ_k in double: α_h[i,j] = CB_g[i,j] · exp(A_h (S_i − S_j)) · Δ_h[j].
+// Rows [i0, i1) of the per-group Gram matrices C Bᵀ, (G, i1 − i0, T) in double (one GEMM each, shared by the
+// group's heads), and the per-head prefix sums S_i = Σ_{k≤i} Δ_k in double: α_h[i,j] = CB_g[i,j] · exp(A_h (S_i − S_j)) · Δ_h[j].
 template <class T>
 struct HeadTerms {
   HeadFactors f;
-  int64_t H, L, G, N;
-  std::vector<double> CB, S;  // (G, L, L), (H, L)
+  int64_t H, L, G, N, i0, rows;
+  std::vector<double> CB, S;  // (G, rows, L), (H, L)
   const T *delta, *A;
 
-  HeadTerms(const nn::Mamba2Trace& t, int64_t b) : f(t, b), H(f.H), L(f.T), G(t.groups) {
+  HeadTerms(const nn::Mamba2Trace& t, int64_t b, int64_t first_row, int64_t end_row)
+      : f(t, b), H(f.H), L(f.T), G(t.groups), i0(first_row), rows(end_row - first_row) {
     HATTN_CHECK(G > 0 && f.GN % G == 0 && H % G == 0, "head attention: ", H, " heads and ", f.GN, " B/C rows in ",
                 G, " groups do not divide");
     N = f.GN / G;
     const std::vector<double> B = f.B.template to_vector<double>(), C = f.C.template to_vector<double>();
-    CB.resize(G * L * L);
-    for (int64_t g = 0; g < G; ++g)  // (C_g)ᵀ (L, N) times B_g (N, L): strided views, no copies
-      cpu::gemm<double>(L, L, N, 1.0, &C[g * N * L], 1, L, &B[g * N * L], L, 1, 0.0, &CB[g * L * L], L);
+    CB.resize(G * rows * L);
+    for (int64_t g = 0; g < G; ++g)  // rows of (C_g)ᵀ (L, N) times B_g (N, L): strided views, no copies
+      cpu::gemm<double>(rows, L, N, 1.0, &C[g * N * L + i0], 1, L, &B[g * N * L], L, 1, 0.0, &CB[g * rows * L], L);
     delta = f.delta.template data<T>();
     A = f.A.template data<T>();
     S.resize(H * L);
@@ -53,9 +54,9 @@ struct HeadTerms {
       for (int64_t i = 0; i < L; ++i) S[h * L + i] = (acc += double(delta[h * L + i]));
     }
   }
-  // α_h[i, 0..i] into out[0..i], in T (as the matrices are stored)
+  // α_h[i, 0..i] into out[0..i], in T (as the matrices are stored); i in [i0, i0 + rows)
   void row(int64_t h, int64_t i, T* out) const {
-    const double* cb = &CB[(h / (H / G)) * L * L + i * L];
+    const double* cb = &CB[((h / (H / G)) * rows + i - i0) * L];
     const double* Sh = &S[h * L];
     const double a = double(A[h]), Si = Sh[i];
     const T* d = delta + h * L;
@@ -65,9 +66,9 @@ struct HeadTerms {
 
 template <class T>
 void fill_rows(const nn::Mamba2Trace& t, int64_t b, int64_t h0, int64_t h1, int64_t q_only, T* out) {
-  const HeadTerms<T> k(t, b);
-  const int64_t L = k.L;
+  const int64_t L = t.delta.size(2);
   const int64_t i0 = q_only >= 0 ? q_only : 0, i1 = q_only >= 0 ? q_only + 1 : L;
+  const HeadTerms<T> k(t, b, i0, i1);
   parallel_for((h1 - h0) * (i1 - i0), 16, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t h = h0 + r / (i1 - i0), i = i0 + r % (i1 - i0);
@@ -103,7 +104,7 @@ CausalAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batc
   CausalAttentionStats s;
   dispatch_floating(t.delta.dtype(), "head_attention_stats", [&](auto tag) {
     using T = decltype(tag);
-    const HeadTerms<T> k(t, batch);
+    const HeadTerms<T> k(t, batch, 0, t.delta.size(2));
     const int64_t H = k.H, L = k.L;
     s.mean = Tensor::zeros({L, L}, DType::F64);
     s.mean_relu = Tensor::zeros({L, L}, DType::F64);

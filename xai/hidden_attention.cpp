@@ -17,6 +17,28 @@
 namespace ha::xai {
 namespace {
 
+// One row of the running product over `width` columns of Q (N rows of stride ld, a multiple of the vector width):
+// the columns before `newest` advance by one decay factor e[n], the newest (its drive, just written) and any
+// beyond it (still 0) are multiplied by 1; out[w] = Σ_n c[n] Q[n][w].
+void advance_columns(float* Q, int64_t ld, int64_t width, int64_t newest, const float* e, const float* c, int64_t N,
+                     float* out) {
+  using cpu::VecF;
+  constexpr int64_t W = cpu::kLanesF;
+  for (int64_t w = 0; w < width; w += W) {
+    VecF acc{};
+    VecF keep{};  // lanes at or beyond the newest column: multiply by 1
+    if (w + W > newest)
+      for (int64_t l = 0; l < W; ++l) keep[l] = w + l >= newest ? 1.f : 0.f;
+    for (int64_t n = 0; n < N; ++n) {
+      const VecF en = cpu::fmadd(1.f - keep, cpu::splat(e[n]), keep);
+      const VecF q = cpu::load(&Q[n * ld + w]) * en;
+      cpu::store(&Q[n * ld + w], q);
+      acc = cpu::fmadd(q, c[n], acc);
+    }
+    cpu::store(&out[w], acc);
+  }
+}
+
 // One direction of one batch item, contiguous and in the compute type.
 template <class T>
 struct Factors {
@@ -74,21 +96,7 @@ struct Factors {
       // columns j < i advance by e; the block holding i advances only its j < i (beyond i, Q is still 0)
       for (int64_t j0 = 0; j0 <= i; j0 += kJ) {
         if constexpr (std::is_same_v<T, float>) {
-          using cpu::VecF;
-          constexpr int64_t W = cpu::kLanesF;
-          for (int64_t w = j0; w < j0 + kJ; w += W) {
-            VecF acc{};
-            VecF keep{};  // lanes j ≥ i: multiply by 1
-            if (w + W > i)
-              for (int64_t l = 0; l < W; ++l) keep[l] = w + l >= i ? 1.f : 0.f;
-            for (int64_t n = 0; n < N; ++n) {
-              const VecF en = cpu::fmadd(1.f - keep, cpu::splat(e[n]), keep);
-              const VecF q = cpu::load(&Q[n * Lp + w]) * en;
-              cpu::store(&Q[n * Lp + w], q);
-              acc = cpu::fmadd(q, c[n], acc);
-            }
-            cpu::store(&row[w], acc);
-          }
+          advance_columns(&Q[j0], Lp, kJ, i - j0, e, c, N, &row[j0]);
         } else {
           T acc[kJ] = {};
           for (int64_t n = 0; n < N; ++n) {
@@ -151,19 +159,7 @@ struct Factors {
         // the diagonal block, columns r0..i: matrix()'s running product on kB columns
         const int64_t ii = i - r0;
         for (int64_t n = 0; n < N; ++n) Qd[n * kB + ii] = drive[i * N + n];
-        for (int64_t w = 0; w <= ii; w += W) {
-          VecF acc{};
-          VecF keep{};  // lanes at or beyond i: multiply by 1 (the new column has no decay yet; later ones are 0)
-          if (w + W > ii)
-            for (int64_t l = 0; l < W; ++l) keep[l] = w + l >= ii ? 1.f : 0.f;
-          for (int64_t n = 0; n < N; ++n) {
-            const VecF en = cpu::fmadd(1.f - keep, cpu::splat(e[n]), keep);
-            const VecF q = cpu::load(&Qd[n * kB + w]) * en;
-            cpu::store(&Qd[n * kB + w], q);
-            acc = cpu::fmadd(q, c[n], acc);
-          }
-          cpu::store(&row[r0 + w], acc);
-        }
+        advance_columns(Qd.data(), kB, (ii / W + 1) * W, ii, e, c, N, &row[r0]);
         emit(i, row.data());
       }
       // advance D to the next block: old columns times the block's decay, the block's columns from Qd
@@ -446,9 +442,8 @@ CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t
     using T = decltype(tag);
     Factors<T> f(t, batch);
     std::vector<double> part(kRanges * 2 * L * L, 0.0);
-    std::vector<T> lo(kRanges, T(0)), hi(kRanges, T(0));  // the zeros above the diagonal count (L > 1)
-    if (L == 1) std::fill(lo.begin(), lo.end(), std::numeric_limits<T>::infinity()),
-                std::fill(hi.begin(), hi.end(), -std::numeric_limits<T>::infinity());
+    constexpr T inf = std::numeric_limits<T>::infinity();
+    std::vector<T> lo(kRanges, L > 1 ? T(0) : inf), hi(kRanges, L > 1 ? T(0) : -inf);  // the zeros above the diagonal
     parallel_for(kRanges, 1, [&](int64_t r0, int64_t r1) {
       std::vector<T> decay, drive, Q, Qd, row;
       for (int64_t r = r0; r < r1; ++r) {

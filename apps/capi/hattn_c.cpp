@@ -402,7 +402,9 @@ hattn_status hattn_lm_explain(hattn_model* model, const int64_t* ids, int64_t n,
                       eo.start_layer, " is outside [0, ", f.layers, ")");
     eo.seed = static_cast<uint64_t>(xai::option_int(o, "seed", 0));
     eo.ablation = ablation_of(o, f);
-    const xai::Trace t = std::move(model->model->trace(ids_input(ids, n), {{target, query}})[0]);
+    xai::TraceOptions to;  // the gradient pass only where the method reads it
+    to.gradients = xai::needs_gradients(method);
+    const xai::Trace t = std::move(model->model->trace(ids_input(ids, n), {{target, query}}, to)[0]);
     *relevance = make_array(xai::explain(t, f, method, eo));
   });
 }

@@ -129,12 +129,7 @@ class LmExplainable final : public Explainable {
     LmOutput out = model_->forward(Tensor::from_vector(ids, {T}), opt);
     t.logits = out.logits.detach().to(Device::cpu()).reshape({T, c.vocab}).contiguous();
     auto cpu = [](const Tensor& x) { return x.detach().to(Device::cpu()).contiguous(); };
-    const std::vector<float> at_q = t.logits.select(0, t.query).contiguous().to_vector<float>();
-    for (float v : at_q)
-      HATTN_CHECK_INPUT(std::isfinite(v), "explain: the model produced a non-finite logit; the checkpoint is damaged");
-    t.target = target.index < 0 ? std::max_element(at_q.begin(), at_q.end()) - at_q.begin() : target.index;
-    HATTN_CHECK_INPUT(t.target < c.vocab, "explain: target token ", t.target, " is outside the ", c.vocab,
-                      "-row vocabulary");
+    t.target = choose_target(t.logits.select(0, t.query), target.index, "token");
     if (options.gradients) {
       // the one logit, as the head computes it: hidden · W[target]
       sum(mul(out.hidden.select(0, 0).select(0, t.query), model_->head_weight().select(0, t.target))).backward();

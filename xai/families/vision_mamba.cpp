@@ -128,17 +128,12 @@ class VimExplainable final : public Explainable {
     VimOutput out = model_->forward(input, {true, true});
     const Tensor logits = out.logits.detach().to(Device::cpu());
     const int64_t classes = logits.size(1);
-    for (float v : logits.to_vector<float>())
-      HATTN_CHECK_INPUT(std::isfinite(v), "explain: the model produced a non-finite logit; the checkpoint or image is damaged");
-    const std::vector<int64_t> best = argmax(logits, 1).to_vector<int64_t>();
     // d (sum over b of logit[b, target_b]): each image's gradient is that of its own target logit
     Tensor pick = Tensor::zeros({B, classes});
     std::vector<Trace> traces(B);
     for (int64_t b = 0; b < B; ++b) {
       traces[b] = blank_trace(info_);
-      traces[b].target = targets.empty() || targets[b].index < 0 ? best[b] : targets[b].index;
-      HATTN_CHECK_INPUT(traces[b].target >= 0 && traces[b].target < classes, "explain: class ", traces[b].target,
-                        " out of range [0, ", classes, ")");
+      traces[b].target = choose_target(logits.select(0, b), targets.empty() ? -1 : targets[b].index, "class");
       pick.data<float>()[b * classes + traces[b].target] = 1.0f;
     }
     sum(mul(out.logits, pick.to(device()))).backward();

@@ -141,11 +141,7 @@ class VitExplainable final : public Explainable {
     VitOutput out = model_->forward(x, /*trace=*/with_relevance);
     for (Tensor& a : out.attentions) a.retain_grad();
     t.logits = out.logits.detach().to(Device::cpu());
-    for (float v : t.logits.to_vector<float>())
-      HATTN_CHECK_INPUT(std::isfinite(v), "explain: the model produced a non-finite logit; the checkpoint or image is damaged");
-    const int64_t classes = t.logits.size(1);
-    t.target = target < 0 ? static_cast<int64_t>(argmax(t.logits, 1).item()) : target;
-    HATTN_CHECK_INPUT(t.target >= 0 && t.target < classes, "explain: class ", t.target, " out of range [0, ", classes, ")");
+    t.target = choose_target(t.logits.select(0, 0), target, "class");
     out.logits.select(0, 0).select(0, t.target).backward();
     std::vector<Tensor> relevance;
     if (with_relevance && !c.distilled) relevance = attention_relevance(*model_, out, t.target);
