@@ -208,10 +208,12 @@ TEST(Families, AblationsFollowTheirDefinition) {
       {xai::Method::Attr, xai::Variant::Official, {xai::Aggregate::Max, 0.1, xai::Clamp::Relu}},
       {xai::Method::Rollout, xai::Variant::Official, {xai::Aggregate::Prod, 0, xai::Clamp::Relu}},
   };
-  for (const char* path : {"vim_ref/vim_ref.pth", "lm_ref/mamba1_hf"}) {
+  // the language model also at 150 tokens: past the 64-row blocks of its channel sweep
+  for (const auto& [path, tokens] : std::vector<std::pair<std::string, int64_t>>{
+           {"vim_ref/vim_ref.pth", 11}, {"lm_ref/mamba1_hf", 11}, {"lm_ref/mamba1_hf", 150}}) {
     const auto model = xai::load(kData + path);
     const xai::FamilyInfo& f = model->info();
-    const xai::Trace t = std::move(model->trace(input_for(f, 9))[0]);
+    const xai::Trace t = std::move(model->trace(input_for(f, 9, tokens))[0]);
     const int64_t L = t.tokens(), q = t.query;
     for (const Ablated& a : cases) {
       if (a.variant == xai::Variant::Official && !f.find(a.method)->variants.size()) continue;  // no such variant

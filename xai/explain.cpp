@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "tensor/random.h"
 
@@ -128,48 +129,102 @@ const char* clamp_name(Clamp c) { return c == Clamp::Relu ? "relu" : c == Clamp:
 
 // ---- building blocks
 
+namespace {
+
+// A running aggregate over channels of n values each (mean, max, min, or prod in log space with signs and zeros
+// kept); partial aggregates of fixed channel ranges merge in range order, so results do not depend on threads.
+class ChannelAggregate {
+ public:
+  ChannelAggregate(Aggregate how, int64_t n);
+  void add(const double* x);  // one channel's n values
+  void merge(const ChannelAggregate& o);
+  Tensor result(const Shape& shape) const;
+
+ private:
+  Aggregate how_;
+  std::vector<double> acc_;
+  std::vector<char> negative_, zero_;
+  int64_t count_ = 0;
+};
+
+// numpy.quantile(x, f) (linear interpolation) of the n values, entries below it set to 0; two selections, no sort.
+void discard_below_quantile(double* x, int64_t n, double f, std::vector<double>& scratch) {
+  scratch.assign(x, x + n);
+  const double pos = f * double(n - 1);
+  const int64_t lo = static_cast<int64_t>(std::floor(pos));
+  std::nth_element(scratch.begin(), scratch.begin() + lo, scratch.end());
+  const double a = scratch[lo];
+  const double b = lo + 1 < n ? *std::min_element(scratch.begin() + lo + 1, scratch.end()) : a;
+  const double q = lo + 1 < n ? a + (b - a) * (pos - double(lo)) : a;
+  for (int64_t k = 0; k < n; ++k)
+    if (x[k] < q) x[k] = 0;
+}
+
+ChannelAggregate::ChannelAggregate(Aggregate how, int64_t n)
+    : how_(how), acc_(n, how == Aggregate::Max ? -INFINITY : how == Aggregate::Min ? INFINITY : 0.0),
+      negative_(how == Aggregate::Prod ? n : 0, 0), zero_(how == Aggregate::Prod ? n : 0, 0) {}
+
+void ChannelAggregate::add(const double* x) {
+  const int64_t n = static_cast<int64_t>(acc_.size());
+  switch (how_) {
+    case Aggregate::Mean:
+      for (int64_t k = 0; k < n; ++k) acc_[k] += x[k];
+      break;
+    case Aggregate::Max:
+      for (int64_t k = 0; k < n; ++k) acc_[k] = std::max(acc_[k], x[k]);
+      break;
+    case Aggregate::Min:
+      for (int64_t k = 0; k < n; ++k) acc_[k] = std::min(acc_[k], x[k]);
+      break;
+    case Aggregate::Prod:
+      for (int64_t k = 0; k < n; ++k) {
+        if (x[k] == 0) zero_[k] = 1;
+        else acc_[k] += std::log(std::abs(x[k])), negative_[k] ^= x[k] < 0;
+      }
+      break;
+  }
+  ++count_;
+}
+
+void ChannelAggregate::merge(const ChannelAggregate& o) {
+  HATTN_CHECK(o.how_ == how_ && o.acc_.size() == acc_.size(), "ChannelAggregate: merging different aggregates");
+  for (size_t k = 0; k < acc_.size(); ++k) {
+    switch (how_) {
+      case Aggregate::Mean: acc_[k] += o.acc_[k]; break;
+      case Aggregate::Max: acc_[k] = std::max(acc_[k], o.acc_[k]); break;
+      case Aggregate::Min: acc_[k] = std::min(acc_[k], o.acc_[k]); break;
+      case Aggregate::Prod: acc_[k] += o.acc_[k], negative_[k] ^= o.negative_[k], zero_[k] |= o.zero_[k]; break;
+    }
+  }
+  count_ += o.count_;
+}
+
+Tensor ChannelAggregate::result(const Shape& shape) const {
+  HATTN_CHECK(count_ > 0, "ChannelAggregate: no channels added");
+  std::vector<double> r = acc_;
+  for (size_t k = 0; k < r.size(); ++k) {
+    if (how_ == Aggregate::Mean) r[k] /= double(count_);
+    if (how_ == Aggregate::Prod) r[k] = zero_[k] ? 0.0 : (negative_[k] ? -1.0 : 1.0) * std::exp(r[k]);
+  }
+  return Tensor::from_vector(r, shape);
+}
+
+}  // namespace
+
 Tensor aggregate_channels(const Tensor& channels, Aggregate aggregate, double discard) {
   HATTN_CHECK(channels.dim() >= 2 && channels.size(0) >= 1, "aggregate_channels: expects (C, ...), got ",
               describe(channels));
   HATTN_CHECK_INPUT(discard >= 0 && discard < 1, "discard must be in [0, 1), got ", discard);
   const int64_t C = channels.size(0), n = channels.numel() / C;
-  const std::vector<double> v = channels.contiguous().to_vector<double>();
-  std::vector<double> acc(n, aggregate == Aggregate::Max ? -INFINITY : aggregate == Aggregate::Min ? INFINITY : 0.0);
-  std::vector<int> negative(n, 0);
-  std::vector<char> zero(n, 0);
-  std::vector<double> one(n), sorted;
+  std::vector<double> v = channels.contiguous().to_vector<double>(), scratch;
+  ChannelAggregate agg(aggregate, n);
   for (int64_t c = 0; c < C; ++c) {
-    std::copy(v.begin() + c * n, v.begin() + (c + 1) * n, one.begin());
-    if (discard > 0) {  // numpy.quantile(x, discard), linear interpolation
-      sorted = one;
-      std::sort(sorted.begin(), sorted.end());
-      const double pos = discard * double(n - 1);
-      const int64_t lo = static_cast<int64_t>(std::floor(pos));
-      const double frac = pos - double(lo);
-      const double q = lo + 1 < n ? sorted[lo] + (sorted[lo + 1] - sorted[lo]) * frac : sorted[lo];
-      for (double& x : one)
-        if (x < q) x = 0;
-    }
-    for (int64_t k = 0; k < n; ++k) {
-      const double x = one[k];
-      switch (aggregate) {
-        case Aggregate::Mean: acc[k] += x; break;
-        case Aggregate::Max: acc[k] = std::max(acc[k], x); break;
-        case Aggregate::Min: acc[k] = std::min(acc[k], x); break;
-        case Aggregate::Prod:
-          if (x == 0) zero[k] = 1;
-          else acc[k] += std::log(std::abs(x)), negative[k] ^= x < 0;
-          break;
-      }
-    }
-  }
-  for (int64_t k = 0; k < n; ++k) {
-    if (aggregate == Aggregate::Mean) acc[k] /= double(C);
-    if (aggregate == Aggregate::Prod) acc[k] = zero[k] ? 0.0 : (negative[k] ? -1.0 : 1.0) * std::exp(acc[k]);
+    if (discard > 0) discard_below_quantile(&v[c * n], n, discard, scratch);
+    agg.add(&v[c * n]);
   }
   Shape shape = channels.shape();
   shape.erase(shape.begin());
-  return Tensor::from_vector(acc, shape);
+  return agg.result(shape);
 }
 
 Tensor minmax(const Tensor& x) { return minmax_normalize(x); }
@@ -265,14 +320,6 @@ Tensor query_rows(const Trace& t, const FamilyInfo& f, int64_t l, int64_t q, Row
 
 Tensor clamped(const Tensor& x, Clamp c) { return c == Clamp::Relu ? relu(x) : c == Clamp::Abs ? abs(x) : x; }
 
-// Channel blocks of a mixer's matrices, never C·L² at once (as MixerOperator's statistics are swept).
-template <class F>
-void for_channel_blocks(const MixerOperator& m, F&& f) {
-  const int64_t C = m.channels(), L = m.tokens();
-  const int64_t block = std::clamp<int64_t>((int64_t(1) << 24) / std::max<int64_t>(L * L, 1), 1, 64);
-  for (int64_t c0 = 0; c0 < C; c0 += block) f(m.matrices(c0, std::min(C, c0 + block)).to(DType::F64));
-}
-
 // Layer l's X for rollout (attr = false) or attr's A (before the token relevance) under a non-default ablation.
 // The official variant aggregates the released code's rows (C, L) and repeats the result as every row; the exact
 // one aggregates the full matrices (C, L, L). attr: each channel clamped, min-maxed over all of [C, ...] (one scale
@@ -283,34 +330,38 @@ Tensor ablated_layer(const MixerOperator& m, int64_t q, Variant variant, bool at
     if (attr) V = minmax(clamped(V, a.clamp));
     return rows_of(aggregate_channels(V, a.aggregate, a.discard));
   }
-  double lo = INFINITY, hi = -INFINITY;  // attr: the extremes of clamp(F) over every channel
-  if (attr)
-    for_channel_blocks(m, [&](const Tensor& F) {
-      const Tensor x = clamped(F, a.clamp);
-      lo = std::min(lo, amin(x).item());
-      hi = std::max(hi, amax(x).item());
+  const int64_t L = m.tokens(), n = L * L;
+  auto clamp_value = [&](double v) { return a.clamp == Clamp::Relu ? std::max(v, 0.0) : a.clamp == Clamp::Abs ? std::abs(v) : v; };
+  // attr: the extremes of clamp(F) over every channel, one scale for all. relu and none take them from F's
+  // extremes (the layer's statistics); abs needs min |F|, which those do not give: a sweep of its own.
+  double low = 0, high = 0;
+  if (attr && a.clamp != Clamp::Abs) {
+    const MixerStats& st = m.stats();
+    low = a.clamp == Clamp::Relu ? std::max(st.min, 0.0) : st.min;
+    high = a.clamp == Clamp::Relu ? std::max(st.max, 0.0) : st.max;
+  } else if (attr) {
+    std::vector<double> lo(MixerOperator::kSweepRanges, INFINITY), hi(MixerOperator::kSweepRanges, -INFINITY);
+    m.sweep_channels([&](int64_t r, int64_t, const Tensor& F) {
+      const Tensor x = abs(F);
+      lo[r] = std::min(lo[r], amin(x).item()), hi[r] = std::max(hi[r], amax(x).item());
     });
-  // aggregate block by block: mean/max/min/prod combine across blocks as they do across channels
-  Tensor acc;
-  int64_t seen = 0;
-  for_channel_blocks(m, [&](const Tensor& F) {
-    Tensor x = attr ? (hi > lo ? mul(add(clamped(F, a.clamp), -lo), 1.0 / (hi - lo)) : mul(F, 0.0)) : F;
-    Tensor part = aggregate_channels(x, a.aggregate, a.discard);
-    const int64_t k = F.size(0);
-    if (!acc.defined()) {
-      acc = part;
-    } else if (a.aggregate == Aggregate::Mean) {
-      acc = add(mul(acc, double(seen) / double(seen + k)), mul(part, double(k) / double(seen + k)));
-    } else if (a.aggregate == Aggregate::Max) {
-      acc = maximum(acc, part);
-    } else if (a.aggregate == Aggregate::Min) {
-      acc = minimum(acc, part);
-    } else {
-      acc = aggregate_channels(stack({acc, part}, 0), Aggregate::Prod, 0);
-    }
-    seen += k;
+    low = *std::min_element(lo.begin(), lo.end()), high = *std::max_element(hi.begin(), hi.end());
+  }
+  std::vector<ChannelAggregate> parts(MixerOperator::kSweepRanges, ChannelAggregate(a.aggregate, n));
+  m.sweep_channels([&](int64_t r, int64_t, const Tensor& F) {
+    thread_local std::vector<double> x, scratch;
+    x.resize(n);
+    dispatch_floating(F.dtype(), "ablation", [&](auto tag) {  // the sweep hands contiguous matrices
+      const auto* p = F.data<decltype(tag)>();
+      for (int64_t k = 0; k < n; ++k) x[k] = double(p[k]);
+    });
+    if (attr)
+      for (double& v : x) v = high > low ? (clamp_value(v) - low) / (high - low) : 0.0;
+    if (a.discard > 0) discard_below_quantile(x.data(), n, a.discard, scratch);
+    parts[r].add(x.data());
   });
-  return acc;
+  for (int64_t r = 1; r < MixerOperator::kSweepRanges; ++r) parts[0].merge(parts[r]);
+  return parts[0].result({L, L});
 }
 
 Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant variant, const ExplainOptions& o) {

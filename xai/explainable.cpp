@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tensor/parallel.h"
+
 namespace ha::xai {
 
 Trace blank_trace(const FamilyInfo& f) {
@@ -26,6 +28,20 @@ int64_t choose_target(const Tensor& logits, int64_t asked, const char* unit) {
   HATTN_CHECK_INPUT(target < static_cast<int64_t>(v.size()), "explain: ", unit, " ", target, " is outside the model's ",
                     v.size(), " outputs");
   return target;
+}
+
+void MixerOperator::sweep_channels(const std::function<void(int64_t, int64_t, const Tensor&)>& f) const {
+  const int64_t C = channels(), L = tokens(), per = (C + kSweepRanges - 1) / kSweepRanges;
+  // blocks of at most ~2^22 matrix entries inside each range
+  const int64_t block = std::clamp<int64_t>((int64_t(1) << 22) / std::max<int64_t>(L * L, 1), 1, 16);
+  parallel_for(kSweepRanges, 1, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t c0 = r * per; c0 < std::min(C, (r + 1) * per); c0 += block) {
+        const int64_t c1 = std::min({C, (r + 1) * per, c0 + block});
+        const Tensor M = matrices(c0, c1).to(Device::cpu());
+        for (int64_t c = c0; c < c1; ++c) f(r, c, M.select(0, c - c0).contiguous());
+      }
+  });
 }
 
 Tensor MixerOperator::mean_row_sums() const { return sum(stats().mean.to(DType::F64), {1}); }

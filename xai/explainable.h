@@ -6,6 +6,7 @@
 // The methods (xai/explain.h) and protocols (xai/evaluate.h) are written once against these types and know no
 // family by name; the commands (apps/) read FamilyInfo instead of branching on the family.
 #pragma once
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -104,6 +105,12 @@ class MixerOperator {
   // answers by recurrences, without any L×L matrix.
   virtual Tensor mean_row_sums() const;
   virtual Tensor mean_vecmat(const Tensor& w) const;
+  // Every channel's matrix (L, L), CPU, handed to f(range, channel, matrix): the channels split into kSweepRanges
+  // fixed ranges that run in parallel, each in channel order (so per-range partial results, merged in range order,
+  // do not depend on the thread count). The default goes through matrices() in blocks; a family with a cheaper
+  // route to one channel's matrix overrides it.
+  static constexpr int64_t kSweepRanges = 8;
+  virtual void sweep_channels(const std::function<void(int64_t, int64_t, const Tensor&)>& f) const;
   // Softmax families: ∂target/∂(the matrices) and the LRP relevance reaching them, (C, L, L); undefined otherwise.
   virtual Tensor matrix_grad() const { return {}; }
   virtual Tensor matrix_relevance() const { return {}; }

@@ -564,4 +564,24 @@ Tensor causal_mean_vecmat(const nn::DirectionTrace& t, int64_t batch, const Tens
   return out;
 }
 
+void causal_channel_sweep(const nn::DirectionTrace& t, int64_t batch, int64_t ranges,
+                          const std::function<void(int64_t, int64_t, const Tensor&)>& f) {
+  dispatch_floating(t.delta.dtype(), "causal_channel_sweep", [&](auto tag) {
+    using T = decltype(tag);
+    const Factors<T> fac(t, batch);
+    const int64_t E = fac.E, L = fac.L, per = (E + ranges - 1) / ranges;
+    parallel_for(ranges, 1, [&](int64_t r0, int64_t r1) {
+      std::vector<T> decay, drive, Q, Qd, row;
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t d = r * per; d < std::min(E, (r + 1) * per); ++d) {
+          Tensor M = Tensor::zeros({L, L}, dtype_of<T>::value);
+          T* m = M.data<T>();
+          fac.channel(d, decay, drive);
+          fac.rows_in_order(decay, drive, Q, Qd, row, [&](int64_t i, const T* a) { std::copy(a, a + i + 1, m + i * L); });
+          f(r, d, M);
+        }
+    });
+  });
+}
+
 }  // namespace ha::xai

@@ -8,6 +8,7 @@
 // and a full matrix O(L²·N), with every partial product ≤ 1 (no overflow, no cancellation). Rows and
 // matrices are computed in the trace's dtype (fp32 for the model; the tests use fp64).
 #pragma once
+#include <functional>
 #include "nn/mamba_mixer.h"
 
 namespace ha::xai {
@@ -54,5 +55,10 @@ CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t
 // Both (L), float64. What rollout needs of a layer.
 Tensor causal_mean_row_sums(const nn::DirectionTrace& t, int64_t batch);
 Tensor causal_mean_vecmat(const nn::DirectionTrace& t, int64_t batch, const Tensor& w);
+
+// Every channel's matrix (L, L) to f(range, channel, matrix): `ranges` fixed channel ranges in parallel, each in
+// channel order (MixerOperator::sweep_channels for a causal direction).
+void causal_channel_sweep(const nn::DirectionTrace& t, int64_t batch, int64_t ranges,
+                          const std::function<void(int64_t, int64_t, const Tensor&)>& f);
 
 }  // namespace ha::xai

@@ -39,6 +39,10 @@ class LmMixer final : public MixerOperator {
   Tensor mean_vecmat(const Tensor& w) const override {
     return mamba1_ ? causal_mean_vecmat(t_.mamba1.fwd, 0, w) : head_mean_vecmat(t_.mamba2, 0, w);
   }
+  void sweep_channels(const std::function<void(int64_t, int64_t, const Tensor&)>& f) const override {
+    if (mamba1_) return causal_channel_sweep(t_.mamba1.fwd, 0, kSweepRanges, f);
+    MixerOperator::sweep_channels(f);  // Mamba-2's head matrices are cheap: the default's blocks
+  }
 
  protected:
   MixerStats compute_stats() const override {  // one parallel sweep, never the (C, T, T) tensor
