@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
 
+#include "autograd/checkpoint.h"
 #include "autograd/grad_mode.h"
 
 namespace ha {
@@ -79,7 +81,11 @@ LmOutput MambaLM::forward(const Tensor& ids_in, const LmForwardOptions& options)
   Tensor r = e;
   for (int64_t l = 0; l < cfg_.n_layer; ++l) {
     const LmBlock& block = *layers[l];
-    Tensor m = block.mix(block.norm(r), options.trace ? &out.traces[l] : nullptr);
+    LmLayerTrace* trace = options.trace ? &out.traces[l] : nullptr;
+    Tensor m = options.recompute_mixers
+                   ? checkpoint([&block, trace](const Tensor& h) mutable { return block.mix(h, std::exchange(trace, nullptr)); },
+                                block.norm(r))  // the trace from the first run only
+                   : block.mix(block.norm(r), trace);
     if (options.retain_block_grads && m.requires_grad()) m.retain_grad();
     out.mixer_outputs.push_back(m);
     r = add(r, m);

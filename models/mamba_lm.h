@@ -44,6 +44,9 @@ struct LmForwardOptions {
   // The logits outside the autograd graph: a caller that differentiates one logit takes it from `hidden` (the
   // head's backward for all T·V logits would cost as much as its forward).
   bool detach_logits = false;
+  // Keep no mixer's graph between the passes: each mixer runs again in the backward (autograd/checkpoint.h), so a
+  // long input's memory holds the residual stream, not every mixer's intermediates.
+  bool recompute_mixers = false;
 };
 
 struct LmOutput {

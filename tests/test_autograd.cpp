@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "autograd/checkpoint.h"
 #include "nn/adamw.h"
 #include "nn/layers.h"
 #include "ops/ops.h"
@@ -202,6 +203,31 @@ TEST(Autograd, InPlaceWriteToASavedTensorIsAnErrorAtBackward) {
     opt.step(1e-3);
     EXPECT_NE(error_of([&] { y.backward(); }).find("modified in place"), std::string::npos);
   }
+}
+
+// A checkpointed block gives the plain graph's gradients, bit for bit (the same ops run in the same order), for its
+// input, for a parameter inside it, and for a gradient retained at its output; and it keeps no graph of its own.
+TEST(Autograd, CheckpointGivesThePlainGradients) {
+  Generator g(4);
+  const Tensor x0 = randn({3, 5}, DType::F64, g), W0 = randn({5, 5}, DType::F64, g), R = randn({3, 5}, DType::F64, g);
+  auto block = [](const Tensor& W) { return [W](const Tensor& x) { return mul(tanh(matmul(x, W)), add(x, 1.0)); }; };
+  std::vector<std::vector<double>> grads[2];
+  for (int checkpointed = 0; checkpointed < 2; ++checkpointed) {
+    Tensor x = x0.clone(), W = W0.clone();
+    x.requires_grad_();
+    W.requires_grad_();
+    Tensor h = mul(x, 2.0);
+    Tensor y = checkpointed ? checkpoint(block(W), h) : block(W)(h);
+    y.retain_grad();
+    Tensor z = checkpointed ? checkpoint(block(W), y) : block(W)(y);  // two in a row: a backward inside a backward
+    sum(mul(z, R)).backward();
+    for (const Tensor& t : {x.grad(), W.grad(), y.grad()}) grads[checkpointed].push_back(t.to_vector<double>());
+  }
+  for (size_t k = 0; k < grads[0].size(); ++k) EXPECT_EQ(grads[0][k], grads[1][k]) << "gradient " << k;
+  // without an input that requires grad, f just runs
+  NoGradGuard ng;
+  Tensor y = checkpoint(block(W0), x0);
+  EXPECT_FALSE(y.requires_grad());
 }
 
 }  // namespace

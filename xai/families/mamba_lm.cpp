@@ -130,6 +130,10 @@ class LmExplainable final : public Explainable {
     opt.retain_block_grads = options.gradients;
     opt.embeddings_require_grad = options.gradients;
     opt.detach_logits = true;
+    // Mamba-2's chunked scan is composed of tensor ops whose intermediates (~150 MB per layer at 2,048 tokens) the
+    // graph would keep for every layer; recomputing each mixer in the backward costs a mixer forward instead.
+    // Mamba-1's fused scan keeps little: its graph is kept.
+    opt.recompute_mixers = options.gradients && c.family == LmFamily::Mamba2;
     LmOutput out = model_->forward(Tensor::from_vector(ids, {T}), opt);
     t.logits = out.logits.detach().to(Device::cpu()).reshape({T, c.vocab}).contiguous();
     auto cpu = [](const Tensor& x) { return x.detach().to(Device::cpu()).contiguous(); };
