@@ -28,6 +28,7 @@
 #include "tensor/npy.h"
 #include "tensor/random.h"
 #include "tests/rollout_bound.h"
+#include "xai/head_attention.h"
 #include "tests/test_util.h"
 
 namespace ha {
@@ -416,6 +417,33 @@ TEST_F(Cuda, TrainingStepsMatchCpu) {
   const auto a = cpu_model.named_parameters(), b = gpu_model.named_parameters();
   for (size_t i = 0; i < a.size(); ++i)
     test::expect_close_scaled(b[i].second.to(Device::cpu()), a[i].second, "cuda.model", "after 3 steps: " + a[i].first);
+}
+
+// The language models' layer statistics (what attr reads) by the device's one-thread-per-entry kernels against
+// the CPU's sweeps, for both families, at 150 tokens (past the CPU's 64-row blocks).
+TEST_F(Cuda, LayerStatisticsMatchCpu) {
+  const std::string ref = std::string(HATTN_TEST_DATA) + "/lm_ref/";
+  for (const char* arch : {"mamba1", "mamba2"}) {
+    const auto model = xai::mamba_lm_explainable(load_lm(ref + arch + "_hf"));
+    std::vector<int64_t> ids;
+    for (int64_t i = 0; i < 150; ++i) ids.push_back((i * 7 + 3) % model->info().vocab);
+    LmForwardOptions o;
+    o.trace = true;
+    NoGradGuard ng;
+    const LmOutput out = load_lm(ref + arch + "_hf")->forward(Tensor::from_vector(ids, {150}), o);
+    for (const LmLayerTrace& l : out.traces) {
+      const bool m1 = std::string(arch) == "mamba1";
+      const xai::CausalAttentionStats c = m1 ? xai::causal_attention_stats(l.mamba1.fwd, 0)
+                                             : xai::head_attention_stats(l.mamba2, 0);
+      const xai::CausalAttentionStats g = m1 ? xai::causal_attention_stats(l.mamba1.fwd, 0, Device::cuda())
+                                             : xai::head_attention_stats(l.mamba2, 0, Device::cuda());
+      test::expect_close_scaled(g.mean, c.mean, "cuda.model", str(arch, " channel mean"));
+      test::expect_close_scaled(g.mean_relu, c.mean_relu, "cuda.model", str(arch, " channel mean of relu"));
+      const double scale = std::max(std::abs(c.min), std::abs(c.max));
+      EXPECT_NEAR(g.min, c.min, 1e-5 * scale) << arch;
+      EXPECT_NEAR(g.max, c.max, 1e-5 * scale) << arch;
+    }
+  }
 }
 
 // Both language-model families on the device: logits, the embedding gradient and every map of a mid-sequence

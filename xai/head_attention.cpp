@@ -100,7 +100,22 @@ Tensor head_rows(const nn::Mamba2Trace& t, int64_t batch, int64_t q) {
   return out;
 }
 
-CausalAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch) {
+CausalAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch, Device where) {
+  if (where.is_cuda()) {  // one thread per entry, on the device
+    NoGradGuard ng;
+    const HeadFactors f(t, batch);
+    auto on = [&](const Tensor& x) { return x.to(DType::F32).contiguous().to(where); };
+    const Tensor dl = on(f.delta), A = on(f.A), B = on(f.B), C = on(f.C);
+    std::vector<double> S = f.delta.to_vector<double>();
+    for (int64_t h = 0; h < f.H; ++h)
+      for (int64_t i = 1; i < f.T; ++i) S[h * f.T + i] += S[h * f.T + i - 1];
+    const Tensor Sd = Tensor::from_vector(S, {f.H, f.T}).to(where);
+    CausalStatsOnDevice s(f.T, where);
+    const cuda::HeadView v{f.H, t.groups, f.GN / t.groups, f.T, dl.data<float>(), A.data<float>(), B.data<float>(),
+                           C.data<float>()};
+    cuda::head_stats(v, Sd.data<double>(), s.out, where.index);
+    return s.result();
+  }
   CausalAttentionStats s;
   dispatch_floating(t.delta.dtype(), "head_attention_stats", [&](auto tag) {
     using T = decltype(tag);

@@ -16,7 +16,7 @@ Tensor head_rows(const nn::Mamba2Trace& t, int64_t batch, int64_t q);
 
 // Head means of α and max(α, 0), float64 (T, T), and α's extremes over every head and entry (the zeros above the
 // diagonal included), row by row without the (H, T, T) tensor.
-CausalAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch);
+CausalAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch, Device where = Device::cpu());
 
 // The head mean X applied to vectors by recurrences over the N states, O(H·T·N), float64 (T): X·1 and wᵀX.
 Tensor head_mean_row_sums(const nn::Mamba2Trace& t, int64_t batch);

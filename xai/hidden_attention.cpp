@@ -431,7 +431,39 @@ int64_t accumulate_row(const float* a, int64_t n, double* __restrict sum, double
 }
 }  // namespace
 
-CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t batch) {
+namespace {
+// Σ_{k≤i} Δ_k per row of a (rows, L) float tensor on the CPU, in double: (rows, L) float64
+Tensor prefix_sums(const Tensor& delta) {
+  const int64_t R = delta.size(0), L = delta.size(1);
+  std::vector<double> d = delta.contiguous().to_vector<double>();
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t i = 1; i < L; ++i) d[r * L + i] += d[r * L + i - 1];
+  return Tensor::from_vector(d, {R, L});
+}
+}  // namespace
+
+CausalStatsOnDevice::CausalStatsOnDevice(int64_t L, Device where)
+    : mean(Tensor::empty({L, L}, DType::F64, where)), mean_relu(Tensor::empty({L, L}, DType::F64, where)),
+      lo(Tensor::empty({L, L}, DType::F32, where)), hi(Tensor::empty({L, L}, DType::F32, where)),
+      out{mean.data<double>(), mean_relu.data<double>(), lo.data<float>(), hi.data<float>()} {}
+
+CausalAttentionStats CausalStatsOnDevice::result() const {
+  return {mean.to(Device::cpu()), mean_relu.to(Device::cpu()), amin(lo).item(), amax(hi).item()};
+}
+
+CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t batch, Device where) {
+  if (where.is_cuda() && t.A.size(1) <= cuda::kMaxStates) {  // one thread per entry, on the device
+    NoGradGuard ng;
+    auto on = [&](const Tensor& x) { return x.to(DType::F32).contiguous().to(where); };
+    const Tensor delta = t.delta.select(0, batch).to(DType::F32).contiguous();
+    const Tensor dl = on(delta), A = on(t.A), B = on(t.Bm.select(0, batch)), C = on(t.Cm.select(0, batch));
+    const Tensor S = prefix_sums(delta).to(where);
+    CausalStatsOnDevice s(delta.size(1), where);
+    const cuda::TraceView v{delta.size(0), delta.size(1), A.size(1), 0, dl.data<float>(), A.data<float>(),
+                            B.data<float>(), C.data<float>(), nullptr, nullptr, nullptr};
+    cuda::channel_stats(v, S.data<double>(), s.out, where.index);
+    return s.result();
+  }
   const int64_t E = t.delta.size(1), L = t.delta.size(2);
   // Fixed channel ranges, summed in order: results independent of the thread count. Each range keeps two L×L
   // partial sums in double, so memory is 2·kRanges·L² doubles (256 MB at L = 2048), never C·L².

@@ -10,6 +10,7 @@
 #pragma once
 #include <functional>
 #include "nn/mamba_mixer.h"
+#include "xai/cuda/hidden_attention_cuda.h"
 
 namespace ha::xai {
 
@@ -48,7 +49,16 @@ struct CausalAttentionStats {
   Tensor mean, mean_relu;
   double min = 0, max = 0;
 };
-CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t batch);
+// `where`: a CUDA device runs the sweep there (one thread per entry; N <= 16), from the CPU trace.
+CausalAttentionStats causal_attention_stats(const nn::DirectionTrace& t, int64_t batch, Device where = Device::cpu());
+
+// The device outputs of the statistics kernels and their reduction (shared with head_attention.cpp).
+struct CausalStatsOnDevice {
+  CausalStatsOnDevice(int64_t L, Device where);
+  CausalAttentionStats result() const;
+  Tensor mean, mean_relu, lo, hi;
+  cuda::StatsOut out;
+};
 
 // The channel mean X = mean_d α_d of one causal direction applied to vectors, by recurrences in O(E·L·N) (no
 // matrix; double accumulation): its row sums X·1 (the scan of a constant input) and wᵀX (a reverse-time scan).

@@ -1,6 +1,8 @@
 // Hidden-attention rows and matrices on the GPU (see hidden_attention_cuda.h).
 #include "xai/cuda/hidden_attention_cuda.h"
 
+#include <cmath>
+
 #include "ops/scalar_math.h"
 #include "tensor/cuda/cuda_check.h"
 
@@ -78,7 +80,82 @@ __global__ void __launch_bounds__(kMaxTokens) matrices_kernel(TraceView t, int64
   }
 }
 
+constexpr int kStatThreads = 128;  // columns j per block of the statistics kernels; blockIdx.y is the row i
+
+__device__ void store_stats(const StatsOut& out, int64_t k, double sum, double sum_relu, float lo, float hi,
+                            int64_t units) {
+  out.mean[k] = sum / double(units);
+  out.mean_relu[k] = sum_relu / double(units);
+  out.lo[k] = lo;
+  out.hi[k] = hi;
+}
+
+__global__ void __launch_bounds__(kStatThreads) channel_stats_kernel(TraceView t, const double* S, StatsOut out) {
+  const int64_t i = blockIdx.y, j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, L = t.L, N = t.N;
+  if (j >= L) return;
+  if (j > i) return store_stats(out, i * L + j, 0.0, 0.0, 0.f, 0.f, 1);
+  float cb[kMaxStates];
+#pragma unroll
+  for (int n = 0; n < kMaxStates; ++n) cb[n] = n < N ? t.C[n * L + i] * t.B[n * L + j] : 0.f;
+  double sum = 0, sum_relu = 0;
+  float lo = INFINITY, hi = -INFINITY;
+  for (int64_t d = 0; d < t.E; ++d) {
+    const float diff = float(S[d * L + i] - S[d * L + j]);
+    float acc = 0.f;
+#pragma unroll
+    for (int n = 0; n < kMaxStates; ++n)
+      if (n < N) acc += cb[n] * expf(t.A[d * N + n] * diff);
+    const float a = acc * t.delta[d * L + j];
+    sum += a;
+    sum_relu += a > 0.f ? a : 0.f;
+    lo = fminf(lo, a);
+    hi = fmaxf(hi, a);
+  }
+  store_stats(out, i * L + j, sum, sum_relu, lo, hi, t.E);
+}
+
+__global__ void __launch_bounds__(kStatThreads) head_stats_kernel(HeadView h, const double* S, StatsOut out) {
+  const int64_t i = blockIdx.y, j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, L = h.L, N = h.N;
+  if (j >= L) return;
+  if (j > i) return store_stats(out, i * L + j, 0.0, 0.0, 0.f, 0.f, 1);
+  double sum = 0, sum_relu = 0;
+  float lo = INFINITY, hi = -INFINITY;
+  const int64_t per_group = h.H / h.G;
+  for (int64_t g = 0; g < h.G; ++g) {
+    double cb = 0;
+    for (int64_t n = 0; n < N; ++n) cb += double(h.C[(g * N + n) * L + i]) * double(h.B[(g * N + n) * L + j]);
+    for (int64_t hd = g * per_group; hd < (g + 1) * per_group; ++hd) {
+      const float a = float(cb * exp(double(h.A[hd]) * (S[hd * L + i] - S[hd * L + j])) * double(h.delta[hd * L + j]));
+      sum += a;
+      sum_relu += a > 0.f ? a : 0.f;
+      lo = fminf(lo, a);
+      hi = fmaxf(hi, a);
+    }
+  }
+  store_stats(out, i * L + j, sum, sum_relu, lo, hi, h.H);
+}
+
 }  // namespace
+
+void channel_stats(const TraceView& t, const double* S, const StatsOut& out, int device) {
+  HATTN_CHECK(t.N <= kMaxStates && t.L <= 65535, "hidden attention statistics (CUDA): at most ", kMaxStates,
+              " states and 65,535 tokens, got N = ", t.N, ", L = ", t.L);
+  if (t.L == 0 || t.E == 0) return;
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  const dim3 grid(unsigned((t.L + kStatThreads - 1) / kStatThreads), unsigned(t.L));
+  HATTN_LAUNCH(grid, kStatThreads, 0, channel_stats_kernel)(t, S, out);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+}
+
+void head_stats(const HeadView& h, const double* S, const StatsOut& out, int device) {
+  HATTN_CHECK(h.G > 0 && h.H % h.G == 0 && h.L <= 65535, "head statistics (CUDA): ", h.H, " heads in ", h.G,
+              " groups, ", h.L, " tokens (at most 65,535)");
+  if (h.L == 0 || h.H == 0) return;
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  const dim3 grid(unsigned((h.L + kStatThreads - 1) / kStatThreads), unsigned(h.L));
+  HATTN_LAUNCH(grid, kStatThreads, 0, head_stats_kernel)(h, S, out);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+}
 
 void rows(const TraceView& t, int64_t q, Row kind, float* out, int device) {
   HATTN_CHECK(t.N <= kMaxStates, "hidden attention (CUDA): N = ", t.N, " states, at most ", kMaxStates);

@@ -31,4 +31,26 @@ HATTN_CUDA_ENTRY(void rows(const TraceView& t, int64_t q, Row kind, float* out, 
 // out (c1 - c0, L, L): adds the matrices of channels [c0, c1), at (L-1-i, L-1-j) when reversed.
 HATTN_CUDA_ENTRY(void matrices(const TraceView& t, int64_t c0, int64_t c1, bool reversed, float* out, int device));
 
+// The channel (head) statistics of one causal layer, one thread per matrix entry (i, j) summing over the channels
+// in a fixed order (deterministic, no atomics): mean and mean of max(α, 0) in double, and each entry's extremes over
+// the channels (0 above the diagonal), all (L, L), zero-free outputs the caller reduces. α from the prefix sums
+// S = cumsum Δ (double, (E, L) or (H, L)):
+//   channels (Mamba-1, N <= 16): α_d[i,j] = Δ_d[j] Σ_n C_i[n] B_j[n] exp(A[d,n] (S_d[i] − S_d[j]))
+//   heads (Mamba-2, groups of N): α_h[i,j] = (C_i · B_j)_g exp(A_h (S_h[i] − S_h[j])) Δ_h[j]
+struct StatsOut {
+  double* mean;
+  double* mean_relu;
+  float* lo;
+  float* hi;
+};
+struct HeadView {
+  int64_t H, G, N, L;
+  const float* delta;  // (H, L)
+  const float* A;      // (H)
+  const float* B;      // (G·N, L)
+  const float* C;      // (G·N, L)
+};
+HATTN_CUDA_ENTRY(void channel_stats(const TraceView& t, const double* S, const StatsOut& out, int device));
+HATTN_CUDA_ENTRY(void head_stats(const HeadView& h, const double* S, const StatsOut& out, int device));
+
 }  // namespace ha::xai::cuda

@@ -16,7 +16,8 @@ namespace {
 
 class LmMixer final : public MixerOperator {
  public:
-  LmMixer(const LmConfig& c, LmLayerTrace t, int64_t T) : mamba1_(c.family == LmFamily::Mamba1), t_(std::move(t)), T_(T) {}
+  LmMixer(const LmConfig& c, LmLayerTrace t, int64_t T, Device device)
+      : mamba1_(c.family == LmFamily::Mamba1), t_(std::move(t)), T_(T), device_(device) {}
   int64_t channels() const override { return mamba1_ ? t_.mamba1.fwd.A.size(0) : t_.mamba2.A.size(0); }
   int64_t tokens() const override { return T_; }
   Tensor matrices(int64_t c0, int64_t c1, const std::string& part) const override {
@@ -47,10 +48,10 @@ class LmMixer final : public MixerOperator {
  protected:
   MixerStats compute_stats() const override {  // one parallel sweep, never the (C, T, T) tensor
     if (mamba1_) {
-      const CausalAttentionStats s = causal_attention_stats(t_.mamba1.fwd, 0);
+      const CausalAttentionStats s = causal_attention_stats(t_.mamba1.fwd, 0, device_);
       return {s.mean, s.mean_relu, s.min, s.max};
     }
-    const CausalAttentionStats s = head_attention_stats(t_.mamba2, 0);
+    const CausalAttentionStats s = head_attention_stats(t_.mamba2, 0, device_);
     return {s.mean, s.mean_relu, s.min, s.max};
   }
 
@@ -58,6 +59,7 @@ class LmMixer final : public MixerOperator {
   bool mamba1_;
   LmLayerTrace t_;  // on the CPU
   int64_t T_;
+  Device device_;   // the model's: the statistics sweep runs there
 };
 
 class LmExplainable final : public Explainable {
@@ -153,7 +155,7 @@ class LmExplainable final : public Explainable {
                         &l.mamba1.fwd.z, &l.mamba1.fwd.pre, &l.mamba1.fwd.conv_weight, &l.mamba2.delta, &l.mamba2.Bm,
                         &l.mamba2.Cm, &l.mamba2.A, &l.mamba2.D, &l.mamba2.x})
         if (x->defined()) *x = cpu(*x);
-      t.mixers.push_back(std::make_shared<LmMixer>(c, std::move(l), T));
+      t.mixers.push_back(std::make_shared<LmMixer>(c, std::move(l), T, device()));
     }
     return {std::move(t)};
   }
