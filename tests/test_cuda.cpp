@@ -419,9 +419,10 @@ TEST_F(Cuda, TrainingStepsMatchCpu) {
     test::expect_close_scaled(b[i].second.to(Device::cpu()), a[i].second, "cuda.model", "after 3 steps: " + a[i].first);
 }
 
-// The language models' layer statistics (what attr reads) by the device's one-thread-per-entry kernels against
-// the CPU's sweeps, for both families, at 150 tokens (past the CPU's 64-row blocks).
-TEST_F(Cuda, LayerStatisticsMatchCpu) {
+// What the language models' maps read of a layer, on the device against the CPU, for both families at 150 tokens
+// (past the CPU's 64-row blocks and the scans' 32-token chunks): the statistics (attr), rows (raw), and the
+// channel mean's row sums and wᵀX by the scans (rollout).
+TEST_F(Cuda, CausalLayerMapsMatchCpu) {
   const std::string ref = std::string(HATTN_TEST_DATA) + "/lm_ref/";
   for (const char* arch : {"mamba1", "mamba2"}) {
     const auto model = xai::mamba_lm_explainable(load_lm(ref + arch + "_hf"));
@@ -442,6 +443,72 @@ TEST_F(Cuda, LayerStatisticsMatchCpu) {
       const double scale = std::max(std::abs(c.min), std::abs(c.max));
       EXPECT_NEAR(g.min, c.min, 1e-5 * scale) << arch;
       EXPECT_NEAR(g.max, c.max, 1e-5 * scale) << arch;
+      // what raw and rollout read: rows at a few queries, and the channel mean's row sums and wᵀX by the scans
+      for (int64_t q : {0, 1, 77, 149}) {
+        const Tensor rc = m1 ? xai::direction_rows(l.mamba1.fwd, 0, q, xai::RowKind::Exact)
+                             : xai::head_rows(l.mamba2, 0, q);
+        const Tensor rg = m1 ? xai::direction_rows(l.mamba1.fwd, 0, q, xai::RowKind::Exact, Device::cuda())
+                             : xai::head_rows(l.mamba2, 0, q, Device::cuda());
+        ASSERT_TRUE(rg.device().is_cpu());
+        test::expect_close_scaled(rg, rc, "cuda.model", str(arch, " rows at ", q));
+      }
+      std::vector<double> w(150);
+      for (int64_t i = 0; i < 150; ++i) w[i] = std::cos(0.3 * double(i)) + (i == 149 ? 1.0 : 0.0);
+      const Tensor wt = Tensor::from_vector(w, {150});
+      const Tensor sc = m1 ? xai::causal_mean_row_sums(l.mamba1.fwd, 0) : xai::head_mean_row_sums(l.mamba2, 0);
+      const Tensor sg = m1 ? xai::causal_mean_row_sums(l.mamba1.fwd, 0, Device::cuda())
+                           : xai::head_mean_row_sums(l.mamba2, 0, Device::cuda());
+      const Tensor vc = m1 ? xai::causal_mean_vecmat(l.mamba1.fwd, 0, wt) : xai::head_mean_vecmat(l.mamba2, 0, wt);
+      const Tensor vg = m1 ? xai::causal_mean_vecmat(l.mamba1.fwd, 0, wt, Device::cuda())
+                           : xai::head_mean_vecmat(l.mamba2, 0, wt, Device::cuda());
+      test::expect_close_scaled(sg, sc, "cuda.model", str(arch, " mean row sums"));
+      test::expect_close_scaled(vg, vc, "cuda.model", str(arch, " mean vecmat"));
+      // and the recurrences against the matrix they stand for (the CPU mean of the statistics)
+      test::expect_close_scaled(sg, sum(c.mean, {1}), "cuda.model", str(arch, " row sums vs the mean matrix"));
+      test::expect_close_scaled(vg, matmul(wt.reshape({1, 150}), c.mean).reshape({150}), "cuda.model",
+                                str(arch, " vecmat vs the mean matrix"));
+    }
+  }
+}
+
+// The scans and head rows on synthetic traces the models above do not reach: groups (G = 3), state counts that
+// are not a multiple of the 32 threads (5, 40; Mamba-2's 128 is the released models'), one token, 33 tokens (a
+// chunk and one), float64 traces (the device computes from their float32 values).
+TEST_F(Cuda, ScansWithGroupsAndOddStateCounts) {
+  Generator gen(11);
+  for (int64_t L : {1, 33, 70}) {
+    for (int64_t N : {5, 40, 128}) {
+      nn::Mamba2Trace t;
+      const int64_t H = 6, G = 3;
+      t.groups = G;
+      t.delta = add(mul(rand({1, H, L}, DType::F64, gen), 0.5), 0.01);
+      t.A = neg(add(mul(rand({H}, DType::F64, gen), 4.0), 0.1));
+      t.Bm = randn({1, G * N, L}, DType::F64, gen);
+      t.Cm = randn({1, G * N, L}, DType::F64, gen);
+      const Tensor w = randn({L}, DType::F64, gen);
+      const std::string what = str("H ", H, " G ", G, " N ", N, " L ", L);
+      test::expect_close_scaled(xai::head_mean_row_sums(t, 0, Device::cuda()), xai::head_mean_row_sums(t, 0),
+                                "cuda.model", what + " row sums");
+      test::expect_close_scaled(xai::head_mean_vecmat(t, 0, w, Device::cuda()), xai::head_mean_vecmat(t, 0, w),
+                                "cuda.model", what + " vecmat");
+      test::expect_close_scaled(xai::head_rows(t, 0, L - 1, Device::cuda()), xai::head_rows(t, 0, L - 1).to(DType::F32),
+                                "cuda.model", what + " last row");
+      if (N > 16) continue;
+      nn::DirectionTrace d;  // Mamba-1: a decay per state
+      const int64_t E = 7;
+      d.delta = add(mul(rand({1, E, L}, DType::F64, gen), 0.5), 0.01);
+      d.A = neg(add(mul(rand({E, N}, DType::F64, gen), 4.0), 0.1));
+      d.Bm = randn({1, N, L}, DType::F64, gen);
+      d.Cm = randn({1, N, L}, DType::F64, gen);
+      d.z = randn({1, E, L}, DType::F64, gen), d.pre = randn({1, E, L}, DType::F64, gen);
+      d.conv_weight = randn({E, 4}, DType::F64, gen);
+      test::expect_close_scaled(xai::direction_rows(d, 0, L / 2, xai::RowKind::Unified, Device::cuda()),
+                                xai::direction_rows(d, 0, L / 2, xai::RowKind::Unified).to(DType::F32), "cuda.model",
+                                what + " channels: unified row");
+      test::expect_close_scaled(xai::causal_mean_row_sums(d, 0, Device::cuda()), xai::causal_mean_row_sums(d, 0),
+                                "cuda.model", what + " channels: row sums");
+      test::expect_close_scaled(xai::causal_mean_vecmat(d, 0, w, Device::cuda()), xai::causal_mean_vecmat(d, 0, w),
+                                "cuda.model", what + " channels: vecmat");
     }
   }
 }

@@ -28,6 +28,28 @@ struct HeadFactors {
   }
 };
 
+// One batch item's trace on a CUDA device, float32, with the prefix sums S = cumsum Δ (double): the kernels' views.
+struct HeadFactorsOnDevice {
+  Tensor delta, A, B, C, S;
+  cuda::HeadView view{};
+  HeadFactorsOnDevice(const nn::Mamba2Trace& t, int64_t b, Device where) {
+    const HeadFactors f(t, b);
+    HATTN_CHECK(t.groups > 0 && f.GN % t.groups == 0 && f.H % t.groups == 0, "head attention: ", f.H, " heads and ",
+                f.GN, " B/C rows in ", t.groups, " groups do not divide");
+    auto on = [&](const Tensor& x) { return x.to(DType::F32).contiguous().to(where); };
+    delta = on(f.delta), A = on(f.A), B = on(f.B), C = on(f.C);
+    std::vector<double> s = f.delta.to_vector<double>();
+    for (int64_t h = 0; h < f.H; ++h)
+      for (int64_t i = 1; i < f.T; ++i) s[h * f.T + i] += s[h * f.T + i - 1];
+    S = Tensor::from_vector(s, {f.H, f.T}).to(where);
+    view = {f.H, t.groups, f.GN / t.groups, f.T, delta.data<float>(), A.data<float>(), B.data<float>(),
+            C.data<float>()};
+  }
+  cuda::ScanView scan() const {
+    return {view.H, view.L, view.N, view.G, false, view.delta, view.A, view.B, view.C};
+  }
+};
+
 // Rows [i0, i1) of the per-group Gram matrices C Bᵀ, (G, i1 − i0, T) in double (one GEMM each, shared by the
 // group's heads), and the per-head prefix sums S_i = Σ_{k≤i} Δ_k in double: α_h[i,j] = CB_g[i,j] · exp(A_h (S_i − S_j)) · Δ_h[j].
 template <class T>
@@ -90,9 +112,16 @@ Tensor head_attention_matrices(const nn::Mamba2Trace& t, int64_t batch, int64_t 
   return out;
 }
 
-Tensor head_rows(const nn::Mamba2Trace& t, int64_t batch, int64_t q) {
+Tensor head_rows(const nn::Mamba2Trace& t, int64_t batch, int64_t q, Device where) {
   const int64_t H = t.delta.size(1), L = t.delta.size(2);
   HATTN_CHECK(q >= 0 && q < L, "head attention: query ", q, " out of range for ", L, " tokens");
+  if (where.is_cuda()) {
+    NoGradGuard ng;
+    const HeadFactorsOnDevice d(t, batch, where);
+    Tensor out = Tensor::empty({H, L}, DType::F32, where);
+    cuda::head_rows(d.view, d.S.data<double>(), q, out.data<float>(), where.index);
+    return out.to(Device::cpu());
+  }
   Tensor out = Tensor::zeros({H, L}, t.delta.dtype());
   dispatch_floating(out.dtype(), "head_rows", [&](auto tag) {
     fill_rows<decltype(tag)>(t, batch, 0, H, q, out.data<decltype(tag)>());
@@ -103,17 +132,9 @@ Tensor head_rows(const nn::Mamba2Trace& t, int64_t batch, int64_t q) {
 CausalAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch, Device where) {
   if (where.is_cuda()) {  // one thread per entry, on the device
     NoGradGuard ng;
-    const HeadFactors f(t, batch);
-    auto on = [&](const Tensor& x) { return x.to(DType::F32).contiguous().to(where); };
-    const Tensor dl = on(f.delta), A = on(f.A), B = on(f.B), C = on(f.C);
-    std::vector<double> S = f.delta.to_vector<double>();
-    for (int64_t h = 0; h < f.H; ++h)
-      for (int64_t i = 1; i < f.T; ++i) S[h * f.T + i] += S[h * f.T + i - 1];
-    const Tensor Sd = Tensor::from_vector(S, {f.H, f.T}).to(where);
-    CausalStatsOnDevice s(f.T, where);
-    const cuda::HeadView v{f.H, t.groups, f.GN / t.groups, f.T, dl.data<float>(), A.data<float>(), B.data<float>(),
-                           C.data<float>()};
-    cuda::head_stats(v, Sd.data<double>(), s.out, where.index);
+    const HeadFactorsOnDevice d(t, batch, where);
+    CausalStatsOnDevice s(d.view.L, where);
+    cuda::head_stats(d.view, d.S.data<double>(), s.out, where.index);
     return s.result();
   }
   CausalAttentionStats s;
@@ -179,7 +200,9 @@ Tensor head_mean_of(const nn::Mamba2Trace& t, int64_t batch, F product) {
 }
 }  // namespace
 
-Tensor head_mean_row_sums(const nn::Mamba2Trace& t, int64_t batch) {
+Tensor head_mean_row_sums(const nn::Mamba2Trace& t, int64_t batch, Device where) {
+  if (where.is_cuda() && t.Bm.size(1) / t.groups <= cuda::kMaxScanStates)
+    return mean_scan_on_device(HeadFactorsOnDevice(t, batch, where).scan(), Tensor(), where);
   // the scan of a constant input: s_i = e_i s_{i−1} + Δ_i B_i (N states, B and C (N, T)), out_i = C_i · s_i
   return head_mean_of(t, batch, [](const double* delta, const double* e, const double* B, const double* C, int64_t N,
                                    int64_t L, std::vector<double>& s, double* out) {
@@ -195,7 +218,9 @@ Tensor head_mean_row_sums(const nn::Mamba2Trace& t, int64_t batch) {
   });
 }
 
-Tensor head_mean_vecmat(const nn::Mamba2Trace& t, int64_t batch, const Tensor& w_in) {
+Tensor head_mean_vecmat(const nn::Mamba2Trace& t, int64_t batch, const Tensor& w_in, Device where) {
+  if (where.is_cuda() && t.Bm.size(1) / t.groups <= cuda::kMaxScanStates)
+    return mean_scan_on_device(HeadFactorsOnDevice(t, batch, where).scan(), w_in, where);
   const std::vector<double> w = w_in.to(DType::F64).contiguous().to_vector<double>();
   HATTN_CHECK(static_cast<int64_t>(w.size()) == t.delta.size(2), "head_mean_vecmat: a vector of ", w.size(),
               " entries for ", t.delta.size(2), " tokens");

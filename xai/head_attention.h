@@ -11,15 +11,16 @@ namespace ha::xai {
 
 // Heads [h0, h1) of batch item `batch`: (h1 − h0, T, T), in the trace's dtype, on the CPU.
 Tensor head_attention_matrices(const nn::Mamba2Trace& t, int64_t batch, int64_t h0, int64_t h1);
-// Row q of every head: (H, T), zero beyond q.
-Tensor head_rows(const nn::Mamba2Trace& t, int64_t batch, int64_t q);
+// Row q of every head: (H, T), zero beyond q, on the CPU (`where` a CUDA device: computed there, float32).
+Tensor head_rows(const nn::Mamba2Trace& t, int64_t batch, int64_t q, Device where = Device::cpu());
 
 // Head means of α and max(α, 0), float64 (T, T), and α's extremes over every head and entry (the zeros above the
 // diagonal included), row by row without the (H, T, T) tensor.
 CausalAttentionStats head_attention_stats(const nn::Mamba2Trace& t, int64_t batch, Device where = Device::cpu());
 
-// The head mean X applied to vectors by recurrences over the N states, O(H·T·N), float64 (T): X·1 and wᵀX.
-Tensor head_mean_row_sums(const nn::Mamba2Trace& t, int64_t batch);
-Tensor head_mean_vecmat(const nn::Mamba2Trace& t, int64_t batch, const Tensor& w);
+// The head mean X applied to vectors by recurrences over the N states, O(H·T·N), float64 (T) on the CPU: X·1 and
+// wᵀX (`where` a CUDA device: the scans run there, N <= 128).
+Tensor head_mean_row_sums(const nn::Mamba2Trace& t, int64_t batch, Device where = Device::cpu());
+Tensor head_mean_vecmat(const nn::Mamba2Trace& t, int64_t batch, const Tensor& w, Device where = Device::cpu());
 
 }  // namespace ha::xai

@@ -268,7 +268,16 @@ Direction parse_direction(const std::string& s) {
 
 const char* direction_name(Direction d) { return d == Direction::Fwd ? "fwd" : d == Direction::Bwd ? "bwd" : "sum"; }
 
-Tensor direction_rows(const nn::DirectionTrace& t, int64_t batch, int64_t q, RowKind kind) {
+Tensor direction_rows(const nn::DirectionTrace& t, int64_t batch, int64_t q, RowKind kind, Device where) {
+  if (where.is_cuda() && !t.delta.device().is_cuda() && t.A.size(1) <= cuda::kMaxStates) {
+    NoGradGuard ng;
+    auto on = [&](const Tensor& x) { return x.select(0, batch).unsqueeze(0).to(DType::F32).contiguous().to(where); };
+    auto whole = [&](const Tensor& x) { return x.to(DType::F32).contiguous().to(where); };
+    nn::DirectionTrace d;
+    d.delta = on(t.delta), d.Bm = on(t.Bm), d.Cm = on(t.Cm), d.z = on(t.z), d.pre = on(t.pre);
+    d.A = whole(t.A), d.conv_weight = whole(t.conv_weight);
+    return direction_rows(d, 0, q, kind).to(Device::cpu());
+  }
   if (on_gpu(t)) {
     NoGradGuard ng;
     const GpuTrace g(t, batch);
@@ -546,7 +555,34 @@ Tensor channel_mean_of(const Factors<T>& f, F product) {
 }
 }  // namespace
 
-Tensor causal_mean_row_sums(const nn::DirectionTrace& t, int64_t batch) {
+namespace {
+// One batch item of a causal direction on `where`, float32 and contiguous: the scans' inputs.
+struct ScanFactorsOnDevice {
+  Tensor delta, A, B, C;
+  cuda::ScanView view{};
+  ScanFactorsOnDevice(const nn::DirectionTrace& t, int64_t b, Device where) {
+    HATTN_CHECK(b >= 0 && b < t.delta.size(0), "hidden attention: batch index ", b, " out of range");
+    auto on = [&](const Tensor& x) { return x.to(DType::F32).contiguous().to(where); };
+    delta = on(t.delta.select(0, b)), A = on(t.A), B = on(t.Bm.select(0, b)), C = on(t.Cm.select(0, b));
+    view = {delta.size(0), delta.size(1), A.size(1), 1, true, delta.data<float>(), A.data<float>(), B.data<float>(),
+            C.data<float>()};
+  }
+};
+}  // namespace
+
+Tensor mean_scan_on_device(const cuda::ScanView& v, const Tensor& w, Device where) {
+  NoGradGuard ng;
+  HATTN_CHECK(!w.defined() || w.numel() == v.L, "mean_scan: a vector of ", w.numel(), " entries for ", v.L, " tokens");
+  const Tensor wd = w.defined() ? w.to(DType::F64).contiguous().to(where) : Tensor();
+  Tensor per_unit = Tensor::empty({v.U, v.L}, DType::F64, where), out = Tensor::empty({v.L}, DType::F64, where);
+  cuda::mean_scan(v, wd.defined() ? wd.data<double>() : nullptr, per_unit.data<double>(), out.data<double>(),
+                  where.index);
+  return out.to(Device::cpu());
+}
+
+Tensor causal_mean_row_sums(const nn::DirectionTrace& t, int64_t batch, Device where) {
+  if (where.is_cuda() && t.A.size(1) <= cuda::kMaxScanStates)
+    return mean_scan_on_device(ScanFactorsOnDevice(t, batch, where).view, Tensor(), where);
   Tensor out;
   dispatch_floating(t.delta.dtype(), "causal_mean_row_sums", [&](auto tag) {
     using T = decltype(tag);
@@ -569,7 +605,9 @@ Tensor causal_mean_row_sums(const nn::DirectionTrace& t, int64_t batch) {
   return out;
 }
 
-Tensor causal_mean_vecmat(const nn::DirectionTrace& t, int64_t batch, const Tensor& w_in) {
+Tensor causal_mean_vecmat(const nn::DirectionTrace& t, int64_t batch, const Tensor& w_in, Device where) {
+  if (where.is_cuda() && t.A.size(1) <= cuda::kMaxScanStates)
+    return mean_scan_on_device(ScanFactorsOnDevice(t, batch, where).view, w_in, where);
   Tensor out;
   const std::vector<double> w = w_in.to(DType::F64).contiguous().to_vector<double>();
   HATTN_CHECK(static_cast<int64_t>(w.size()) == t.delta.size(2), "causal_mean_vecmat: a vector of ", w.size(),

@@ -24,8 +24,11 @@ enum class RowKind {
   Unified,   // the follow-up's α̂ = diag(SiLU(z)) α diag(σ(pre)) M_conv, row q (conv bias and D left out)
 };
 
-// Row q of every channel of one direction, in that direction's token order: (E, L), zero beyond q.
-Tensor direction_rows(const nn::DirectionTrace& t, int64_t batch, int64_t q, RowKind kind);
+// Row q of every channel of one direction, in that direction's token order: (E, L), zero beyond q. A trace on a
+// CUDA device is read there (the rows stay there); `where` a CUDA device runs a CPU trace's rows there (N <= 16),
+// float32, returned to the CPU.
+Tensor direction_rows(const nn::DirectionTrace& t, int64_t batch, int64_t q, RowKind kind,
+                      Device where = Device::cpu());
 
 // Two-direction rows for the cls token, in original token order: (E, L).
 //   Exact / Unified: forward row + reversed backward row (the backward row is taken at L−1−cls).
@@ -62,9 +65,13 @@ struct CausalStatsOnDevice {
 
 // The channel mean X = mean_d α_d of one causal direction applied to vectors, by recurrences in O(E·L·N) (no
 // matrix; double accumulation): its row sums X·1 (the scan of a constant input) and wᵀX (a reverse-time scan).
-// Both (L), float64. What rollout needs of a layer.
-Tensor causal_mean_row_sums(const nn::DirectionTrace& t, int64_t batch);
-Tensor causal_mean_vecmat(const nn::DirectionTrace& t, int64_t batch, const Tensor& w);
+// Both (L), float64, on the CPU. What rollout needs of a layer. `where` a CUDA device: the scans run there
+// (cuda::mean_scan, N <= 128) from the float32 trace.
+Tensor causal_mean_row_sums(const nn::DirectionTrace& t, int64_t batch, Device where = Device::cpu());
+Tensor causal_mean_vecmat(const nn::DirectionTrace& t, int64_t batch, const Tensor& w, Device where = Device::cpu());
+
+// cuda::mean_scan on `where` from device views: w undefined, the row sums; else wᵀX. (L) float64 on the CPU.
+Tensor mean_scan_on_device(const cuda::ScanView& v, const Tensor& w, Device where);
 
 // Every channel's matrix (L, L) to f(range, channel, matrix): `ranges` fixed channel ranges in parallel, each in
 // channel order (MixerOperator::sweep_channels for a causal direction).

@@ -135,7 +135,91 @@ __global__ void __launch_bounds__(kStatThreads) head_stats_kernel(HeadView h, co
   store_stats(out, i * L + j, sum, sum_relu, lo, hi, h.H);
 }
 
+__global__ void __launch_bounds__(kStatThreads) head_rows_kernel(HeadView h, const double* S, int64_t q, float* out) {
+  const int64_t hd = blockIdx.y, j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, L = h.L, N = h.N;
+  if (j >= L) return;
+  if (j > q) {
+    out[hd * L + j] = 0.f;
+    return;
+  }
+  const int64_t g = hd / (h.H / h.G);
+  double cb = 0;
+  for (int64_t n = 0; n < N; ++n) cb += double(h.C[(g * N + n) * L + q]) * double(h.B[(g * N + n) * L + j]);
+  out[hd * L + j] = float(cb * exp(double(h.A[hd]) * (S[hd * L + q] - S[hd * L + j])) * double(h.delta[hd * L + j]));
+}
+
+constexpr int kScanChunk = 32;  // tokens per block-wide sum over the states (blockDim >= kScanChunk)
+
+// Forward (w == nullptr): s_i = e_i s_{i-1} + Δ_i B_i, term_i = C_i s_i. Reverse: g_j = w_j C_j + e_{j+1} g_{j+1},
+// term_j = Δ_j B_j g_j. Thread n carries state n; per_unit[u, i] = Σ_n term_i[n], summed in n order.
+__global__ void __launch_bounds__(kMaxScanStates) mean_scan_kernel(ScanView v, const double* w, double* per_unit) {
+  const int64_t u = blockIdx.x, n = threadIdx.x, L = v.L, N = v.N;
+  __shared__ double terms[kScanChunk][kMaxScanStates + 1];  // + 1: the per-token sums read a row without conflicts
+  const bool reverse = w != nullptr, active = n < N;
+  const int64_t row = (u / (v.U / v.G)) * N + n;  // this state's row of B and C
+  const double a = active ? double(v.state_decay ? v.A[u * N + n] : v.A[u]) : 0.0;
+  const float* dl = v.delta + u * L;
+  double s = 0;
+  for (int64_t c0 = 0; c0 < L; c0 += kScanChunk) {
+    const int64_t len = min(int64_t(kScanChunk), L - c0);
+    if (active) {
+      for (int64_t k = 0; k < len; ++k) {
+        const int64_t i = reverse ? L - 1 - (c0 + k) : c0 + k;
+        const double dt = dl[i];
+        if (reverse) {
+          const double carry = i + 1 < L ? exp(double(dl[i + 1]) * a) : 0.0;
+          s = w[i] * double(v.C[row * L + i]) + carry * s;
+          terms[k][n] = dt * double(v.B[row * L + i]) * s;
+        } else {
+          s = exp(dt * a) * s + dt * double(v.B[row * L + i]);
+          terms[k][n] = double(v.C[row * L + i]) * s;
+        }
+      }
+    }
+    __syncthreads();
+    if (n < len) {
+      double acc = 0;
+      for (int64_t m = 0; m < N; ++m) acc += terms[n][m];
+      per_unit[u * L + (reverse ? L - 1 - (c0 + n) : c0 + n)] = acc;
+    }
+    __syncthreads();
+  }
+}
+
+__global__ void __launch_bounds__(kStatThreads) unit_mean_kernel(int64_t U, int64_t L, const double* per_unit,
+                                                                 double* out) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i >= L) return;
+  double acc = 0;
+  for (int64_t u = 0; u < U; ++u) acc += per_unit[u * L + i];
+  out[i] = acc / double(U);
+}
+
 }  // namespace
+
+void head_rows(const HeadView& h, const double* S, int64_t q, float* out, int device) {
+  HATTN_CHECK(h.G > 0 && h.H % h.G == 0 && h.H <= 65535, "head rows (CUDA): ", h.H, " heads in ", h.G,
+              " groups (at most 65,535 heads)");
+  HATTN_CHECK(q >= 0 && q < h.L, "head attention: query ", q, " out of range for ", h.L, " tokens");
+  if (h.H == 0) return;
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  const dim3 grid(unsigned((h.L + kStatThreads - 1) / kStatThreads), unsigned(h.H));
+  HATTN_LAUNCH(grid, kStatThreads, 0, head_rows_kernel)(h, S, q, out);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+}
+
+void mean_scan(const ScanView& v, const double* w, double* per_unit, double* out, int device) {
+  HATTN_CHECK(v.N >= 1 && v.N <= kMaxScanStates && v.G > 0 && v.U % v.G == 0, "mean scan (CUDA): ", v.N,
+              " states (1 to ", kMaxScanStates, "), ", v.U, " units in ", v.G, " groups");
+  if (v.L == 0 || v.U == 0) return;
+  HATTN_CUDA_CHECK(cudaSetDevice(device));
+  const int threads = int(max(int64_t(kScanChunk), (v.N + 31) / 32 * 32));
+  HATTN_LAUNCH(unsigned(v.U), threads, 0, mean_scan_kernel)(v, w, per_unit);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+  HATTN_LAUNCH(unsigned((v.L + kStatThreads - 1) / kStatThreads), kStatThreads, 0, unit_mean_kernel)(v.U, v.L,
+                                                                                                       per_unit, out);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+}
 
 void channel_stats(const TraceView& t, const double* S, const StatsOut& out, int device) {
   HATTN_CHECK(t.N <= kMaxStates && t.L <= 65535, "hidden attention statistics (CUDA): at most ", kMaxStates,

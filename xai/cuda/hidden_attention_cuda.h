@@ -53,4 +53,22 @@ struct HeadView {
 HATTN_CUDA_ENTRY(void channel_stats(const TraceView& t, const double* S, const StatsOut& out, int device));
 HATTN_CUDA_ENTRY(void head_stats(const HeadView& h, const double* S, const StatsOut& out, int device));
 
+// Row q of every head of a causal Mamba-2 layer, out (H, L) (zero beyond q): one thread per entry, in double.
+HATTN_CUDA_ENTRY(void head_rows(const HeadView& h, const double* S, int64_t q, float* out, int device));
+
+// The channel (head) mean X of one causal layer applied to vectors by recurrences, in double: X·1 (w == nullptr: the
+// scan of a constant input, forward in time) or wᵀX (w (L): the reverse-time scan), out (L). One block per unit
+// (channel or head), one thread per state; every kScanChunk tokens the block sums its states' terms per token in a
+// fixed order into per_unit (U, L), and a second kernel takes the mean over the units in order (deterministic).
+constexpr int64_t kMaxScanStates = 128;
+struct ScanView {
+  int64_t U, L, N, G;    // units, tokens, states, groups (unit u reads rows [g·N, (g+1)·N) of B and C, g = u·G/U)
+  bool state_decay;      // A (U, N), one decay per state (Mamba-1), or (U), one per unit (Mamba-2)
+  const float* delta;    // (U, L)
+  const float* A;
+  const float* B;        // (G·N, L)
+  const float* C;        // (G·N, L)
+};
+HATTN_CUDA_ENTRY(void mean_scan(const ScanView& v, const double* w, double* per_unit, double* out, int device));
+
 }  // namespace ha::xai::cuda

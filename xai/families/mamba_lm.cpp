@@ -26,19 +26,19 @@ class LmMixer final : public MixerOperator {
     return head_attention_matrices(t_.mamba2, 0, c0, c1);
   }
   Tensor rows(int64_t q, RowKind kind) const override {
-    if (mamba1_) return direction_rows(t_.mamba1.fwd, 0, q, kind);
+    if (mamba1_) return direction_rows(t_.mamba1.fwd, 0, q, kind, device_);
     HATTN_CHECK_INPUT(kind == RowKind::Exact, "Mamba-2's head attention rows have the exact kind only");
-    return head_rows(t_.mamba2, 0, q);
+    return head_rows(t_.mamba2, 0, q, device_);
   }
   std::vector<std::pair<std::string, Tensor>> factors() const override {
     if (mamba1_) return {{"delta", t_.mamba1.fwd.delta}, {"A", t_.mamba1.fwd.A}, {"B", t_.mamba1.fwd.Bm}, {"C", t_.mamba1.fwd.Cm}};
     return {{"delta", t_.mamba2.delta}, {"A", t_.mamba2.A}, {"B", t_.mamba2.Bm}, {"C", t_.mamba2.Cm}};
   }
   Tensor mean_row_sums() const override {
-    return mamba1_ ? causal_mean_row_sums(t_.mamba1.fwd, 0) : head_mean_row_sums(t_.mamba2, 0);
+    return mamba1_ ? causal_mean_row_sums(t_.mamba1.fwd, 0, device_) : head_mean_row_sums(t_.mamba2, 0, device_);
   }
   Tensor mean_vecmat(const Tensor& w) const override {
-    return mamba1_ ? causal_mean_vecmat(t_.mamba1.fwd, 0, w) : head_mean_vecmat(t_.mamba2, 0, w);
+    return mamba1_ ? causal_mean_vecmat(t_.mamba1.fwd, 0, w, device_) : head_mean_vecmat(t_.mamba2, 0, w, device_);
   }
   void sweep_channels(const std::function<void(int64_t, int64_t, const Tensor&)>& f) const override {
     if (mamba1_) return causal_channel_sweep(t_.mamba1.fwd, 0, kSweepRanges, f);
@@ -59,7 +59,7 @@ class LmMixer final : public MixerOperator {
   bool mamba1_;
   LmLayerTrace t_;  // on the CPU
   int64_t T_;
-  Device device_;   // the model's: the statistics sweep runs there
+  Device device_;   // the model's: rows, the rollout scans and the statistics sweep run there
 };
 
 class LmExplainable final : public Explainable {
