@@ -40,8 +40,7 @@ int run_attention(int argc, char** argv) {
   if (gib > 8 && !args.has("mean"))
     throw UsageError(str("--channels ", a, ":", b, " would write ", gib, " GiB; choose fewer channels, or --mean"));
   Image8 img = preprocess_image(load_image(args.get("image")), f.img_size, mode);
-  xai::TraceOptions forward_only;
-  forward_only.gradients = false;
+  const xai::TraceOptions forward_only = xai::TraceOptions::forward_only();
   const xai::Trace trace = std::move(model->trace(normalize_image(img, f.normalization), {}, forward_only)[0]);
   write_attention(*model, trace, layer, part, a, b, first_k, args.get("out"), args.has("mean"));
   return 0;

@@ -67,8 +67,8 @@ int run_explain(int argc, char** argv) {
   make_output_dir(out);
 
   auto t0 = std::chrono::steady_clock::now();
-  xai::TraceOptions to;
-  to.relevance = std::find(methods.begin(), methods.end(), xai::Method::Attr) != methods.end();
+  xai::TraceOptions to = xai::trace_options(f, methods, opt.variant);
+  to.gradients = true;  // the pictures are drawn over trace.input, which the gradient pass fills
   const xai::Trace trace = std::move(model->trace(normalize_image(img, f.normalization), {{target}}, to)[0]);
   auto secs = [](auto a) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count(); };
   const std::vector<std::string>& names = f.class_names;

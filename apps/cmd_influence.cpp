@@ -36,8 +36,7 @@ int run_influence(int argc, char** argv) {
                          " but the model takes ", f.img_size, "x", f.img_size));
   const int64_t n = std::min(args.get_int("limit"), data.size()), cls = f.default_query, G = f.layout.shape[0];
   if (cls < 0) throw UsageError("influence needs a model with a cls token");
-  xai::TraceOptions forward_only;
-  forward_only.gradients = false;
+  const xai::TraceOptions forward_only = xai::TraceOptions::forward_only();
   std::vector<Tensor> acc(layers.size());
   for (int64_t i = 0; i < n; ++i) {
     const xai::Trace t =

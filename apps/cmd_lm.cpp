@@ -261,8 +261,7 @@ int run_lm_attention(int argc, char** argv) {
   const double gib = double(b - a) * T * T * 4 / (1 << 30);
   if (gib > 8 && !args.has("mean"))
     throw UsageError(str("--channels ", a, ":", b, " would write ", gib, " GiB; choose fewer, or --mean"));
-  xai::TraceOptions forward_only;
-  forward_only.gradients = false;
+  const xai::TraceOptions forward_only = xai::TraceOptions::forward_only();
   const xai::Trace trace = std::move(model->trace(Tensor::from_vector(ids, {1, T}), {}, forward_only)[0]);
   write_attention(*model, trace, layer, "", a, b, first_k, args.get("out"), args.has("mean"));
   return 0;
@@ -301,8 +300,7 @@ int run_lm_explain(int argc, char** argv) {
   opt.seed = static_cast<uint64_t>(args.get_int("seed"));
   check_family_options(args, f, {"aggregate", "discard", "clamp"});
   opt.ablation = ablation_options(args);
-  xai::TraceOptions to;  // the gradient pass only where a method reads it
-  to.gradients = std::any_of(methods.begin(), methods.end(), xai::needs_gradients);
+  const xai::TraceOptions to = xai::trace_options(f, methods);  // each pass only where a method reads it
   const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(ids, {1, T}), {{target, query}}, to)[0]);
   const std::string folder = args.get("out");
   make_output_dir(folder);

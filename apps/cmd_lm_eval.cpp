@@ -45,6 +45,7 @@ int run_lm_eval(int argc, char** argv) {
   for (xai::Method m : methods) xai::resolve_variant(f, m, std::nullopt);  // refuses what the family lacks, up front
   const std::string out = args.get("out");
   make_output_dir(out);
+  const xai::TraceOptions passes = xai::trace_options(f, methods);
   std::map<xai::Method, xai::TokenRankScore> sums;
   int64_t correct = 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -52,7 +53,7 @@ int run_lm_eval(int argc, char** argv) {
   for (int64_t i = 0; i < count; ++i) {
     const RecallSample s = recall_sample(seed + kEvalSeedOffset, 1000000 + i, pairs);
     const int64_t T = static_cast<int64_t>(s.ids.size());
-    const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(s.ids, {1, T}))[0]);
+    const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(s.ids, {1, T}), {}, passes)[0]);
     correct += ctx.target == s.answer;
     xai::ExplainOptions opt;
     opt.seed = static_cast<uint64_t>(i);

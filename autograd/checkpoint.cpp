@@ -2,6 +2,7 @@
 
 #include "autograd/function_node.h"
 #include "autograd/grad_mode.h"
+#include "autograd/lrp.h"
 
 namespace ha {
 
@@ -14,12 +15,14 @@ Tensor checkpoint(const std::function<Tensor(const Tensor&)>& f, const Tensor& x
   }
   Tensor xs = saved(x);
   std::function<Tensor(const Tensor&)> again = f;  // copied after the first call
-  record_op("CheckpointBackward", {x}, y, [xs, again](const Tensor& g) {
+  const LrpRules rules = lrp_rules();                // the recomputation records what the forward would have
+  record_op("CheckpointBackward", {x}, y, [xs, again, rules](const Tensor& g) {
     Tensor input = xs.detach();
     input.requires_grad_();
     Tensor recomputed;
     {
       GradModeGuard grad_on(true);
+      LrpScope lrp(rules);
       recomputed = again(input);
     }
     recomputed.backward(g);  // a separate graph: its own backward pass, inside this one

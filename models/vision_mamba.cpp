@@ -72,6 +72,7 @@ VimOutput VisionMamba::forward(const Tensor& images, const VimForwardOptions& op
   }
   VimOutput out;
   out.tokens = add(x, pos_embed);
+  if (options.tokens_require_grad) out.tokens = out.tokens.detach().requires_grad_();
   Tensor h = out.tokens, r;
   if (options.trace) out.traces.resize(c.depth);
   for (int64_t l = 0; l < c.depth; ++l) {

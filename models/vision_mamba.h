@@ -34,6 +34,7 @@ struct VimConfig {
 struct VimForwardOptions {
   bool trace = false;           // fill VimOutput::traces (detached scan inputs per layer and direction)
   bool retain_block_grads = false;  // retain_grad() on every block output h_l (for d logit / d h_l)
+  bool tokens_require_grad = false;  // VimOutput::tokens a leaf that requires grad (d logit / d tokens: MambaLRP)
 };
 
 struct VimOutput {

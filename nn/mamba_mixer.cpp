@@ -1,6 +1,7 @@
 #include "nn/mamba_mixer.h"
 
 #include "autograd/grad_mode.h"
+#include "autograd/lrp.h"
 #include "tensor/parallel.h"
 
 namespace ha::nn {
@@ -65,11 +66,13 @@ Tensor MambaMixer::operator()(const Tensor& a, MixerTrace* trace) const {
   }
   // The two directions are independent: one task each; the ops inside share their own chunks with the
   // pool's idle threads (nested parallel_for). Results do not depend on the thread count (no kernel's split
-  // does). Grad mode is per thread.
+  // does). Grad mode and the LRP rules are per thread: the workers take the caller's.
   Tensor y_f, y_b;
   const bool grad = GradMode::is_enabled();
+  const LrpRules rules = lrp_rules();
   parallel_for(2, 1, [&](int64_t d0, int64_t d1) {
     GradModeGuard mode(grad);
+    LrpScope lrp(rules);
     for (int64_t d = d0; d < d1; ++d) {
       if (d == 0) y_f = fwd.run(x, z, cfg, trace ? &trace->fwd : nullptr);
       else y_b = bwd.run(x.flip(2), z.flip(2), cfg, trace ? &trace->bwd : nullptr).flip(2);

@@ -6,7 +6,9 @@
 
 #include "autograd/function_node.h"
 #include "ops/cuda/elementwise_cuda.h"
+#include "autograd/lrp.h"
 #include "ops/dispatch.h"
+#include "ops/lrp_rules.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
 #include "tensor/strided_loop.h"
@@ -125,6 +127,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  if (lrp_rules().half_products && needs_grad({a}) && needs_grad({b})) return lrp_rule::half_product(a, b);
   Tensor out = binary_kernel("mul", a, b, MulF{});
   if (needs_grad({a, b})) {
     bool ga = a.requires_grad(), gb = b.requires_grad();

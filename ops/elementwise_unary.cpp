@@ -11,7 +11,9 @@
 #include "autograd/function_node.h"
 #include "ops/cpu/vec.h"
 #include "ops/cuda/elementwise_cuda.h"
+#include "autograd/lrp.h"
 #include "ops/dispatch.h"
+#include "ops/lrp_rules.h"
 #include "ops/ops.h"
 #include "ops/scalar_math.h"
 #include "tensor/parallel.h"
@@ -264,7 +266,10 @@ Tensor sqrt(const Tensor& x) { return unary(Sqrt{}, x); }
 Tensor rsqrt(const Tensor& x) { return unary(Rsqrt{}, x); }
 Tensor abs(const Tensor& x) { return unary(Abs{}, x); }
 Tensor sigmoid(const Tensor& x) { return unary(Sigmoid{}, x); }
-Tensor silu(const Tensor& x) { return unary(Silu{}, x); }
+Tensor silu(const Tensor& x) {
+  if (lrp_rules().silu_ratio && needs_grad({x})) return lrp_rule::silu(x);
+  return unary(Silu{}, x);
+}
 Tensor softplus(const Tensor& x) { return unary(Softplus{}, x); }
 Tensor relu(const Tensor& x) { return unary(Relu{}, x); }
 Tensor tanh(const Tensor& x) { return unary(Tanh{}, x); }

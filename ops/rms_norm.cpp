@@ -5,8 +5,10 @@
 #include <cmath>
 
 #include "autograd/function_node.h"
+#include "autograd/lrp.h"
 #include "ops/cuda/rms_norm_cuda.h"
 #include "ops/dispatch.h"
+#include "ops/lrp_rules.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
 
@@ -15,6 +17,7 @@ namespace ha {
 static constexpr int64_t kRowBlock = 32;
 
 Tensor rms_norm(const Tensor& x_in, const Tensor& w_in, double eps) {
+  if (lrp_rules().constant_norms && needs_grad({x_in, w_in})) return lrp_rule::rms_norm(x_in, w_in, eps);
   const char* op = "rms_norm";
   check_defined(op, {x_in, w_in});
   HATTN_CHECK(x_in.device() == w_in.device(), op, ": inputs on different devices: ", describe(x_in), " and ",

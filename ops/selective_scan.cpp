@@ -9,7 +9,9 @@
 #include "autograd/function_node.h"
 #include "ops/cpu/selective_scan_cpu.h"
 #include "ops/cuda/selective_scan_cuda.h"
+#include "autograd/lrp.h"
 #include "ops/dispatch.h"
+#include "ops/lrp_rules.h"
 #include "ops/ops.h"
 
 namespace ha {
@@ -54,6 +56,9 @@ cpu::ScanArgs<T> args_of(const ScanInputs& c, const Dims& d) {
 }  // namespace
 
 Tensor selective_scan(const ScanInputs& in) {
+  if (lrp_rules().constant_scan && needs_grad({in.u, in.delta, in.A, in.Bm, in.Cm, in.D, in.z, in.delta_bias}) &&
+      (in.z.defined() || needs_grad({in.delta, in.A, in.Bm, in.Cm, in.delta_bias})))
+    return lrp_rule::selective_scan(in);
   const char* op = "selective_scan";
   const Dims d = validate(in, op);
   auto cont = [](const Tensor& t) { return t.defined() ? raw::contiguous(t.detach()) : Tensor(); };

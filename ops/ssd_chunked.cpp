@@ -10,7 +10,10 @@
 // Every piece is a batched GEMM or an elementwise op of the autograd ops, so the gradient is theirs and the
 // whole runs on any device those ops run on. Every exponent is ≤ 0 (A < 0, Δ ≥ 0), so nothing overflows.
 // The selective scan (the recurrence itself) is the oracle: tests/test_ssd.cpp.
+#include "autograd/lrp.h"
+#include "autograd/record.h"
 #include "ops/dispatch.h"
+#include "ops/lrp_rules.h"
 #include "ops/ops.h"
 
 namespace ha {
@@ -47,6 +50,7 @@ Tensor pad_last(const Tensor& t, int64_t extra) {  // zeros appended along the l
 }  // namespace
 
 Tensor ssd_chunked(const SsdInputs& in) {
+  if (lrp_rules().constant_scan && needs_grad({in.delta, in.A, in.Bm, in.Cm})) return lrp_rule::ssd_chunked(in);
   const char* op = "ssd_chunked";
   check_defined(op, {in.x, in.delta, in.A, in.Bm, in.Cm});
   check_dim(op, "x (B, H·P, L)", in.x, 3);

@@ -242,7 +242,7 @@ TEST(Lm, AttentionAndMapsMatchPyTorch) {
                         "xai.attention", std::string(arch) + " attention");
     for (const xai::MethodSpec& spec : f.methods) {
       const xai::Method m = spec.method;
-      if (m == xai::Method::Random) continue;
+      if (m == xai::Method::Random || m == xai::Method::Lrp) continue;  // lrp: tests/test_lrp.cpp
       const std::string name = std::string(arch) + "_map_" + xai::method_name(m);
       const Tensor map = xai::explain(ctx, f, m);
       expect_close_scaled(map, load_npy(kRef + name + ".npy"), "xai.map", name);

@@ -49,6 +49,10 @@ inline Tolerance tolerance(const std::string& name) {
       // bound that rtol 1e-6 gives (L = 17, 197, 730): 1e-5 leaves 10x headroom over that.
       {"xai.rollout_input", {0, 1e-5}},
       {"xai.attention", {1e-4, 0}},
+      // MambaLRP's relevance of fp32 models vs the float64 transcription (a gradient × input, like gradxinput), as a
+      // fraction of max|ref|; and the forward under the rules vs the plain one (only the gate's rounding differs)
+      {"lrp.golden", {1e-4, 0}},
+      {"lrp.forward", {1e-6, 0}},
       // one fp32 mixer seen two ways (a row by its running product vs the whole matrix; the channel statistics
       // by the family's sweep vs the mean of the matrices): rounding only, as a fraction of max|ref|
       {"xai.operator", {2e-6, 0}},  // measured <= 2.3e-7 (rows at L = 197), element-wise <= 0.014 of its 1% bound

@@ -232,6 +232,10 @@ void evaluate_images(const Explainable& model, const std::vector<Image8>& images
   for (const Image8& img : images) inputs.push_back(normalize_image(img, f.normalization));
   TraceOptions o;
   o.relevance = std::any_of(methods.begin(), methods.end(), [](const EvalMethod& em) { return em.method == Method::Attr; });
+  o.lrp.clear();
+  for (const EvalMethod& em : methods)  // MambaLRP's pass once per variant asked for
+    if (em.method == Method::Lrp && std::find(o.lrp.begin(), o.lrp.end(), em.variant) == o.lrp.end())
+      o.lrp.push_back(em.variant);
   const auto logits_of = [&](const Tensor& batch) { return model.logits(batch); };
   // Explaining each image's predicted class: one traced pass for the batch where the family batches its pass,
   // else one image at a time (so only one image's trace is held).
@@ -309,7 +313,7 @@ template <class Map>
 std::vector<std::string> row_order(const Map& m) {
   std::vector<std::string> canonical, names;
   for (Method x : {Method::Raw, Method::Rollout, Method::Attr, Method::Unified, Method::Random, Method::Saliency,
-                   Method::GradXInput, Method::Gae}) {
+                   Method::GradXInput, Method::Gae, Method::Lrp}) {
     for (Variant v : {Variant::Official, Variant::Exact}) canonical.push_back(str(method_name(x), " (", variant_name(v), ")"));
     canonical.push_back(method_name(x));
   }

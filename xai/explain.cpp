@@ -13,14 +13,15 @@ namespace ha::xai {
 
 namespace {
 constexpr Method kMethods[] = {Method::Raw,    Method::Rollout,  Method::Attr,       Method::Unified,
-                               Method::Random, Method::Saliency, Method::GradXInput, Method::Gae};
+                               Method::Random, Method::Saliency, Method::GradXInput, Method::Gae,
+                               Method::Lrp};
 }
 
 Method parse_method(const std::string& s) {
   for (Method m : kMethods)
     if (s == method_name(m)) return m;
   throw InputError(str("unknown method '", s, "' (one of raw, rollout, attr, unified, random, saliency, gradxinput, ",
-                       "gae; a model's methods list what it offers)"));
+                       "gae, lrp; a model's methods list what it offers)"));
 }
 
 const char* method_name(Method m) {
@@ -33,6 +34,7 @@ const char* method_name(Method m) {
     case Method::Saliency: return "saliency";
     case Method::GradXInput: return "gradxinput";
     case Method::Gae: return "gae";
+    case Method::Lrp: return "lrp";
   }
   return "?";
 }
@@ -378,6 +380,12 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
       return input_to_map(t.layout, max(abs(t.input_grad), t.layout.feature_dim).values);
     case Method::GradXInput:
       return input_to_map(t.layout, abs(sum(mul(t.input, t.input_grad), {t.layout.feature_dim})));
+    case Method::Lrp: {
+      const auto it = t.lrp.find(variant);
+      HATTN_CHECK_INPUT(it != t.lrp.end(), "explain: lrp (", variant_name(variant), ") needs the trace run with ",
+                        "that variant's LRP pass (TraceOptions::lrp; xai::trace_options sets it)");
+      return tokens_to_map(t.layout, it->second);
+    }
     default:
       break;
   }
@@ -476,7 +484,19 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
 
 }  // namespace
 
-bool needs_gradients(Method m) { return !(m == Method::Raw || m == Method::Rollout || m == Method::Random); }
+bool needs_gradients(Method m) {
+  return !(m == Method::Raw || m == Method::Rollout || m == Method::Random || m == Method::Lrp);
+}
+
+TraceOptions trace_options(const FamilyInfo& f, const std::vector<Method>& methods, std::optional<Variant> variant) {
+  TraceOptions o;
+  o.gradients = std::any_of(methods.begin(), methods.end(), needs_gradients);
+  o.relevance = f.form == MixerForm::Softmax && std::find(methods.begin(), methods.end(), Method::Attr) != methods.end();
+  o.lrp.clear();
+  if (std::find(methods.begin(), methods.end(), Method::Lrp) != methods.end())
+    o.lrp.push_back(resolve_variant(f, Method::Lrp, variant));
+  return o;
+}
 
 Tensor explain(const Trace& t, const FamilyInfo& f, Method method, const ExplainOptions& o) {
   const Variant variant = resolve_variant(f, method, o.variant);

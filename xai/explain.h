@@ -11,6 +11,8 @@
 //   unified   Hidden, where rows have the follow-up's gated, conv-folded kind: rows_of(min-max(a_l ⊙ s_l))
 //   gae       Softmax: R = I; R += mean_h max(∇A_l ⊙ A_l, 0) · R over every block; row q
 //   random, saliency (max over features of |∂/∂input|), gradxinput (|Σ features input · ∂/∂input|)
+//   lrp       MambaLRP: Σ features e ⊙ ∂target/∂e at the token embeddings e of a pass under the LRP rules
+//             (autograd/lrp.h; official: the released vision code's subset), the patch (or every) token
 #pragma once
 #include <cstdint>
 #include <map>
@@ -67,8 +69,13 @@ Tensor aggregate_channels(const Tensor& channels, Aggregate aggregate, double di
 Tensor token_relevance(const Tensor& block_grad);  // s_l: min-max over tokens of max_c max(g[j, c], 0) -> (L)
 // Row `row` of J = M_last ··· M_first with M_l = (I + X_l), each row divided by its sum (rows summing to 0 are
 // left unnormalised rather than divided by zero). X_l are (L, L), given first layer first.
-// Whether a method reads the trace's gradients (raw, rollout and random read the forward pass only).
+// Whether a method reads the trace's gradients (raw, rollout and random read the forward pass only; lrp its own
+// pass).
 bool needs_gradients(Method m);
+// What a trace must run for `methods` (each in its variant for `variant`): the gradient pass where a method reads
+// it, a softmax family's relevance pass for attr, MambaLRP's pass for lrp.
+TraceOptions trace_options(const FamilyInfo& family, const std::vector<Method>& methods,
+                           std::optional<Variant> variant = std::nullopt);
 Tensor rollout(const std::vector<Tensor>& X, int64_t row);
 // The same row with each X_l the channel mean of a layer's operator, read through its products (row sums and
 // wᵀX) only: r ← v + Xᵀv, v_i = r_i / (1 + Σ_j X[i,j]), last layer first. O(L) memory per layer.

@@ -1,6 +1,8 @@
 #include "xai/explainable.h"
 
 #include <algorithm>
+
+#include <algorithm>
 #include <cmath>
 
 #include "tensor/parallel.h"
@@ -17,6 +19,16 @@ Trace blank_trace(const FamilyInfo& f) {
 const MixerStats& MixerOperator::stats() const {
   std::call_once(stats_once_, [this] { stats_ = std::make_shared<const MixerStats>(compute_stats()); });
   return *stats_;
+}
+
+std::vector<Variant> lrp_variants(const FamilyInfo& f, const TraceOptions& o) {
+  const MethodSpec* spec = f.find(Method::Lrp);
+  if (!spec || o.lrp.empty()) return {};
+  if (spec->variants.empty()) return {Variant::Exact};
+  std::vector<Variant> run;
+  for (Variant v : spec->variants)
+    if (std::find(o.lrp.begin(), o.lrp.end(), v) != o.lrp.end()) run.push_back(v);
+  return run;
 }
 
 int64_t choose_target(const Tensor& logits, int64_t asked, const char* unit) {

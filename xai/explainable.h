@@ -21,7 +21,7 @@
 
 namespace ha::xai {
 
-enum class Method { Raw, Rollout, Attr, Unified, Random, Saliency, GradXInput, Gae };
+enum class Method { Raw, Rollout, Attr, Unified, Random, Saliency, GradXInput, Gae, Lrp };
 enum class Variant { Official, Exact };
 
 // What a family's mixers are, which decides the form a method takes (docs/definitions.md §5, §5b, §9):
@@ -135,6 +135,9 @@ struct Trace {
   std::vector<Tensor> block_grads;  // Hidden: ∂target/∂(layer l's output) (L, D) per layer, CPU
   Tensor input;         // what the gradient baselines read, CPU: the normalised image (3, H, W), the embeddings (T, D)
   Tensor input_grad;    // ∂target/∂input, the same shape
+  // lrp (MambaLRP): per variant run, Σ_features e ⊙ ∂target/∂e at the token embeddings e under the LRP rules
+  // (autograd/lrp.h), (L) float64 on the CPU, every token (cls included)
+  std::map<Variant, Tensor> lrp;
   MapLayout layout;      // the family's, with the map's shape for this input
 
   int64_t tokens() const { return mixers.empty() ? 0 : mixers.front()->tokens(); }  // L
@@ -155,7 +158,15 @@ int64_t choose_target(const Tensor& logits, int64_t asked, const char* unit);
 struct TraceOptions {
   bool gradients = true;  // false: a forward pass that fills logits and mixers only
   bool relevance = true;  // Softmax families: also the LRP relevance pass (only attr reads it)
+  // MambaLRP's pass (a forward and backward under the LRP rules) per variant listed that the family offers (one
+  // with a single definition runs it once, as Exact, when any is listed). The default, like the passes above:
+  // everything.
+  std::vector<Variant> lrp = {Variant::Official, Variant::Exact};
+
+  static TraceOptions forward_only() { return {false, false, {}}; }  // logits and mixers, no backward pass
 };
+// The variants of lrp a family's trace runs for these options (see TraceOptions::lrp).
+std::vector<Variant> lrp_variants(const FamilyInfo& family, const TraceOptions& options);
 
 class Explainable {
  public:
@@ -174,7 +185,7 @@ class Explainable {
 };
 
 // Parsing and naming.
-Method parse_method(const std::string& s);  // raw | rollout | attr | unified | random | saliency | gradxinput | gae
+Method parse_method(const std::string& s);  // raw | rollout | attr | unified | random | saliency | gradxinput | gae | lrp
 const char* method_name(Method m);
 Variant parse_variant(const std::string& s);  // official | exact
 const char* variant_name(Variant v);

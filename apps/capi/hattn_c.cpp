@@ -274,8 +274,8 @@ hattn_status hattn_explain(hattn_model* model, const hattn_image* image, const c
     const int64_t target = xai::option_int(o, "class", -1);
     HATTN_CHECK_INPUT(!o.count("class") || (target >= 0 && target < f.num_classes), "class ", target,
                       " is outside [0, ", f.num_classes, ")");
-    xai::TraceOptions to;
-    to.relevance = method == xai::Method::Attr;
+    xai::TraceOptions to = xai::trace_options(f, {method}, eo.variant);
+    to.gradients = true;
     const xai::Trace t = std::move(model->model->trace(image_input(f, image, o), {{target}}, to)[0]);
     *map = make_array(xai::explain(t, f, method, eo));
   });
@@ -305,8 +305,7 @@ hattn_status hattn_attention(hattn_model* model, const hattn_image* image, int64
       HATTN_CHECK_INPUT(0 <= c0 && c0 < c1 && c1 <= f.mixer_units, "channels ", s, " must satisfy 0 <= A < B <= ",
                         f.mixer_units);
     }
-    xai::TraceOptions forward_only;
-    forward_only.gradients = false;
+    const xai::TraceOptions forward_only = xai::TraceOptions::forward_only();
     const xai::Trace t = std::move(model->model->trace(image_input(f, image, o), {}, forward_only)[0]);
     *matrices = make_array(t.mixers[layer]->matrices(c0, c1, part));
   });
@@ -402,8 +401,7 @@ hattn_status hattn_lm_explain(hattn_model* model, const int64_t* ids, int64_t n,
                       eo.start_layer, " is outside [0, ", f.layers, ")");
     eo.seed = static_cast<uint64_t>(xai::option_int(o, "seed", 0));
     eo.ablation = ablation_of(o, f);
-    xai::TraceOptions to;  // the gradient pass only where the method reads it
-    to.gradients = xai::needs_gradients(method);
+    const xai::TraceOptions to = xai::trace_options(f, {method});  // each pass only where the method reads it
     const xai::Trace t = std::move(model->model->trace(ids_input(ids, n), {{target, query}}, to)[0]);
     *relevance = make_array(xai::explain(t, f, method, eo));
   });

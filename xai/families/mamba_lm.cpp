@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "autograd/lrp.h"
 #include "models/load_lm.h"
 #include "nn/module.h"
 #include "ops/ops.h"
@@ -80,7 +81,7 @@ class LmExplainable final : public Explainable {
     f.causal = true;
     f.methods = {{Method::Raw, {}}, {Method::Rollout, {}}, {Method::Attr, {}}};
     if (m1) f.methods.push_back({Method::Unified, {}});
-    for (Method b : {Method::Random, Method::Saliency, Method::GradXInput}) f.methods.push_back({b, {}});
+    for (Method b : {Method::Random, Method::Saliency, Method::GradXInput, Method::Lrp}) f.methods.push_back({b, {}});
     if (!m1)
       f.refusals[Method::Unified] = "unified is defined for Mamba-1 only (its gate and conv fold into the channel's "
                                     "attention); this is a Mamba-2 model";
@@ -157,10 +158,29 @@ class LmExplainable final : public Explainable {
         if (x->defined()) *x = cpu(*x);
       t.mixers.push_back(std::make_shared<LmMixer>(c, std::move(l), T, device()));
     }
+    for (Variant v : lrp_variants(info_, options)) t.lrp[v] = lrp_relevance(ids, t.query, t.target);
     return {std::move(t)};
   }
 
  private:
+  // MambaLRP (autograd/lrp.h): one pass under every rule (the released language-model code's; Mamba-2's are ours,
+  // the same rules), gradient × input at the token embeddings, summed over features: (T) float64.
+  Tensor lrp_relevance(const std::vector<int64_t>& ids, int64_t query, int64_t target) const {
+    const int64_t T = static_cast<int64_t>(ids.size());
+    const GradModeGuard grad_on(true);  // the trace may have run without gradients
+    const nn::FrozenParameters frozen(*model_);
+    const LrpScope scope(LrpRules::all());
+    LmForwardOptions opt;
+    opt.embeddings_require_grad = true;
+    opt.detach_logits = true;
+    opt.recompute_mixers = model_->config().family == LmFamily::Mamba2;  // as the gradient pass (the rules go along)
+    LmOutput out = model_->forward(Tensor::from_vector(ids, {T}), opt);
+    sum(mul(out.hidden.select(0, 0).select(0, query), model_->head_weight().select(0, target))).backward();
+    NoGradGuard ng;
+    return sum(mul(out.embeddings.detach(), out.embeddings.grad()), {2}).select(0, 0).to(DType::F64).to(Device::cpu())
+        .contiguous();
+  }
+
   std::vector<int64_t> checked_ids(const Tensor& inputs) const {
     HATTN_CHECK(inputs.dtype() == DType::I64 && (inputs.dim() == 1 || (inputs.dim() == 2 && inputs.size(0) == 1)),
                 "a language model's input is token ids, int64 (1, T); got ", describe(inputs));

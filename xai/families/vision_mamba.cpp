@@ -3,6 +3,7 @@
 // the `official` variant of raw, rollout and attr; `exact` reads the full matrices.
 #include <cmath>
 
+#include "autograd/lrp.h"
 #include "models/class_names.h"
 #include "models/load.h"
 #include "nn/module.h"
@@ -58,7 +59,7 @@ class VimExplainable final : public Explainable {
     f.default_query = c.cls_index();
     const std::vector<Variant> both = {Variant::Official, Variant::Exact};
     f.methods = {{Method::Raw, both},       {Method::Rollout, both},  {Method::Attr, both},      {Method::Unified, {}},
-                 {Method::Random, {}},      {Method::Saliency, {}},   {Method::GradXInput, {}}};
+                 {Method::Random, {}},      {Method::Saliency, {}},   {Method::GradXInput, {}}, {Method::Lrp, both}};
     f.refusals[Method::Gae] = "gae is a transformer method (Chefer et al., ICCV 2021); for Vision Mamba use attr or unified";
     f.mixer_unit = "channel";
     f.mixer_units = c.mamba().d_inner();
@@ -109,14 +110,19 @@ class VimExplainable final : public Explainable {
     HATTN_CHECK(targets.empty() || static_cast<int64_t>(targets.size()) == B, "explain: ", targets.size(),
                 " targets for ", B, " images");
     if (!options.gradients) {
-      NoGradGuard ng;
-      const VimOutput out = model_->forward(inputs.to(device()), {true, false});
       std::vector<Trace> traces(B);
-      for (int64_t b = 0; b < B; ++b) {
-        traces[b] = blank_trace(info_);
-        traces[b].logits = out.logits.detach().to(Device::cpu()).narrow(0, b, 1).contiguous();
-        add_mixers(traces[b], out.traces, b, B);
+      {
+        NoGradGuard ng;
+        const VimOutput out = model_->forward(inputs.to(device()), {true, false});
+        const Tensor logits = out.logits.detach().to(Device::cpu());
+        for (int64_t b = 0; b < B; ++b) {
+          traces[b] = blank_trace(info_);
+          traces[b].logits = logits.narrow(0, b, 1).contiguous();
+          traces[b].target = choose_target(logits.select(0, b), targets.empty() ? -1 : targets[b].index, "class");
+          add_mixers(traces[b], out.traces, b, B);
+        }
       }
+      add_lrp(traces, inputs, lrp_variants(info_, options));
       return traces;
     }
     // The pass runs where the model's parameters are (CPU or CUDA); everything the methods read except the scan
@@ -152,10 +158,34 @@ class VimExplainable final : public Explainable {
       for (const Tensor& g : grads) t.block_grads.push_back(g.select(0, b).contiguous());
       add_mixers(t, out.traces, b, B);
     }
+    add_lrp(traces, inputs, lrp_variants(info_, options));
     return traces;
   }
 
  private:
+  // MambaLRP (autograd/lrp.h) per variant: a pass under the rules (official: the released vision code's defaults,
+  // the scan's constants and the gate's half rule; exact: every rule, which conserves relevance), and gradient ×
+  // input at the tokens (patch embeddings, cls and position embedding), summed over features, per token.
+  void add_lrp(std::vector<Trace>& traces, const Tensor& inputs, const std::vector<Variant>& variants) const {
+    const int64_t B = static_cast<int64_t>(traces.size());
+    for (Variant v : variants) {
+      LrpRules rules = LrpRules::all();
+      if (v == Variant::Official) rules.constant_norms = rules.silu_ratio = false;
+      const GradModeGuard grad_on(true);
+      const nn::FrozenParameters frozen(*model_);
+      const LrpScope scope(rules);
+      VimForwardOptions o;
+      o.tokens_require_grad = true;
+      VimOutput out = model_->forward(inputs.detach().to(DType::F32).contiguous().to(device()), o);
+      Tensor pick = Tensor::zeros({B, out.logits.size(1)});
+      for (int64_t b = 0; b < B; ++b) pick.data<float>()[b * out.logits.size(1) + traces[b].target] = 1.0f;
+      sum(mul(out.logits, pick.to(device()))).backward();
+      NoGradGuard ng;
+      const Tensor R = sum(mul(out.tokens.detach(), out.tokens.grad()), {2}).to(DType::F64).to(Device::cpu());
+      for (int64_t b = 0; b < B; ++b) traces[b].lrp[v] = R.select(0, b).contiguous();
+    }
+  }
+
   // Per image, a view of its batch row of every layer's scan inputs.
   void add_mixers(Trace& t, const std::vector<nn::MixerTrace>& layers, int64_t b, int64_t B) const {
     for (const nn::MixerTrace& m : layers) {

@@ -72,6 +72,8 @@ class VitExplainable final : public Explainable {
     }
     f.refusals[Method::Unified] = "unified is Vision Mamba's implicit attention; a ViT has raw, rollout, attr, gae and "
                                   "the baselines";
+    f.refusals[Method::Lrp] = "lrp is MambaLRP (Jafari et al., 2024), defined for Mamba models; a ViT's LRP-based "
+                              "method is attr (Transformer-Attribution)";
     f.mixer_unit = "head";
     f.mixer_units = c.heads;
     f.config_json = {{"family", "\"vit\""},         {"d_model", str(c.d_model)},  {"depth", str(c.depth)},
