@@ -20,7 +20,8 @@ int run_explain(int argc, char** argv) {
             "Explain the classification of one image: Vim (hidden attention) or ViT (softmax attention), with baselines.");
   add_checkpoint_options(args);
   args.option("image", "", "input image", true)
-      .option("method", "all", "raw | rollout | attr | unified | random | saliency | gradxinput | all, or a comma list; "
+      .option("method", "all", "raw | rollout | attr | unified | lrp (MambaLRP) | random | saliency | gradxinput | all, "
+                               "or a comma list; "
                                "a ViT: raw | rollout | attr (Transformer-Attribution) | gae | random | saliency | "
                                "gradxinput | all")
       .option("variant", "official", "official (the released code, quirks included) | exact (the full matrices)")

@@ -270,8 +270,8 @@ int run_lm_attention(int argc, char** argv) {
 int run_lm_explain(int argc, char** argv) {
   Args args("lm explain", "Which earlier tokens the prediction at a query position rests on (per-token maps).");
   add_model_options(args);
-  args.option("method", "all", "raw | rollout | attr | unified (Mamba-1) | random | saliency | gradxinput | all, or "
-                               "a comma list")
+  args.option("method", "all", "raw | rollout | attr | unified (Mamba-1) | lrp (MambaLRP) | random | saliency | "
+                               "gradxinput | all, or a comma list")
       .option("query", "", "position whose next-token prediction is explained (default: the last)")
       .option("target", "", "token id explained (default: the argmax at the query)")
       .option("start-layer", "", "first layer aggregated (default: floor(15 * layers / 24))")

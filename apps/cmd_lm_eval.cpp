@@ -25,7 +25,7 @@ int run_lm_eval(int argc, char** argv) {
       .option("count", "500", "held-out samples")
       .option("pairs", "8", "key-value pairs per sample")
       .option("seed", "0", "seed of the evaluation samples (disjoint from training's for the same seed)")
-      .option("methods", "all", "all, or a comma list of raw, rollout, attr, unified, random, saliency, gradxinput")
+      .option("methods", "all", "all, or a comma list of raw, rollout, attr, unified, lrp, random, saliency, gradxinput")
       .option("device", "cpu", "where the model runs: cpu | cuda | cuda:N")
       .option("out", "out/lm_eval", "output folder: results.json, results.md");
   if (!args.parse(argc, argv)) return 0;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Table 2 of the paper: segmentation (pixel accuracy, mIoU, mAP) of every method, Vision Mamba next to a ViT.
+# Table 2 of the paper: segmentation (pixel accuracy, mIoU, mAP) of every method, Vision Mamba next to a ViT,
+# MambaLRP's row (the paper's ACL version) included.
 # Usage: scripts/table_segmentation.sh [N] [--vim CKPT] [--vit CKPT] [--mat gtsegs_ijcv.mat]
 # Default: the bundled Vim and ViT on the first N cluttered test images with their masks (N = 1000: ~8 min for
 # both on 2 cores). The paper's setting: --vim vim_s_midclstok_80p5acc.pth --vit deit_small.pth --mat
@@ -46,4 +47,7 @@ The paper's Table 2 (ImageNet-Segmentation; Mamba = Vim-S, Transformer = DeiT-S;
 | raw attention | 67.64 | 59.69 | 45.09 | 36.94 | 74.88 | 77.25 |
 | attention rollout | 71.01 | 66.84 | 51.51 | 47.85 | 80.78 | 80.34 |
 | attr (Mamba- / Transformer-Attribution) | 74.72 | 79.26 | 54.24 | 60.63 | 81.70 | 84.85 |
+| lrp (MambaLRP; the paper's ACL version only) | 71.19 | - | 49.98 | - | 77.04 | - |
+Our lrp rows: "lrp" is MambaLRP as its released vision code runs by default (the official variant, the paper's
+row), "lrp:exact" with every rule (relevance conserved); a ViT has no lrp (its LRP-based method is attr).
 REF
