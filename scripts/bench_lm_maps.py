@@ -7,8 +7,10 @@ tokens, as transformers' CPU path; Mamba-2's in the chunked SSD form), autograd 
 by the cheapest exact routes we know in tensor code: rows for raw; for rollout the channel mean applied to
 vectors by a scan and a reverse-time scan (Mamba-1) or the (H, T, T) head matrices (Mamba-2); for attr the
 channel matrices by blocks of 64 rows and 64 channels, each block a batched GEMM of two factors bounded by 1
-plus its diagonal block. All cores.
-  --method raw|rollout|attr   writes the map (T) float32 to --out
+plus its diagonal block; lrp (MambaLRP) by the released code's recipe on the same model: the rules as detaches
+(norm scales, the scan's coefficients, SiLU as x times a detached ratio, the gate's o/2 + (o/2).detach()), then
+gradient x input at the embeddings. All cores.
+  --method raw|rollout|attr|lrp   writes the map (T) float32 to --out
   --method logits             transformers' own forward (AutoModelForCausalLM), logits of every position
 Usage: .venv-peers/bin/python scripts/bench_lm_maps.py --model DIR --ids 1,2,3 --method attr --out FILE.npy
 """
@@ -22,8 +24,29 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 
+LRP = False  # MambaLRP's rules on (explain(..., "lrp"))
+
+
 def rms_norm(x, w, eps):
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+    r = torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+    return x * (r.detach() if LRP else r) * w
+
+
+def act(x):  # SiLU; under the rules x times the detached ratio SiLU(x) / stabilize(x)
+    y = F.silu(x)
+    if not LRP:
+        return y
+    zp = x + ((x == 0.).to(x) + x.sign()) * 1e-6
+    return zp * (y / zp).detach()
+
+
+def gate(y, z):  # y ⊙ SiLU(z); under the rules each side gets half
+    o = y * act(z)
+    return o / 2 + (o / 2).detach() if LRP else o
+
+
+def const(t):  # the scan's coefficients: constants under the rules
+    return t.detach() if LRP else t
 
 
 def causal_conv(x, w, b):  # x (L, C), w (C, 1, K)
@@ -34,18 +57,19 @@ def causal_conv(x, w, b):  # x (L, C), w (C, 1, K)
 def mamba1_mixer(h, p, trace):
     E, R, N = p["in_proj.weight"].shape[0] // 2, p["dt_proj.weight"].shape[1], p["A_log"].shape[1]
     x, z = (h @ p["in_proj.weight"].t()).split(E, dim=1)
-    u = F.silu(causal_conv(x, p["conv1d.weight"], p["conv1d.bias"]))
+    u = act(causal_conv(x, p["conv1d.weight"], p["conv1d.bias"]))
     dt_low, B, C = (u @ p["x_proj.weight"].t()).split([R, N, N], dim=1)
     delta = F.softplus(dt_low @ p["dt_proj.weight"].t() + p["dt_proj.bias"])  # (L, E)
     A = -torch.exp(p["A_log"])  # (E, N)
-    decay = torch.exp(delta[:, :, None] * A)  # (L, E, N)
-    drive = (delta * u)[:, :, None] * B[:, None, :]
+    decay = const(torch.exp(delta[:, :, None] * A))  # (L, E, N)
+    drive = const(delta[:, :, None] * B[:, None, :]) * u[:, :, None]
+    C = const(C)
     s = torch.zeros_like(decay[0])
     ys = []
     for dec, dri, c in zip(decay.unbind(0), drive.unbind(0), C.unbind(0)):  # unbind: one backward for all steps
         s = dec * s + dri
         ys.append(s @ c)
-    y = (torch.stack(ys) + u * p["D"]) * F.silu(z)
+    y = gate(torch.stack(ys) + u * p["D"], z)
     trace.append(dict(delta=delta.detach(), A=A.detach(), B=B.detach(), C=C.detach()))
     return y @ p["out_proj.weight"].t()
 
@@ -80,13 +104,13 @@ def mamba2_mixer(h, p, cfg, trace):
     H, N, G = cfg["num_heads"], cfg["state_size"], cfg.get("n_groups", 1)
     E = p["out_proj.weight"].shape[1]
     z, xBC, dt = (h @ p["in_proj.weight"].t()).split([E, E + 2 * G * N, H], dim=1)
-    x, B, C = F.silu(causal_conv(xBC, p["conv1d.weight"], p["conv1d.bias"])).split([E, G * N, G * N], dim=1)
+    x, B, C = act(causal_conv(xBC, p["conv1d.weight"], p["conv1d.bias"])).split([E, G * N, G * N], dim=1)
     delta = F.softplus(dt + p["dt_bias"])  # (L, H)
     A = -torch.exp(p["A_log"])
     L = h.shape[0]
-    y = ssd(x.view(L, H, -1), delta, A, B.view(L, G, N), C.view(L, G, N), H, G).reshape(L, E) + \
+    y = ssd(x.view(L, H, -1), const(delta), A, const(B).view(L, G, N), const(C).view(L, G, N), H, G).reshape(L, E) + \
         (x.view(L, H, -1) * p["D"][:, None]).reshape(L, E)
-    y = (y * F.silu(z)).view(L, G, E // G)
+    y = gate(y, z).view(L, G, E // G)
     y = rms_norm(y, 1.0, cfg.get("layer_norm_epsilon", 1e-5)).reshape(L, E) * p["norm.weight"]
     trace.append(dict(delta=delta.detach(), A=A.detach(), B=B.view(L, G, N).detach(), C=C.view(L, G, N).detach()))
     return y @ p["out_proj.weight"].t()
@@ -221,10 +245,35 @@ def mamba1_relu_stats(t, block=64):
     return acc / E, lo.item(), hi.item()
 
 
+def lrp(cfg, sd, ids, q):
+    """MambaLRP: gradient x input at the embeddings of a pass under the rules, for the argmax at q."""
+    global LRP
+    LRP = True
+    eps = cfg.get("layer_norm_epsilon", 1e-5)
+    e = sd["backbone.embedding.weight"][ids].detach().requires_grad_()
+    r = e
+    for l in range(cfg["num_hidden_layers"]):
+        pre = f"backbone.layers.{l}."
+        p = {k[len(pre) + 6:]: v for k, v in sd.items() if k.startswith(pre + "mixer.")}
+        h = rms_norm(r, sd[pre + "norm.weight"], eps)
+        r = r + (mamba1_mixer(h, p, []) if cfg["model_type"] == "mamba" else mamba2_mixer(h, p, cfg, []))
+    hidden = rms_norm(r, sd["backbone.norm_f.weight"], eps)
+    head = sd.get("lm_head.weight", sd["backbone.embedding.weight"])
+    with torch.no_grad():
+        target = int((hidden[q] @ head.t()).argmax())
+    (hidden[q] @ head[target]).backward()
+    LRP = False
+    return (e * e.grad).sum(-1).detach().double()
+
+
 def explain(cfg, sd, ids, method):
     L = len(ids)
     q = L - 1
     mamba1 = cfg["model_type"] == "mamba"
+    if method == "lrp":
+        out = lrp(cfg, sd, ids, q).clamp(min=0)
+        out[q + 1:] = 0
+        return out.float().numpy()
     grads, traces = traced_pass(cfg, sd, ids, q, method == "attr")
     torch.set_grad_enabled(False)
     n = len(traces)
@@ -266,7 +315,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--ids", required=True)
-    ap.add_argument("--method", required=True, choices=["raw", "rollout", "attr", "logits"])
+    ap.add_argument("--method", required=True, choices=["raw", "rollout", "attr", "lrp", "logits"])
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count())

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Language-model maps against the forward's cost, whole processes, in one run: 130m-shaped Mamba-1 and Mamba-2
 # (random weights from `hattn init`), T token ids (default 512), `hattn lm logits` and `hattn lm explain --method
-# raw | rollout | attr`, each with its time, its ratio to the same model's `lm logits`, and the peak memory of the
+# raw | rollout | attr | lrp`, each with its time, its ratio to the same model's `lm logits`, and the peak memory of the
 # slowest; each the best of REPEATS (3) runs. Beside them, when .venv-peers exists (scripts/setup.sh --dev), the strongest alternatives a user could
 # pick: transformers 4.44.2's forward for the logits and a vectorised PyTorch implementation of the same maps
 # (scripts/bench_lm_maps.py), whose maps are compared with ours. Needs /usr/bin/time.
@@ -33,8 +33,8 @@ gb() { awk "BEGIN { printf \"%.2f\", $1 / 1048576 }"; }
 {
   echo "## Language-model maps, $T tokens ($(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
   echo
-  echo "| model | | logits | raw | rollout | attr | peak memory |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| model | | logits | raw | rollout | attr | lrp | peak memory |"
+  echo "|---|---|---|---|---|---|---|---|"
   for config in mamba-130m mamba2-130m; do
     model=$out/$config
     [[ -f $model/config.json ]] || { $hattn init --config $config --out "$model" > /dev/null; sync; }
@@ -50,7 +50,7 @@ gb() { awk "BEGIN { printf \"%.2f\", $1 / 1048576 }"; }
         row="| | PyTorch (logits: transformers) | $t0 s"
       fi
       peak=$m0
-      for method in raw rollout attr; do
+      for method in raw rollout attr lrp; do
         if [[ $side == hattn ]]; then
           read -r t m < <(run $hattn lm explain --model "$model" --ids "$ids" --method $method --out "$out/maps_$config")
         else
@@ -67,11 +67,11 @@ import sys
 import numpy as np
 out, config = sys.argv[1], sys.argv[2]
 worst = max(float(np.abs(np.load(f"{out}/maps_{config}/{m}.npy") - np.load(f"{out}/torch_{config}_{m}.npy")).max()
-                  / np.abs(np.load(f"{out}/maps_{config}/{m}.npy")).max()) for m in ("raw", "rollout", "attr"))
-print(f"| | maps: max abs difference / max | {worst:.1e} | | | | |")
+                  / np.abs(np.load(f"{out}/maps_{config}/{m}.npy")).max()) for m in ("raw", "rollout", "attr", "lrp"))
+print(f"| | maps: max abs difference / max | {worst:.1e} | | | | | |")
 EOF
     fi
   done
   echo
-  echo "Best of $repeats runs each; ratios are to the same side's logits; the peak memory is the largest of that side's four processes."
+  echo "Best of $repeats runs each; ratios are to the same side's logits; the peak memory is the largest of that side's five processes."
 } | tee "$out/table.md"

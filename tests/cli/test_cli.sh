@@ -79,7 +79,7 @@ check "no --logits-npy left on failure" 2 "$hattn" classify --checkpoint "$ckpt"
 # explain and attention
 m197=$data/vim_197/model.pth
 check "explain all" 0 "$hattn" explain --checkpoint "$m197" --image "$img" --out "$tmp/ex"
-for meth in raw rollout attr unified random saliency gradxinput; do
+for meth in raw rollout attr unified random saliency gradxinput lrp; do
   for ext in npy png; do
     [[ -s "$tmp/ex/$meth.$ext" ]] || { echo "FAIL explain wrote no $meth.$ext"; failures=$((failures + 1)); }
   done
@@ -198,6 +198,8 @@ check "ViT attr" 0 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img"
 check "distilled DeiT explain refused" 2 "$hattn" explain --checkpoint "$data/vit_ref/deit_dist.pth" --heads 3 --image "$img"
 check "ViT with --variant" 2 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img" --variant exact --out "$tmp/vex2"
 check "gae on Vim" 2 "$hattn" explain --checkpoint "$ckpt" --image "$img" --method gae --out "$tmp/vex2"
+check "lrp on a ViT" 2 "$hattn" explain --checkpoint "$vit" --heads 3 --image "$img" --method lrp --out "$tmp/vex2"
+check "lrp exact on Vim" 0 "$hattn" explain --checkpoint "$ckpt" --image "$img" --method lrp --variant exact --out "$tmp/lrpx"
 check "attention on a ViT" 0 "$hattn" attention --checkpoint "$vit" --heads 3 --image "$img" --layer 1 --out "$tmp/vatt"
 [[ $(stat -c %s "$tmp/vatt/attn_l1.npy" 2>/dev/null) -eq $((128 + 3 * 17 * 17 * 4)) ]] || { echo "FAIL ViT attn_l1.npy is not float32 [3, 17, 17]"; failures=$((failures + 1)); }
 check "similarity of a ViT" 0 "$hattn" similarity --checkpoint "$vit" --heads 3 --image "$img" --json
@@ -286,7 +288,7 @@ check "lm attention --mean" 0 "$hattn" lm attention --model "$lm/mamba2_ss" --id
 [[ $(stat -c %s "$tmp/lmam/attn_l2_mean.npy" 2>/dev/null) -eq $((128 + 6 * 6 * 4)) ]] || { echo "FAIL lm attn_l2_mean.npy is not float32 [1, 6, 6]"; failures=$((failures + 1)); }
 check "lm attention bad layer" 2 "$hattn" lm attention --model "$lm/mamba1_hf" --ids 1,2,3 --layer 3
 check "lm explain all" 0 "$hattn" lm explain --model "$lm/mamba1_hf" --ids 1,2,3,4,5,6,7 --query 4 --out "$tmp/lmx"
-for m in raw rollout attr unified random saliency gradxinput; do
+for m in raw rollout attr unified random saliency gradxinput lrp; do
   for ext in npy html png; do [[ -s "$tmp/lmx/$m.$ext" ]] || { echo "FAIL lm explain $m.$ext missing"; failures=$((failures + 1)); }; done
 done
 [[ $(stat -c %s "$tmp/lmx/attr.npy" 2>/dev/null) -eq $((128 + 7 * 4)) ]] || { echo "FAIL lm attr.npy is not float32 [7]"; failures=$((failures + 1)); }

@@ -133,16 +133,12 @@ class VimExplainable final : public Explainable {
     const nn::FrozenParameters frozen(*model_);
     VimOutput out = model_->forward(input, {true, true});
     const Tensor logits = out.logits.detach().to(Device::cpu());
-    const int64_t classes = logits.size(1);
-    // d (sum over b of logit[b, target_b]): each image's gradient is that of its own target logit
-    Tensor pick = Tensor::zeros({B, classes});
     std::vector<Trace> traces(B);
     for (int64_t b = 0; b < B; ++b) {
       traces[b] = blank_trace(info_);
       traces[b].target = choose_target(logits.select(0, b), targets.empty() ? -1 : targets[b].index, "class");
-      pick.data<float>()[b * classes + traces[b].target] = 1.0f;
     }
-    sum(mul(out.logits, pick.to(device()))).backward();
+    backward_from_targets(out.logits, traces);
     auto cpu = [](const Tensor& t) { return t.defined() ? t.to(Device::cpu()) : t; };
     const Tensor input_grad = cpu(input.grad()), input_cpu = cpu(input.detach());
     std::vector<Tensor> grads;
@@ -163,6 +159,14 @@ class VimExplainable final : public Explainable {
   }
 
  private:
+  // d (sum over b of logit[b, target_b]): each image's gradient is that of its own target logit
+  void backward_from_targets(const Tensor& logits, const std::vector<Trace>& traces) const {
+    const int64_t classes = logits.size(1);
+    Tensor pick = Tensor::zeros({logits.size(0), classes});
+    for (size_t b = 0; b < traces.size(); ++b) pick.data<float>()[b * classes + traces[b].target] = 1.0f;
+    sum(mul(logits, pick.to(device()))).backward();
+  }
+
   // MambaLRP (autograd/lrp.h) per variant: a pass under the rules (official: the released vision code's defaults,
   // the scan's constants and the gate's half rule; exact: every rule, which conserves relevance), and gradient ×
   // input at the tokens (patch embeddings, cls and position embedding), summed over features, per token.
@@ -177,9 +181,7 @@ class VimExplainable final : public Explainable {
       VimForwardOptions o;
       o.tokens_require_grad = true;
       VimOutput out = model_->forward(inputs.detach().to(DType::F32).contiguous().to(device()), o);
-      Tensor pick = Tensor::zeros({B, out.logits.size(1)});
-      for (int64_t b = 0; b < B; ++b) pick.data<float>()[b * out.logits.size(1) + traces[b].target] = 1.0f;
-      sum(mul(out.logits, pick.to(device()))).backward();
+      backward_from_targets(out.logits, traces);
       NoGradGuard ng;
       const Tensor R = sum(mul(out.tokens.detach(), out.tokens.grad()), {2}).to(DType::F64).to(Device::cpu());
       for (int64_t b = 0; b < B; ++b) traces[b].lrp[v] = R.select(0, b).contiguous();
