@@ -16,6 +16,7 @@
 #include "models/lm_generate.h"
 #include "models/io/json.h"
 #include "models/io/read_file.h"
+#include "models/load_gpt_neox.h"
 #include "models/load_lm.h"
 #include "models/text/bpe_tokenizer.h"
 #include "tensor/atomic_write.h"
@@ -55,6 +56,9 @@ void check_ids(const std::vector<int64_t>& ids, const LmConfig& c) {
 
 std::unique_ptr<MambaLM> load_lm_model(const Args& args) {
   const Device dev = args.has("device") ? requested_device(args) : Device::cpu();  // a bad device fails first
+  if (looks_like_gpt_neox(args.get("model")))
+    throw UsageError("this command runs Mamba language models; for a GPT-NeoX model, lm logits, attention and "
+                     "explain work (its generation is not built yet)");
   std::string how;
   auto model = load_lm(args.get("model"), &how);
   std::fprintf(stderr, "%s\n", model->config().describe().c_str());
@@ -136,7 +140,7 @@ std::string display_token(const std::optional<text::BpeTokenizer>& tk, int64_t i
 }
 
 int run_lm_logits(int argc, char** argv) {
-  Args args("lm logits", "Logits of a Mamba language model at every position of a token sequence.");
+  Args args("lm logits", "Logits of a language model (Mamba-1, Mamba-2, GPT-NeoX) at every position of a token sequence.");
   add_model_options(args);
   args.option("logits-npy", "", "write the logits as float32 [T, V] (V = the checkpoint's rows)")
       .option("topk", "5", "next-token candidates printed for the last position");
@@ -144,11 +148,9 @@ int run_lm_logits(int argc, char** argv) {
   const std::vector<int64_t> ids = input_ids(args);
   const int64_t k = args.get_int("topk");
   if (k < 1) throw UsageError("--topk must be >= 1");
-  auto model = load_lm_model(args);
-  check_ids(ids, model->config());
-  NoGradGuard no_grad;
-  const int64_t T = static_cast<int64_t>(ids.size()), V = model->config().vocab;
-  const Tensor logits = model->forward(Tensor::from_vector(ids, {T})).logits.reshape({T, V});
+  const std::unique_ptr<xai::Explainable> model = load_language_model(args);  // any family with logits
+  const int64_t T = static_cast<int64_t>(ids.size()), V = model->info().vocab;
+  const Tensor logits = model->logits(Tensor::from_vector(ids, {1, T}));  // (T, V); the family checks the ids
   if (args.has("logits-npy")) save_npy(args.get("logits-npy"), logits);
   const std::vector<float> last = logits.select(0, T - 1).contiguous().to_vector<float>();
   std::vector<int64_t> order(V);

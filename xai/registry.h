@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/io/checkpoint.h"
+#include "models/gpt_neox.h"
 #include "models/mamba_lm.h"
 #include "models/vision_mamba.h"
 #include "models/vision_transformer.h"
@@ -71,11 +72,13 @@ std::string checkpoint_extras_lines(const Checkpoint& ckpt);
 FamilyEntry vision_mamba_family();
 FamilyEntry vision_transformer_family();
 FamilyEntry mamba_lm_family();
+FamilyEntry gpt_neox_family();
 std::unique_ptr<Explainable> vision_mamba_explainable(std::shared_ptr<const VisionMamba> model,
                                                       std::vector<std::string> class_names = {});
 std::unique_ptr<Explainable> vision_transformer_explainable(std::shared_ptr<const VisionTransformer> model,
                                                             Normalization normalization = Normalization::ImageNet,
                                                             std::vector<std::string> class_names = {});
 std::unique_ptr<Explainable> mamba_lm_explainable(std::shared_ptr<const MambaLM> model);
+std::unique_ptr<Explainable> gpt_neox_explainable(std::shared_ptr<const GptNeox> model);
 
 }  // namespace ha::xai

@@ -9,43 +9,11 @@
 #include "nn/module.h"
 #include "ops/ops.h"
 #include "xai/registry.h"
+#include "xai/softmax_mixer.h"
 #include "xai/vit_lrp.h"
 
 namespace ha::xai {
 namespace {
-
-class VitMixer final : public MixerOperator {
- public:
-  VitMixer(Tensor attn, Tensor grad, Tensor relevance)
-      : attn_(std::move(attn)), grad_(std::move(grad)), relevance_(std::move(relevance)) {}
-  int64_t channels() const override { return attn_.size(0); }
-  int64_t tokens() const override { return attn_.size(1); }
-  Tensor matrices(int64_t c0, int64_t c1, const std::string& part) const override {
-    HATTN_CHECK_INPUT(part.empty(), "a ViT block's attention has no directions (asked for '", part, "')");
-    return attn_.narrow(0, c0, c1 - c0);
-  }
-  Tensor rows(int64_t q, RowKind kind) const override {
-    HATTN_CHECK_INPUT(kind == RowKind::Exact, "a ViT's attention rows have one kind (softmax probabilities)");
-    return attn_.select(1, q).contiguous();
-  }
-  Tensor matrix_grad() const override { return grad_; }
-  Tensor matrix_relevance() const override { return relevance_; }
-  std::vector<std::pair<std::string, Tensor>> factors() const override { return {{"attn", attn_}}; }
-
- protected:
-  MixerStats compute_stats() const override {
-    MixerStats s;
-    s.mean = mean(attn_, {0});
-    s.mean_relu = mean(relu(attn_), {0});
-    const std::vector<float> v = attn_.to_vector<float>();
-    s.min = *std::min_element(v.begin(), v.end());
-    s.max = *std::max_element(v.begin(), v.end());
-    return s;
-  }
-
- private:
-  Tensor attn_, grad_, relevance_;  // (H, T, T) on the CPU: probabilities, ∂target/∂A (float), LRP relevance (double)
-};
 
 class VitExplainable final : public Explainable {
  public:
@@ -124,7 +92,8 @@ class VitExplainable final : public Explainable {
         Trace t = blank_trace(info_);
         t.logits = out.logits.detach().to(Device::cpu()).narrow(0, b, 1).contiguous();
         for (const Tensor& a : out.attentions)
-          t.mixers.push_back(std::make_shared<VitMixer>(a.select(0, b).to(Device::cpu()).contiguous(), Tensor(), Tensor()));
+          t.mixers.push_back(
+              std::make_shared<SoftmaxMixer>(a.select(0, b).to(Device::cpu()).contiguous(), Tensor(), Tensor(), "a ViT block"));
         traces.push_back(std::move(t));
       }
       return traces;
@@ -150,9 +119,9 @@ class VitExplainable final : public Explainable {
     for (size_t l = 0; l < out.attentions.size(); ++l) {
       const Tensor& a = out.attentions[l];
       HATTN_CHECK(a.grad().defined(), "explain: an attention map received no gradient");
-      t.mixers.push_back(std::make_shared<VitMixer>(a.detach().select(0, 0).to(Device::cpu()).contiguous(),
+      t.mixers.push_back(std::make_shared<SoftmaxMixer>(a.detach().select(0, 0).to(Device::cpu()).contiguous(),
                                                     a.grad().select(0, 0).to(Device::cpu()).contiguous(),
-                                                    relevance.empty() ? Tensor() : relevance[l]));
+                                                    relevance.empty() ? Tensor() : relevance[l], "a ViT block"));
     }
     t.input_grad = x.grad().select(0, 0).to(Device::cpu()).contiguous();
     t.input = x.detach().to(Device::cpu()).select(0, 0);

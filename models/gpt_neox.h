@@ -1,0 +1,84 @@
+// GPT-NeoX (the Pythia models), the transformer language model the paper sets beside Mamba, in Hugging Face's
+// layout (docs/definitions.md §10): token embedding; per layer, pre-norm attention with rotary position embedding
+// on the first rotary_pct of each head's dimensions and an MLP (GELU), both read from the layer's input and added
+// to it together (use_parallel_residual; else one after the other); a final LayerNorm and an untied head.
+//   attention: qkv = W x + b viewed (T, H, 3·hd) → q, k, v (H, T, hd); rotary on q, k; causal softmax(q kᵀ/√hd)
+//   rotary (dims r = hd·rotary_pct, position t, i < r/2): θ_i = base^(−2i/r); x' = x cos(tθ) + rotate_half(x) sin(tθ)
+//   with the angle of dim i and i + r/2 both tθ_i and rotate_half(x) = (−x[r/2:r], x[0:r/2])
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/layers.h"
+#include "nn/module.h"
+
+namespace ha {
+
+struct GptNeoxConfig {
+  int64_t vocab = 50304, d_model = 768, n_layer = 12, heads = 12, d_ff = 3072;
+  double rotary_pct = 0.25, rotary_base = 10000, eps = 1e-5;
+  bool parallel_residual = true;
+  bool attention_bias = true;  // query_key_value and dense carry biases
+  int64_t max_positions = 2048;
+  int64_t head_dim() const { return d_model / heads; }
+  int64_t rotary_dims() const { return static_cast<int64_t>(double(head_dim()) * rotary_pct); }
+  std::string describe() const;
+};
+
+struct GptNeoxForwardOptions {
+  bool attentions = false;             // keep each layer's attention probabilities (B, H, T, T)
+  bool retain_attention_grads = false;  // retain_grad() on them (∂/∂A: gae, Transformer-Attribution)
+  bool retain_block_grads = false;      // retain_grad() on each layer's output
+  bool embeddings_require_grad = false;  // the looked-up embeddings a leaf that collects ∂/∂e
+  bool detach_logits = false;            // the logits outside the graph (a caller differentiates from `hidden`)
+};
+
+struct GptNeoxOutput {
+  Tensor logits;                      // (B, T, V)
+  Tensor hidden;                      // (B, T, D) what the head reads: the final LayerNorm of the last residual
+  Tensor embeddings;                  // (B, T, D)
+  std::vector<Tensor> attentions;     // (B, H, T, T) per layer, when asked
+  std::vector<Tensor> block_outputs;  // the residual stream after each layer (B, T, D)
+};
+
+class GptNeoxLayer : public nn::Module {
+ public:
+  explicit GptNeoxLayer(const GptNeoxConfig& c);
+  // x (B, T, D); cos, sin (T, r) the rotary tables. `attn` receives the probabilities.
+  Tensor operator()(const Tensor& x, const Tensor& cos, const Tensor& sin, Tensor* attn) const;
+  nn::LayerNorm input_layernorm, post_attention_layernorm;
+  nn::Linear query_key_value, dense, dense_h_to_4h, dense_4h_to_h;
+
+ private:
+  GptNeoxConfig cfg_;
+  struct Named : nn::Module {
+    void add(const std::string& name, nn::Module& m) { register_module(name, m); }
+  } attention_, mlp_;
+};
+
+class GptNeox : public nn::Module {
+ public:
+  explicit GptNeox(const GptNeoxConfig& c);
+  GptNeoxOutput forward(const Tensor& ids, const GptNeoxForwardOptions& options = {}) const;  // ids (T) or (B, T)
+  const GptNeoxConfig& config() const { return cfg_; }
+  int64_t parameter_count() const;
+
+  Tensor embed_in, embed_out;  // (V, D) each
+  std::vector<std::unique_ptr<GptNeoxLayer>> layers;
+  nn::LayerNorm final_layer_norm;
+
+ private:
+  GptNeoxConfig cfg_;
+  struct Named : nn::Module {
+    void add(const std::string& name, nn::Module& m) { register_module(name, m); }
+    Tensor param(const std::string& name, const Shape& shape) { return register_parameter(name, shape); }
+  } backbone_, layers_holder_;  // "gpt_neox", "gpt_neox.layers"
+};
+
+// The rotary tables for positions 0..T−1: cos and sin (T, r), float32 on `device`, computed in double.
+std::pair<Tensor, Tensor> rotary_tables(const GptNeoxConfig& c, int64_t T, Device device);
+// q' = q cos + rotate_half(q) sin on the first r dims of the last axis, the rest unchanged (x (..., T, hd)).
+Tensor apply_rotary(const Tensor& x, const Tensor& cos, const Tensor& sin);
+
+}  // namespace ha

@@ -1,0 +1,151 @@
+// GPT-NeoX (Pythia) as an explainable family: per layer the causal softmax attention, one matrix per head, read at
+// the query position whose next-token logit is explained (docs/definitions.md §10): raw (the last layer's head
+// mean), rollout, gae and the baselines. attr (Transformer-Attribution) needs the relevance pass through rotary and
+// the parallel residual, which is not built yet: it is refused by name.
+#include <filesystem>
+
+#include "models/load_gpt_neox.h"
+#include "nn/module.h"
+#include "ops/ops.h"
+#include "xai/registry.h"
+#include "xai/softmax_mixer.h"
+
+namespace ha::xai {
+namespace {
+
+class GptNeoxExplainable final : public Explainable {
+ public:
+  explicit GptNeoxExplainable(std::shared_ptr<const GptNeox> model) : model_(std::move(model)) {
+    HATTN_CHECK(model_ != nullptr, "explainable: no model");
+    const GptNeoxConfig& c = model_->config();
+    FamilyInfo& f = info_;
+    f.key = "gpt_neox";
+    f.name = "GPT-NeoX LM";
+    f.describe = c.describe();
+    f.modality = Modality::Tokens;
+    f.form = MixerForm::Softmax;
+    f.layers = c.n_layer;
+    f.default_start_layer = 0;  // the released text-transformer notebooks'
+    f.default_query = -1;
+    f.causal = true;
+    f.methods = {{Method::Raw, {}},    {Method::Rollout, {}},  {Method::Gae, {}},
+                 {Method::Random, {}}, {Method::Saliency, {}}, {Method::GradXInput, {}}};
+    f.refusals[Method::Attr] = "attr (Transformer-Attribution) for GPT-NeoX needs its relevance pass through rotary "
+                               "and the parallel residual, which is not built yet; use rollout or gae";
+    f.refusals[Method::Unified] = "unified is Mamba's implicit attention; a GPT-NeoX model has raw, rollout, gae and "
+                                  "the baselines";
+    f.refusals[Method::Lrp] = "lrp is MambaLRP, defined for Mamba models";
+    f.mixer_unit = "head";
+    f.mixer_units = c.heads;
+    f.layout.modality = Modality::Tokens;
+    f.layout.feature_dim = 1;
+    f.vocab = c.vocab;
+  }
+
+  const FamilyInfo& info() const override { return info_; }
+  Device device() const override { return model_->embed_in.device(); }
+
+  Tensor logits(const Tensor& inputs) const override {
+    NoGradGuard ng;
+    const std::vector<int64_t> ids = checked_ids(inputs);
+    const int64_t T = static_cast<int64_t>(ids.size());
+    return model_->forward(Tensor::from_vector(ids, {T})).logits.to(Device::cpu()).reshape({T, info_.vocab});
+  }
+
+  std::vector<Tensor> streams(const Tensor& input) const override {
+    NoGradGuard ng;
+    const std::vector<int64_t> ids = checked_ids(input);
+    return model_->forward(Tensor::from_vector(ids, {static_cast<int64_t>(ids.size())})).block_outputs;
+  }
+
+  std::vector<Trace> trace(const Tensor& inputs, const std::vector<Target>& targets,
+                           const TraceOptions& options) const override {
+    HATTN_CHECK(targets.size() <= 1, "explain: a language model explains one sequence at a time");
+    const std::vector<int64_t> ids = checked_ids(inputs);
+    const int64_t T = static_cast<int64_t>(ids.size()), V = info_.vocab;
+    const Target target = targets.empty() ? Target{} : targets[0];
+    Trace t = blank_trace(info_);
+    t.layout.shape = {T};
+    t.query = target.position < 0 ? T - 1 : target.position;
+    HATTN_CHECK_INPUT(t.query < T, "explain: query position ", t.query, " is beyond the ", T, " tokens");
+    std::unique_ptr<NoGradGuard> no_grad = options.gradients ? nullptr : std::make_unique<NoGradGuard>();
+    const nn::FrozenParameters frozen(*model_);  // input-side gradients only
+    GptNeoxForwardOptions o;
+    o.attentions = true;
+    o.retain_attention_grads = options.gradients;
+    o.embeddings_require_grad = options.gradients;
+    o.detach_logits = true;
+    const GptNeoxOutput out = model_->forward(Tensor::from_vector(ids, {T}), o);
+    t.logits = out.logits.detach().to(Device::cpu()).reshape({T, V}).contiguous();
+    t.target = choose_target(t.logits.select(0, t.query), target.index, "token");
+    auto cpu = [](const Tensor& x) { return x.detach().to(Device::cpu()).contiguous(); };
+    if (options.gradients) {
+      // the one logit, as the head computes it: hidden · W[target]
+      sum(mul(out.hidden.select(0, 0).select(0, t.query), model_->embed_out.select(0, t.target))).backward();
+      t.input = cpu(out.embeddings.select(0, 0));
+      t.input_grad = cpu(out.embeddings.grad().select(0, 0));
+    }
+    for (const Tensor& a : out.attentions) {
+      Tensor grad;
+      if (options.gradients) {
+        HATTN_CHECK(a.grad().defined(), "explain: an attention map received no gradient");
+        grad = cpu(a.grad().select(0, 0));
+      }
+      t.mixers.push_back(std::make_shared<SoftmaxMixer>(cpu(a.select(0, 0)), grad, Tensor(), "a GPT-NeoX layer"));
+    }
+    return {std::move(t)};
+  }
+
+ private:
+  std::vector<int64_t> checked_ids(const Tensor& inputs) const {
+    HATTN_CHECK(inputs.dtype() == DType::I64 && (inputs.dim() == 1 || (inputs.dim() == 2 && inputs.size(0) == 1)),
+                "a language model's input is token ids, int64 (1, T); got ", describe(inputs));
+    const std::vector<int64_t> ids = inputs.contiguous().to_vector<int64_t>();
+    HATTN_CHECK_INPUT(!ids.empty(), "explain: no tokens");
+    for (size_t i = 0; i < ids.size(); ++i)
+      HATTN_CHECK_INPUT(ids[i] >= 0 && ids[i] < info_.vocab, "input token ", ids[i], " at position ", i,
+                        " is outside the model's ", info_.vocab, "-row vocabulary");
+    return ids;
+  }
+
+  std::shared_ptr<const GptNeox> model_;
+  FamilyInfo info_;
+};
+
+bool recognizes(const ModelFile& f) { return looks_like_gpt_neox(f.path()); }
+
+std::unique_ptr<Explainable> load_family(const ModelFile& f, const LoadOptions& o) {
+  auto model = load_gpt_neox(f.path());
+  if (o.device.is_cuda()) nn::move_parameters(*model, o.device);
+  nn::freeze(*model);
+  return std::make_unique<GptNeoxExplainable>(std::move(model));
+}
+
+std::string inspect(const ModelFile& f, const LoadOptions&) {
+  const LmFiles files = find_lm_files(f.path());
+  const Checkpoint ckpt = open_lm_checkpoint(files);
+  int64_t stored = 0;
+  for (const TensorRecord& r : ckpt.records()) stored += numel_of(r.shape);
+  const GptNeoxConfig c = infer_gpt_neox_config(ckpt, files);
+  return str("files       ", files.folder, " (", ckpt.format(), ", ", ckpt.records().size(), " tensors, ", stored,
+             " values), ", files.config, "\nconfig      ", c.describe(), "\nparameters  ", GptNeox(c).parameter_count(),
+             "\n");
+}
+
+}  // namespace
+
+std::unique_ptr<Explainable> gpt_neox_explainable(std::shared_ptr<const GptNeox> model) {
+  return std::make_unique<GptNeoxExplainable>(std::move(model));
+}
+
+FamilyEntry gpt_neox_family() {
+  return {"gpt_neox",
+          "GPT-NeoX language model",
+          "a GPT-NeoX (Pythia) language model in Hugging Face's layout (a folder with config.json, model_type gpt_neox)",
+          {},
+          recognizes,
+          load_family,
+          inspect};
+}
+
+}  // namespace ha::xai
