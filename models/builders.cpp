@@ -63,10 +63,28 @@ BuiltModel built_lm(const LmConfig& c, uint64_t seed) {
   return b;
 }
 
+BuiltModel built_gpt_neox(const GptNeoxConfig& c, uint64_t seed) {
+  auto model = std::make_shared<GptNeox>(c);
+  initialize_parameters(*model, seed);
+  BuiltModel b;
+  b.module = model;
+  b.describe = c.describe();
+  b.save = [model](const std::string& folder, const std::map<std::string, std::string>& extra) {
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    HATTN_CHECK_INPUT(!ec && std::filesystem::is_directory(folder), "cannot create the folder '", folder, "'",
+                      ec ? ": " + ec.message() : std::string());
+    save_gpt_neox_folder(*model, folder, extra);
+    return folder + "/{config.json, model.safetensors}";
+  };
+  return b;
+}
+
 }  // namespace
 
 std::vector<std::string> released_shapes() {
-  return {"tiny", "small", "base", "deit-tiny", "deit-small", "deit-base", "mamba-130m", "mamba2-130m"};
+  return {"tiny",       "small",       "base",       "deit-tiny", "deit-small",
+          "deit-base",  "mamba-130m",  "mamba2-130m", "pythia-160m"};
 }
 
 bool is_released_shape(const std::string& name) {
@@ -79,6 +97,12 @@ std::vector<std::string> cluttered_architectures() { return {"vim", "vit"}; }
 bool is_cluttered_architecture(const std::string& arch) { return arch == "vim" || arch == "vit"; }
 
 BuiltModel build_released_shape(const std::string& name, int64_t stride, uint64_t seed) {
+  if (name == "pythia-160m") {  // EleutherAI/pythia-160m's config.json
+    GptNeoxConfig c;
+    c.vocab = 50304, c.d_model = 768, c.n_layer = 12, c.heads = 12, c.d_ff = 3072;
+    c.rotary_pct = 0.25, c.rotary_base = 10000, c.eps = 1e-5, c.parallel_residual = true, c.max_positions = 2048;
+    return built_gpt_neox(c, seed);
+  }
   if (name == "mamba-130m" || name == "mamba2-130m") {
     LmConfig c;
     c.family = name == "mamba-130m" ? LmFamily::Mamba1 : LmFamily::Mamba2;
@@ -100,7 +124,7 @@ BuiltModel build_released_shape(const std::string& name, int64_t stride, uint64_
   else if (name == "small") c = VimConfig::small();
   else if (name == "base") c = VimConfig::base();
   else throw InputError("unknown configuration '" + name + "' (tiny, small, base, deit-tiny, deit-small, deit-base, "
-                        "mamba-130m, mamba2-130m)");
+                        "mamba-130m, mamba2-130m, pythia-160m)");
   c.stride = stride;
   HATTN_CHECK_INPUT(c.stride > 0 && c.stride <= c.patch, "the stride must be in 1..", c.patch, ", got ", stride);
   return built_vim(c, seed);

@@ -82,4 +82,16 @@ void initialize_parameters(VisionTransformer& model, uint64_t seed) {
   }
 }
 
+// GPT-NeoX as Hugging Face initialises it: normal(0, 0.02) weights and embeddings, zero biases, unit LayerNorms.
+void initialize_parameters(GptNeox& model, uint64_t seed) {
+  NoGradGuard no_grad;
+  Generator g(seed);
+  auto has = [](const std::string& name, const char* part) { return name.find(part) != std::string::npos; };
+  for (auto& [name, p] : model.named_parameters()) {
+    if (has(name, "layernorm") || has(name, "layer_norm")) p.fill_(has(name, "weight") ? 1.0 : 0.0);
+    else if (has(name, "bias")) p.fill_(0.0);
+    else p.copy_(mul(randn(p.shape(), DType::F32, g), 0.02));
+  }
+}
+
 }  // namespace ha

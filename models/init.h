@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "models/gpt_neox.h"
 #include "models/mamba_lm.h"
 #include "models/vision_mamba.h"
 #include "models/vision_transformer.h"
@@ -18,5 +19,6 @@ void initialize_parameters(VisionTransformer& model, uint64_t seed);
 // A_log = log U[1, 16] per head and dt_bias the inverse softplus of U_log[1e-3, 1e-1]; the embedding normal with
 // std 0.02 (it is also the head when tied).
 void initialize_parameters(MambaLM& model, uint64_t seed);
+void initialize_parameters(GptNeox& model, uint64_t seed);
 
 }  // namespace ha

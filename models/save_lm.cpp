@@ -45,4 +45,35 @@ void save_lm_folder(const MambaLM& model, const std::string& folder, const std::
   write_file_atomically(folder + "/config.json", [&](std::ostream& os) { os << cfg; });
 }
 
+std::string gpt_neox_config_json(const GptNeoxConfig& c, const std::map<std::string, std::string>& extra) {
+  std::string s = "{\n";
+  auto add = [&](const std::string& k, const std::string& v) { s += "  " + json::quote(k) + ": " + v + ",\n"; };
+  add("architectures", "[\"GPTNeoXForCausalLM\"]");
+  add("model_type", "\"gpt_neox\"");
+  add("vocab_size", std::to_string(c.vocab));
+  add("hidden_size", std::to_string(c.d_model));
+  add("num_hidden_layers", std::to_string(c.n_layer));
+  add("num_attention_heads", std::to_string(c.heads));
+  add("intermediate_size", std::to_string(c.d_ff));
+  add("rotary_pct", str(c.rotary_pct));
+  add("rotary_emb_base", str(c.rotary_base));
+  add("layer_norm_eps", str(c.eps));
+  add("use_parallel_residual", c.parallel_residual ? "true" : "false");
+  add("attention_bias", c.attention_bias ? "true" : "false");
+  add("max_position_embeddings", std::to_string(c.max_positions));
+  add("hidden_act", "\"gelu\"");
+  add("tie_word_embeddings", "false");
+  std::string hattn = "{";
+  for (const auto& [k, v] : extra) hattn += (hattn.size() > 1 ? ", " : "") + json::quote(k) + ": " + json::quote(v);
+  s += "  \"hattn\": " + hattn + "}\n}\n";
+  return s;
+}
+
+void save_gpt_neox_folder(const GptNeox& model, const std::string& folder,
+                          const std::map<std::string, std::string>& extra) {
+  save_safetensors(folder + "/model.safetensors", model.named_parameters(), {{"format", "pt"}});
+  const std::string cfg = gpt_neox_config_json(model.config(), extra);
+  write_file_atomically(folder + "/config.json", [&](std::ostream& os) { os << cfg; });
+}
+
 }  // namespace ha

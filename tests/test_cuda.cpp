@@ -471,6 +471,26 @@ TEST_F(Cuda, CausalLayerMapsMatchCpu) {
   }
 }
 
+// GPT-NeoX on the device: logits, the embedding gradient and every map, both residual forms.
+TEST_F(Cuda, GptNeoxMatchesCpu) {
+  const std::string ref = std::string(HATTN_TEST_DATA) + "/neox_ref/";
+  for (const char* name : {"parallel", "sequential"}) {
+    xai::LoadOptions o;
+    o.device = Device::cuda();
+    const auto on_cpu = xai::load(ref + name), on_gpu = xai::load(ref + name, o);
+    const xai::FamilyInfo& f = on_cpu->info();
+    const std::vector<int64_t> ids = load_npy(ref + name + "_ids.npy").to_vector<int64_t>();
+    const Tensor input = Tensor::from_vector(ids, {1, static_cast<int64_t>(ids.size())});
+    const xai::Trace a = std::move(on_cpu->trace(input, {{-1, 8}})[0]), b = std::move(on_gpu->trace(input, {{-1, 8}})[0]);
+    EXPECT_EQ(a.target, b.target) << name;
+    test::expect_close_scaled(b.logits, a.logits, "cuda.model", str(name, " logits"));
+    test::expect_close_scaled(b.input_grad, a.input_grad, "cuda.model", str(name, " embedding gradient"));
+    for (const xai::MethodSpec& spec : f.methods)
+      test::expect_close_scaled(xai::explain(b, f, spec.method), xai::explain(a, f, spec.method), "cuda.model",
+                                str(name, " map ", xai::method_name(spec.method)));
+  }
+}
+
 // The scans and head rows on synthetic traces the models above do not reach: groups (G = 3), state counts that
 // are not a multiple of the 32 threads (5, 40; Mamba-2's 128 is the released models'), one token, 33 tokens (a
 // chunk and one), float64 traces (the device computes from their float32 values).
