@@ -52,10 +52,12 @@ GptNeoxLayer::GptNeoxLayer(const GptNeoxConfig& c)
   register_module("mlp", mlp_);
 }
 
-Tensor GptNeoxLayer::operator()(const Tensor& x, const Tensor& cos, const Tensor& sin, Tensor* attn) const {
+Tensor GptNeoxLayer::operator()(const Tensor& x, const Tensor& cos, const Tensor& sin, Tensor* attn,
+                                GptNeoxLayerTrace* trace) const {
   const int64_t B = x.size(0), T = x.size(1), D = cfg_.d_model, H = cfg_.heads, hd = cfg_.head_dim();
   // (B, T, 3D) viewed (B, T, H, 3·hd): each head's q, k, v side by side
-  const Tensor qkv = query_key_value(input_layernorm(x)).reshape({B, T, H, 3 * hd});
+  const Tensor h1 = input_layernorm(x);
+  const Tensor qkv = query_key_value(h1).reshape({B, T, H, 3 * hd});
   const Tensor q = apply_rotary(qkv.narrow(3, 0, hd).transpose(1, 2), cos, sin);  // (B, H, T, hd)
   const Tensor k = apply_rotary(qkv.narrow(3, hd, hd).transpose(1, 2), cos, sin);
   const Tensor v = qkv.narrow(3, 2 * hd, hd).transpose(1, 2);
@@ -66,13 +68,14 @@ Tensor GptNeoxLayer::operator()(const Tensor& x, const Tensor& cos, const Tensor
   const Tensor scores = mul(matmul(q, k.transpose(2, 3)), 1.0 / std::sqrt(double(hd)));
   const Tensor a = softmax(add(scores, Tensor::from_vector(m, {T, T}).to(x.device())), 3);  // (B, H, T, T)
   if (attn) *attn = a;
-  const Tensor attn_out = dense(matmul(a, v).transpose(1, 2).reshape({B, T, D}));
-  if (cfg_.parallel_residual) {
-    const Tensor mlp_out = dense_4h_to_h(gelu(dense_h_to_4h(post_attention_layernorm(x))));
-    return add(add(mlp_out, attn_out), x);
-  }
-  const Tensor y = add(attn_out, x);
-  return add(dense_4h_to_h(gelu(dense_h_to_4h(post_attention_layernorm(y)))), y);
+  const Tensor ctx = matmul(a, v).transpose(1, 2).reshape({B, T, D});
+  const Tensor attn_out = dense(ctx);
+  const Tensor y = cfg_.parallel_residual ? Tensor() : add(attn_out, x);
+  const Tensor h2 = post_attention_layernorm(cfg_.parallel_residual ? x : y);
+  const Tensor f1 = gelu(dense_h_to_4h(h2));
+  const Tensor mlp_out = dense_4h_to_h(f1);
+  if (trace) *trace = {x, h1, q, k, v, ctx, attn_out, y, h2, f1, mlp_out};
+  return cfg_.parallel_residual ? add(add(mlp_out, attn_out), x) : add(mlp_out, y);
 }
 
 GptNeox::GptNeox(const GptNeoxConfig& c) : final_layer_norm(c.d_model, c.eps), cfg_(c) {
@@ -112,9 +115,11 @@ GptNeoxOutput GptNeox::forward(const Tensor& ids_in, const GptNeoxForwardOptions
   out.embeddings = e;
   const auto [cos, sin] = rotary_tables(cfg_, T, embed_in.device());
   Tensor x = e;
+  if (options.trace) out.traces.resize(cfg_.n_layer);
   for (int64_t l = 0; l < cfg_.n_layer; ++l) {
     Tensor a;
-    x = (*layers[l])(x, cos, sin, options.attentions || options.retain_attention_grads ? &a : nullptr);
+    x = (*layers[l])(x, cos, sin, options.attentions || options.retain_attention_grads ? &a : nullptr,
+                     options.trace ? &out.traces[l] : nullptr);
     if (options.retain_attention_grads && a.requires_grad()) a.retain_grad();
     if (a.defined()) out.attentions.push_back(a);
     if (options.retain_block_grads && x.requires_grad()) x.retain_grad();

@@ -32,6 +32,14 @@ struct GptNeoxForwardOptions {
   bool retain_block_grads = false;      // retain_grad() on each layer's output
   bool embeddings_require_grad = false;  // the looked-up embeddings a leaf that collects ∂/∂e
   bool detach_logits = false;            // the logits outside the graph (a caller differentiates from `hidden`)
+  bool trace = false;                    // fill GptNeoxOutput::traces (what Transformer-Attribution reads)
+};
+
+// One layer's intermediate tensors (batch dims as the forward's): its input, the branches' normalised inputs,
+// the rotated q and k and v (B, H, T, hd), the heads' outputs side by side (B, T, D), the attention and MLP
+// outputs, the MLP's activation, and for the sequential form the sum after the attention.
+struct GptNeoxLayerTrace {
+  Tensor x, h1, q, k, v, ctx, attn_out, y, h2, f1, mlp_out;
 };
 
 struct GptNeoxOutput {
@@ -40,13 +48,15 @@ struct GptNeoxOutput {
   Tensor embeddings;                  // (B, T, D)
   std::vector<Tensor> attentions;     // (B, H, T, T) per layer, when asked
   std::vector<Tensor> block_outputs;  // the residual stream after each layer (B, T, D)
+  std::vector<GptNeoxLayerTrace> traces;  // per layer, when options.trace
 };
 
 class GptNeoxLayer : public nn::Module {
  public:
   explicit GptNeoxLayer(const GptNeoxConfig& c);
   // x (B, T, D); cos, sin (T, r) the rotary tables. `attn` receives the probabilities.
-  Tensor operator()(const Tensor& x, const Tensor& cos, const Tensor& sin, Tensor* attn) const;
+  Tensor operator()(const Tensor& x, const Tensor& cos, const Tensor& sin, Tensor* attn,
+                    GptNeoxLayerTrace* trace = nullptr) const;
   nn::LayerNorm input_layernorm, post_attention_layernorm;
   nn::Linear query_key_value, dense, dense_h_to_4h, dense_4h_to_h;
 

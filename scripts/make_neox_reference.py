@@ -8,7 +8,7 @@ Hugging Face's layout:
   tests/data/neox_ref/<name>/        config.json (model_type gpt_neox) + model.safetensors (float32)
   tests/data/neox_ref/<name>_ids.npy, <name>_logits.npy   the token ids (T,) int64 and the logits (T, V) float32
   tests/data/neox_ref/<name>_attn.npy                     every layer's attention probabilities (layers, H, T, T)
-  tests/data/neox_ref/<name>_map_<method>.npy             raw, rollout, gae, saliency, gradxinput (T) for the
+  tests/data/neox_ref/<name>_map_<method>.npy             raw, rollout, attr, gae, saliency, gradxinput (T) for the
                                                           prediction at position 8 ([8, target]: _query_target.npy)
 for two models: `parallel` (Pythia's form: use_parallel_residual, biases, rotary_pct 0.5) and `sequential`
 (use_parallel_residual false, no attention biases, rotary on every dimension). Each also carries the buffers older
@@ -23,10 +23,15 @@ import math
 import os
 from collections import OrderedDict
 
+import sys
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_vit_reference as vit  # noqa: E402  Transformer-Attribution's released rules, transcribed there
 
 T = 12
 V = 50
@@ -56,7 +61,8 @@ def rotate(x, cos, sin):  # x (H, T, hd): the first r dims rotated, the rest pas
 
 def forward(sd, cfg, ids, keep=None):
     """Logits (T, V) and the attention probabilities of every layer (layers, H, T, T). With `keep` (a dict), the
-    embeddings (a leaf) and each layer's probabilities with their gradients retained."""
+    embeddings (a leaf), each layer's probabilities with their gradients retained, each layer's intermediate
+    tensors (keep["layers"]) and the final state (keep["hidden"])."""
     D, H = cfg["hidden_size"], cfg["num_attention_heads"]
     hd = D // H
     r = int(hd * cfg["rotary_pct"])
@@ -65,7 +71,7 @@ def forward(sd, cfg, ids, keep=None):
     x = sd["gpt_neox.embed_in.weight"][ids]
     if keep is not None:
         x = x.detach().requires_grad_()
-        keep.update(embeddings=x, attentions=[])
+        keep.update(embeddings=x, attentions=[], layers=[])
     causal = torch.tril(torch.ones(L, L, dtype=torch.bool))
     attns = []
     for l in range(cfg["num_hidden_layers"]):
@@ -80,17 +86,59 @@ def forward(sd, cfg, ids, keep=None):
             a.retain_grad()
             keep["attentions"].append(a)
         attns.append(a)
-        attn_out = F.linear((a @ v).transpose(0, 1).reshape(L, D), p("attention.dense.weight"),
-                            p("attention.dense.bias"))
-        mlp = lambda y: F.linear(F.gelu(F.linear(y, p("mlp.dense_h_to_4h.weight"), p("mlp.dense_h_to_4h.bias"))),  # noqa: E731
-                                 p("mlp.dense_4h_to_h.weight"), p("mlp.dense_4h_to_h.bias"))
-        if cfg["use_parallel_residual"]:
-            x = x + attn_out + mlp(ln(x, "post_attention_layernorm"))
-        else:
-            y = x + attn_out
-            x = y + mlp(ln(y, "post_attention_layernorm"))
+        h1 = ln(x, "input_layernorm")
+        ctx = (a @ v).transpose(0, 1).reshape(L, D)
+        attn_out = F.linear(ctx, p("attention.dense.weight"), p("attention.dense.bias"))
+        y = x + attn_out
+        h2 = ln(x if cfg["use_parallel_residual"] else y, "post_attention_layernorm")
+        f1 = F.gelu(F.linear(h2, p("mlp.dense_h_to_4h.weight"), p("mlp.dense_h_to_4h.bias")))
+        mlp_out = F.linear(f1, p("mlp.dense_4h_to_h.weight"), p("mlp.dense_4h_to_h.bias"))
+        if keep is not None:
+            keep["layers"].append(dict(x=x, h1=h1, q=q, k=k, v=v, a=a, ctx=ctx, attn_out=attn_out, y=y, h2=h2, f1=f1,
+                                       mlp_out=mlp_out))
+        x = (x + attn_out + mlp_out) if cfg["use_parallel_residual"] else y + mlp_out
     x = F.layer_norm(x, (D,), sd["gpt_neox.final_layer_norm.weight"], sd["gpt_neox.final_layer_norm.bias"], 1e-5)
+    if keep is not None:
+        keep["hidden"] = x
     return x @ sd["embed_out.weight"].t(), torch.stack(attns)
+
+
+def attr_cams(sd, cfg, keep, q, target):
+    """Transformer-Attribution's per-layer mean_h max(dA ⊙ R_A, 0) with the released rules (make_vit_reference.py)
+    and docs/definitions.md §10's additions: the head's Linear at the query state, the final norm unchanged, per
+    layer (x + attn) + mlp as two adds with x fanning out into three uses (parallel) or two blocks in order
+    (sequential); rotary, mask and scale unchanged."""
+    D, H = cfg["hidden_size"], cfg["num_attention_heads"]
+    hd = D // H
+    hidden = keep["hidden"].detach()
+    L = hidden.shape[0]
+    one_hot = torch.zeros(1, V, dtype=torch.float64)
+    one_hot[0, target] = 1
+    pooled = hidden[q:q + 1]
+    r = vit.rel_linear(one_hot, pooled, sd["embed_out.weight"])
+    R = torch.zeros_like(hidden)
+    R[q:q + 1] = vit.rel_simple(r, lambda f: f, pooled)[0]                       # the query state; final norm unchanged
+    cams = []
+    for l in reversed(range(cfg["num_hidden_layers"])):
+        p = lambda name: sd[f"gpt_neox.layers.{l}.{name}"]  # noqa: E731
+        s = {k: v.detach() for k, v in keep["layers"][l].items()}
+        r_y, r_mlp = vit.rel_add(R, s["y"], s["mlp_out"])                         # (x + attn) + mlp, or y + mlp
+        r_mlp = vit.rel_linear(r_mlp, s["f1"], p("mlp.dense_4h_to_h.weight"))     # GELU unchanged
+        r_mlp = vit.rel_linear(r_mlp, s["h2"], p("mlp.dense_h_to_4h.weight"))     # LayerNorm unchanged
+        if not cfg["use_parallel_residual"]:
+            r_y = vit.rel_clone(s["y"], r_y, r_mlp)
+        r_x, r_att = vit.rel_add(r_y, s["x"], s["attn_out"])
+        r_att = vit.rel_linear(r_att, s["ctx"], p("attention.dense.weight")).reshape(L, H, hd).transpose(0, 1)
+        r_a, r_v = vit.rel_simple(r_att, lambda m, n: m @ n, s["a"], s["v"])
+        r_a, r_v = r_a / 2, r_v / 2
+        cams.insert(0, (keep["layers"][l]["a"].grad * r_a).clamp(min=0).mean(0))
+        r_q, r_k = vit.rel_simple(r_a, lambda m, n: m @ n.transpose(-2, -1), s["q"], s["k"])
+        r_q, r_k = r_q / 2, r_k / 2
+        r_qkv = torch.stack([r_q, r_k, r_v]).permute(2, 1, 0, 3).reshape(L, 3 * D)
+        r_branch = vit.rel_linear(r_qkv, s["h1"], p("attention.query_key_value.weight"))
+        parts = [r_x, r_branch] + ([r_mlp] if cfg["use_parallel_residual"] else [])
+        R = s["x"] * sum(vit.safe_divide(part, s["x"]) for part in parts)      # x fans out
+    return cams
 
 
 def rollout(X, q):
@@ -110,7 +158,8 @@ def maps(sd, cfg, ids, q):
     target = int(logits[q].argmax())
     logits[q, target].backward()
     A = [a.detach() for a in keep["attentions"]]
-    out = {"raw": A[-1].mean(0)[q], "rollout": rollout([a.mean(0) for a in A], q)}
+    out = {"raw": A[-1].mean(0)[q], "rollout": rollout([a.mean(0) for a in A], q),
+           "attr": rollout(attr_cams(sd, cfg, keep, q, target), q)}
     L = len(ids)
     R = torch.eye(L, dtype=torch.float64)
     for a in keep["attentions"]:

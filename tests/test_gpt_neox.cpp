@@ -1,7 +1,8 @@
 // GPT-NeoX (Pythia) against the float64 PyTorch transcription of scripts/make_neox_reference.py (itself checked
 // against Hugging Face transformers 4.44.2): the configuration from the files, logits and every layer's attention
-// for both residual forms, the maps of the explanation core, the rotary embedding against its definition and by
-// finite differences, and the loader's refusals.
+// for both residual forms, the maps of the explanation core (attr: Transformer-Attribution with the released rules
+// as transcribed in scripts/make_vit_reference.py), the rotary embedding against its definition and by finite
+// differences, and the loader's refusals.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -69,11 +70,22 @@ TEST(GptNeox, MapsMatchPyTorch) {
     for (const xai::MethodSpec& spec : f.methods) {
       if (spec.method == xai::Method::Random) continue;
       const std::string m = xai::method_name(spec.method);
-      const Tensor map = xai::explain(t, f, spec.method);
-      expect_close_scaled(map, load_npy(kRef + name + "_map_" + m + ".npy"), "xai.map", str(name, " ", m));
+      const Tensor map = xai::explain(t, f, spec.method), ref = load_npy(kRef + name + "_map_" + m + ".npy");
+      expect_close_scaled(map, ref, "xai.map", str(name, " ", m));
+      // attr and gae put most of the map on the query itself, so the check above barely sees the earlier tokens:
+      // each is held to 1e-4 of their own largest value, plus the float32 rounding (64 ulp) of the map's largest
+      // entry, which the rollout's row normalisation carries into the others
+      const std::vector<float> a = map.to_vector<float>(), b = ref.to_vector<float>();
+      double before = 0, peak = 0;
+      for (int64_t j = 0; j < T; ++j) peak = std::max(peak, std::abs(double(b[j])));
+      for (int64_t j = 0; j < qt[0]; ++j) before = std::max(before, std::abs(double(b[j])));
+      const double bound = 1e-4 * before + 64 * std::ldexp(peak, -24);
+      double worst = 0;
+      for (int64_t j = 0; j < qt[0]; ++j) worst = std::max(worst, std::abs(double(a[j]) - double(b[j])) / bound);
+      std::printf("  [%s %s before q] worst |err| / bound %.3g (bound %.3g)\n", name, m.c_str(), worst, bound);
+      EXPECT_LE(worst, 1.0) << name << " " << m;
       for (int64_t j = qt[0] + 1; j < T; ++j) EXPECT_EQ(map.to_vector<float>()[j], 0.0f) << name << " " << m;
     }
-    EXPECT_THROW(xai::explain(t, f, xai::Method::Attr), InputError);
     EXPECT_THROW(xai::explain(t, f, xai::Method::Lrp), InputError);
   }
 }

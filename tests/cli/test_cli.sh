@@ -296,12 +296,12 @@ neox=$data/neox_ref/parallel
 check "lm logits GPT-NeoX" 0 "$hattn" lm logits --model "$neox" --ids 1,2,3,4 --logits-npy "$tmp/neox_logits.npy"
 [[ $(stat -c %s "$tmp/neox_logits.npy" 2>/dev/null) -eq $((128 + 4 * 50 * 4)) ]] || { echo "FAIL GPT-NeoX logits are not float32 [4, 50]"; failures=$((failures + 1)); }
 check "lm explain GPT-NeoX" 0 "$hattn" lm explain --model "$neox" --ids 1,2,3,4,5 --out "$tmp/neox_x"
-for m in raw rollout gae random saliency gradxinput; do
+for m in raw rollout attr gae random saliency gradxinput; do
   [[ -s "$tmp/neox_x/$m.npy" ]] || { echo "FAIL lm explain GPT-NeoX wrote no $m.npy"; failures=$((failures + 1)); }
 done
 check "lm attention GPT-NeoX" 0 "$hattn" lm attention --model "$neox" --ids 1,2,3,4,5 --layer 2 --out "$tmp/neox_a"
 [[ $(stat -c %s "$tmp/neox_a/attn_l2.npy" 2>/dev/null) -eq $((128 + 4 * 5 * 5 * 4)) ]] || { echo "FAIL GPT-NeoX attn_l2.npy is not float32 [4, 5, 5]"; failures=$((failures + 1)); }
-check "GPT-NeoX attr refused" 2 "$hattn" lm explain --model "$neox" --ids 1,2,3 --method attr
+check "GPT-NeoX lrp refused" 2 "$hattn" lm explain --model "$neox" --ids 1,2,3 --method lrp
 check "GPT-NeoX generate refused" 2 "$hattn" lm generate --model "$neox" --ids 1,2,3
 check "lm explain unified on Mamba-2" 2 "$hattn" lm explain --model "$lm/mamba2_hf" --ids 1,2,3 --method unified
 tok=$data/text/neox_style.json

@@ -1,12 +1,12 @@
 // GPT-NeoX (Pythia) as an explainable family: per layer the causal softmax attention, one matrix per head, read at
 // the query position whose next-token logit is explained (docs/definitions.md §10): raw (the last layer's head
-// mean), rollout, gae and the baselines. attr (Transformer-Attribution) needs the relevance pass through rotary and
-// the parallel residual, which is not built yet: it is refused by name.
+// mean), rollout, attr (Transformer-Attribution, its relevance pass in xai/gpt_neox_lrp.h), gae and the baselines.
 #include <filesystem>
 
 #include "models/load_gpt_neox.h"
 #include "nn/module.h"
 #include "ops/ops.h"
+#include "xai/gpt_neox_lrp.h"
 #include "xai/registry.h"
 #include "xai/softmax_mixer.h"
 
@@ -28,12 +28,10 @@ class GptNeoxExplainable final : public Explainable {
     f.default_start_layer = 0;  // the released text-transformer notebooks'
     f.default_query = -1;
     f.causal = true;
-    f.methods = {{Method::Raw, {}},    {Method::Rollout, {}},  {Method::Gae, {}},
+    f.methods = {{Method::Raw, {}},    {Method::Rollout, {}},  {Method::Attr, {}},      {Method::Gae, {}},
                  {Method::Random, {}}, {Method::Saliency, {}}, {Method::GradXInput, {}}};
-    f.refusals[Method::Attr] = "attr (Transformer-Attribution) for GPT-NeoX needs its relevance pass through rotary "
-                               "and the parallel residual, which is not built yet; use rollout or gae";
-    f.refusals[Method::Unified] = "unified is Mamba's implicit attention; a GPT-NeoX model has raw, rollout, gae and "
-                                  "the baselines";
+    f.refusals[Method::Unified] = "unified is Mamba's implicit attention; a GPT-NeoX model has raw, rollout, attr "
+                                  "(Transformer-Attribution), gae and the baselines";
     f.refusals[Method::Lrp] = "lrp is MambaLRP, defined for Mamba models";
     f.mixer_unit = "head";
     f.mixer_units = c.heads;
@@ -75,6 +73,7 @@ class GptNeoxExplainable final : public Explainable {
     o.retain_attention_grads = options.gradients;
     o.embeddings_require_grad = options.gradients;
     o.detach_logits = true;
+    o.trace = options.gradients && options.relevance;  // what Transformer-Attribution's relevance pass reads
     const GptNeoxOutput out = model_->forward(Tensor::from_vector(ids, {T}), o);
     t.logits = out.logits.detach().to(Device::cpu()).reshape({T, V}).contiguous();
     t.target = choose_target(t.logits.select(0, t.query), target.index, "token");
@@ -85,13 +84,17 @@ class GptNeoxExplainable final : public Explainable {
       t.input = cpu(out.embeddings.select(0, 0));
       t.input_grad = cpu(out.embeddings.grad().select(0, 0));
     }
-    for (const Tensor& a : out.attentions) {
+    const std::vector<Tensor> relevance =
+        o.trace ? gpt_neox_attention_relevance(*model_, out, t.query, t.target) : std::vector<Tensor>();
+    for (size_t l = 0; l < out.attentions.size(); ++l) {
+      const Tensor& a = out.attentions[l];
       Tensor grad;
       if (options.gradients) {
         HATTN_CHECK(a.grad().defined(), "explain: an attention map received no gradient");
         grad = cpu(a.grad().select(0, 0));
       }
-      t.mixers.push_back(std::make_shared<SoftmaxMixer>(cpu(a.select(0, 0)), grad, Tensor(), "a GPT-NeoX layer"));
+      t.mixers.push_back(std::make_shared<SoftmaxMixer>(cpu(a.select(0, 0)), grad,
+                                                        relevance.empty() ? Tensor() : relevance[l], "a GPT-NeoX layer"));
     }
     return {std::move(t)};
   }
