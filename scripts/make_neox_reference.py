@@ -36,6 +36,7 @@ import make_vit_reference as vit  # noqa: E402  Transformer-Attribution's releas
 T = 12
 V = 50
 QUERY = 8  # the explained position (not the last: the tokens after it must get 0)
+POSITIONS = 160  # max_position_embeddings: room for the 150-token checks of tests/test_families.cpp
 MODELS = {
     "parallel": dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=72,
                      rotary_pct=0.5, rotary_emb_base=10000, use_parallel_residual=True, attention_bias=True),
@@ -205,7 +206,7 @@ def make(cfg, seed):
 
 def hf_config(cfg):
     return dict(architectures=["GPTNeoXForCausalLM"], model_type="gpt_neox", vocab_size=V, hidden_act="gelu",
-                max_position_embeddings=64, layer_norm_eps=1e-5, tie_word_embeddings=False, torch_dtype="float32",
+                max_position_embeddings=POSITIONS, layer_norm_eps=1e-5, tie_word_embeddings=False, torch_dtype="float32",
                 **cfg)
 
 
@@ -245,7 +246,7 @@ def main():
         r = int(D // H * cfg["rotary_pct"])
         for l in range(cfg["num_hidden_layers"]):  # the buffers older Pythia files hold
             pre = f"gpt_neox.layers.{l}.attention."
-            stored[pre + "bias"] = torch.tril(torch.ones(64, 64, dtype=torch.bool))[None, None].contiguous()
+            stored[pre + "bias"] = torch.tril(torch.ones(POSITIONS, POSITIONS, dtype=torch.bool))[None, None].contiguous()
             stored[pre + "masked_bias"] = torch.tensor(-1e9)
             stored[pre + "rotary_emb.inv_freq"] = 1.0 / (cfg["rotary_emb_base"] ** (torch.arange(0, r, 2).float() / r))
         save_file(stored, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})

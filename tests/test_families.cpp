@@ -31,6 +31,7 @@ const std::vector<Case> kCases = {
     {"vit_ref/vit.pth", "vit", {{"heads", "3"}}},
     {"lm_ref/mamba1_hf", "mamba_lm", {}},
     {"lm_ref/mamba2_hf", "mamba_lm", {}},
+    {"neox_ref/parallel", "gpt_neox", {}},
 };
 
 // An input the family takes: a random normalised image, or `tokens` token ids.
