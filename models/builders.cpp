@@ -46,38 +46,29 @@ BuiltModel built_vit(const VitConfig& c, uint64_t seed) {
   return b;
 }
 
-BuiltModel built_lm(const LmConfig& c, uint64_t seed) {
-  auto model = std::make_shared<MambaLM>(c);
+// A language model written as a folder (config.json + model.safetensors) by `save_folder(model, folder, extra)`.
+template <class Model, class Config, class SaveFolder>
+BuiltModel built_lm_folder(const Config& c, uint64_t seed, SaveFolder save_folder) {
+  auto model = std::make_shared<Model>(c);
   initialize_parameters(*model, seed);
   BuiltModel b;
   b.module = model;
   b.describe = c.describe();
-  b.save = [model](const std::string& folder, const std::map<std::string, std::string>& extra) {
+  b.save = [model, save_folder](const std::string& folder, const std::map<std::string, std::string>& extra) {
     std::error_code ec;
     std::filesystem::create_directories(folder, ec);
     HATTN_CHECK_INPUT(!ec && std::filesystem::is_directory(folder), "cannot create the folder '", folder, "'",
                       ec ? ": " + ec.message() : std::string());
-    save_lm_folder(*model, folder, extra);
+    save_folder(*model, folder, extra);
     return folder + "/{config.json, model.safetensors}";
   };
   return b;
 }
 
+BuiltModel built_lm(const LmConfig& c, uint64_t seed) { return built_lm_folder<MambaLM>(c, seed, save_lm_folder); }
+
 BuiltModel built_gpt_neox(const GptNeoxConfig& c, uint64_t seed) {
-  auto model = std::make_shared<GptNeox>(c);
-  initialize_parameters(*model, seed);
-  BuiltModel b;
-  b.module = model;
-  b.describe = c.describe();
-  b.save = [model](const std::string& folder, const std::map<std::string, std::string>& extra) {
-    std::error_code ec;
-    std::filesystem::create_directories(folder, ec);
-    HATTN_CHECK_INPUT(!ec && std::filesystem::is_directory(folder), "cannot create the folder '", folder, "'",
-                      ec ? ": " + ec.message() : std::string());
-    save_gpt_neox_folder(*model, folder, extra);
-    return folder + "/{config.json, model.safetensors}";
-  };
-  return b;
+  return built_lm_folder<GptNeox>(c, seed, save_gpt_neox_folder);
 }
 
 }  // namespace

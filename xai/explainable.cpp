@@ -16,6 +16,25 @@ Trace blank_trace(const FamilyInfo& f) {
   return t;
 }
 
+std::vector<int64_t> checked_token_ids(const Tensor& inputs, int64_t vocab) {
+  HATTN_CHECK(inputs.dtype() == DType::I64 && (inputs.dim() == 1 || (inputs.dim() == 2 && inputs.size(0) == 1)),
+              "a language model's input is token ids, int64 (1, T); got ", describe(inputs));
+  const std::vector<int64_t> ids = inputs.contiguous().to_vector<int64_t>();
+  HATTN_CHECK_INPUT(!ids.empty(), "explain: no tokens");
+  for (size_t i = 0; i < ids.size(); ++i)
+    HATTN_CHECK_INPUT(ids[i] >= 0 && ids[i] < vocab, "input token ", ids[i], " at position ", i,
+                      " is outside the model's ", vocab, "-row vocabulary");
+  return ids;
+}
+
+Trace blank_token_trace(const FamilyInfo& f, int64_t T, const Target& target) {
+  Trace t = blank_trace(f);
+  t.layout.shape = {T};
+  t.query = target.position < 0 ? T - 1 : target.position;
+  HATTN_CHECK_INPUT(t.query < T, "explain: query position ", t.query, " is beyond the ", T, " tokens");
+  return t;
+}
+
 const MixerStats& MixerOperator::stats() const {
   std::call_once(stats_once_, [this] { stats_ = std::make_shared<const MixerStats>(compute_stats()); });
   return *stats_;

@@ -151,6 +151,11 @@ struct Target {
   int64_t position = -1;  // token models: the position whose next-token logit; < 0: the last
 };
 
+// Token models: the ids of an input (int64 (T) or (1, T)), checked against the vocabulary; and the blank trace of
+// T tokens explaining `target`'s position (default: the last).
+std::vector<int64_t> checked_token_ids(const Tensor& inputs, int64_t vocab);
+Trace blank_token_trace(const FamilyInfo& family, int64_t T, const Target& target);
+
 // The output a trace explains: `asked`, or the argmax of `logits` (one row (V), on the CPU) when asked < 0. Refuses
 // non-finite logits and a target outside the row, naming it `unit` ("class", "token").
 int64_t choose_target(const Tensor& logits, int64_t asked, const char* unit);

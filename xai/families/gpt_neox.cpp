@@ -62,10 +62,7 @@ class GptNeoxExplainable final : public Explainable {
     const std::vector<int64_t> ids = checked_ids(inputs);
     const int64_t T = static_cast<int64_t>(ids.size()), V = info_.vocab;
     const Target target = targets.empty() ? Target{} : targets[0];
-    Trace t = blank_trace(info_);
-    t.layout.shape = {T};
-    t.query = target.position < 0 ? T - 1 : target.position;
-    HATTN_CHECK_INPUT(t.query < T, "explain: query position ", t.query, " is beyond the ", T, " tokens");
+    Trace t = blank_token_trace(info_, T, target);
     std::unique_ptr<NoGradGuard> no_grad = options.gradients ? nullptr : std::make_unique<NoGradGuard>();
     const nn::FrozenParameters frozen(*model_);  // input-side gradients only
     GptNeoxForwardOptions o;
@@ -100,16 +97,7 @@ class GptNeoxExplainable final : public Explainable {
   }
 
  private:
-  std::vector<int64_t> checked_ids(const Tensor& inputs) const {
-    HATTN_CHECK(inputs.dtype() == DType::I64 && (inputs.dim() == 1 || (inputs.dim() == 2 && inputs.size(0) == 1)),
-                "a language model's input is token ids, int64 (1, T); got ", describe(inputs));
-    const std::vector<int64_t> ids = inputs.contiguous().to_vector<int64_t>();
-    HATTN_CHECK_INPUT(!ids.empty(), "explain: no tokens");
-    for (size_t i = 0; i < ids.size(); ++i)
-      HATTN_CHECK_INPUT(ids[i] >= 0 && ids[i] < info_.vocab, "input token ", ids[i], " at position ", i,
-                        " is outside the model's ", info_.vocab, "-row vocabulary");
-    return ids;
-  }
+  std::vector<int64_t> checked_ids(const Tensor& inputs) const { return checked_token_ids(inputs, info_.vocab); }
 
   std::shared_ptr<const GptNeox> model_;
   FamilyInfo info_;
