@@ -16,6 +16,7 @@
 #include "models/lm_generate.h"
 #include "models/io/json.h"
 #include "models/io/read_file.h"
+#include "models/gpt_neox_generate.h"
 #include "models/load_gpt_neox.h"
 #include "models/load_lm.h"
 #include "models/text/bpe_tokenizer.h"
@@ -56,9 +57,6 @@ void check_ids(const std::vector<int64_t>& ids, const LmConfig& c) {
 
 std::unique_ptr<MambaLM> load_lm_model(const Args& args) {
   const Device dev = args.has("device") ? requested_device(args) : Device::cpu();  // a bad device fails first
-  if (looks_like_gpt_neox(args.get("model")))
-    throw UsageError("this command runs Mamba language models; for a GPT-NeoX model, lm logits, attention and "
-                     "explain work (its generation is not built yet)");
   std::string how;
   auto model = load_lm(args.get("model"), &how);
   std::fprintf(stderr, "%s\n", model->config().describe().c_str());
@@ -167,7 +165,8 @@ int run_lm_logits(int argc, char** argv) {
 
 int run_lm_generate(int argc, char** argv) {
   Args args("lm generate", "Continuation of a token sequence, greedy or sampled: the prompt in one parallel pass, "
-            "then one recurrent step per new token (on a GPU as tensor ops, on the CPU as a host loop).");
+            "then one step per new token (Mamba: the recurrent state, on a GPU as tensor ops, on the CPU as a host "
+            "loop; GPT-NeoX: attention to the cached keys and values).");
   add_model_options(args);
   args.option("max-new-tokens", "32", "tokens to generate")
       .option("stop", "", "stop after generating this token id (e.g. the end-of-text id)")
@@ -200,8 +199,24 @@ int run_lm_generate(int argc, char** argv) {
   if (sampling.temperature < 0) throw UsageError("--temperature must be >= 0");
   if (sampling.top_k < 0) throw UsageError("--top-k must be >= 0");
   if (!(sampling.top_p > 0 && sampling.top_p <= 1)) throw UsageError("--top-p must be in (0, 1]");
-  auto model = load_lm_model(args);
-  check_ids(ids, model->config());
+  // the family's stepper: Mamba's recurrent step, or GPT-NeoX's keys and values
+  std::unique_ptr<MambaLM> mamba;
+  std::unique_ptr<GptNeox> neox;
+  std::unique_ptr<TokenStepper> stepper;
+  if (looks_like_gpt_neox(args.get("model"))) {
+    const Device dev = args.has("device") ? requested_device(args) : Device::cpu();
+    neox = load_gpt_neox(args.get("model"));
+    std::fprintf(stderr, "%s\n", neox->config().describe().c_str());
+    if (dev.is_cuda()) nn::move_parameters(*neox, dev);
+    for (size_t i = 0; i < ids.size(); ++i)
+      HATTN_CHECK_INPUT(ids[i] < neox->config().vocab, "input token ", ids[i], " at position ", i,
+                        " is outside the model's ", neox->config().vocab, "-row vocabulary");
+    stepper = std::make_unique<GptNeoxStepper>(*neox);
+  } else {
+    mamba = load_lm_model(args);
+    check_ids(ids, mamba->config());
+    stepper = std::make_unique<LmStepper>(*mamba);
+  }
   const std::optional<text::BpeTokenizer> tk = find_tokenizer(args, false);
   // Text is printed as it becomes whole characters (a token may end inside one); ids when there is no tokenizer.
   std::vector<int64_t> generated;
@@ -209,7 +224,7 @@ int run_lm_generate(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point t0 = Clock::now();
   Clock::time_point first, last;
-  generate(*model, ids, n, stop, sampling, [&](int64_t t) {
+  generate(*stepper, ids, n, stop, sampling, [&](int64_t t) {
     last = Clock::now();
     if (generated.empty()) first = last;  // the prompt has been read: one step per prompt token
     generated.push_back(t);

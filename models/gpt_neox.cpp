@@ -14,14 +14,14 @@ std::string GptNeoxConfig::describe() const {
              attention_bias ? "" : " no attention bias");
 }
 
-std::pair<Tensor, Tensor> rotary_tables(const GptNeoxConfig& c, int64_t T, Device device) {
+std::pair<Tensor, Tensor> rotary_tables(const GptNeoxConfig& c, int64_t T, Device device, int64_t first) {
   const int64_t r = c.rotary_dims(), half = r / 2;
   std::vector<float> cos_t(T * r), sin_t(T * r);
   for (int64_t i = 0; i < half; ++i) {
     // Hugging Face forms θ_i in float32; so does this (the angles t·θ_i then in double)
     const float theta = 1.0f / static_cast<float>(std::pow(c.rotary_base, double(2 * i) / double(r)));
     for (int64_t t = 0; t < T; ++t) {
-      const float angle = float(t) * theta;
+      const float angle = float(first + t) * theta;
       cos_t[t * r + i] = cos_t[t * r + i + half] = std::cos(angle);
       sin_t[t * r + i] = sin_t[t * r + i + half] = std::sin(angle);
     }
@@ -53,20 +53,25 @@ GptNeoxLayer::GptNeoxLayer(const GptNeoxConfig& c)
 }
 
 Tensor GptNeoxLayer::operator()(const Tensor& x, const Tensor& cos, const Tensor& sin, Tensor* attn,
-                                GptNeoxLayerTrace* trace) const {
+                                GptNeoxLayerTrace* trace, KvCache* cache) const {
   const int64_t B = x.size(0), T = x.size(1), D = cfg_.d_model, H = cfg_.heads, hd = cfg_.head_dim();
   // (B, T, 3D) viewed (B, T, H, 3·hd): each head's q, k, v side by side
   const Tensor h1 = input_layernorm(x);
   const Tensor qkv = query_key_value(h1).reshape({B, T, H, 3 * hd});
   const Tensor q = apply_rotary(qkv.narrow(3, 0, hd).transpose(1, 2), cos, sin);  // (B, H, T, hd)
-  const Tensor k = apply_rotary(qkv.narrow(3, hd, hd).transpose(1, 2), cos, sin);
-  const Tensor v = qkv.narrow(3, 2 * hd, hd).transpose(1, 2);
-  // causal: the entries above the diagonal take float's lowest value, as Hugging Face's torch.where does
-  std::vector<float> m(T * T, 0.0f);
+  Tensor k = apply_rotary(qkv.narrow(3, hd, hd).transpose(1, 2), cos, sin);
+  Tensor v = qkv.narrow(3, 2 * hd, hd).transpose(1, 2);
+  const int64_t p0 = cache ? cache->length() : 0, S = p0 + T;  // keys: the cached ones, then these
+  if (cache) {
+    if (p0 > 0) k = concat({cache->k, k}, 2), v = concat({cache->v, v}, 2);
+    cache->k = k.contiguous(), cache->v = v.contiguous();
+  }
+  // causal: the entries past each row's own position take float's lowest value, as Hugging Face's torch.where does
+  std::vector<float> m(T * S, 0.0f);
   for (int64_t i = 0; i < T; ++i)
-    for (int64_t j = i + 1; j < T; ++j) m[i * T + j] = std::numeric_limits<float>::lowest();
+    for (int64_t j = p0 + i + 1; j < S; ++j) m[i * S + j] = std::numeric_limits<float>::lowest();
   const Tensor scores = mul(matmul(q, k.transpose(2, 3)), 1.0 / std::sqrt(double(hd)));
-  const Tensor a = softmax(add(scores, Tensor::from_vector(m, {T, T}).to(x.device())), 3);  // (B, H, T, T)
+  const Tensor a = softmax(add(scores, Tensor::from_vector(m, {T, S}).to(x.device())), 3);  // (B, H, T, S)
   if (attn) *attn = a;
   const Tensor ctx = matmul(a, v).transpose(1, 2).reshape({B, T, D});
   const Tensor attn_out = dense(ctx);
@@ -99,13 +104,18 @@ int64_t GptNeox::parameter_count() const {
   return n;
 }
 
-GptNeoxOutput GptNeox::forward(const Tensor& ids_in, const GptNeoxForwardOptions& options) const {
+GptNeoxOutput GptNeox::forward(const Tensor& ids_in, const GptNeoxForwardOptions& options,
+                               std::vector<KvCache>* cache) const {
   HATTN_CHECK(ids_in.dtype() == DType::I64 && (ids_in.dim() == 1 || ids_in.dim() == 2) && ids_in.numel() > 0,
               "GPT-NeoX: expected int64 token ids of shape (T) or (B, T), got ", describe(ids_in));
   const Tensor ids = ids_in.dim() == 1 ? ids_in.reshape({1, ids_in.size(0)}) : ids_in;
   const int64_t B = ids.size(0), T = ids.size(1);
-  HATTN_CHECK_INPUT(T <= cfg_.max_positions, "GPT-NeoX: ", T, " tokens, more than the model's ", cfg_.max_positions,
-                    " positions");
+  if (cache && cache->empty()) cache->resize(cfg_.n_layer);
+  HATTN_CHECK(!cache || static_cast<int64_t>(cache->size()) == cfg_.n_layer, "GPT-NeoX: a cache of ",
+              cache ? cache->size() : 0, " layers for ", cfg_.n_layer);
+  const int64_t first = cache ? (*cache)[0].length() : 0;
+  HATTN_CHECK_INPUT(first + T <= cfg_.max_positions, "GPT-NeoX: ", first + T, " tokens, more than the model's ",
+                    cfg_.max_positions, " positions");
   GptNeoxOutput out;
   Tensor e = index_select(embed_in, 0, ids.to(Device::cpu()).reshape({B * T})).reshape({B, T, cfg_.d_model});
   if (options.embeddings_require_grad) {
@@ -113,19 +123,20 @@ GptNeoxOutput GptNeox::forward(const Tensor& ids_in, const GptNeoxForwardOptions
     e.requires_grad_(true);
   }
   out.embeddings = e;
-  const auto [cos, sin] = rotary_tables(cfg_, T, embed_in.device());
+  const auto [cos, sin] = rotary_tables(cfg_, T, embed_in.device(), first);
   Tensor x = e;
   if (options.trace) out.traces.resize(cfg_.n_layer);
   for (int64_t l = 0; l < cfg_.n_layer; ++l) {
     Tensor a;
     x = (*layers[l])(x, cos, sin, options.attentions || options.retain_attention_grads ? &a : nullptr,
-                     options.trace ? &out.traces[l] : nullptr);
+                     options.trace ? &out.traces[l] : nullptr, cache ? &(*cache)[l] : nullptr);
     if (options.retain_attention_grads && a.requires_grad()) a.retain_grad();
     if (a.defined()) out.attentions.push_back(a);
     if (options.retain_block_grads && x.requires_grad()) x.retain_grad();
     out.block_outputs.push_back(x);
   }
   out.hidden = final_layer_norm(x);
+  if (!options.logits) return out;
   std::unique_ptr<NoGradGuard> no_grad = options.detach_logits ? std::make_unique<NoGradGuard>() : nullptr;
   out.logits = matmul(out.hidden, embed_out.transpose(0, 1));  // (B, T, V)
   return out;

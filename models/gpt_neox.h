@@ -33,6 +33,7 @@ struct GptNeoxForwardOptions {
   bool embeddings_require_grad = false;  // the looked-up embeddings a leaf that collects ∂/∂e
   bool detach_logits = false;            // the logits outside the graph (a caller differentiates from `hidden`)
   bool trace = false;                    // fill GptNeoxOutput::traces (what Transformer-Attribution reads)
+  bool logits = true;                    // false: `hidden` only (a caller that needs one position's logits)
 };
 
 // One layer's intermediate tensors (batch dims as the forward's): its input, the branches' normalised inputs,
@@ -51,12 +52,20 @@ struct GptNeoxOutput {
   std::vector<GptNeoxLayerTrace> traces;  // per layer, when options.trace
 };
 
+// One layer's keys and values so far (B, H, t, hd), rotated: what generation keeps between steps.
+struct KvCache {
+  Tensor k, v;
+  int64_t length() const { return k.defined() ? k.size(2) : 0; }
+};
+
 class GptNeoxLayer : public nn::Module {
  public:
   explicit GptNeoxLayer(const GptNeoxConfig& c);
-  // x (B, T, D); cos, sin (T, r) the rotary tables. `attn` receives the probabilities.
+  // x (B, T, D) at positions p0 .. p0+T−1; cos, sin (T, r) the rotary tables of those positions. `attn` receives
+  // the probabilities (B, H, T, p0+T). With `cache` (p0 = its length), the new tokens also attend to the cached
+  // keys and values, and the cache grows by theirs.
   Tensor operator()(const Tensor& x, const Tensor& cos, const Tensor& sin, Tensor* attn,
-                    GptNeoxLayerTrace* trace = nullptr) const;
+                    GptNeoxLayerTrace* trace = nullptr, KvCache* cache = nullptr) const;
   nn::LayerNorm input_layernorm, post_attention_layernorm;
   nn::Linear query_key_value, dense, dense_h_to_4h, dense_4h_to_h;
 
@@ -70,7 +79,10 @@ class GptNeoxLayer : public nn::Module {
 class GptNeox : public nn::Module {
  public:
   explicit GptNeox(const GptNeoxConfig& c);
-  GptNeoxOutput forward(const Tensor& ids, const GptNeoxForwardOptions& options = {}) const;  // ids (T) or (B, T)
+  // ids (T) or (B, T). With `cache` (one per layer, resized if empty), the tokens continue the cached ones: their
+  // positions start at the cache's length (generation's prefill and steps).
+  GptNeoxOutput forward(const Tensor& ids, const GptNeoxForwardOptions& options = {},
+                        std::vector<KvCache>* cache = nullptr) const;
   const GptNeoxConfig& config() const { return cfg_; }
   int64_t parameter_count() const;
 
@@ -86,8 +98,8 @@ class GptNeox : public nn::Module {
   } backbone_, layers_holder_;  // "gpt_neox", "gpt_neox.layers"
 };
 
-// The rotary tables for positions 0..T−1: cos and sin (T, r), float32 on `device`, computed in double.
-std::pair<Tensor, Tensor> rotary_tables(const GptNeoxConfig& c, int64_t T, Device device);
+// The rotary tables for positions first .. first+T−1: cos and sin (T, r), float32 on `device`.
+std::pair<Tensor, Tensor> rotary_tables(const GptNeoxConfig& c, int64_t T, Device device, int64_t first = 0);
 // q' = q cos + rotate_half(q) sin on the first r dims of the last axis, the rest unchanged (x (..., T, hd)).
 Tensor apply_rotary(const Tensor& x, const Tensor& cos, const Tensor& sin);
 

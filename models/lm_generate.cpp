@@ -301,9 +301,15 @@ int64_t sample_token(const std::vector<float>& z, const Sampling& s, Generator& 
 std::vector<int64_t> generate(const MambaLM& model, const std::vector<int64_t>& prompt, int64_t max_new,
                               int64_t stop_token, const Sampling& sampling,
                               const std::function<void(int64_t)>& on_token) {
+  LmStepper stepper(model);
+  return generate(stepper, prompt, max_new, stop_token, sampling, on_token);
+}
+
+std::vector<int64_t> generate(TokenStepper& stepper, const std::vector<int64_t>& prompt, int64_t max_new,
+                              int64_t stop_token, const Sampling& sampling,
+                              const std::function<void(int64_t)>& on_token) {
   HATTN_CHECK_INPUT(!prompt.empty(), "generation needs at least one prompt token");
   Generator gen(sampling.seed);
-  LmStepper stepper(model);
   std::vector<float> logits = stepper.prefill(prompt);
   std::vector<int64_t> out;
   for (int64_t i = 0; i < max_new; ++i) {

@@ -11,16 +11,26 @@
 
 namespace ha {
 
-class LmStepper {
+// What decoding needs of a language model: read a prompt, then one token at a time, each call returning the logits
+// (V) that predict the next token. MambaLM's LmStepper below; GPT-NeoX's (models/gpt_neox_generate.h) keeps keys
+// and values.
+class TokenStepper {
+ public:
+  virtual ~TokenStepper() = default;
+  virtual std::vector<float> prefill(const std::vector<int64_t>& prompt) = 0;  // on a fresh stepper
+  virtual std::vector<float> step(int64_t token) = 0;
+};
+
+class LmStepper final : public TokenStepper {
  public:
   // `tensor_ops`: take the tensor-op form on the CPU too (other devices always do).
   explicit LmStepper(const MambaLM& model, bool tensor_ops = false);
   // Feeds one token; returns the logits (V) that predict the next one.
-  std::vector<float> step(int64_t token);
+  std::vector<float> step(int64_t token) override;
   // Feeds a whole prompt at once (on a fresh stepper): the parallel forward with traces, from which each layer's
   // conv window (the last K-1 conv inputs, recomputed from the residual stream) and final SSM state are taken.
   // Same result as stepping through the prompt, at GEMM speed.
-  std::vector<float> prefill(const std::vector<int64_t>& prompt);
+  std::vector<float> prefill(const std::vector<int64_t>& prompt) override;
   int64_t position() const { return position_; }
 
  private:
@@ -54,6 +64,9 @@ int64_t sample_token(const std::vector<float>& logits, const Sampling& s, Genera
 
 // Decoding: feeds the prompt (prefill), then appends a token chosen by `sampling` `max_new` times (stopping early
 // at `stop_token` when >= 0). `on_token` (optional) sees each new token as it is chosen.
+std::vector<int64_t> generate(TokenStepper& stepper, const std::vector<int64_t>& prompt, int64_t max_new,
+                              int64_t stop_token = -1, const Sampling& sampling = {},
+                              const std::function<void(int64_t)>& on_token = nullptr);
 std::vector<int64_t> generate(const MambaLM& model, const std::vector<int64_t>& prompt, int64_t max_new,
                               int64_t stop_token = -1, const Sampling& sampling = {},
                               const std::function<void(int64_t)>& on_token = nullptr);

@@ -17,6 +17,8 @@
 #include "models/lm_generate.h"
 #include "models/load_lm.h"
 #include "models/load_vit.h"
+#include "models/gpt_neox_generate.h"
+#include "models/load_gpt_neox.h"
 #include "models/preprocess.h"
 #include "models/recall_task.h"
 #include "nn/adamw.h"
@@ -488,6 +490,20 @@ TEST_F(Cuda, GptNeoxMatchesCpu) {
     for (const xai::MethodSpec& spec : f.methods)
       test::expect_close_scaled(xai::explain(b, f, spec.method), xai::explain(a, f, spec.method), "cuda.model",
                                 str(name, " map ", xai::method_name(spec.method)));
+    // generation: the prompt, then steps against the keys and values cached on the device
+    const auto cpu_model = load_gpt_neox(ref + name);
+    auto gpu_model = load_gpt_neox(ref + name);
+    nn::move_parameters(*gpu_model, Device::cuda());
+    GptNeoxStepper cpu_step(*cpu_model), gpu_step(*gpu_model);
+    std::vector<float> want = cpu_step.prefill({ids[0], ids[1], ids[2]}), got = gpu_step.prefill({ids[0], ids[1], ids[2]});
+    for (int64_t t : {3, 7, 1}) {
+      const std::vector<float> w = cpu_step.step(t), g = gpu_step.step(t);
+      want.insert(want.end(), w.begin(), w.end());
+      got.insert(got.end(), g.begin(), g.end());
+    }
+    const int64_t V = cpu_model->config().vocab;
+    test::expect_close_scaled(Tensor::from_vector(got, {4, V}), Tensor::from_vector(want, {4, V}), "cuda.model",
+                              str(name, " prefill and 3 steps"));
   }
 }
 

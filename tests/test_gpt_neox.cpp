@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "models/gpt_neox_generate.h"
 #include "models/load_gpt_neox.h"
 #include "tensor/npy.h"
 #include "tensor/random.h"
@@ -116,6 +117,35 @@ TEST(GptNeox, RotaryEmbeddingFollowsItsDefinition) {
     }
   gradcheck("apply_rotary", {x},
             [&](const std::vector<Tensor>& in) { return apply_rotary(in[0], cos.to(DType::F64), sin.to(DType::F64)); });
+}
+
+// Generation: the prompt in one pass, then one token at a time against the cached keys and values, equal to the
+// parallel forward at every position; and greedy decoding equal to re-running the whole sequence each time.
+TEST(GptNeox, StepsWithCachedKeysEqualTheParallelForward) {
+  for (const char* name : {"parallel", "sequential"}) {
+    const auto model = load_gpt_neox(kRef + name);
+    const std::vector<int64_t> ids = load_npy(kRef + name + "_ids.npy").to_vector<int64_t>();
+    const int64_t T = static_cast<int64_t>(ids.size()), V = model->config().vocab;
+    const Tensor full = model->forward(Tensor::from_vector(ids, {T})).logits.reshape({T, V});
+    for (int64_t prompt : {1, 5}) {
+      GptNeoxStepper s(*model);
+      std::vector<float> got = s.prefill(std::vector<int64_t>(ids.begin(), ids.begin() + prompt));
+      for (int64_t t = prompt; t < T; ++t) {
+        const std::vector<float> next = s.step(ids[t]);
+        got.insert(got.end(), next.begin(), next.end());
+      }
+      expect_close_scaled(Tensor::from_vector(got, {T - prompt + 1, V}), full.narrow(0, prompt - 1, T - prompt + 1),
+                          "lm.step", str(name, ": prompt of ", prompt, ", then steps"));
+    }
+    std::vector<int64_t> seq(ids.begin(), ids.begin() + 4), naive;
+    for (int k = 0; k < 4; ++k) {  // the argmax of a whole forward each time
+      const Tensor l = model->forward(Tensor::from_vector(seq, {static_cast<int64_t>(seq.size())})).logits;
+      seq.push_back(argmax(l.select(0, 0).select(0, l.size(1) - 1), 0).to_vector<int64_t>()[0]);
+      naive.push_back(seq.back());
+    }
+    GptNeoxStepper s(*model);
+    EXPECT_EQ(generate(s, std::vector<int64_t>(ids.begin(), ids.begin() + 4), 4), naive) << name;
+  }
 }
 
 TEST(GptNeox, RefusesWhatItCannotRead) {

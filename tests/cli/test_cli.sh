@@ -302,7 +302,8 @@ done
 check "lm attention GPT-NeoX" 0 "$hattn" lm attention --model "$neox" --ids 1,2,3,4,5 --layer 2 --out "$tmp/neox_a"
 [[ $(stat -c %s "$tmp/neox_a/attn_l2.npy" 2>/dev/null) -eq $((128 + 4 * 5 * 5 * 4)) ]] || { echo "FAIL GPT-NeoX attn_l2.npy is not float32 [4, 5, 5]"; failures=$((failures + 1)); }
 check "GPT-NeoX lrp refused" 2 "$hattn" lm explain --model "$neox" --ids 1,2,3 --method lrp
-check "GPT-NeoX generate refused" 2 "$hattn" lm generate --model "$neox" --ids 1,2,3
+check "lm generate GPT-NeoX" 0 "$hattn" lm generate --model "$neox" --ids 1,2,3 --max-new-tokens 4
+[[ $(tr ',' '\n' < "$tmp/out" | grep -c '^[0-9]') -eq 4 ]] || { echo "FAIL lm generate GPT-NeoX did not print 4 ids"; failures=$((failures + 1)); }
 check "lm explain unified on Mamba-2" 2 "$hattn" lm explain --model "$lm/mamba2_hf" --ids 1,2,3 --method unified
 tok=$data/text/neox_style.json
 check "lm tokenize" 0 "$hattn" lm tokenize --tokenizer "$tok" --text "Café  naïve 😀 don't"
