@@ -52,8 +52,16 @@ GptNeoxLayer::GptNeoxLayer(const GptNeoxConfig& c)
   register_module("mlp", mlp_);
 }
 
-Tensor GptNeoxLayer::operator()(const Tensor& x, const Tensor& cos, const Tensor& sin, Tensor* attn,
-                                GptNeoxLayerTrace* trace, KvCache* cache) const {
+Tensor causal_mask(int64_t T, int64_t p0, Device device) {
+  const int64_t S = p0 + T;
+  std::vector<float> m(T * S, 0.0f);
+  for (int64_t i = 0; i < T; ++i)
+    for (int64_t j = p0 + i + 1; j < S; ++j) m[i * S + j] = std::numeric_limits<float>::lowest();
+  return Tensor::from_vector(m, {T, S}).to(device);
+}
+
+Tensor GptNeoxLayer::operator()(const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& mask,
+                                Tensor* attn, GptNeoxLayerTrace* trace, KvCache* cache) const {
   const int64_t B = x.size(0), T = x.size(1), D = cfg_.d_model, H = cfg_.heads, hd = cfg_.head_dim();
   // (B, T, 3D) viewed (B, T, H, 3·hd): each head's q, k, v side by side
   const Tensor h1 = input_layernorm(x);
@@ -61,17 +69,14 @@ Tensor GptNeoxLayer::operator()(const Tensor& x, const Tensor& cos, const Tensor
   const Tensor q = apply_rotary(qkv.narrow(3, 0, hd).transpose(1, 2), cos, sin);  // (B, H, T, hd)
   Tensor k = apply_rotary(qkv.narrow(3, hd, hd).transpose(1, 2), cos, sin);
   Tensor v = qkv.narrow(3, 2 * hd, hd).transpose(1, 2);
-  const int64_t p0 = cache ? cache->length() : 0, S = p0 + T;  // keys: the cached ones, then these
-  if (cache) {
-    if (p0 > 0) k = concat({cache->k, k}, 2), v = concat({cache->v, v}, 2);
+  if (cache) {  // keys: the cached ones, then these
+    if (cache->length() > 0) k = concat({cache->k, k}, 2), v = concat({cache->v, v}, 2);
     cache->k = k.contiguous(), cache->v = v.contiguous();
   }
-  // causal: the entries past each row's own position take float's lowest value, as Hugging Face's torch.where does
-  std::vector<float> m(T * S, 0.0f);
-  for (int64_t i = 0; i < T; ++i)
-    for (int64_t j = p0 + i + 1; j < S; ++j) m[i * S + j] = std::numeric_limits<float>::lowest();
+  HATTN_CHECK(mask.dim() == 2 && mask.size(0) == T && mask.size(1) == k.size(2), "GPT-NeoX layer: a mask of ",
+              describe(mask), " for ", T, " rows over ", k.size(2), " keys");
   const Tensor scores = mul(matmul(q, k.transpose(2, 3)), 1.0 / std::sqrt(double(hd)));
-  const Tensor a = softmax(add(scores, Tensor::from_vector(m, {T, S}).to(x.device())), 3);  // (B, H, T, S)
+  const Tensor a = softmax(add(scores, mask), 3);  // (B, H, T, S)
   if (attn) *attn = a;
   const Tensor ctx = matmul(a, v).transpose(1, 2).reshape({B, T, D});
   const Tensor attn_out = dense(ctx);
@@ -124,11 +129,12 @@ GptNeoxOutput GptNeox::forward(const Tensor& ids_in, const GptNeoxForwardOptions
   }
   out.embeddings = e;
   const auto [cos, sin] = rotary_tables(cfg_, T, embed_in.device(), first);
+  const Tensor mask = causal_mask(T, first, embed_in.device());  // one for every layer
   Tensor x = e;
   if (options.trace) out.traces.resize(cfg_.n_layer);
   for (int64_t l = 0; l < cfg_.n_layer; ++l) {
     Tensor a;
-    x = (*layers[l])(x, cos, sin, options.attentions || options.retain_attention_grads ? &a : nullptr,
+    x = (*layers[l])(x, cos, sin, mask, options.attentions || options.retain_attention_grads ? &a : nullptr,
                      options.trace ? &out.traces[l] : nullptr, cache ? &(*cache)[l] : nullptr);
     if (options.retain_attention_grads && a.requires_grad()) a.retain_grad();
     if (a.defined()) out.attentions.push_back(a);

@@ -61,10 +61,10 @@ struct KvCache {
 class GptNeoxLayer : public nn::Module {
  public:
   explicit GptNeoxLayer(const GptNeoxConfig& c);
-  // x (B, T, D) at positions p0 .. p0+T−1; cos, sin (T, r) the rotary tables of those positions. `attn` receives
-  // the probabilities (B, H, T, p0+T). With `cache` (p0 = its length), the new tokens also attend to the cached
-  // keys and values, and the cache grows by theirs.
-  Tensor operator()(const Tensor& x, const Tensor& cos, const Tensor& sin, Tensor* attn,
+  // x (B, T, D) at positions p0 .. p0+T−1; cos, sin (T, r) the rotary tables of those positions; mask (T, p0+T)
+  // from causal_mask. `attn` receives the probabilities (B, H, T, p0+T). With `cache` (p0 = its length), the new
+  // tokens also attend to the cached keys and values, and the cache grows by theirs.
+  Tensor operator()(const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& mask, Tensor* attn,
                     GptNeoxLayerTrace* trace = nullptr, KvCache* cache = nullptr) const;
   nn::LayerNorm input_layernorm, post_attention_layernorm;
   nn::Linear query_key_value, dense, dense_h_to_4h, dense_4h_to_h;
@@ -100,6 +100,9 @@ class GptNeox : public nn::Module {
 
 // The rotary tables for positions first .. first+T−1: cos and sin (T, r), float32 on `device`.
 std::pair<Tensor, Tensor> rotary_tables(const GptNeoxConfig& c, int64_t T, Device device, int64_t first = 0);
+// The additive causal mask of T new rows at positions p0 .. p0+T−1 over keys 0 .. p0+T−1: 0 where a row may look,
+// float's lowest value past its own position (as Hugging Face's torch.where), (T, p0+T) on `device`.
+Tensor causal_mask(int64_t T, int64_t p0, Device device);
 // q' = q cos + rotate_half(q) sin on the first r dims of the last axis, the rest unchanged (x (..., T, hd)).
 Tensor apply_rotary(const Tensor& x, const Tensor& cos, const Tensor& sin);
 
