@@ -19,7 +19,7 @@
 #include "models/gpt_neox_generate.h"
 #include "models/load_gpt_neox.h"
 #include "models/load_lm.h"
-#include "models/text/bpe_tokenizer.h"
+#include "models/text/tokenizer.h"
 #include "tensor/atomic_write.h"
 #include "tensor/cuda/cuda_memory.h"
 #include "tensor/npy.h"
@@ -79,22 +79,23 @@ std::unique_ptr<xai::Explainable> load_language_model(const Args& args) {
 
 namespace {
 
-// --tokenizer F, else tokenizer.json beside the model (when there is a model); nullopt when neither exists
-// and `required` is false.
-std::optional<text::BpeTokenizer> find_tokenizer(const Args& args, bool required) {
+// --tokenizer F, else tokenizer.json (or BERT's vocab.txt) beside the model (when there is a model); null when
+// neither exists and `required` is false.
+std::unique_ptr<text::Tokenizer> find_tokenizer(const Args& args, bool required) {
   std::string path;
   if (args.has("tokenizer")) {
     path = args.get("tokenizer");
   } else if (args.has("model")) {
-    const std::string beside = find_lm_files(args.get("model")).folder + "/tokenizer.json";
-    if (std::filesystem::exists(beside)) path = beside;
+    const std::string folder = find_lm_files(args.get("model")).folder;
+    for (const char* name : {"/tokenizer.json", "/vocab.txt"})
+      if (path.empty() && std::filesystem::exists(folder + name)) path = folder + name;
   }
   if (path.empty()) {
     if (required)
       throw UsageError("text needs a tokenizer: pass --tokenizer tokenizer.json (none was found beside the model)");
-    return std::nullopt;
+    return nullptr;
   }
-  return text::BpeTokenizer::load(path);
+  return text::load_tokenizer(path);
 }
 
 std::string read_text_file(const std::string& path) {
@@ -119,7 +120,7 @@ void add_input_options(Args& args) {
   args.option("ids", "", "comma-separated token ids, e.g. 510,4060,8576")
       .option("text", "", "input text (tokenized with --tokenizer)")
       .option("text-file", "", "input text from a file, or - for stdin")
-      .option("tokenizer", "", "a Hugging Face tokenizer.json (default: tokenizer.json beside the model)");
+      .option("tokenizer", "", "a Hugging Face tokenizer.json or BERT's vocab.txt (default: the one beside the model)");
 }
 
 void add_model_options(Args& args) {
@@ -131,7 +132,7 @@ void add_model_options(Args& args) {
 
 // What a token looks like to a person: its decoded text, or its vocabulary string when it is a fragment of a
 // character (the decoded text would be U+FFFD).
-std::string display_token(const std::optional<text::BpeTokenizer>& tk, int64_t id) {
+std::string display_token(const std::unique_ptr<text::Tokenizer>& tk, int64_t id) {
   if (!tk || id >= tk->vocab_size()) return std::to_string(id);
   const std::string s = tk->decode({id});
   return s.find("\xEF\xBF\xBD") == std::string::npos ? s : tk->token(id);
@@ -155,7 +156,7 @@ int run_lm_logits(int argc, char** argv) {
   for (int64_t i = 0; i < V; ++i) order[i] = i;
   std::partial_sort(order.begin(), order.begin() + std::min(k, V), order.end(),
                     [&](int64_t a, int64_t b) { return last[a] > last[b] || (last[a] == last[b] && a < b); });
-  const std::optional<text::BpeTokenizer> tk = find_tokenizer(args, false);
+  const std::unique_ptr<text::Tokenizer> tk = find_tokenizer(args, false);
   std::printf("rank  token      logit  text   (next token after position %lld)\n", static_cast<long long>(T - 1));
   for (int64_t i = 0; i < std::min(k, V); ++i)
     std::printf("%4lld  %5lld  %9.4f  %s\n", static_cast<long long>(i + 1), static_cast<long long>(order[i]),
@@ -217,7 +218,7 @@ int run_lm_generate(int argc, char** argv) {
     check_ids(ids, mamba->config());
     stepper = std::make_unique<LmStepper>(*mamba);
   }
-  const std::optional<text::BpeTokenizer> tk = find_tokenizer(args, false);
+  const std::unique_ptr<text::Tokenizer> tk = find_tokenizer(args, false);
   // Text is printed as it becomes whole characters (a token may end inside one); ids when there is no tokenizer.
   std::vector<int64_t> generated;
   size_t printed = 0;
@@ -321,7 +322,7 @@ int run_lm_explain(int argc, char** argv) {
   const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(ids, {1, T}), {{target, query}}, to)[0]);
   const std::string folder = args.get("out");
   make_output_dir(folder);
-  const std::optional<text::BpeTokenizer> tk = find_tokenizer(args, false);
+  const std::unique_ptr<text::Tokenizer> tk = find_tokenizer(args, false);
   std::vector<std::string> tokens;
   for (int64_t id : ids) tokens.push_back(display_token(tk, id));
   for (xai::Method m : methods) {
@@ -341,20 +342,22 @@ int run_lm_explain(int argc, char** argv) {
 }
 
 int run_lm_tokenize(int argc, char** argv) {
-  Args args("lm tokenize", "Token ids of a text (byte-level BPE from a Hugging Face tokenizer.json).");
-  args.option("tokenizer", "", "tokenizer.json", true)
+  Args args("lm tokenize",
+            "Token ids of a text (a Hugging Face tokenizer.json, byte-level BPE or WordPiece, or BERT's vocab.txt), with "
+            "the special tokens the file adds (BERT: [CLS] ... [SEP]).");
+  args.option("tokenizer", "", "tokenizer.json or vocab.txt", true)
       .option("text", "", "the text")
       .option("text-file", "", "the text from a file, or - for stdin")
       .flag("json", "print {\"ids\": [...], \"tokens\": [...]} (tokens as vocabulary strings, e.g. \"Ġthe\")");
   if (!args.parse(argc, argv)) return 0;
   if (args.has("text") == args.has("text-file")) throw UsageError("give exactly one of --text or --text-file");
-  const text::BpeTokenizer tk = text::BpeTokenizer::load(args.get("tokenizer"));
+  const std::unique_ptr<text::Tokenizer> tk = text::load_tokenizer(args.get("tokenizer"));
   const std::vector<int64_t> ids =
-      tk.encode(args.has("text") ? args.get("text") : read_text_file(args.get("text-file")));
+      tk->encode(args.has("text") ? args.get("text") : read_text_file(args.get("text-file")));
   std::string ids_s, tokens_s;
   for (size_t i = 0; i < ids.size(); ++i) {
     ids_s += (i ? "," : "") + std::to_string(ids[i]);
-    tokens_s += (i ? ", " : "") + json::quote(tk.token(ids[i]));
+    tokens_s += (i ? ", " : "") + json::quote(tk->token(ids[i]));
   }
   if (args.has("json")) std::printf("{\"ids\": [%s], \"tokens\": [%s]}\n", ids_s.c_str(), tokens_s.c_str());
   else std::printf("%s\n", ids_s.c_str());
@@ -363,10 +366,10 @@ int run_lm_tokenize(int argc, char** argv) {
 
 int run_lm_detokenize(int argc, char** argv) {
   Args args("lm detokenize", "The text of token ids (invalid UTF-8 becomes U+FFFD; added tokens as their text).");
-  args.option("tokenizer", "", "tokenizer.json", true).option("ids", "", "comma-separated token ids", true);
+  args.option("tokenizer", "", "tokenizer.json or vocab.txt", true).option("ids", "", "comma-separated token ids", true);
   if (!args.parse(argc, argv)) return 0;
-  const text::BpeTokenizer tk = text::BpeTokenizer::load(args.get("tokenizer"));
-  std::printf("%s\n", tk.decode(parse_ids(args.get("ids"))).c_str());
+  const std::unique_ptr<text::Tokenizer> tk = text::load_tokenizer(args.get("tokenizer"));
+  std::printf("%s\n", tk->decode(parse_ids(args.get("ids"))).c_str());
   return 0;
 }
 
@@ -380,7 +383,7 @@ int run_lm(int argc, char** argv) {
       "  generate   greedy continuation with the recurrent step (O(1) per new token)\n"
       "  attention  one layer's hidden attention matrices (channels or heads)\n"
       "  explain    per-token relevance of the prediction at a query position, as .npy, HTML and PNG\n"
-      "  tokenize   token ids of a text (a Hugging Face tokenizer.json)\n"
+      "  tokenize   token ids of a text (a Hugging Face tokenizer.json or BERT's vocab.txt)\n"
       "  detokenize the text of token ids\n"
       "  train      train a small Mamba-1 or Mamba-2 LM on the associative-recall task\n"
       "  eval       faithfulness of the explanations on the recall task (top-1 hits, ROC-AUC)";

@@ -12,6 +12,14 @@ scripts, and record what the library gives:
                                       accents (precomposed and decomposed: NFC), CJK, Hangul jamo, emoji sequences,
                                       digits, whitespace runs, contractions, added tokens inside text, ...
   tests/data/text/decode.jsonl        {"ids", "decoded"}: random id sequences, whose bytes are often not UTF-8
+BERT's WordPiece the same way (BertNormalizer, BertPreTokenizer, WordPiece model and decoder), in three
+configurations, and the same cases plus BERT's own hostile ones (controls, U+FFFD, marks, special casing, the
+characters whose class changed since Unicode 8.0, words longer than the per-word limit, special tokens in text):
+  tests/data/text/bert_uncased.json   lowercase, accents stripped, CJK spaced; TemplateProcessing [CLS] $A [SEP]
+  tests/data/text/bert_cased.json     cased, accents kept, CJK not spaced, BertProcessing, 12 characters per word
+  tests/data/text/bert_vocab/         the uncased vocabulary as vocab.txt + tokenizer_config.json (as older BERT
+                                      checkpoints ship it); its goldens come from transformers' BertTokenizerFast
+  tests/data/text/bert_goldens.jsonl  {"tokenizer", "text", "ids", "tokens", "decoded"}
 Usage: .venv-peers/bin/python scripts/make_tokenizer_goldens.py [--out tests/data/text]
 """
 import argparse
@@ -66,9 +74,24 @@ CORPUS_EXTRA = [
 ]
 
 
-def corpus():
+BERT_CASES = [
+    "NUL\x00here repl\ufffdchar vt\x0bff\x0cnel\x85 zw\u200bsp bidi\u202eover private\ue000use",
+    "İstanbul Straße ΣΟΦΟΣ ǅemal ﬁnance",
+    "Ñandú CAFÉ Crème brûlée ØRESUND Łódź",
+    "\u0301leading mark and e\u0301\u0323 stacked",
+    "[CLS] inside [SEP] and [unk] [MASK][PAD]x",
+    "a中b日本語한국어テスト㐀𠀀",
+    "«quotes» — dash… ¿qué? ¡sí! (brackets) [x] {y} 「z」",
+    "class quirks: ᙭ 𑇉 ᢅᢆ ᜴ ꦽ 𑤸",
+    "supercalifragilisticexpialidocious antidisestablishmentarianism",
+    "don't I'm you're we've it's, x . y ? z !",
+    "$5.00 + 3 = 8; 50% ^caret ~tilde `back` |pipe| <lt> =eq",
+]
+
+
+def corpus(extra=()):
     rnd = random.Random(0)
-    lines = CASES + CORPUS_EXTRA
+    lines = CASES + CORPUS_EXTRA + list(extra)
     for _ in range(200):
         yield " ".join(rnd.sample(lines, 3))
 
@@ -84,6 +107,63 @@ def build(vocab_size):
     tok.train_from_iterator(corpus(), trainer)
     tok.add_tokens([AddedToken(" " * n, normalized=True) for n in range(24, 1, -1)])
     return tok
+
+
+def build_bert(lowercase, strip_accents, chinese, template, max_chars):
+    from tokenizers.trainers import WordPieceTrainer
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=max_chars))
+    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=chinese,
+                                                strip_accents=strip_accents, lowercase=lowercase)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##", cleanup=True)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    trainer = WordPieceTrainer(vocab_size=900, special_tokens=specials, show_progress=False)
+    tok.train_from_iterator(corpus(BERT_CASES), trainer)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    if template:
+        tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+                                                           special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    else:
+        tok.post_processor = processors.BertProcessing(("[SEP]", sep), ("[CLS]", cls))
+    return tok
+
+
+def write_bert(out):
+    from transformers import BertTokenizerFast
+    cases = CASES + BERT_CASES
+    rows = []
+    configs = {"bert_uncased.json": dict(lowercase=True, strip_accents=None, chinese=True, template=True,
+                                          max_chars=100),
+               "bert_cased.json": dict(lowercase=False, strip_accents=False, chinese=False, template=False,
+                                       max_chars=12)}
+    for name, cfg in configs.items():
+        tok = build_bert(**cfg)
+        tok.save(os.path.join(out, name))
+        tok = Tokenizer.from_file(os.path.join(out, name))
+        for text in cases:
+            enc = tok.encode(text)
+            rows.append({"tokenizer": name, "text": text, "ids": enc.ids, "tokens": enc.tokens,
+                         "decoded": tok.decode(enc.ids, skip_special_tokens=False)})
+        if name == "bert_uncased.json":
+            vocab_dir = os.path.join(out, "bert_vocab")
+            os.makedirs(vocab_dir, exist_ok=True)
+            inv = {i: t for t, i in tok.get_vocab(with_added_tokens=True).items()}
+            with open(os.path.join(vocab_dir, "vocab.txt"), "w") as f:
+                f.write("".join(inv[i] + "\n" for i in range(len(inv))))
+            with open(os.path.join(vocab_dir, "tokenizer_config.json"), "w") as f:
+                json.dump({"do_lower_case": True, "tokenize_chinese_chars": True, "strip_accents": None,
+                           "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+                           "mask_token": "[MASK]", "tokenizer_class": "BertTokenizer"}, f, indent=1)
+            fast = BertTokenizerFast(vocab_file=os.path.join(vocab_dir, "vocab.txt"), do_lower_case=True)
+            for text in cases:
+                ids = fast(text)["input_ids"]
+                rows.append({"tokenizer": "bert_vocab/vocab.txt", "text": text, "ids": ids,
+                             "tokens": fast.convert_ids_to_tokens(ids),
+                             "decoded": fast.backend_tokenizer.decode(ids, skip_special_tokens=False)})
+    with open(os.path.join(out, "bert_goldens.jsonl"), "w") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return len(rows)
 
 
 def main():
@@ -118,6 +198,7 @@ def main():
             f.write(json.dumps({"ids": ids, "decoded": tok.decode(ids, skip_special_tokens=False)},
                                ensure_ascii=False) + "\n")
     print(f"wrote {args.out}: vocabulary {n}, {len(CASES)} encode cases, 60 decode cases")
+    print(f"wrote {write_bert(args.out)} WordPiece cases")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@
 #include "models/io/isolated.h"
 #include "models/load_lm.h"
 #include "models/preprocess.h"
-#include "models/text/bpe_tokenizer.h"
+#include "models/text/tokenizer.h"
 #include "ops/ops.h"
 #include "tensor/cuda/cuda_memory.h"
 #include "tensor/version.h"
@@ -416,11 +416,15 @@ hattn_status hattn_tokenize(hattn_model* model, const char* text, const char* op
     const ModelCall call(model);
     text_family(model);
     const auto o = parse_options(options, {"tokenizer"});
-    const std::string path = o.count("tokenizer") ? o.at("tokenizer") : find_lm_files(model->path).folder + "/tokenizer.json";
+    std::string path = o.count("tokenizer") ? o.at("tokenizer") : find_lm_files(model->path).folder + "/tokenizer.json";
     std::error_code ec;
+    if (!o.count("tokenizer") && !std::filesystem::exists(path, ec)) {  // BERT checkpoints may ship only vocab.txt
+      const std::string vocab = find_lm_files(model->path).folder + "/vocab.txt";
+      if (std::filesystem::exists(vocab, ec)) path = vocab;
+    }
     HATTN_CHECK_INPUT(std::filesystem::exists(path, ec), "text needs a tokenizer: '", path,
                       "' does not exist (pass tokenizer=PATH)");
-    const std::vector<int64_t> v = text::BpeTokenizer::load(path).encode(text);
+    const std::vector<int64_t> v = text::load_tokenizer(path)->encode(text);
     HATTN_CHECK_INPUT(!v.empty(), "the text gives no tokens");
     *ids = new int64_t[v.size()];
     std::copy(v.begin(), v.end(), *ids);

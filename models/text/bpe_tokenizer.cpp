@@ -55,6 +55,10 @@ bool flag(const Value* v, const char* key, bool fallback) {
 BpeTokenizer BpeTokenizer::load(const std::string& path) {
   const Value root = json::parse(read_whole_file(path, size_t(1) << 30, "tokenizer file"), "'" + path + "'");
   HATTN_CHECK_INPUT(root.kind == Value::Kind::Object, "'", path, "': not a JSON object");
+  return from_json(root, path);
+}
+
+BpeTokenizer BpeTokenizer::from_json(const Value& root, const std::string& path) {
   BpeTokenizer tk;
   tk.path_ = path;
   const Value& model = member(root, "model", Value::Kind::Object, path, "the file");
@@ -90,22 +94,11 @@ BpeTokenizer BpeTokenizer::load(const std::string& path) {
     tk.vocab_[tok] = id.as_int();
     max_id = std::max(max_id, id.as_int());
   }
-  const Value* added = root.find("added_tokens");
-  if (added && added->kind == Value::Kind::Array) {
-    for (const Value& a : added->items) {
-      const Value& content = member(a, "content", Value::Kind::String, path, "an added token");
-      const Value& id = member(a, "id", Value::Kind::Number, path, "an added token");
-      HATTN_CHECK_INPUT(id.is_integer() && id.as_int() < (int64_t(1) << 24) && !content.text.empty(), "'", path,
-                        "': added token '", content.text, "' has no valid id");
-      HATTN_CHECK_INPUT(!flag(&a, "lstrip", false) && !flag(&a, "rstrip", false) && !flag(&a, "single_word", false),
-                        "'", path, "': added token '", content.text, "' uses lstrip/rstrip/single_word (not supported)");
-      tk.added_.push_back({content.text, id.as_int(), flag(&a, "normalized", !flag(&a, "special", false))});
-      max_id = std::max(max_id, id.as_int());
-    }
-  }
+  tk.added_ = AddedTokens::parse(root, path);
+  for (const AddedToken& a : tk.added_.all()) max_id = std::max(max_id, a.id);
   tk.id_to_token_.assign(max_id + 1, std::string());
   for (const auto& [tok, id] : tk.vocab_) tk.id_to_token_[id] = tok;
-  for (const Added& a : tk.added_) tk.id_to_token_[a.id] = a.content;
+  for (const AddedToken& a : tk.added_.all()) tk.id_to_token_[a.id] = a.content;
   const Value& merges = member(model, "merges", Value::Kind::Array, path, "model");
   for (size_t r = 0; r < merges.items.size(); ++r) {
     const Value& m = merges.items[r];
@@ -121,38 +114,19 @@ BpeTokenizer BpeTokenizer::load(const std::string& path) {
 int64_t BpeTokenizer::id_of(const std::string& token) const {
   auto it = vocab_.find(token);
   if (it != vocab_.end()) return it->second;
-  for (const Added& a : added_)
-    if (a.content == token) return a.id;
-  return -1;
+  const AddedToken* a = added_.find(token);
+  return a ? a->id : -1;
+}
+
+bool BpeTokenizer::is_special(int64_t id) const {
+  const AddedToken* a = added_.find(id);
+  return a && a->special;
 }
 
 const std::string& BpeTokenizer::token(int64_t id) const {
   HATTN_CHECK_INPUT(id >= 0 && id < vocab_size() && !id_to_token_[id].empty(), "token id ", id,
                     " is not in the tokenizer's vocabulary ('", path_, "')");
   return id_to_token_[id];
-}
-
-// Splits `text` at the added tokens of the given kind (leftmost match first, the longest at that place);
-// pieces that are not added tokens get id -1.
-void BpeTokenizer::split_added(const std::string& text, bool normalized,
-                               std::vector<std::pair<std::string, int64_t>>& out) const {
-  size_t start = 0, i = 0;
-  while (i < text.size()) {
-    const Added* best = nullptr;
-    for (const Added& a : added_)
-      if (a.normalized == normalized && a.content.size() > (best ? best->content.size() : 0) &&
-          text.compare(i, a.content.size(), a.content) == 0)
-        best = &a;
-    if (!best) {
-      ++i;
-      continue;
-    }
-    if (i > start) out.emplace_back(text.substr(start, i - start), -1);
-    out.emplace_back(best->content, best->id);
-    i += best->content.size();
-    start = i;
-  }
-  if (start < text.size()) out.emplace_back(text.substr(start), -1);
 }
 
 void BpeTokenizer::encode_word(const std::string& chars, std::vector<int64_t>& out) const {
@@ -198,20 +172,20 @@ void BpeTokenizer::encode_word(const std::string& chars, std::vector<int64_t>& o
   }
 }
 
-std::vector<int64_t> BpeTokenizer::encode(const std::string& text) const {
+std::vector<int64_t> BpeTokenizer::encode_pieces(const std::string& text) const {
   utf8_decode(text, "text to tokenize");  // refuse invalid UTF-8 with its byte offset
   std::vector<int64_t> ids;
   std::vector<std::pair<std::string, int64_t>> raw;
-  split_added(text, false, raw);
+  added_.split(text, false, raw);
   const std::vector<char32_t>& table = byte_to_char();
   for (const auto& [piece, id] : raw) {
     if (id >= 0) {
       ids.push_back(id);
       continue;
     }
-    const std::string normal = nfc_ ? utf8_encode(nfc(utf8_decode(piece))) : piece;
+    const std::string normal = nfc_ ? utf8_encode(tokenizers_nfc(utf8_decode(piece))) : piece;
     std::vector<std::pair<std::string, int64_t>> parts;
-    split_added(normal, true, parts);
+    added_.split(normal, true, parts);
     for (const auto& [part, pid] : parts) {
       if (pid >= 0) {
         ids.push_back(pid);

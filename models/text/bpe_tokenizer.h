@@ -16,32 +16,35 @@
 #include <unordered_map>
 #include <vector>
 
+#include "models/text/added_tokens.h"
+#include "models/text/tokenizer.h"
+
+namespace ha::json {
+struct Value;
+}
+
 namespace ha::text {
 
-class BpeTokenizer {
+class BpeTokenizer : public Tokenizer {
  public:
   static BpeTokenizer load(const std::string& tokenizer_json_path);
+  static BpeTokenizer from_json(const json::Value& root, const std::string& path);  // a parsed tokenizer.json
 
-  std::vector<int64_t> encode(const std::string& utf8_text) const;
-  std::string decode(const std::vector<int64_t>& ids) const;
-  const std::string& token(int64_t id) const;  // the vocabulary string, e.g. "Ġthe"
-  int64_t vocab_size() const { return static_cast<int64_t>(id_to_token_.size()); }
-  int64_t id_of(const std::string& token) const;  // -1 when absent
+  std::vector<int64_t> encode_pieces(const std::string& utf8_text) const override;
+  std::string decode(const std::vector<int64_t>& ids) const override;
+  const std::string& token(int64_t id) const override;  // the vocabulary string, e.g. "Ġthe"
+  int64_t vocab_size() const override { return static_cast<int64_t>(id_to_token_.size()); }
+  int64_t id_of(const std::string& token) const override;
+  bool is_special(int64_t id) const override;
 
  private:
-  struct Added {
-    std::string content;
-    int64_t id;
-    bool normalized;
-  };
-  void split_added(const std::string& text, bool normalized, std::vector<std::pair<std::string, int64_t>>& out) const;
   void encode_word(const std::string& byte_chars, std::vector<int64_t>& out) const;
 
   std::string path_;
   std::unordered_map<std::string, int64_t> vocab_;
   std::vector<std::string> id_to_token_;
   std::unordered_map<std::string, int64_t> merge_rank_;  // "left right" -> rank
-  std::vector<Added> added_;
+  AddedTokens added_;
   bool nfc_ = false, add_prefix_space_ = false;
 };
 

@@ -19,7 +19,15 @@ bool in_ranges(const t::CodeRange* r, size_t n, char32_t c) {
 constexpr char32_t SBase = 0xAC00, LBase = 0x1100, VBase = 0x1161, TBase = 0x11A7;
 constexpr int LCount = 19, VCount = 21, TCount = 28, NCount = VCount * TCount, SCount = LCount * NCount;
 
-void decompose(char32_t c, std::u32string& out) {
+// The `tokenizers` library's normalisation tables lack one decomposition, U+11938 -> U+11935 U+11930 (Unicode
+// 13.0): it neither decomposes U+11938 nor composes the pair. `library` follows it.
+constexpr char32_t kLibraryKeepsWhole = 0x11938;
+
+void decompose(char32_t c, std::u32string& out, bool library) {
+  if (library && c == kLibraryKeepsWhole) {
+    out += c;
+    return;
+  }
   if (c >= SBase && c < SBase + SCount) {
     const int s = static_cast<int>(c - SBase);
     out += LBase + s / NCount;
@@ -38,7 +46,8 @@ void decompose(char32_t c, std::u32string& out) {
 }
 
 // The primary composite of (a, b), or 0.
-char32_t compose_pair(char32_t a, char32_t b) {
+char32_t compose_pair(char32_t a, char32_t b, bool library) {
+  if (library && a == 0x11935 && b == 0x11930) return 0;
   if (a >= LBase && a < LBase + LCount && b >= VBase && b < VBase + VCount)
     return SBase + ((a - LBase) * VCount + (b - VBase)) * TCount;
   if (a >= SBase && a < SBase + SCount && (a - SBase) % TCount == 0 && b > TBase && b < TBase + TCount)
@@ -59,6 +68,28 @@ bool is_letter(char32_t c) { return in_ranges(t::kLetters, t::kLettersCount, c);
 bool is_number(char32_t c) { return in_ranges(t::kNumbers, t::kNumbersCount, c); }
 bool is_white_space(char32_t c) { return in_ranges(t::kWhiteSpace, t::kWhiteSpaceCount, c); }
 
+bool is_bert_control(char32_t c) { return in_ranges(t::kBertControl, t::kBertControlCount, c); }
+bool is_bert_nonspacing_mark(char32_t c) { return in_ranges(t::kBertMarks, t::kBertMarksCount, c); }
+bool is_bert_punctuation(char32_t c) {
+  const bool ascii = (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+  return ascii || in_ranges(t::kBertPunctuation, t::kBertPunctuationCount, c);
+}
+
+void append_lowercase(char32_t c, std::u32string& out) {
+  if (c >= 'A' && c <= 'Z') {
+    out += c + 32;
+    return;
+  }
+  const t::Mapping* end = t::kLowercase + t::kLowercaseCount;
+  const t::Mapping* it =
+      std::lower_bound(t::kLowercase, end, c, [](const t::Mapping& m, char32_t v) { return m.cp < v; });
+  if (it != end && it->cp == c) {
+    out.append(t::kLowercaseCodes + it->offset, t::kLowercaseCodes + it->offset + it->length);
+  } else {
+    out += c;
+  }
+}
+
 uint8_t combining_class(char32_t c) {
   const t::CombiningRange* end = t::kCombining + t::kCombiningCount;
   const t::CombiningRange* it =
@@ -66,13 +97,14 @@ uint8_t combining_class(char32_t c) {
   return it != t::kCombining && c <= (it - 1)->last ? (it - 1)->ccc : 0;
 }
 
-std::u32string nfc(const std::u32string& s) {
-  // quick path: ASCII is its own NFC
-  if (std::all_of(s.begin(), s.end(), [](char32_t c) { return c < 0x80; })) return s;
+namespace {
+
+// Full canonical decomposition followed by the canonical ordering (a stable sort of each run of non-starters by
+// combining class).
+std::u32string decompose_ordered(const std::u32string& s, bool library) {
   std::u32string d;
   d.reserve(s.size());
-  for (char32_t c : s) decompose(c, d);
-  // canonical ordering: stable sort of each run of non-starters by combining class
+  for (char32_t c : s) decompose(c, d, library);
   for (size_t i = 0; i < d.size();) {
     if (combining_class(d[i]) == 0) {
       ++i;
@@ -84,6 +116,20 @@ std::u32string nfc(const std::u32string& s) {
                      [](char32_t a, char32_t b) { return combining_class(a) < combining_class(b); });
     i = j;
   }
+  return d;
+}
+
+bool is_ascii(const std::u32string& s) {
+  return std::all_of(s.begin(), s.end(), [](char32_t c) { return c < 0x80; });
+}
+
+std::u32string nfd_impl(const std::u32string& s, bool library) {
+  return is_ascii(s) ? s : decompose_ordered(s, library);
+}
+
+std::u32string nfc_impl(const std::u32string& s, bool library) {
+  if (is_ascii(s)) return s;  // ASCII is its own NFC
+  const std::u32string d = decompose_ordered(s, library);
   // canonical composition
   std::u32string out;
   out.reserve(d.size());
@@ -94,7 +140,7 @@ std::u32string nfc(const std::u32string& s) {
     if (starter != std::u32string::npos) {
       const bool blocked = last_ccc != -1 && (last_ccc == 0 || last_ccc >= ccc);
       if (!blocked) {
-        if (const char32_t comp = compose_pair(out[starter], c)) {
+        if (const char32_t comp = compose_pair(out[starter], c, library)) {
           out[starter] = comp;
           continue;
         }
@@ -110,6 +156,13 @@ std::u32string nfc(const std::u32string& s) {
   }
   return out;
 }
+
+}  // namespace
+
+std::u32string nfc(const std::u32string& s) { return nfc_impl(s, false); }
+std::u32string nfd(const std::u32string& s) { return nfd_impl(s, false); }
+std::u32string tokenizers_nfc(const std::u32string& s) { return nfc_impl(s, true); }
+std::u32string tokenizers_nfd(const std::u32string& s) { return nfd_impl(s, true); }
 
 void utf8_append(std::string& out, char32_t c) {
   if (c < 0x80) {

@@ -18,6 +18,11 @@ struct Decomposition {
   uint16_t offset;  // into kDecompositionCodes
   uint8_t length;   // full (recursive) canonical decomposition
 };
+struct Mapping {
+  uint32_t cp;
+  uint16_t offset;  // into the table's code array
+  uint8_t length;
+};
 struct Composition {
   uint32_t first, second, composite;  // primary composites only (Full_Composition_Exclusion left out)
 };
@@ -36,5 +41,16 @@ extern const size_t kDecompositionCount;
 extern const uint32_t kDecompositionCodes[];
 extern const Composition kCompositions[];
 extern const size_t kCompositionCount;
+extern const Mapping kLowercase[];  // full lowercase mappings of the code points that change
+extern const size_t kLowercaseCount;
+extern const uint32_t kLowercaseCodes[];
+// BERT's classes with Unicode 8.0's assignments and categories (see the generator): Cc/Cf/Co but tab, LF and CR;
+// Mn; P*.
+extern const CodeRange kBertControl[];
+extern const size_t kBertControlCount;
+extern const CodeRange kBertMarks[];
+extern const size_t kBertMarksCount;
+extern const CodeRange kBertPunctuation[];
+extern const size_t kBertPunctuationCount;
 
 }  // namespace ha::text::tables

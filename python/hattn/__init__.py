@@ -351,7 +351,7 @@ class Model:
     # ---- language models
 
     def tokenize(self, text: str, tokenizer: Optional[str] = None) -> np.ndarray:
-        """Token ids (int64) of a text, with tokenizer.json beside the model unless `tokenizer` names one."""
+        """Token ids (int64) of a text, with tokenizer.json (or vocab.txt) beside the model unless `tokenizer` names one."""
         if not isinstance(text, str):
             raise InputError(f"text must be a str, got {type(text).__name__}")
         handle = self._enter()
