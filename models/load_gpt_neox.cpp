@@ -8,7 +8,6 @@
 #include "models/load.h"
 
 namespace ha {
-namespace fs = std::filesystem;
 namespace {
 
 std::unique_ptr<json::Value> read_config(const std::string& path) {
@@ -45,20 +44,7 @@ const TensorRecord& shaped(const Checkpoint& c, const std::string& name, size_t 
 
 }  // namespace
 
-bool looks_like_gpt_neox(const std::string& path) {
-  std::error_code ec;
-  fs::path folder = fs::is_directory(path, ec) ? fs::path(path) : fs::path(path).parent_path();
-  if (folder.empty()) folder = ".";
-  const fs::path config = folder / "config.json";
-  if (!fs::exists(config, ec)) return false;
-  try {
-    const json::Value cfg = json::parse(read_whole_file(config.string(), 1 << 20, "config file"), config.string());
-    const json::Value* type = cfg.kind == json::Value::Kind::Object ? cfg.find("model_type") : nullptr;
-    return type && type->kind == json::Value::Kind::String && type->text == "gpt_neox";
-  } catch (const InputError&) {
-    return false;
-  }
-}
+bool looks_like_gpt_neox(const std::string& path) { return config_model_type(path) == "gpt_neox"; }
 
 GptNeoxConfig infer_gpt_neox_config(const Checkpoint& ckpt, const LmFiles& files) {
   HATTN_CHECK_INPUT(!files.config.empty(), "'", files.folder, "': a GPT-NeoX model needs its config.json (the number "

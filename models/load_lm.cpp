@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
@@ -78,6 +79,40 @@ bool looks_like_lm(const std::string& path) {
   if (name == "config.json") return true;
   const bool weights_name = is_weights_name(name) || (p.extension() == ".safetensors" && name.rfind("model-", 0) == 0);
   return weights_name && config_describes_lm(p.parent_path().empty() ? fs::path(".") : p.parent_path());
+}
+
+std::string config_model_type(const std::string& path) {
+  std::error_code ec;
+  fs::path folder = fs::is_directory(path, ec) ? fs::path(path) : fs::path(path).parent_path();
+  if (folder.empty()) folder = ".";
+  const fs::path config = folder / "config.json";
+  if (!fs::exists(config, ec)) return "";
+  try {
+    const json::Value cfg = json::parse(read_whole_file(config.string(), 1 << 20, "config file"), config.string());
+    const json::Value* type = cfg.kind == json::Value::Kind::Object ? cfg.find("model_type") : nullptr;
+    return type && type->kind == json::Value::Kind::String ? type->text : "";
+  } catch (const InputError&) {
+    return "";
+  }
+}
+
+std::vector<std::string> config_label_names(const LmFiles& files, int64_t labels) {
+  std::vector<std::string> names(labels);
+  for (int64_t k = 0; k < labels; ++k) names[k] = std::to_string(k);
+  if (files.config.empty()) return names;
+  const json::Value cfg = json::parse(read_whole_file(files.config, 1 << 20, "config file"), "'" + files.config + "'");
+  const json::Value* map = cfg.kind == json::Value::Kind::Object ? cfg.find("id2label") : nullptr;
+  if (!map || map->kind != json::Value::Kind::Object) return names;
+  std::vector<std::string> found(labels);
+  for (const auto& [key, value] : map->members) {
+    char* end = nullptr;
+    const long k = std::strtol(key.c_str(), &end, 10);
+    if (key.empty() || *end != '\0' || k < 0 || k >= labels || value.kind != json::Value::Kind::String) return names;
+    found[k] = value.text;
+  }
+  for (const std::string& n : found)
+    if (n.empty()) return names;
+  return found;
 }
 
 LmFiles find_lm_files(const std::string& path) {

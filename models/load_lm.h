@@ -26,6 +26,12 @@ struct LmFiles {
 // config.json beside that describes a Mamba language model.
 bool looks_like_lm(const std::string& path);
 LmFiles find_lm_files(const std::string& path);
+// The model_type of the config.json of `path` (a folder, its config.json or its weights); "" when there is no
+// readable config.json or it names none.
+std::string config_model_type(const std::string& path);
+// A classifier's class names: config.json's id2label ({"0": "NEGATIVE", ...}) when it names all `labels`, else
+// "0" .. "K−1".
+std::vector<std::string> config_label_names(const LmFiles& files, int64_t labels);
 // The weights as one checkpoint (shards merged), with Hugging Face's key spellings renamed to state-spaces'.
 Checkpoint open_lm_checkpoint(const LmFiles& files);
 // `how` (optional) receives one line per decision that did not come from the shapes.

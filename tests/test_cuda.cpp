@@ -18,6 +18,7 @@
 #include "models/load_lm.h"
 #include "models/load_vit.h"
 #include "models/gpt_neox_generate.h"
+#include "models/load_bert.h"
 #include "models/load_gpt_neox.h"
 #include "models/preprocess.h"
 #include "models/recall_task.h"
@@ -505,6 +506,31 @@ TEST_F(Cuda, GptNeoxMatchesCpu) {
     test::expect_close_scaled(Tensor::from_vector(got, {4, V}), Tensor::from_vector(want, {4, V}), "cuda.model",
                               str(name, " prefill and 3 steps"));
   }
+}
+
+// A BERT classifier on the device (the padding mask built there too): logits, gradients and every map, for every
+// class, and a padded batch.
+TEST_F(Cuda, BertMatchesCpu) {
+  const std::string ref = std::string(HATTN_TEST_DATA) + "/bert_ref/";
+  xai::LoadOptions o;
+  o.device = Device::cuda();
+  const auto on_cpu = xai::load(ref + "tiny"), on_gpu = xai::load(ref + "tiny", o);
+  const xai::FamilyInfo& f = on_cpu->info();
+  const std::vector<int64_t> ids = load_npy(ref + "ids.npy").to_vector<int64_t>();
+  const Tensor input = Tensor::from_vector(ids, {1, static_cast<int64_t>(ids.size())});
+  for (int64_t k = 0; k < f.num_classes; ++k) {
+    const xai::Trace a = std::move(on_cpu->trace(input, {{k, -1}})[0]), b = std::move(on_gpu->trace(input, {{k, -1}})[0]);
+    test::expect_close_scaled(b.logits, a.logits, "cuda.model", "logits");
+    test::expect_close_scaled(b.input_grad, a.input_grad, "cuda.model", str("class ", k, " embedding gradient"));
+    for (const xai::MethodSpec& spec : f.methods)
+      test::expect_close_scaled(xai::explain(b, f, spec.method), xai::explain(a, f, spec.method), "cuda.model",
+                                str("class ", k, " map ", xai::method_name(spec.method)));
+  }
+  auto gpu_model = load_bert(ref + "tiny");
+  nn::move_parameters(*gpu_model, Device::cuda());
+  const BertOutput batch = gpu_model->forward(load_npy(ref + "batch_ids.npy"), load_npy(ref + "batch_mask.npy"));
+  test::expect_close_scaled(batch.logits.to(Device::cpu()), load_npy(ref + "batch_logits.npy"), "cuda.model",
+                            "padded batch");
 }
 
 // The scans and head rows on synthetic traces the models above do not reach: groups (G = 3), state counts that

@@ -32,6 +32,7 @@ const std::vector<Case> kCases = {
     {"lm_ref/mamba1_hf", "mamba_lm", {}},
     {"lm_ref/mamba2_hf", "mamba_lm", {}},
     {"neox_ref/parallel", "gpt_neox", {}},
+    {"bert_ref/tiny", "bert", {}},
 };
 
 // An input the family takes: a random normalised image, or `tokens` token ids.

@@ -366,6 +366,40 @@ Tensor ablated_layer(const MixerOperator& m, int64_t q, Variant variant, bool at
   return parts[0].result({L, L});
 }
 
+// A Softmax family's row q of the method's matrix (docs/definitions.md §9): the last block's head mean (raw), the
+// rollout of head means or of Transformer-Attribution's relevance-weighted gradients from `start`, or gae.
+Tensor softmax_form_row(const Trace& t, Method method, int64_t start, int64_t q) {
+  const int64_t layers = static_cast<int64_t>(t.mixers.size()), L = t.tokens();
+  std::vector<Tensor> X;
+  switch (method) {
+    case Method::Raw:  // the last block's head mean
+      return t.mixers.back()->stats().mean.select(0, q);
+    case Method::Rollout:
+      for (int64_t l = start; l < layers; ++l) X.push_back(t.mixers[l]->stats().mean);
+      return rollout(X, q);
+    case Method::Gae: {  // R starts as the identity; R += cam_l R per block, first to last
+      Tensor R = Tensor::zeros({L, L}, DType::F64);
+      for (int64_t i = 0; i < L; ++i) R.data<double>()[i * L + i] = 1.0;
+      for (int64_t l = 0; l < layers; ++l) {
+        const MixerOperator& m = *t.mixers[l];
+        Tensor cam = mean(relu(mul(m.matrix_grad(), m.matrices(0, m.channels()))), {0}).to(DType::F64);
+        R = add(R, matmul(cam, R));
+      }
+      return R.select(0, q);
+    }
+    case Method::Attr:  // Transformer-Attribution
+      for (int64_t l = start; l < layers; ++l) {
+        const MixerOperator& m = *t.mixers[l];
+        HATTN_CHECK_INPUT(m.matrix_relevance().defined(), "explain: attr needs the trace run with the relevance pass "
+                          "(TraceOptions::relevance)");
+        X.push_back(mean(relu(mul(m.matrix_grad().to(DType::F64), m.matrix_relevance())), {0}));
+      }
+      return rollout(X, q);
+    default:
+      throw InputError(str(method_name(method), " has no softmax-attention form"));
+  }
+}
+
 Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant variant, const ExplainOptions& o) {
   NoGradGuard no_grad;
   const int64_t layers = static_cast<int64_t>(t.mixers.size());
@@ -405,33 +439,14 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
                         (method != Method::Rollout && method != Method::Attr),
                     "the ablations (aggregate, discard, clamp) are of hidden attention; ", f.name, " has softmax attention");
   if (f.form == MixerForm::Softmax) {
-    switch (method) {
-      case Method::Raw:  // the last block's head mean
-        return tokens_to_map(t.layout, t.mixers.back()->stats().mean.select(0, q));
-      case Method::Rollout:
-        for (int64_t l = start; l < layers; ++l) X.push_back(t.mixers[l]->stats().mean);
-        return tokens_to_map(t.layout, rollout(X, q));
-      case Method::Gae: {  // R starts as the identity; R += cam_l R per block, first to last
-        Tensor R = Tensor::zeros({L, L}, DType::F64);
-        for (int64_t i = 0; i < L; ++i) R.data<double>()[i * L + i] = 1.0;
-        for (int64_t l = 0; l < layers; ++l) {
-          const MixerOperator& m = *t.mixers[l];
-          Tensor cam = mean(relu(mul(m.matrix_grad(), m.matrices(0, m.channels()))), {0}).to(DType::F64);
-          R = add(R, matmul(cam, R));
-        }
-        return tokens_to_map(t.layout, R.select(0, q));
-      }
-      case Method::Attr:  // Transformer-Attribution
-        for (int64_t l = start; l < layers; ++l) {
-          const MixerOperator& m = *t.mixers[l];
-          HATTN_CHECK_INPUT(m.matrix_relevance().defined(), "explain: attr needs the trace run with the relevance pass "
-                            "(TraceOptions::relevance)");
-          X.push_back(mean(relu(mul(m.matrix_grad().to(DType::F64), m.matrix_relevance())), {0}));
-        }
-        return tokens_to_map(t.layout, rollout(X, q));
-      default:
-        throw InputError(str(method_name(method), " has no softmax-attention form"));
+    Tensor row = softmax_form_row(t, method, start, q);
+    const auto entry = f.query_entry.find(method);
+    if (entry != f.query_entry.end() && entry->second != QueryEntry::Keep) {  // the released BERT code's
+      row = row.to(DType::F64).contiguous();
+      double* v = row.data<double>();
+      v[q] = entry->second == QueryEntry::Zero ? 0.0 : *std::min_element(v, v + row.numel());
     }
+    return tokens_to_map(t.layout, row);
   }
 
   if (method == Method::Raw) {

@@ -30,6 +30,9 @@ enum class Variant { Official, Exact };
 //   Softmax  a transformer's attention: raw is the last block's head mean, attr is Transformer-Attribution
 //            (the LRP relevance at the attention), gae (Chefer, ICCV 2021)
 enum class MixerForm { Hidden, Softmax };
+// What a Softmax family's map holds at the query token itself (its own entry in the row read): the map as computed,
+// or as Chefer's released BERT code leaves it, 0 (raw, rollout) or the row's minimum (attr).
+enum class QueryEntry { Keep, Zero, RowMin };
 enum class Modality { Image, Tokens };
 
 struct MethodSpec {
@@ -75,6 +78,11 @@ struct FamilyInfo {
   MapLayout layout;  // tokens: shape is set per trace
   // token sequences
   int64_t vocab = 0;
+  // token classifiers (BERT, decoder classifiers): num_classes and class_names say so; the logits are (1, classes),
+  // the explained target a class, and the query fixed unless `options` has "query"
+  std::map<Method, QueryEntry> query_entry;  // Softmax forms whose map sets the query's own entry (default Keep)
+
+  bool classifies_tokens() const { return modality == Modality::Tokens && num_classes > 0; }
 
   const MethodSpec* find(Method m) const;  // null when the family does not offer m
   bool takes(const std::string& option) const;
@@ -128,7 +136,7 @@ class MixerOperator {
 
 // One traced pass over one input: everything the methods read.
 struct Trace {
-  Tensor logits;        // images: (1, classes); tokens: (T, V), CPU
+  Tensor logits;        // images and token classifiers: (1, classes); language models: (T, V), CPU
   int64_t target = 0;   // the class, or the next token, whose logit is explained
   int64_t query = 0;    // the token whose row the methods read (cls; the query position); < 0: none (no cls)
   std::vector<std::shared_ptr<const MixerOperator>> mixers;  // per layer

@@ -24,9 +24,10 @@ const Checkpoint& ModelFile::checkpoint() const {
 
 // Every family, in the order they are asked whether a file is theirs.
 const std::vector<FamilyEntry>& families() {
-  // gpt_neox before mamba_lm: a Mamba LM is recognised by its weights' folder alone, a GPT-NeoX by its config.json
-  static const std::vector<FamilyEntry> all = {gpt_neox_family(), mamba_lm_family(), vision_transformer_family(),
-                                               vision_mamba_family()};
+  // gpt_neox and bert before mamba_lm: a Mamba LM is recognised by its weights' folder alone, the others by their
+  // config.json's model_type
+  static const std::vector<FamilyEntry> all = {gpt_neox_family(),           bert_family(),        mamba_lm_family(),
+                                               vision_transformer_family(), vision_mamba_family()};
   return all;
 }
 

@@ -73,6 +73,7 @@ FamilyEntry vision_mamba_family();
 FamilyEntry vision_transformer_family();
 FamilyEntry mamba_lm_family();
 FamilyEntry gpt_neox_family();
+FamilyEntry bert_family();
 std::unique_ptr<Explainable> vision_mamba_explainable(std::shared_ptr<const VisionMamba> model,
                                                       std::vector<std::string> class_names = {});
 std::unique_ptr<Explainable> vision_transformer_explainable(std::shared_ptr<const VisionTransformer> model,
