@@ -1,9 +1,7 @@
 // hattn classify: top-k classes of one image (docs/definitions.md §8).
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <numeric>
 
 #include "apps/common.h"
 #include "models/io/json.h"
@@ -37,39 +35,14 @@ int run_classify(int argc, char** argv) {
   Image8 img = preprocess_image(load_image(args.get("image")), f.img_size, mode);
   const Tensor logits = model->logits(normalize_image(img, f.normalization));
   if (args.has("logits-npy")) save_npy(args.get("logits-npy"), logits);
-  std::vector<float> z = logits.to_vector<float>();
-  for (float v : z)
-    HATTN_CHECK_INPUT(std::isfinite(v), "the model produced a non-finite logit (", v, "); the checkpoint is damaged");
-  const float zmax = *std::max_element(z.begin(), z.end());
-  double denom = 0;
-  for (float v : z) denom += std::exp(double(v) - zmax);
-  std::vector<int64_t> order(z.size());
-  std::iota(order.begin(), order.end(), 0);
-  const int64_t k = std::min<int64_t>(topk, static_cast<int64_t>(z.size()));
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
-    return z[a] > z[b] || (z[a] == z[b] && a < b);
-  });
-  const std::vector<std::string>& names = f.class_names;
+  const std::vector<float> z = logits.to_vector<float>();
   if (args.has("json")) {
-    std::string out = "{\"top\": [";
-    for (int64_t i = 0; i < k; ++i) {
-      const int64_t cls = order[i];
-      char nums[96];
-      std::snprintf(nums, sizeof nums, "\"logit\": %.9g, \"prob\": %.9g", z[cls], std::exp(double(z[cls]) - zmax) / denom);
-      out += str(i ? ", " : "", "{\"class\": ", cls, ", \"label\": ", json::quote(names[cls]), ", ", nums, "}");
-    }
-    std::cout << out << "], \"config\": "
-              << config_json(f, preprocess_name(mode))
-              << "}\n";
+    std::cout << "{\"top\": [" << top_classes_json(z, f.class_names, topk)
+              << "], \"config\": " << config_json(f, preprocess_name(mode)) << "}\n";
     return 0;
   }
   std::printf("%s (%s preprocessing)\n", f.describe.c_str(), preprocess_name(mode));
-  std::printf("%4s  %6s  %10s  %8s  %s\n", "rank", "class", "logit", "prob", "label");
-  for (int64_t i = 0; i < k; ++i) {
-    const int64_t cls = order[i];
-    std::printf("%4lld  %6lld  %10.4f  %8.4f  %s\n", static_cast<long long>(i + 1), static_cast<long long>(cls), z[cls],
-                std::exp(double(z[cls]) - zmax) / denom, names[cls].c_str());
-  }
+  print_top_classes(z, f.class_names, topk);
   return 0;
 }
 

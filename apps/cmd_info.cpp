@@ -6,7 +6,7 @@
 namespace ha::app {
 
 int run_info(int argc, char** argv) {
-  Args args("info", "Print a checkpoint's family (Vision Mamba, ViT/DeiT, or a Mamba language model's folder), "
+  Args args("info", "Print a checkpoint's family (Vision Mamba, ViT/DeiT, or a text model's folder: Mamba, GPT-NeoX, BERT), "
                     "resolved configuration, parameter count and other contents.");
   add_checkpoint_options(args);
   if (!args.parse(argc, argv)) return 0;

@@ -17,6 +17,7 @@
 #include "models/io/json.h"
 #include "models/io/read_file.h"
 #include "models/gpt_neox_generate.h"
+#include "models/load_bert.h"
 #include "models/load_gpt_neox.h"
 #include "models/load_lm.h"
 #include "models/text/tokenizer.h"
@@ -79,6 +80,38 @@ std::unique_ptr<xai::Explainable> load_language_model(const Args& args) {
 
 namespace {
 
+// What a text classifier cannot do (lm logits, generate): one line, exit 2.
+// --target: a token id for a language model; a class index or label for a classifier.
+int64_t parse_target(const std::string& v, const xai::FamilyInfo& f) {
+  if (f.classifies_tokens()) {
+    for (size_t k = 0; k < f.class_names.size(); ++k)
+      if (f.class_names[k] == v) return static_cast<int64_t>(k);
+  }
+  size_t used = 0;
+  long long k = -1;
+  try {
+    k = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v.size() || k < 0)
+    throw UsageError(str("--target '", v, "' is not ", f.classifies_tokens() ? "a class index or label" : "a token id"));
+  if (f.classifies_tokens() && k >= f.num_classes)
+    throw UsageError(str("--target ", k, " is outside the ", f.num_classes, " classes"));
+  return k;
+}
+
+void refuse_classifier(const std::string& path, const std::string& name, const char* command) {
+  throw UsageError(str("'", path, "' is a ", name, ": it predicts classes, not next tokens, so it has no ", command,
+                       " (use hattn lm classify, or lm explain --target CLASS)"));
+}
+
+std::unique_ptr<xai::Explainable> load_next_token_model(const Args& args, const char* command) {
+  std::unique_ptr<xai::Explainable> model = load_language_model(args);
+  if (model->info().classifies_tokens()) refuse_classifier(args.get("model"), model->info().name, command);
+  return model;
+}
+
 // --tokenizer F, else tokenizer.json (or BERT's vocab.txt) beside the model (when there is a model); null when
 // neither exists and `required` is false.
 std::unique_ptr<text::Tokenizer> find_tokenizer(const Args& args, bool required) {
@@ -111,7 +144,15 @@ std::vector<int64_t> input_ids(const Args& args) {
   if (given != 1) throw UsageError("give the input as exactly one of --ids, --text or --text-file");
   if (args.has("ids")) return parse_ids(args.get("ids"));
   const std::string t = args.has("text") ? args.get("text") : read_text_file(args.get("text-file"));
-  const std::vector<int64_t> ids = find_tokenizer(args, true)->encode(t);
+  const std::unique_ptr<text::Tokenizer> tk = find_tokenizer(args, true);
+  std::vector<int64_t> pieces = tk->encode_pieces(t);
+  if (args.has("max-tokens")) {  // the text's first tokens, inside the tokenizer's specials (BERT: [CLS] … [SEP])
+    const int64_t max = args.get_int("max-tokens");
+    const int64_t specials = static_cast<int64_t>(tk->with_special_tokens({}).size());
+    if (max <= specials) throw UsageError(str("--max-tokens must be > ", specials, " (the special tokens)"));
+    if (static_cast<int64_t>(pieces.size()) > max - specials) pieces.resize(max - specials);
+  }
+  const std::vector<int64_t> ids = tk->with_special_tokens(pieces);
   if (ids.empty()) throw UsageError("the text gives no tokens");
   return ids;
 }
@@ -120,7 +161,8 @@ void add_input_options(Args& args) {
   args.option("ids", "", "comma-separated token ids, e.g. 510,4060,8576")
       .option("text", "", "input text (tokenized with --tokenizer)")
       .option("text-file", "", "input text from a file, or - for stdin")
-      .option("tokenizer", "", "a Hugging Face tokenizer.json or BERT's vocab.txt (default: the one beside the model)");
+      .option("tokenizer", "", "a Hugging Face tokenizer.json or BERT's vocab.txt (default: the one beside the model)")
+      .option("max-tokens", "", "text: keep its first N tokens, special tokens included (default: all)");
 }
 
 void add_model_options(Args& args) {
@@ -147,7 +189,7 @@ int run_lm_logits(int argc, char** argv) {
   const std::vector<int64_t> ids = input_ids(args);
   const int64_t k = args.get_int("topk");
   if (k < 1) throw UsageError("--topk must be >= 1");
-  const std::unique_ptr<xai::Explainable> model = load_language_model(args);  // any family with logits
+  const std::unique_ptr<xai::Explainable> model = load_next_token_model(args, "next-token logits");
   const int64_t T = static_cast<int64_t>(ids.size()), V = model->info().vocab;
   const Tensor logits = model->logits(Tensor::from_vector(ids, {1, T}));  // (T, V); the family checks the ids
   if (args.has("logits-npy")) save_npy(args.get("logits-npy"), logits);
@@ -204,6 +246,7 @@ int run_lm_generate(int argc, char** argv) {
   std::unique_ptr<MambaLM> mamba;
   std::unique_ptr<GptNeox> neox;
   std::unique_ptr<TokenStepper> stepper;
+  if (looks_like_bert(args.get("model"))) refuse_classifier(args.get("model"), "BERT classifier", "generation");
   if (looks_like_gpt_neox(args.get("model"))) {
     const Device dev = args.has("device") ? requested_device(args) : Device::cpu();
     neox = load_gpt_neox(args.get("model"));
@@ -259,7 +302,8 @@ int run_lm_generate(int argc, char** argv) {
 }
 
 int run_lm_attention(int argc, char** argv) {
-  Args args("lm attention", "One layer's hidden attention matrices: per channel (Mamba-1) or per head (Mamba-2).");
+  Args args("lm attention", "One layer's attention matrices: hidden attention per channel (Mamba-1) or per head "
+            "(Mamba-2), softmax attention per head (GPT-NeoX, BERT).");
   add_model_options(args);
   args.option("layer", "", "layer index, 0-based", true)
       .option("channels", "", "half-open range A:B of channels (Mamba-1) or heads (Mamba-2) (default: all)")
@@ -286,12 +330,14 @@ int run_lm_attention(int argc, char** argv) {
 }
 
 int run_lm_explain(int argc, char** argv) {
-  Args args("lm explain", "Which earlier tokens the prediction at a query position rests on (per-token maps).");
+  Args args("lm explain", "Which tokens a prediction rests on, as per-token maps: a language model's next token at a "
+            "query position, or a text classifier's class.");
   add_model_options(args);
-  args.option("method", "all", "raw | rollout | attr | unified (Mamba-1) | lrp (MambaLRP) | random | saliency | "
-                               "gradxinput | all, or a comma list")
-      .option("query", "", "position whose next-token prediction is explained (default: the last)")
-      .option("target", "", "token id explained (default: the argmax at the query)")
+  args.option("method", "all", "raw | rollout | attr | unified (Mamba-1) | lrp (MambaLRP) | gae (transformers) | "
+                               "random | saliency | gradxinput | all, or a comma list")
+      .option("query", "", "position whose next-token prediction is explained (default: the last; BERT: [CLS], fixed)")
+      .option("target", "", "token id explained (default: the argmax at the query); a classifier: a class index or "
+                            "label")
       .option("start-layer", "", "first layer aggregated (default: floor(15 * layers / 24))")
       .option("seed", "0", "seed of the random baseline")
       .option("out", "out/lm_explain", "output folder: <method>.npy float32 [T], <method>.html and .png");
@@ -299,12 +345,17 @@ int run_lm_explain(int argc, char** argv) {
   if (!args.parse(argc, argv)) return 0;
   const std::vector<int64_t> ids = input_ids(args);
   const int64_t T = static_cast<int64_t>(ids.size());
-  const int64_t query = args.has("query") ? args.get_int("query") : T - 1;
-  if (query < 0 || query >= T) throw UsageError(str("--query ", query, " is outside [0, ", T, ")"));
-  const int64_t target = args.has("target") ? args.get_int("target") : -1;
-  if (args.has("target") && target < 0) throw UsageError("--target must be a token id >= 0");
   const std::unique_ptr<xai::Explainable> model = load_language_model(args);
   const xai::FamilyInfo& f = model->info();
+  const bool classifier = f.classifies_tokens();
+  // a classifier's query is fixed where it has one (BERT: [CLS] = 0); a language model's defaults to the last token
+  const int64_t fixed = classifier && f.default_query >= 0 && !f.takes("query") ? f.default_query : -1;
+  const int64_t query = args.has("query") ? args.get_int("query") : fixed >= 0 ? fixed : T - 1;
+  if (query < 0 || query >= T) throw UsageError(str("--query ", query, " is outside [0, ", T, ")"));
+  if (fixed >= 0 && query != fixed)
+    throw UsageError(str("--query: a ", f.name, " reads the row of token ", fixed, " (", fixed == 0 ? "[CLS]" : "fixed",
+                         "), not ", query));
+  const int64_t target = args.has("target") ? parse_target(args.get("target"), f) : -1;
   std::vector<xai::Method> methods;
   const std::string list = args.get("method");
   if (list == "all") {
@@ -329,15 +380,43 @@ int run_lm_explain(int argc, char** argv) {
     const Tensor v = xai::explain(ctx, f, m, opt);
     const std::string base = folder + "/" + xai::method_name(m);
     save_npy(base + ".npy", v);
-    xai::TokenHeat heat{tokens, v.to_vector<float>(), ctx.query,
-                        str(xai::method_name(m), ": prediction of token ", ctx.target,
-                            tk ? " " + json::quote(display_token(tk, ctx.target)) : std::string(), " after position ",
-                            ctx.query)};
+    const std::string what =
+        classifier ? str("class ", ctx.target, " ", json::quote(f.class_names.at(ctx.target)), " (read at position ",
+                         ctx.query, ")")
+                   : str("prediction of token ", ctx.target,
+                         tk ? " " + json::quote(display_token(tk, ctx.target)) : std::string(), " after position ",
+                         ctx.query);
+    xai::TokenHeat heat{tokens, v.to_vector<float>(), ctx.query, str(xai::method_name(m), ": ", what)};
     write_file_atomically(base + ".html", [&](std::ostream& os) { os << xai::token_heatmap_html(heat); });
     save_png(base + ".png", xai::token_heatmap_png(heat));
   }
   std::fprintf(stderr, "lm explain: query %lld, target %lld, %zu method(s) -> %s/<method>.{npy,html,png}\n",
                static_cast<long long>(ctx.query), static_cast<long long>(ctx.target), methods.size(), folder.c_str());
+  return 0;
+}
+
+int run_lm_classify(int argc, char** argv) {
+  Args args("lm classify", "Class probabilities of a text classifier (BERT, or a decoder with a classification head).");
+  add_model_options(args);
+  args.option("topk", "", "how many classes to print (default: all)")
+      .flag("json", "print JSON: {\"top\": [{class, label, logit, prob}], \"tokens\": T}");
+  if (!args.parse(argc, argv)) return 0;
+  const std::vector<int64_t> ids = input_ids(args);
+  const std::unique_ptr<xai::Explainable> model = load_language_model(args);
+  const xai::FamilyInfo& f = model->info();
+  if (!f.classifies_tokens())
+    throw UsageError(str("'", args.get("model"), "' is a ", f.name, ", not a classifier: use hattn lm logits"));
+  const int64_t k = args.has("topk") ? args.get_int("topk") : f.num_classes;
+  if (k < 1) throw UsageError("--topk must be >= 1");
+  const int64_t T = static_cast<int64_t>(ids.size());
+  const std::vector<float> z = model->logits(Tensor::from_vector(ids, {1, T})).to_vector<float>();
+  if (args.has("json")) {
+    std::printf("{\"top\": [%s], \"tokens\": %lld}\n", top_classes_json(z, f.class_names, k).c_str(),
+                static_cast<long long>(T));
+    return 0;
+  }
+  std::printf("%s, %lld tokens\n", f.describe.c_str(), static_cast<long long>(T));
+  print_top_classes(z, f.class_names, k);
   return 0;
 }
 
@@ -377,12 +456,13 @@ int run_lm_detokenize(int argc, char** argv) {
 
 int run_lm(int argc, char** argv) {
   const std::string usage =
-      "usage: hattn lm <logits|generate|attention|explain|tokenize|detokenize|train|eval> [options]   (hattn lm <command> "
-      "--help)\n"
+      "usage: hattn lm <logits|generate|classify|attention|explain|tokenize|detokenize|train|eval> [options]   "
+      "(hattn lm <command> --help)\n"
       "  logits     logits at every position of a token sequence (--logits-npy writes them)\n"
       "  generate   greedy continuation with the recurrent step (O(1) per new token)\n"
-      "  attention  one layer's hidden attention matrices (channels or heads)\n"
-      "  explain    per-token relevance of the prediction at a query position, as .npy, HTML and PNG\n"
+      "  classify   class probabilities of a text classifier (BERT)\n"
+      "  attention  one layer's attention matrices (hidden attention per channel or head; softmax heads)\n"
+      "  explain    per-token relevance of a prediction (next token, or a classifier's class), as .npy, HTML and PNG\n"
       "  tokenize   token ids of a text (a Hugging Face tokenizer.json or BERT's vocab.txt)\n"
       "  detokenize the text of token ids\n"
       "  train      train a small Mamba-1 or Mamba-2 LM on the associative-recall task\n"
@@ -395,6 +475,7 @@ int run_lm(int argc, char** argv) {
   }
   if (sub == "logits") return run_lm_logits(argc - 1, argv + 1);
   if (sub == "generate") return run_lm_generate(argc - 1, argv + 1);
+  if (sub == "classify") return run_lm_classify(argc - 1, argv + 1);
   if (sub == "attention") return run_lm_attention(argc - 1, argv + 1);
   if (sub == "explain") return run_lm_explain(argc - 1, argv + 1);
   if (sub == "tokenize") return run_lm_tokenize(argc - 1, argv + 1);

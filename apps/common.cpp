@@ -1,9 +1,13 @@
 #include "apps/common.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
 #include <filesystem>
 #include <set>
 
+#include "models/io/json.h"
 #include "ops/ops.h"
 #include "tensor/npy.h"
 #include "xai/render.h"
@@ -149,6 +153,47 @@ void write_attention(const xai::Explainable& model, const xai::Trace& trace, int
                static_cast<long long>(layer), part.empty() ? "" : (" " + part).c_str(), f.mixer_unit.c_str(),
                static_cast<long long>(c0), static_cast<long long>(c1), mean_only ? " (their mean)" : "",
                static_cast<long long>(T), base.c_str());
+}
+
+namespace {
+
+// Softmax probabilities and the order of the classes, most probable first (ties: the lower class).
+std::pair<std::vector<double>, std::vector<int64_t>> ranked(const std::vector<float>& z) {
+  for (float v : z)
+    HATTN_CHECK_INPUT(std::isfinite(v), "the model produced a non-finite logit (", v, "); the checkpoint is damaged");
+  const float zmax = *std::max_element(z.begin(), z.end());
+  double denom = 0;
+  for (float v : z) denom += std::exp(double(v) - zmax);
+  std::vector<double> p(z.size());
+  for (size_t i = 0; i < z.size(); ++i) p[i] = std::exp(double(z[i]) - zmax) / denom;
+  std::vector<int64_t> order(z.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return z[a] > z[b]; });
+  return {p, order};
+}
+
+}  // namespace
+
+std::string top_classes_json(const std::vector<float>& z, const std::vector<std::string>& names, int64_t k) {
+  const auto [p, order] = ranked(z);
+  std::string out;
+  for (int64_t i = 0; i < std::min<int64_t>(k, static_cast<int64_t>(z.size())); ++i) {
+    const int64_t cls = order[i];
+    char nums[96];
+    std::snprintf(nums, sizeof nums, "\"logit\": %.9g, \"prob\": %.9g", z[cls], p[cls]);
+    out += str(i ? ", " : "", "{\"class\": ", cls, ", \"label\": ", json::quote(names.at(cls)), ", ", nums, "}");
+  }
+  return out;
+}
+
+void print_top_classes(const std::vector<float>& z, const std::vector<std::string>& names, int64_t k) {
+  const auto [p, order] = ranked(z);
+  std::printf("%4s  %6s  %10s  %8s  %s\n", "rank", "class", "logit", "prob", "label");
+  for (int64_t i = 0; i < std::min<int64_t>(k, static_cast<int64_t>(z.size())); ++i) {
+    const int64_t cls = order[i];
+    std::printf("%4lld  %6lld  %10.4f  %8.4f  %s\n", static_cast<long long>(i + 1), static_cast<long long>(cls),
+                z[cls], p[cls], names.at(cls).c_str());
+  }
 }
 
 }  // namespace ha::app

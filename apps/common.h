@@ -39,6 +39,10 @@ void write_attention(const xai::Explainable& model, const xai::Trace& trace, int
 
 // Creates an output folder (and its parents); a clear error when it cannot.
 void make_output_dir(const std::string& dir);
+// The k most probable classes of one row of logits: {"class", "label", "logit", "prob"} JSON objects joined by ", ",
+// or a table (rank, class, logit, prob, label). Refuses non-finite logits.
+std::string top_classes_json(const std::vector<float>& logits, const std::vector<std::string>& names, int64_t k);
+void print_top_classes(const std::vector<float>& logits, const std::vector<std::string>& names, int64_t k);
 std::string hms(double seconds);  // "h:mm:ss", for progress bars
 // The start of a training run: the model moved to --device, its AdamW (--weight-decay) built there, and with
 // --resume both restored from `checkpoint` (st receives the saved progress).

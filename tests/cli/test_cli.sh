@@ -305,6 +305,30 @@ check "GPT-NeoX lrp refused" 2 "$hattn" lm explain --model "$neox" --ids 1,2,3 -
 check "lm generate GPT-NeoX" 0 "$hattn" lm generate --model "$neox" --ids 1,2,3 --max-new-tokens 4
 [[ $(tr ',' '\n' < "$tmp/out" | grep -c '^[0-9]') -eq 4 ]] || { echo "FAIL lm generate GPT-NeoX did not print 4 ids"; failures=$((failures + 1)); }
 check "lm explain unified on Mamba-2" 2 "$hattn" lm explain --model "$lm/mamba2_hf" --ids 1,2,3 --method unified
+bert=$data/bert_ref/tiny  # ships vocab.txt + tokenizer_config.json only
+check "lm classify BERT" 0 "$hattn" lm classify --model "$bert" --text "Hello, world!" --json
+expect_in "lm classify JSON" "$tmp/out" '{"top": [{"class": '
+expect_in "lm classify labels" "$tmp/out" '"label": "neutral"'
+check "lm classify --max-tokens" 0 "$hattn" lm classify --model "$bert" --text "this is a test of a long text" --max-tokens 4 --json
+expect_in "lm classify truncated" "$tmp/out" '"tokens": 4}'
+check "lm classify on a language model" 2 "$hattn" lm classify --model "$neox" --ids 1,2,3
+check "lm logits BERT refused" 2 "$hattn" lm logits --model "$bert" --text "hi"
+expect_in "lm logits BERT says why" "$tmp/err" "predicts classes"
+check "lm generate BERT refused" 2 "$hattn" lm generate --model "$bert" --text "hi"
+check "lm explain BERT" 0 "$hattn" lm explain --model "$bert" --text "Hello, world!" --target positive --out "$tmp/bert_x"
+for m in raw rollout attr gae random saliency gradxinput; do
+  [[ -s "$tmp/bert_x/$m.npy" ]] || { echo "FAIL lm explain BERT wrote no $m.npy"; failures=$((failures + 1)); }
+done
+expect_in "lm explain BERT target" "$tmp/err" "target 2"
+check "lm explain BERT query refused" 2 "$hattn" lm explain --model "$bert" --text "Hello, world!" --query 2
+check "lm explain BERT bad class" 2 "$hattn" lm explain --model "$bert" --text "Hello" --target happy
+check "lm explain BERT lrp refused" 2 "$hattn" lm explain --model "$bert" --text "Hello" --method lrp
+check "lm attention BERT" 0 "$hattn" lm attention --model "$bert" --ids 2,10,11,3 --layer 1 --out "$tmp/bert_a"
+[[ $(stat -c %s "$tmp/bert_a/attn_l1.npy" 2>/dev/null) -eq $((128 + 4 * 4 * 4 * 4)) ]] || { echo "FAIL BERT attn_l1.npy is not float32 [4, 4, 4]"; failures=$((failures + 1)); }
+check "info BERT" 0 "$hattn" info --checkpoint "$bert"
+expect_in "info BERT classes" "$tmp/out" "negative, neutral, positive"
+check "lm tokenize WordPiece" 0 "$hattn" lm tokenize --tokenizer "$bert/vocab.txt" --text "Hello, world!" --json
+expect_in "lm tokenize WordPiece specials" "$tmp/out" '"tokens": ["[CLS]", "hello", ",", "world", "!", "[SEP]"]'
 tok=$data/text/neox_style.json
 check "lm tokenize" 0 "$hattn" lm tokenize --tokenizer "$tok" --text "Café  naïve 😀 don't"
 expect_in "lm tokenize ids" "$tmp/out" "437,1222,331,422,529,224,921,458"
