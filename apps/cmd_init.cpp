@@ -9,15 +9,15 @@ namespace ha::app {
 
 int run_init(int argc, char** argv) {
   Args args("init", "Write a randomly initialised model of a released shape: a Vision Mamba or ViT/DeiT checkpoint "
-                    "(safetensors), or a language model folder (Mamba, GPT-NeoX).");
+                    "(safetensors), or a text model folder (Mamba, GPT-NeoX, BERT).");
   args.option("config", "tiny",
               "Vision Mamba: tiny (D 192) | small (D 384) | base (D 768), depth 24, 224x224, patch 16; ViT: deit-tiny "
               "| deit-small | deit-base (depth 12, 224x224, patch 16); language models: mamba-130m | mamba2-130m "
-              "(state-spaces' configurations) | pythia-160m (EleutherAI's), a folder with config.json and "
-              "model.safetensors")
+              "(state-spaces' configurations) | pythia-160m (EleutherAI's) | bert-base (bert-base-uncased with a "
+              "two-class head), a folder with config.json and model.safetensors")
       .option("stride", "16", "Vision Mamba: patch stride (16: 197 tokens, 8: 730 tokens)")
       .option("seed", "0", "seed of the initialisation")
-      .option("out", "", "output .safetensors file (a folder for a language model)", true);
+      .option("out", "", "output .safetensors file (a folder for a text model)", true);
   if (!args.parse(argc, argv)) return 0;
   const std::string name = args.get("config"), out = args.get("out");
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));

@@ -71,11 +71,18 @@ BuiltModel built_gpt_neox(const GptNeoxConfig& c, uint64_t seed) {
   return built_lm_folder<GptNeox>(c, seed, save_gpt_neox_folder);
 }
 
+BuiltModel built_bert(const BertConfig& c, uint64_t seed) {
+  return built_lm_folder<BertClassifier>(
+      c, seed, [](const BertClassifier& m, const std::string& folder, const std::map<std::string, std::string>& extra) {
+        save_bert_folder(m, folder, extra);
+      });
+}
+
 }  // namespace
 
 std::vector<std::string> released_shapes() {
-  return {"tiny",       "small",       "base",       "deit-tiny", "deit-small",
-          "deit-base",  "mamba-130m",  "mamba2-130m", "pythia-160m"};
+  return {"tiny",       "small",      "base",        "deit-tiny",   "deit-small",
+          "deit-base",  "mamba-130m", "mamba2-130m", "pythia-160m", "bert-base"};
 }
 
 bool is_released_shape(const std::string& name) {
@@ -93,6 +100,9 @@ BuiltModel build_released_shape(const std::string& name, int64_t stride, uint64_
     c.vocab = 50304, c.d_model = 768, c.n_layer = 12, c.heads = 12, c.d_ff = 3072;
     c.rotary_pct = 0.25, c.rotary_base = 10000, c.eps = 1e-5, c.parallel_residual = true, c.max_positions = 2048;
     return built_gpt_neox(c, seed);
+  }
+  if (name == "bert-base") {  // bert-base-uncased's shape with a two-class head (as the IMDb classifiers have)
+    return built_bert(BertConfig{}, seed);
   }
   if (name == "mamba-130m" || name == "mamba2-130m") {
     LmConfig c;
@@ -115,7 +125,7 @@ BuiltModel build_released_shape(const std::string& name, int64_t stride, uint64_
   else if (name == "small") c = VimConfig::small();
   else if (name == "base") c = VimConfig::base();
   else throw InputError("unknown configuration '" + name + "' (tiny, small, base, deit-tiny, deit-small, deit-base, "
-                        "mamba-130m, mamba2-130m, pythia-160m)");
+                        "mamba-130m, mamba2-130m, pythia-160m, bert-base)");
   c.stride = stride;
   HATTN_CHECK_INPUT(c.stride > 0 && c.stride <= c.patch, "the stride must be in 1..", c.patch, ", got ", stride);
   return built_vim(c, seed);

@@ -29,7 +29,7 @@ std::vector<std::string> cluttered_architectures();  // vim, vit
 bool is_cluttered_architecture(const std::string& arch);
 
 // tiny | small | base (Vision Mamba, patch 16, stride `stride`), deit-tiny | deit-small | deit-base,
-// mamba-130m | mamba2-130m (state-spaces' configurations); random weights from `seed`.
+// mamba-130m | mamba2-130m (state-spaces' configurations), pythia-160m, bert-base; random weights from `seed`.
 BuiltModel build_released_shape(const std::string& name, int64_t stride, uint64_t seed);
 
 // A small model for the cluttered set (56×56, patch 4): arch vim (middle cls token) or vit (DeiT-style, cls first,

@@ -94,4 +94,16 @@ void initialize_parameters(GptNeox& model, uint64_t seed) {
   }
 }
 
+// BERT as Hugging Face initialises it: normal(0, 0.02) weights and embeddings, zero biases, unit LayerNorms.
+void initialize_parameters(BertClassifier& model, uint64_t seed) {
+  NoGradGuard no_grad;
+  Generator g(seed);
+  for (auto& [name, p] : model.named_parameters()) {
+    const bool bias = name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
+    if (name.find("LayerNorm") != std::string::npos) p.fill_(bias ? 0.0 : 1.0);
+    else if (bias) p.fill_(0.0);
+    else p.copy_(mul(randn(p.shape(), DType::F32, g), 0.02));
+  }
+}
+
 }  // namespace ha

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "models/bert.h"
 #include "models/gpt_neox.h"
 #include "models/mamba_lm.h"
 #include "models/vision_mamba.h"
@@ -20,5 +21,6 @@ void initialize_parameters(VisionTransformer& model, uint64_t seed);
 // std 0.02 (it is also the head when tied).
 void initialize_parameters(MambaLM& model, uint64_t seed);
 void initialize_parameters(GptNeox& model, uint64_t seed);
+void initialize_parameters(BertClassifier& model, uint64_t seed);
 
 }  // namespace ha

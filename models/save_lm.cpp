@@ -76,4 +76,41 @@ void save_gpt_neox_folder(const GptNeox& model, const std::string& folder,
   write_file_atomically(folder + "/config.json", [&](std::ostream& os) { os << cfg; });
 }
 
+std::string bert_config_json(const BertConfig& c, const std::vector<std::string>& labels,
+                             const std::map<std::string, std::string>& extra) {
+  std::string s = "{\n";
+  auto add = [&](const std::string& k, const std::string& v) { s += "  " + json::quote(k) + ": " + v + ",\n"; };
+  add("architectures", "[\"BertForSequenceClassification\"]");
+  add("model_type", "\"bert\"");
+  add("vocab_size", std::to_string(c.vocab));
+  add("hidden_size", std::to_string(c.d_model));
+  add("num_hidden_layers", std::to_string(c.n_layer));
+  add("num_attention_heads", std::to_string(c.heads));
+  add("intermediate_size", std::to_string(c.d_ff));
+  add("max_position_embeddings", std::to_string(c.max_positions));
+  add("type_vocab_size", std::to_string(c.type_vocab));
+  add("layer_norm_eps", str(c.eps));
+  add("hidden_act", "\"gelu\"");
+  add("position_embedding_type", "\"absolute\"");
+  std::string id2label = "{", label2id = "{";
+  for (int64_t k = 0; k < c.labels; ++k) {
+    const std::string name = k < static_cast<int64_t>(labels.size()) ? labels[k] : std::to_string(k);
+    id2label += str(k ? ", " : "", json::quote(std::to_string(k)), ": ", json::quote(name));
+    label2id += str(k ? ", " : "", json::quote(name), ": ", k);
+  }
+  add("id2label", id2label + "}");
+  add("label2id", label2id + "}");
+  std::string hattn = "{";
+  for (const auto& [k, v] : extra) hattn += (hattn.size() > 1 ? ", " : "") + json::quote(k) + ": " + json::quote(v);
+  s += "  \"hattn\": " + hattn + "}\n}\n";
+  return s;
+}
+
+void save_bert_folder(const BertClassifier& model, const std::string& folder,
+                      const std::map<std::string, std::string>& extra, const std::vector<std::string>& labels) {
+  save_safetensors(folder + "/model.safetensors", model.named_parameters(), {{"format", "pt"}});
+  const std::string cfg = bert_config_json(model.config(), labels, extra);
+  write_file_atomically(folder + "/config.json", [&](std::ostream& os) { os << cfg; });
+}
+
 }  // namespace ha

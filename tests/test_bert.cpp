@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "models/init.h"
 #include "models/load_bert.h"
+#include "models/save_lm.h"
 #include "models/text/tokenizer.h"
 #include "tensor/npy.h"
 #include "tests/test_util.h"
@@ -85,6 +87,23 @@ TEST(Bert, MapsMatchTheReleasedCode) {
   EXPECT_EQ(xai::explain(t, f, xai::Method::Rollout).to_vector<float>()[0], 0.0f);
   const std::vector<float> attr = xai::explain(t, f, xai::Method::Attr).to_vector<float>();
   EXPECT_EQ(attr[0], *std::min_element(attr.begin(), attr.end()));
+}
+
+// What save_bert_folder writes (hattn init --config bert-base, lm train) loads back: the same configuration, class
+// names and logits.
+TEST(Bert, SavedFolderLoadsBack) {
+  BertConfig c;
+  c.vocab = 40, c.d_model = 16, c.n_layer = 2, c.heads = 2, c.d_ff = 24, c.max_positions = 20, c.labels = 2;
+  BertClassifier model(c);
+  initialize_parameters(model, 3);
+  const std::string dir = ::testing::TempDir() + "/bert_saved";
+  std::filesystem::create_directories(dir);
+  save_bert_folder(model, dir, {{"note", "test"}}, {"neg", "pos"});
+  const auto back = xai::load(dir);
+  EXPECT_EQ(back->info().class_names, (std::vector<std::string>{"neg", "pos"}));
+  EXPECT_EQ(back->info().describe, c.describe());
+  const Tensor ids = Tensor::from_vector(std::vector<int64_t>{1, 5, 7, 2}, {1, 4});
+  EXPECT_EQ(back->logits(ids).to_vector<float>(), model.forward(ids).logits.to_vector<float>());
 }
 
 TEST(Bert, RefusesWhatItCannotRead) {
