@@ -251,6 +251,7 @@ int run_lm_generate(int argc, char** argv) {
     const Device dev = args.has("device") ? requested_device(args) : Device::cpu();
     neox = load_gpt_neox(args.get("model"));
     std::fprintf(stderr, "%s\n", neox->config().describe().c_str());
+    if (neox->config().labels > 0) refuse_classifier(args.get("model"), "GPT-NeoX classifier", "generation");
     if (dev.is_cuda()) nn::move_parameters(*neox, dev);
     for (size_t i = 0; i < ids.size(); ++i)
       HATTN_CHECK_INPUT(ids[i] < neox->config().vocab, "input token ", ids[i], " at position ", i,
@@ -258,6 +259,7 @@ int run_lm_generate(int argc, char** argv) {
     stepper = std::make_unique<GptNeoxStepper>(*neox);
   } else {
     mamba = load_lm_model(args);
+    if (mamba->config().labels > 0) refuse_classifier(args.get("model"), "Mamba classifier", "generation");
     check_ids(ids, mamba->config());
     stepper = std::make_unique<LmStepper>(*mamba);
   }

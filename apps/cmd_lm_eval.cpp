@@ -35,6 +35,8 @@ int run_lm_eval(int argc, char** argv) {
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
   const std::unique_ptr<xai::Explainable> model = load_language_model(args);
   const xai::FamilyInfo& f = model->info();
+  if (f.classifies_tokens())
+    throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": the recall task needs a language model"));
   HATTN_CHECK_INPUT(f.vocab >= 128, "'", args.get("model"), "': the recall task needs byte tokens (vocabulary >= 128)");
   std::vector<xai::Method> methods;
   if (args.get("methods") == "all") {

@@ -11,7 +11,7 @@ namespace ha {
 std::string GptNeoxConfig::describe() const {
   return str("GPT-NeoX LM D=", d_model, " layers=", n_layer, " heads=", heads, " mlp=", d_ff, " vocab=", vocab,
              " rotary=", rotary_dims(), "/", head_dim(), parallel_residual ? " parallel residual" : "",
-             attention_bias ? "" : " no attention bias");
+             attention_bias ? "" : " no attention bias", labels > 0 ? str(" classifier labels=", labels) : "");
 }
 
 std::pair<Tensor, Tensor> rotary_tables(const GptNeoxConfig& c, int64_t T, Device device, int64_t first) {
@@ -100,7 +100,8 @@ GptNeox::GptNeox(const GptNeoxConfig& c) : final_layer_norm(c.d_model, c.eps), c
   backbone_.add("layers", layers_holder_);
   backbone_.add("final_layer_norm", final_layer_norm);
   register_module("gpt_neox", backbone_);
-  embed_out = register_parameter("embed_out.weight", {c.vocab, c.d_model});
+  embed_out = c.labels > 0 ? register_parameter("score.weight", {c.labels, c.d_model})
+                           : register_parameter("embed_out.weight", {c.vocab, c.d_model});
 }
 
 int64_t GptNeox::parameter_count() const {

@@ -21,6 +21,10 @@ struct GptNeoxConfig {
   bool parallel_residual = true;
   bool attention_bias = true;  // query_key_value and dense carry biases
   int64_t max_positions = 2048;
+  // > 0: a sequence classifier (GPTNeoXForSequenceClassification): the head is score.weight (labels, D), no bias,
+  // read at the last token (docs/definitions.md §11); 0: a language model with embed_out
+  int64_t labels = 0;
+  int64_t head_rows() const { return labels > 0 ? labels : vocab; }
   int64_t head_dim() const { return d_model / heads; }
   int64_t rotary_dims() const { return static_cast<int64_t>(double(head_dim()) * rotary_pct); }
   std::string describe() const;
@@ -44,7 +48,7 @@ struct GptNeoxLayerTrace {
 };
 
 struct GptNeoxOutput {
-  Tensor logits;                      // (B, T, V)
+  Tensor logits;                      // (B, T, V), a classifier's (B, T, labels)
   Tensor hidden;                      // (B, T, D) what the head reads: the final LayerNorm of the last residual
   Tensor embeddings;                  // (B, T, D)
   std::vector<Tensor> attentions;     // (B, H, T, T) per layer, when asked
@@ -86,7 +90,7 @@ class GptNeox : public nn::Module {
   const GptNeoxConfig& config() const { return cfg_; }
   int64_t parameter_count() const;
 
-  Tensor embed_in, embed_out;  // (V, D) each
+  Tensor embed_in, embed_out;  // (V, D) each; a classifier's embed_out is its score.weight (labels, D)
   std::vector<std::unique_ptr<GptNeoxLayer>> layers;
   nn::LayerNorm final_layer_norm;
 

@@ -75,6 +75,14 @@ GptNeoxConfig infer_gpt_neox_config(const Checkpoint& ckpt, const LmFiles& files
                     path, "': rope_scaling is not supported");
   HATTN_CHECK_INPUT(!bool_or(*cfg, "tie_word_embeddings", false, path), "'", path, "': a tied head is not GPT-NeoX's "
                     "layout (embed_out is its own tensor)");
+  if (const TensorRecord* score = ckpt.find("score.weight")) {  // GPTNeoXForSequenceClassification
+    HATTN_CHECK_INPUT(score->shape.size() == 2 && score->shape[1] == c.d_model && score->shape[0] > 0, "'",
+                      ckpt.path(), "': score.weight has shape ", shape_str(score->shape), ", expected [labels, ",
+                      c.d_model, "]");
+    HATTN_CHECK_INPUT(!ckpt.find("embed_out.weight"), "'", ckpt.path(), "': both score.weight and embed_out.weight: ",
+                      "which is the head?");
+    c.labels = score->shape[0];
+  }
   const json::Value* vocab = member(*cfg, "vocab_size", json::Value::Kind::Number, path);
   HATTN_CHECK_INPUT(!vocab || (vocab->is_integer() && vocab->as_int() == c.vocab), "'", path, "': vocab_size ",
                     vocab ? vocab->text : "", " disagrees with the embedding's ", c.vocab, " rows");

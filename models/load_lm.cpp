@@ -261,11 +261,29 @@ LmConfig infer_lm_config(const Checkpoint& ckpt, const LmFiles& files, std::stri
     const json::Value* v = cfg ? cfg->find(key) : nullptr;
     if (v && v->kind == json::Value::Kind::Bool) tied = v->boolean;
   }
-  if (!ckpt.find("lm_head.weight")) {
-    if (!tied) notes += "\nlm_head.weight is absent: the head is tied to the embedding";
-    tied = true;
+  // classifiers: Hugging Face's score.weight, or MambaLRP's lm_head with `labels` rows and a bias
+  const TensorRecord* score = ckpt.find("score.weight");
+  const TensorRecord* head = ckpt.find("lm_head.weight");
+  const TensorRecord* bias = ckpt.find("lm_head.bias");
+  if (score || bias) {
+    const TensorRecord& w = score ? *score : *head;
+    HATTN_CHECK_INPUT(score || head, "'", where, "': lm_head.bias without lm_head.weight");
+    HATTN_CHECK_INPUT(w.shape.size() == 2 && w.shape[1] == c.d_model && w.shape[0] > 0, "'", where, "': the ",
+                      "classifier head ", score ? "score.weight" : "lm_head.weight", " has shape ", shape_str(w.shape),
+                      ", expected [labels, ", c.d_model, "]");
+    HATTN_CHECK_INPUT(!(score && head), "'", where, "': both score.weight and lm_head.weight: which is the head?");
+    c.labels = w.shape[0];
+    c.head_bias = !score;
+    HATTN_CHECK_INPUT(!bias || (bias->shape.size() == 1 && bias->shape[0] == c.labels), "'", where,
+                      "': lm_head.bias has shape ", bias ? shape_str(bias->shape) : "", ", expected [", c.labels, "]");
+    c.tied = false;
+  } else {
+    if (!head) {
+      if (!tied) notes += "\nlm_head.weight is absent: the head is tied to the embedding";
+      tied = true;
+    }
+    c.tied = tied;
   }
-  c.tied = tied;
   if (files.config.empty()) notes = "\nno config.json beside the weights: everything from the shapes" + notes;
   if (how) *how = notes.empty() ? notes : notes.substr(1);
   return c;

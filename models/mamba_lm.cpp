@@ -16,6 +16,7 @@ std::string LmConfig::describe() const {
                       " vocab=", vocab, " E=", d_inner, " N=", d_state, " conv=", d_conv);
   if (family == LmFamily::Mamba1) s += str(" dt_rank=", dt_rank);
   else s += str(" heads=", nheads, " headdim=", d_inner / std::max<int64_t>(nheads, 1), " groups=", ngroups);
+  if (labels > 0) return s + str(" classifier labels=", labels, head_bias ? " (lm_head with bias)" : " (score)");
   return s + (tied ? " tied head" : " untied head");
 }
 
@@ -61,7 +62,10 @@ MambaLM::MambaLM(const LmConfig& c) : norm_f(c.d_model, c.eps), cfg_(c) {
   backbone_.add("layers", layers_holder_);
   backbone_.add("norm_f", norm_f);
   register_module("backbone", backbone_);
-  if (!c.tied) lm_head = register_parameter("lm_head.weight", {c.vocab, c.d_model});
+  HATTN_CHECK(c.labels == 0 || !c.tied, "MambaLM: a classifier's head is its own tensor");
+  if (!c.tied) lm_head = register_parameter(c.labels > 0 && !c.head_bias ? "score.weight" : "lm_head.weight",
+                                            {c.head_rows(), c.d_model});
+  if (c.labels > 0 && c.head_bias) lm_head_bias = register_parameter("lm_head.bias", {c.labels});
 }
 
 LmOutput MambaLM::forward(const Tensor& ids_in, const LmForwardOptions& options) const {
@@ -93,7 +97,13 @@ LmOutput MambaLM::forward(const Tensor& ids_in, const LmForwardOptions& options)
   out.hidden = norm_f(r);
   std::unique_ptr<NoGradGuard> no_grad = options.detach_logits ? std::make_unique<NoGradGuard>() : nullptr;
   out.logits = matmul(out.hidden, head_weight().transpose(0, 1));  // (B, T, V)
+  if (lm_head_bias.defined()) out.logits = add(out.logits, lm_head_bias);
   return out;
+}
+
+Tensor MambaLM::head_logit(const Tensor& h, int64_t index) const {
+  const Tensor z = sum(mul(h, head_weight().select(0, index)));
+  return lm_head_bias.defined() ? add(z, lm_head_bias.select(0, index)) : z;
 }
 
 }  // namespace ha

@@ -26,6 +26,12 @@ struct LmConfig {
   int64_t nheads = 24, ngroups = 1;     // Mamba-2
   double eps = 1e-5;                    // every RMSNorm (blocks, norm_f, Mamba-2's gated norm)
   bool tied = true;                     // lm_head is the embedding
+  // A sequence classifier (docs/definitions.md §11): the head maps the last token's state to `labels` classes, as
+  // Hugging Face's score.weight (labels, D) without bias, or as MambaLRP's released classifier, an lm_head.weight
+  // with `labels` rows and an lm_head.bias (head_bias). 0: a language model.
+  int64_t labels = 0;
+  bool head_bias = false;
+  int64_t head_rows() const { return labels > 0 ? labels : vocab; }
   std::string describe() const;
   nn::MambaConfig mamba1() const;
   nn::Mamba2Config mamba2() const;
@@ -50,7 +56,7 @@ struct LmForwardOptions {
 };
 
 struct LmOutput {
-  Tensor logits;                       // (B, T, V)
+  Tensor logits;                       // (B, T, V), a classifier's (B, T, labels)
   Tensor hidden;                       // (B, T, D) what the head reads: norm_f of the last residual
   Tensor embeddings;                   // (B, T, D) the looked-up token embeddings
   std::vector<Tensor> mixer_outputs;   // (B, T, D) per layer
@@ -72,8 +78,10 @@ class MambaLM : public nn::Module {
   LmOutput forward(const Tensor& ids, const LmForwardOptions& options = {}) const;  // ids int64 (B, T) or (T)
   const LmConfig& config() const { return cfg_; }
   const Tensor& head_weight() const { return cfg_.tied ? embedding : lm_head; }
+  // The logit of row `index` of the head for a state h (D): h · W[index] (+ the bias of MambaLRP's classifiers).
+  Tensor head_logit(const Tensor& h, int64_t index) const;
 
-  Tensor embedding, lm_head;  // lm_head undefined when tied
+  Tensor embedding, lm_head, lm_head_bias;  // lm_head undefined when tied; a classifier's score.weight is lm_head
   std::vector<std::unique_ptr<LmBlock>> layers;
   nn::RMSNorm norm_f;
 

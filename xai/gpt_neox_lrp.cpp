@@ -11,11 +11,11 @@ std::vector<Tensor> gpt_neox_attention_relevance(const GptNeox& model, const Gpt
   HATTN_CHECK(out.traces.size() == model.layers.size() && out.attentions.size() == model.layers.size(),
               "gpt_neox_attention_relevance: the forward pass was run without traces and attentions");
   const int64_t T = out.hidden.size(1), D = c.d_model, H = c.heads, hd = c.head_dim();
-  HATTN_CHECK(query >= 0 && query < T && target >= 0 && target < c.vocab, "gpt_neox_attention_relevance: query ",
+  HATTN_CHECK(query >= 0 && query < T && target >= 0 && target < c.head_rows(), "gpt_neox_attention_relevance: query ",
               query, " or target ", target, " out of range");
   // the head: one-hot relevance at the target logit, back to the query position's final state
   const Tensor pooled = f64(out.hidden.select(0, 0).narrow(0, query, 1));  // (1, D)
-  Tensor one_hot = Tensor::zeros({1, c.vocab}, DType::F64);
+  Tensor one_hot = Tensor::zeros({1, c.head_rows()}, DType::F64);
   one_hot.data<double>()[target] = 1.0;
   const Tensor r_pooled = relevance_linear(one_hot, pooled, model.embed_out);
   Tensor R = Tensor::zeros({T, D}, DType::F64);  // the final LayerNorm passes it on unchanged

@@ -327,6 +327,15 @@ check "lm attention BERT" 0 "$hattn" lm attention --model "$bert" --ids 2,10,11,
 [[ $(stat -c %s "$tmp/bert_a/attn_l1.npy" 2>/dev/null) -eq $((128 + 4 * 4 * 4 * 4)) ]] || { echo "FAIL BERT attn_l1.npy is not float32 [4, 4, 4]"; failures=$((failures + 1)); }
 check "info BERT" 0 "$hattn" info --checkpoint "$bert"
 expect_in "info BERT classes" "$tmp/out" "negative, neutral, positive"
+cls=$data/classifier_ref
+check "lm classify Mamba-2 (MambaLRP's layout)" 0 "$hattn" lm classify --model "$cls/mamba2" --ids 1,2,3,4 --json
+expect_in "lm classify Mamba-2 labels" "$tmp/out" '"label": "maybe"'
+check "lm classify GPT-NeoX" 0 "$hattn" lm classify --model "$cls/neox" --ids 1,2,3,4
+check "lm generate Mamba classifier refused" 2 "$hattn" lm generate --model "$cls/mamba1" --ids 1,2,3
+check "lm generate GPT-NeoX classifier refused" 2 "$hattn" lm generate --model "$cls/neox" --ids 1,2,3
+check "lm logits Mamba classifier refused" 2 "$hattn" lm logits --model "$cls/mamba1" --ids 1,2,3
+check "lm explain Mamba classifier" 0 "$hattn" lm explain --model "$cls/mamba1" --ids 1,2,3,4,5 --target yes --method attr,lrp --out "$tmp/cls_x"
+check "lm explain decoder classifier query refused" 2 "$hattn" lm explain --model "$cls/mamba1" --ids 1,2,3,4,5 --query 2
 check "lm tokenize WordPiece" 0 "$hattn" lm tokenize --tokenizer "$bert/vocab.txt" --text "Hello, world!" --json
 expect_in "lm tokenize WordPiece specials" "$tmp/out" '"tokens": ["[CLS]", "hello", ",", "world", "!", "[SEP]"]'
 tok=$data/text/neox_style.json

@@ -15,7 +15,8 @@ namespace {
 
 class GptNeoxExplainable final : public Explainable {
  public:
-  explicit GptNeoxExplainable(std::shared_ptr<const GptNeox> model) : model_(std::move(model)) {
+  GptNeoxExplainable(std::shared_ptr<const GptNeox> model, std::vector<std::string> class_names)
+      : model_(std::move(model)) {
     HATTN_CHECK(model_ != nullptr, "explainable: no model");
     const GptNeoxConfig& c = model_->config();
     FamilyInfo& f = info_;
@@ -38,6 +39,11 @@ class GptNeoxExplainable final : public Explainable {
     f.layout.modality = Modality::Tokens;
     f.layout.feature_dim = 1;
     f.vocab = c.vocab;
+    if (c.labels > 0) {  // a sequence classifier: the classes at the last token
+      f.name = "GPT-NeoX classifier";
+      f.num_classes = c.labels;
+      f.class_names = std::move(class_names);
+    }
   }
 
   const FamilyInfo& info() const override { return info_; }
@@ -47,7 +53,8 @@ class GptNeoxExplainable final : public Explainable {
     NoGradGuard ng;
     const std::vector<int64_t> ids = checked_ids(inputs);
     const int64_t T = static_cast<int64_t>(ids.size());
-    return model_->forward(Tensor::from_vector(ids, {T})).logits.to(Device::cpu()).reshape({T, info_.vocab});
+    const Tensor all = model_->forward(Tensor::from_vector(ids, {T})).logits.to(Device::cpu()).select(0, 0);  // (T, ·)
+    return info_.classifies_tokens() ? all.narrow(0, T - 1, 1).contiguous() : all;
   }
 
   std::vector<Tensor> streams(const Tensor& input) const override {
@@ -60,8 +67,11 @@ class GptNeoxExplainable final : public Explainable {
                            const TraceOptions& options) const override {
     HATTN_CHECK(targets.size() <= 1, "explain: a language model explains one sequence at a time");
     const std::vector<int64_t> ids = checked_ids(inputs);
-    const int64_t T = static_cast<int64_t>(ids.size()), V = info_.vocab;
+    const int64_t T = static_cast<int64_t>(ids.size());
     const Target target = targets.empty() ? Target{} : targets[0];
+    const bool classifier = info_.classifies_tokens();
+    HATTN_CHECK_INPUT(!classifier || target.position < 0 || target.position == T - 1, "explain: a decoder ",
+                      "classifier reads its classes at the last token (", T - 1, "), not at ", target.position);
     Trace t = blank_token_trace(info_, T, target);
     std::unique_ptr<NoGradGuard> no_grad = options.gradients ? nullptr : std::make_unique<NoGradGuard>();
     const nn::FrozenParameters frozen(*model_);  // input-side gradients only
@@ -72,8 +82,10 @@ class GptNeoxExplainable final : public Explainable {
     o.detach_logits = true;
     o.trace = options.gradients && options.relevance;  // what Transformer-Attribution's relevance pass reads
     const GptNeoxOutput out = model_->forward(Tensor::from_vector(ids, {T}), o);
-    t.logits = out.logits.detach().to(Device::cpu()).reshape({T, V}).contiguous();
-    t.target = choose_target(t.logits.select(0, t.query), target.index, "token");
+    t.logits = out.logits.detach().to(Device::cpu()).select(0, 0);  // (T, V), a classifier's (T, labels)
+    if (classifier) t.logits = t.logits.narrow(0, T - 1, 1);
+    t.logits = t.logits.contiguous();
+    t.target = choose_target(t.logits.select(0, classifier ? 0 : t.query), target.index, classifier ? "class" : "token");
     auto cpu = [](const Tensor& x) { return x.detach().to(Device::cpu()).contiguous(); };
     if (options.gradients) {
       // the one logit, as the head computes it: hidden · W[target]
@@ -109,7 +121,10 @@ std::unique_ptr<Explainable> load_family(const ModelFile& f, const LoadOptions& 
   auto model = load_gpt_neox(f.path());
   if (o.device.is_cuda()) nn::move_parameters(*model, o.device);
   nn::freeze(*model);
-  return std::make_unique<GptNeoxExplainable>(std::move(model));
+  const int64_t labels = model->config().labels;
+  std::vector<std::string> names = labels > 0 ? config_label_names(find_lm_files(f.path()), labels)
+                                              : std::vector<std::string>();
+  return std::make_unique<GptNeoxExplainable>(std::move(model), std::move(names));
 }
 
 std::string inspect(const ModelFile& f, const LoadOptions&) {
@@ -126,7 +141,7 @@ std::string inspect(const ModelFile& f, const LoadOptions&) {
 }  // namespace
 
 std::unique_ptr<Explainable> gpt_neox_explainable(std::shared_ptr<const GptNeox> model) {
-  return std::make_unique<GptNeoxExplainable>(std::move(model));
+  return std::make_unique<GptNeoxExplainable>(std::move(model), std::vector<std::string>());
 }
 
 FamilyEntry gpt_neox_family() {

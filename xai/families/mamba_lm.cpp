@@ -65,7 +65,8 @@ class LmMixer final : public MixerOperator {
 
 class LmExplainable final : public Explainable {
  public:
-  explicit LmExplainable(std::shared_ptr<const MambaLM> model) : model_(std::move(model)) {
+  LmExplainable(std::shared_ptr<const MambaLM> model, std::vector<std::string> class_names)
+      : model_(std::move(model)) {
     HATTN_CHECK(model_ != nullptr, "explainable: no model");
     const LmConfig& c = model_->config();
     const bool m1 = c.family == LmFamily::Mamba1;
@@ -92,6 +93,11 @@ class LmExplainable final : public Explainable {
     f.layout.modality = Modality::Tokens;
     f.layout.feature_dim = 1;
     f.vocab = c.vocab;
+    if (c.labels > 0) {  // a sequence classifier: the classes at the last token
+      f.name = m1 ? "Mamba-1 classifier" : "Mamba-2 classifier";
+      f.num_classes = c.labels;
+      f.class_names = std::move(class_names);
+    }
   }
 
   const FamilyInfo& info() const override { return info_; }
@@ -101,7 +107,8 @@ class LmExplainable final : public Explainable {
     NoGradGuard ng;
     const std::vector<int64_t> ids = checked_ids(inputs);
     const int64_t T = static_cast<int64_t>(ids.size());
-    return model_->forward(Tensor::from_vector(ids, {T})).logits.to(Device::cpu()).reshape({T, info_.vocab});
+    const Tensor all = model_->forward(Tensor::from_vector(ids, {T})).logits.to(Device::cpu()).select(0, 0);  // (T, ·)
+    return info_.classifies_tokens() ? all.narrow(0, T - 1, 1).contiguous() : all;
   }
 
   // The residual stream after layer l: the embeddings plus every mixer output up to l.
@@ -122,6 +129,9 @@ class LmExplainable final : public Explainable {
     const std::vector<int64_t> ids = checked_ids(inputs);
     const int64_t T = static_cast<int64_t>(ids.size());
     const Target target = targets.empty() ? Target{} : targets[0];
+    const bool classifier = info_.classifies_tokens();
+    HATTN_CHECK_INPUT(!classifier || target.position < 0 || target.position == T - 1, "explain: a decoder ",
+                      "classifier reads its classes at the last token (", T - 1, "), not at ", target.position);
     Trace t = blank_token_trace(info_, T, target);
     std::unique_ptr<NoGradGuard> no_grad = options.gradients ? nullptr : std::make_unique<NoGradGuard>();
     const nn::FrozenParameters frozen(*model_);  // input-side gradients only
@@ -135,12 +145,14 @@ class LmExplainable final : public Explainable {
     // Mamba-1's fused scan keeps little: its graph is kept.
     opt.recompute_mixers = options.gradients && c.family == LmFamily::Mamba2;
     LmOutput out = model_->forward(Tensor::from_vector(ids, {T}), opt);
-    t.logits = out.logits.detach().to(Device::cpu()).reshape({T, c.vocab}).contiguous();
+    t.logits = out.logits.detach().to(Device::cpu()).select(0, 0);  // (T, V), a classifier's (T, labels)
+    if (classifier) t.logits = t.logits.narrow(0, T - 1, 1);
+    t.logits = t.logits.contiguous();
     auto cpu = [](const Tensor& x) { return x.detach().to(Device::cpu()).contiguous(); };
-    t.target = choose_target(t.logits.select(0, t.query), target.index, "token");
+    t.target = choose_target(t.logits.select(0, classifier ? 0 : t.query), target.index, classifier ? "class" : "token");
     if (options.gradients) {
-      // the one logit, as the head computes it: hidden · W[target]
-      sum(mul(out.hidden.select(0, 0).select(0, t.query), model_->head_weight().select(0, t.target))).backward();
+      // the one logit, as the head computes it: hidden · W[target] (+ a classifier's bias)
+      model_->head_logit(out.hidden.select(0, 0).select(0, t.query), t.target).backward();
       for (const Tensor& m : out.mixer_outputs) {
         // every mixer output feeds the residual stream, so each has a gradient; zeros keep the shapes if one had none
         t.block_grads.push_back(m.grad().defined() ? cpu(m.grad().select(0, 0)) : Tensor::zeros({T, c.d_model}));
@@ -172,7 +184,7 @@ class LmExplainable final : public Explainable {
     opt.detach_logits = true;
     opt.recompute_mixers = model_->config().family == LmFamily::Mamba2;  // as the gradient pass (the rules go along)
     LmOutput out = model_->forward(Tensor::from_vector(ids, {T}), opt);
-    sum(mul(out.hidden.select(0, 0).select(0, query), model_->head_weight().select(0, target))).backward();
+    model_->head_logit(out.hidden.select(0, 0).select(0, query), target).backward();
     NoGradGuard ng;
     return sum(mul(out.embeddings.detach(), out.embeddings.grad()), {2}).select(0, 0).to(DType::F64).to(Device::cpu())
         .contiguous();
@@ -203,7 +215,10 @@ std::unique_ptr<Explainable> load_lm_family(const ModelFile& f, const LoadOption
   auto model = load_lm(f.path());
   if (o.device.is_cuda()) nn::move_parameters(*model, o.device);
   nn::freeze(*model);  // an inference model: explanations take input gradients only
-  return std::make_unique<LmExplainable>(std::move(model));
+  const int64_t labels = model->config().labels;
+  std::vector<std::string> names = labels > 0 ? config_label_names(find_lm_files(f.path()), labels)
+                                              : std::vector<std::string>();
+  return std::make_unique<LmExplainable>(std::move(model), std::move(names));
 }
 
 std::string inspect_lm(const ModelFile& f, const LoadOptions&) {
@@ -221,7 +236,7 @@ std::string inspect_lm(const ModelFile& f, const LoadOptions&) {
 }  // namespace
 
 std::unique_ptr<Explainable> mamba_lm_explainable(std::shared_ptr<const MambaLM> model) {
-  return std::make_unique<LmExplainable>(std::move(model));
+  return std::make_unique<LmExplainable>(std::move(model), std::vector<std::string>());
 }
 
 FamilyEntry mamba_lm_family() {
