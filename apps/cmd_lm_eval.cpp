@@ -1,26 +1,38 @@
-// hattn lm eval: how faithful each explanation method is on the associative-recall task, where the token that
-// holds the answer is known: per method, how often it ranks that token first among the tokens before the query,
-// and the ROC-AUC of that ranking (xai/token_ranking.h). The prediction explained is the model's own (the
-// argmax at the query); the task accuracy is reported beside. Writes results.json and results.md.
+// hattn lm eval: the faithfulness of the explanation methods on text.
+//   --task recall: the associative-recall task, where the token that holds the answer is known: per method, how
+//     often it ranks that token first among the tokens before the query, and the ROC-AUC of that ranking
+//     (xai/token_ranking.h); the prediction explained is the model's own (the argmax at the query).
+//   --task activation | pruning | accuracy: the paper's token perturbation (AUAC, AU-MSE) and zero-shot accuracy on
+//     IMDb (a classifier) or ARC-Easy (a language model), docs/definitions.md §11 (xai/token_perturbation.h);
+//     shards (--shard i/n) merge with `hattn lm eval merge`; a stopped run continues where it stopped.
+// Writes results.json and results.md (and for the perturbation tests the curves as CSV and SVG).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <iostream>
 #include <map>
 
 #include "apps/common.h"
 #include "models/load_lm.h"
 #include "models/recall_task.h"
+#include "models/text/tokenizer.h"
+#include "models/text_tasks.h"
 #include "tensor/atomic_write.h"
 #include "xai/explain.h"
+#include "xai/text_evaluate.h"
 #include "xai/token_ranking.h"
 
 namespace ha::app {
 
 double recall_accuracy(const MambaLM& model, uint64_t seed, int64_t count, int64_t pairs_min, int64_t pairs_max);
 
-int run_lm_eval(int argc, char** argv) {
+namespace {
+
+int run_lm_eval_recall(int argc, char** argv) {
   Args args("lm eval", "Faithfulness of the explanation methods on the associative-recall task: top-1 hits and "
                        "ROC-AUC of the answer's token.");
-  args.option("task", "recall", "the task (recall)")
+  args.option("task", "recall", "recall (this command's other tasks: hattn lm eval --task activation --help)")
       .option("model", "", "model folder (a recall model: `hattn lm train` writes one)", true)
       .option("count", "500", "held-out samples")
       .option("pairs", "8", "key-value pairs per sample")
@@ -29,7 +41,7 @@ int run_lm_eval(int argc, char** argv) {
       .option("device", "cpu", "where the model runs: cpu | cuda | cuda:N")
       .option("out", "out/lm_eval", "output folder: results.json, results.md");
   if (!args.parse(argc, argv)) return 0;
-  if (args.get("task") != "recall") throw UsageError("--task: only 'recall' is defined");
+
   const int64_t count = args.get_int("count"), pairs = args.get_int("pairs");
   if (count <= 0 || pairs < 2 || pairs > 26) throw UsageError("--count must be > 0 and --pairs in [2, 26]");
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
@@ -89,6 +101,148 @@ int run_lm_eval(int argc, char** argv) {
   write_file_atomically(out + "/results.md", [&](std::ostream& os) { os << md; });
   std::printf("%s", md.c_str());
   return 0;
+}
+
+// --mask-token: a vocabulary entry or an id; by default [UNK] where the vocabulary has it, else <|endoftext|>.
+int64_t mask_token_id(const Args& args, const text::Tokenizer& tk) {
+  if (args.has("mask-token")) {
+    const std::string t = args.get("mask-token");
+    if (const int64_t id = tk.id_of(t); id >= 0) return id;
+    char* end = nullptr;
+    const long long id = std::strtoll(t.c_str(), &end, 10);
+    if (!t.empty() && *end == '\0' && id >= 0 && id < tk.vocab_size()) return id;
+    throw UsageError(str("--mask-token '", t, "' is neither in the vocabulary nor a token id"));
+  }
+  for (const char* t : {"[UNK]", "<|endoftext|>"})
+    if (const int64_t id = tk.id_of(t); id >= 0) return id;
+  throw UsageError("the vocabulary has neither [UNK] nor <|endoftext|>: name the mask token with --mask-token");
+}
+
+int run_lm_eval_merge(int argc, char** argv) {
+  Args args("lm eval merge", "Sum the counts.csv of several shards of a text evaluation and write the reports.");
+  args.option("inputs", "", "comma list of shard output folders", true).option("out", "out/lm_eval", "output folder");
+  if (!args.parse(argc, argv)) return 0;
+  xai::TextEvalCounts total;
+  std::string provenance;
+  for (const std::string& dir : split_list(args.get("inputs"))) {
+    const xai::TextEvalCounts shard = xai::TextEvalCounts::load_csv(dir + "/counts.csv");
+    HATTN_CHECK_INPUT(shard.progress.run.empty() || shard.progress.done == shard.progress.total, "'", dir,
+                      "' is an unfinished shard (", shard.progress.done, " of ", shard.progress.total,
+                      " items): run its command again to finish it, then merge");
+    total.merge(shard);
+  }
+  make_output_dir(args.get("out"));
+  total.save_csv(args.get("out") + "/counts.csv");
+  std::cout << xai::write_text_reports(total, args.get("out"), str("Merged ", total.test, " evaluation"), provenance);
+  return 0;
+}
+
+int run_lm_eval_text(const std::string& task, int argc, char** argv) {
+  Args args("lm eval", "Token perturbation (activation: AUAC, pruning: AU-MSE) and accuracy on IMDb (a text classifier) "
+                       "or zero-shot ARC-Easy (a language model), as docs/definitions.md §11 defines them.");
+  args.option("task", "", "activation | pruning | accuracy", true)
+      .option("model", "", "model folder: a text classifier for IMDb, a language model for ARC-Easy", true)
+      .option("data", "", "the aclImdb folder (test/neg, test/pos), or ARC-Easy's jsonl (e.g. ARC-Easy-Test.jsonl)", true)
+      .option("tokenizer", "", "tokenizer.json or vocab.txt (default: the one beside the model)")
+      .option("methods", "all", "all, or a comma list of the model's methods (raw, rollout, attr, gae, lrp, ...)")
+      .option("limit", "", "the first N items (default: all)")
+      .option("mask-token", "", "what a perturbed token becomes (default: [UNK], else <|endoftext|>)")
+      .option("max-tokens", "512", "IMDb: keep each review's first N tokens, special tokens included")
+      .option("shard", "0/1", "i/n: evaluate items i, i+n, i+2n, ...")
+      .option("max-items", "0", "stop after N items in this run (0: run to the end); the same command continues")
+      .option("device", "cpu", "where the model runs: cpu | cuda | cuda:N")
+      .option("out", "", "output folder (default: out/lm_eval/<task>)");
+  if (!args.parse(argc, argv)) return 0;
+  const std::optional<xai::TokenTest> test =
+      task == "activation" ? std::optional<xai::TokenTest>(xai::TokenTest::Activation)
+      : task == "pruning"  ? std::optional<xai::TokenTest>(xai::TokenTest::Pruning)
+                           : std::nullopt;
+  int64_t shard = 0, shards = 1;
+  if (std::sscanf(args.get("shard").c_str(), "%lld/%lld", reinterpret_cast<long long*>(&shard),
+                  reinterpret_cast<long long*>(&shards)) != 2 || shards < 1 || shard < 0 || shard >= shards)
+    throw UsageError("--shard expects i/n with 0 <= i < n, got '" + args.get("shard") + "'");
+  const int64_t limit = args.has("limit") ? args.get_int("limit") : -1, max_items = args.get_int("max-items");
+  if (args.has("limit") && limit <= 0) throw UsageError("--limit must be positive");
+  if (max_items < 0) throw UsageError("--max-items must be >= 0");
+  const std::unique_ptr<xai::Explainable> model = load_language_model(args);
+  const xai::FamilyInfo& f = model->info();
+  const std::string data = args.get("data");
+  const bool arc = is_arc_data(data);
+  if (arc && f.classifies_tokens())
+    throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": ARC-Easy needs a language model (it scores ",
+                         "each choice's continuation)"));
+  if (!arc && !f.classifies_tokens())
+    throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": IMDb needs a text classifier"));
+  const std::vector<xai::EvalMethod> methods =
+      test ? xai::parse_eval_methods(f, args.get("methods")) : std::vector<xai::EvalMethod>{};
+  // the tokenizer: --tokenizer, else the one beside the model
+  std::string tk_path = args.has("tokenizer") ? args.get("tokenizer") : "";
+  for (const char* name : {"/tokenizer.json", "/vocab.txt"}) {
+    const std::string p = find_lm_files(args.get("model")).folder + name;
+    if (tk_path.empty() && std::filesystem::exists(p)) tk_path = p;
+  }
+  if (tk_path.empty()) throw UsageError("text needs a tokenizer: pass --tokenizer (none was found beside the model)");
+  const std::unique_ptr<text::Tokenizer> tk = text::load_tokenizer(tk_path);
+  const int64_t mask_id = test ? mask_token_id(args, *tk) : -1;  // accuracy perturbs nothing
+  const std::vector<TextItem> items = load_text_items(data, *tk, limit, args.get_int("max-tokens"));
+  const std::string out = args.has("out") ? args.get("out") : "out/lm_eval/" + task;
+  make_output_dir(out);
+  std::string run = str(task, " ", args.get("model"), " methods=", args.get("methods"), " data=", data,
+                        " n=", items.size(), " shard=", shard, "/", shards, " mask=", mask_id,
+                        " max_tokens=", args.get("max-tokens"));
+  std::replace(run.begin(), run.end(), '"', '\'');  // stored quoted
+  xai::TextEvalCounts counts;
+  const std::string saved = out + "/counts.csv";
+  if (std::filesystem::exists(saved)) {
+    xai::TextEvalCounts before = xai::TextEvalCounts::load_csv(saved);
+    if (before.progress.run == run) {
+      counts = before;
+      std::fprintf(stderr, "resuming: %lld of this shard's %lld items are done\n",
+                   static_cast<long long>(counts.progress.done), static_cast<long long>(counts.progress.total));
+    } else {
+      std::fprintf(stderr, "'%s' held the counts of another run; starting over\n", out.c_str());
+    }
+  }
+  counts.test = task;
+  counts.progress.run = run;
+  std::vector<int64_t> mine;
+  for (int64_t i = shard; i < static_cast<int64_t>(items.size()); i += shards) mine.push_back(i);
+  counts.progress.total = static_cast<int64_t>(mine.size());
+  const int64_t resumed = counts.progress.done;
+  const int64_t stop = max_items > 0 ? std::min<int64_t>(mine.size(), resumed + max_items) : mine.size();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t k = resumed; k < stop; ++k) {
+    const int64_t i = mine[k];
+    xai::evaluate_text_item(*model, items[i], methods, test, mask_id, static_cast<uint64_t>(i), counts);
+    counts.progress.done = k + 1;
+    counts.save_csv(saved);  // every item: a stopped run loses at most the item in flight
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const int64_t now = k + 1 - resumed;
+    std::fprintf(stderr, "\rlm eval %s: %lld/%lld items  %.2f s/item  ETA %.0f s   ", task.c_str(),
+                 static_cast<long long>(k + 1), static_cast<long long>(mine.size()), el / now,
+                 el / now * (static_cast<double>(mine.size()) - k - 1));
+  }
+  std::fprintf(stderr, "\n");
+  counts.save_csv(saved);
+  if (counts.progress.done < counts.progress.total)
+    std::fprintf(stderr, "stopped after --max-items: %lld of %lld items done; run the same command to continue\n",
+                 static_cast<long long>(counts.progress.done), static_cast<long long>(counts.progress.total));
+  const std::string title = str(task, " on ", counts.items, " ", arc ? "ARC-Easy questions" : "IMDb reviews", " (",
+                                args.get("model"), ")");
+  std::cout << xai::write_text_reports(counts, out, title, "");
+  return 0;
+}
+
+}  // namespace
+
+int run_lm_eval(int argc, char** argv) {
+  if (argc >= 1 && std::string(argv[0]) == "merge") return run_lm_eval_merge(argc - 1, argv + 1);
+  std::string task = "recall";
+  for (int i = 0; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == "--task") task = argv[i + 1];
+  if (task == "recall") return run_lm_eval_recall(argc, argv);
+  if (task == "activation" || task == "pruning" || task == "accuracy") return run_lm_eval_text(task, argc, argv);
+  throw UsageError("--task: recall, activation, pruning or accuracy, not '" + task + "'");
 }
 
 }  // namespace ha::app

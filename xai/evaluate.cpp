@@ -9,6 +9,7 @@
 #include "models/preprocess.h"
 #include "ops/ops.h"
 #include "tensor/atomic_write.h"
+#include "xai/line_chart.h"
 
 namespace ha::xai {
 
@@ -335,37 +336,16 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 std::string curves_svg(const std::map<std::string, PerturbationCounts>& table, const std::string& title) {
-  const int W = 640, H = 420, left = 60, right = 200, top = 40, bottom = 50;
-  const int pw = W - left - right, ph = H - top - bottom;
-  static const char* colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-  std::ostringstream s;
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-    << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  s << "<text x=\"" << left << "\" y=\"22\" font-size=\"15\">" << title << "</text>\n";
-  for (int i = 0; i <= 10; ++i) {  // grid and ticks
-    const double x = left + pw * i / 10.0, y = top + ph - ph * i / 10.0;
-    s << "<line x1=\"" << x << "\" y1=\"" << top << "\" x2=\"" << x << "\" y2=\"" << top + ph << "\" stroke=\"#eee\"/>\n";
-    s << "<line x1=\"" << left << "\" y1=\"" << y << "\" x2=\"" << left + pw << "\" y2=\"" << y << "\" stroke=\"#eee\"/>\n";
-    if (i < 10) s << "<text x=\"" << x - 8 << "\" y=\"" << top + ph + 16 << "\">" << i * 10 << "</text>\n";
-    s << "<text x=\"" << left - 34 << "\" y=\"" << y + 4 << "\">" << i * 10 << "</text>\n";
-  }
-  s << "<text x=\"" << left + pw / 2 - 60 << "\" y=\"" << H - 12 << "\">pixels removed (%)</text>\n";
-  s << "<text x=\"14\" y=\"" << top + ph / 2 << "\" transform=\"rotate(-90 14 " << top + ph / 2 << ")\">accuracy (%)</text>\n";
-  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << pw << "\" height=\"" << ph
-    << "\" fill=\"none\" stroke=\"#333\"/>\n";
-  int k = 0;
+  LineChart chart;
+  chart.title = title;
+  chart.x_label = "pixels removed (%)";
+  chart.y_label = "accuracy (%)";
+  chart.tenths = true;  // steps 0..9 of 10
   for (const auto& [name, c] : table) {
     const std::vector<double> acc = c.accuracy();
-    s << "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"" << colours[k % 10] << "\" points=\"";
-    for (int i = 0; i < kPerturbationSteps; ++i)
-      s << left + pw * i / 10.0 << "," << top + ph - ph * acc[i] << " ";
-    s << "\"/>\n<text x=\"" << left + pw + 10 << "\" y=\"" << top + 14 + 18 * k << "\" fill=\"" << colours[k % 10] << "\">"
-      << name << " (" << fmt(perturbation_auc(acc), 1) << ")</text>\n";
-    ++k;
+    chart.series.push_back({name, fmt(perturbation_auc(acc), 1), acc});
   }
-  s << "</svg>\n";
-  return s.str();
+  return line_chart_svg(chart);
 }
 
 }  // namespace

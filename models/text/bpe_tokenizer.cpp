@@ -204,22 +204,21 @@ std::vector<int64_t> BpeTokenizer::encode_pieces(const std::string& text) const 
   return ids;
 }
 
+// A token with a character outside GPT-2's table (an added token such as a whitespace run) stands for its own UTF-8.
+std::string BpeTokenizer::token_bytes(int64_t id) const {
+  const std::string& tok = token(id);
+  std::string mapped;
+  for (char32_t c : utf8_decode(tok, "token")) {
+    const int b = byte_of_char(c);
+    if (b < 0) return tok;
+    mapped += static_cast<char>(b);
+  }
+  return mapped;
+}
+
 std::string BpeTokenizer::decode(const std::vector<int64_t>& ids) const {
   std::string bytes;
-  for (int64_t id : ids) {
-    const std::string& tok = token(id);
-    std::string mapped;
-    bool all_mapped = true;
-    for (char32_t c : utf8_decode(tok, "token")) {
-      const int b = byte_of_char(c);
-      if (b < 0) {
-        all_mapped = false;
-        break;
-      }
-      mapped += static_cast<char>(b);
-    }
-    bytes += all_mapped ? mapped : tok;
-  }
+  for (int64_t id : ids) bytes += token_bytes(id);
   return utf8_sanitize(bytes);
 }
 

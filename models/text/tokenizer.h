@@ -23,6 +23,9 @@ class Tokenizer {
   virtual int64_t vocab_size() const = 0;
   virtual int64_t id_of(const std::string& token) const = 0;  // -1 when absent
   virtual bool is_special(int64_t id) const = 0;              // an added token marked special
+  // The bytes a token stands for in the normalised text (byte-level BPE: its bytes, a character's fragment
+  // included; WordPiece: the piece without its continuation prefix): what token offsets are counted in.
+  virtual std::string token_bytes(int64_t id) const = 0;
 };
 
 // tokenizer.json (model type BPE with a ByteLevel pre-tokeniser, or WordPiece) or vocab.txt.

@@ -192,6 +192,11 @@ const std::string& WordPieceTokenizer::token(int64_t id) const {
   return id_to_token_[id];
 }
 
+std::string WordPieceTokenizer::token_bytes(int64_t id) const {
+  const std::string& t = token(id);
+  return t.compare(0, prefix_.size(), prefix_) == 0 && !added_.find(id) ? t.substr(prefix_.size()) : t;
+}
+
 void WordPieceTokenizer::encode_word(const std::u32string& word, std::vector<int64_t>& out) const {
   if (word.size() > max_word_chars_) {
     out.push_back(unk_id_);

@@ -34,6 +34,7 @@ class WordPieceTokenizer : public Tokenizer {
   int64_t vocab_size() const override { return static_cast<int64_t>(id_to_token_.size()); }
   int64_t id_of(const std::string& token) const override;
   bool is_special(int64_t id) const override;
+  std::string token_bytes(int64_t id) const override;
 
  private:
   void finish();  // checks the names against the vocabulary, builds id -> token

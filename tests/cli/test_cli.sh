@@ -406,6 +406,32 @@ cmp -s "$tmp/lt/model.safetensors" "$tmp/lt2/model.safetensors" || { echo "FAIL 
 check "lm generate with the folder's tokenizer" 0 "$hattn" lm generate --model "$tmp/lt" --text "a3k7q1|k" --max-new-tokens 2
 check "lm eval recall" 0 "$hattn" lm eval --model "$tmp/lt" --count 5 --pairs 4 --out "$tmp/le"
 expect_in "lm eval results" "$tmp/le/results.json" '"attr": {"top1": '
+# the text protocols: IMDb with a classifier, ARC-Easy with a language model; shards merge to the whole run, and a
+# run stopped by --max-items continues to the same counts
+imdb=$data/text_tasks/aclImdb
+arc=$data/text_tasks/arc_easy.jsonl
+check "lm eval activation (IMDb, BERT)" 0 "$hattn" lm eval --task activation --model "$bert" --data "$imdb" --methods attr,rollout,random --out "$tmp/lea"
+expect_in "lm eval activation AUAC" "$tmp/lea/results.json" '"attr": {"auac": '
+expect_in "lm eval activation accuracy" "$tmp/lea/results.json" '"accuracy": {"accuracy": '
+[[ -s "$tmp/lea/curves.svg" && -s "$tmp/lea/curves.csv" ]] || { echo "FAIL lm eval activation wrote no curves"; failures=$((failures + 1)); }
+for i in 0 1; do
+  check "lm eval shard $i/2" 0 "$hattn" lm eval --task activation --model "$bert" --data "$imdb" --methods attr,rollout,random --shard $i/2 --out "$tmp/lea_s$i"
+done
+check "lm eval merge" 0 "$hattn" lm eval merge --inputs "$tmp/lea_s0,$tmp/lea_s1" --out "$tmp/lea_m"
+cmp -s "$tmp/lea/results.json" "$tmp/lea_m/results.json" || { echo "FAIL merged shards differ from the whole run"; diff "$tmp/lea/results.json" "$tmp/lea_m/results.json"; failures=$((failures + 1)); }
+check "lm eval stopped" 0 "$hattn" lm eval --task activation --model "$bert" --data "$imdb" --methods attr,rollout,random --max-items 2 --out "$tmp/lea_r"
+check "lm eval resumed" 0 "$hattn" lm eval --task activation --model "$bert" --data "$imdb" --methods attr,rollout,random --out "$tmp/lea_r"
+expect_in "lm eval resumed says so" "$tmp/err" "resuming: 2 of"
+cmp -s "$tmp/lea/counts.csv" "$tmp/lea_r/counts.csv" || { echo "FAIL a resumed run's counts differ"; failures=$((failures + 1)); }
+check "lm eval merge of an unfinished shard" 2 "$hattn" lm eval merge --inputs "$tmp/lea_s0,$tmp/nowhere" --out "$tmp/x"
+check "lm eval pruning (ARC, Mamba)" 0 "$hattn" lm eval --task pruning --model "$recall" --data "$arc" --methods attr,lrp --mask-token 0 --out "$tmp/lep"
+expect_in "lm eval pruning AU-MSE" "$tmp/lep/results.json" '"lrp": {"au_mse": '
+check "lm eval accuracy (ARC)" 0 "$hattn" lm eval --task accuracy --model "$recall" --data "$arc" --out "$tmp/lec"
+expect_in "lm eval accuracy items" "$tmp/lec/results.json" '"items": 3}'
+check "lm eval ARC with a classifier" 2 "$hattn" lm eval --task accuracy --model "$bert" --data "$arc"
+check "lm eval IMDb with a language model" 2 "$hattn" lm eval --task accuracy --model "$recall" --data "$imdb"
+check "lm eval ARC without a mask token" 2 "$hattn" lm eval --task activation --model "$recall" --data "$arc"
+check "lm eval unknown task" 2 "$hattn" lm eval --task nonsense --model "$bert" --data "$imdb"
 check "lm train bad arch" 2 "$hattn" lm train --arch rnn --out "$tmp/lt3"
 check "lm explain query outside" 2 "$hattn" lm explain --model "$lm/mamba2_hf" --ids 1,2,3 --query 3
 

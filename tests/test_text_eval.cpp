@@ -1,0 +1,188 @@
+// The text protocols (docs/definitions.md §11): the data sets' items (IMDb's order and specials, ARC-Easy's prompt,
+// choices and stem positions), the token-perturbation arithmetic against a hand computation, and one item scored
+// end to end against a second, naive computation from the model's logits.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "models/text/tokenizer.h"
+#include "models/text_tasks.h"
+#include "tests/test_util.h"
+#include "xai/registry.h"
+#include "xai/text_evaluate.h"
+
+namespace ha::test {
+namespace {
+
+const std::string kData = std::string(HATTN_TEST_DATA) + "/";
+const std::string kTasks = kData + "text_tasks/";
+
+TEST(TextTasks, ImdbItemsAlternateInByteOrderWithinTheSpecials) {
+  const auto tk = text::load_tokenizer(kData + "bert_ref/tiny/vocab.txt");
+  const std::vector<TextItem> items = load_text_items(kTasks + "aclImdb", *tk, -1, 512);
+  std::vector<std::string> names;
+  for (const TextItem& it : items) names.push_back(it.name);
+  // byte order: "10_3" sorts before "1_1"; neg, pos, neg, pos, then the rest of neg; notes.md is no review
+  EXPECT_EQ(names, (std::vector<std::string>{"neg/0_2.txt", "pos/0_9.txt", "neg/10_3.txt", "pos/1_10.txt", "neg/1_1.txt"}));
+  EXPECT_EQ(items[1].correct, 1);
+  EXPECT_EQ(items[1].target, 1);
+  EXPECT_EQ(items[0].correct, 0);
+  for (const TextItem& it : items) {
+    EXPECT_EQ(tk->token(it.ids.front()), "[CLS]");
+    EXPECT_EQ(tk->token(it.ids.back()), "[SEP]");
+    std::vector<int64_t> inner(it.ids.size() - 2);
+    std::iota(inner.begin(), inner.end(), 1);
+    EXPECT_EQ(it.perturbable, inner) << it.name;  // every token but the specials
+  }
+  const std::vector<TextItem> cut = load_text_items(kTasks + "aclImdb", *tk, 2, 5);
+  ASSERT_EQ(cut.size(), 2u);
+  EXPECT_EQ(cut[0].ids.size(), 5u);  // [CLS] + 3 + [SEP]
+  EXPECT_EQ(tk->token(cut[0].ids.back()), "[SEP]");
+  EXPECT_NE(error_of([&] { load_text_items(kTasks + "missing", *tk, -1, 512); }).find("no such file or folder"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { load_text_items(kTasks, *tk, -1, 512); }).find("test/neg"), std::string::npos);
+}
+
+TEST(TextTasks, ArcPromptChoicesAndStemPositions) {
+  const auto tk = text::load_tokenizer(kData + "../../models/weights/recall_mamba1/tokenizer.json");
+  const std::vector<TextItem> items = load_text_items(kTasks + "arc_easy.jsonl", *tk, -1, 512);
+  ASSERT_EQ(items.size(), 3u);  // the blank line is skipped
+  EXPECT_EQ(items[1].name, "Q2");
+  EXPECT_EQ(items[1].correct, 1);  // answerKey "2" is the second choice
+  EXPECT_EQ(items[1].continuations.size(), 4u);
+  EXPECT_EQ(tk->decode(items[1].continuations[1]), " ice");
+  EXPECT_EQ(items[1].target, items[1].continuations[1][0]);
+  for (const TextItem& it : items) {
+    const std::string prompt = tk->decode(it.ids);
+    ASSERT_EQ(prompt.rfind("Question: ", 0), 0u);
+    // the perturbable tokens are exactly those starting (leading spaces trimmed) inside the stem
+    std::vector<int64_t> want;
+    size_t at = 0;
+    for (size_t i = 0; i < it.ids.size(); ++i) {
+      const std::string b = tk->token_bytes(it.ids[i]);
+      const size_t start = at + std::min(b.find_first_not_of(' '), b.size());
+      if (start >= 10 && start < prompt.size() - 8) want.push_back(static_cast<int64_t>(i));
+      at += b.size();
+    }
+    EXPECT_EQ(it.perturbable, want) << it.name;
+    std::vector<int64_t> stem;
+    for (int64_t p : it.perturbable) stem.push_back(it.ids[p]);
+    auto trimmed = [](const std::string& s) { return s.substr(std::min(s.find_first_not_of(' '), s.size())); };
+    EXPECT_EQ(trimmed(tk->decode(stem)), trimmed(prompt.substr(10, prompt.size() - 18))) << it.name;
+  }
+}
+
+TEST(TokenPerturbation, OrderStepsAndAreasByHand) {
+  // relevance over 6 tokens, P = {1, 2, 3, 4} with a tie between 2 and 4
+  const std::vector<float> r = {9, 0.5f, 2, -3, 2, 7};
+  const std::vector<int64_t> P = {4, 1, 3, 2};
+  EXPECT_EQ(xai::token_order(r, P, xai::TokenTest::Activation), (std::vector<int64_t>{2, 4, 1, 3}));
+  EXPECT_EQ(xai::token_order(r, P, xai::TokenTest::Pruning), (std::vector<int64_t>{1, 2, 4, 3}));
+  const std::vector<int64_t> ids = {10, 11, 12, 13, 14, 15};
+  const auto act = xai::perturbed_inputs(ids, P, r, xai::TokenTest::Activation, 0);
+  ASSERT_EQ(act.size(), 11u);
+  EXPECT_EQ(act[0], (std::vector<int64_t>{10, 0, 0, 0, 0, 15}));
+  EXPECT_EQ(act[3], (std::vector<int64_t>{10, 0, 12, 0, 0, 15}));   // n_3 = floor(12/10) = 1
+  EXPECT_EQ(act[5], (std::vector<int64_t>{10, 0, 12, 0, 14, 15}));  // n_5 = 2
+  EXPECT_EQ(act[10], ids);
+  const auto pr = xai::perturbed_inputs(ids, P, r, xai::TokenTest::Pruning, 0);
+  EXPECT_EQ(pr[0], ids);
+  EXPECT_EQ(pr[8], (std::vector<int64_t>{10, 0, 0, 13, 0, 15}));  // n_8 = 3: positions 1, 2, 4
+  EXPECT_EQ(pr[10], (std::vector<int64_t>{10, 0, 0, 0, 0, 15}));
+  // v_k and the trapezoid
+  std::vector<std::vector<double>> y(11, {0.0, std::log(3.0)});  // softmax [1/4, 3/4]
+  const std::vector<double> clean = {1.0, 1.0};
+  const std::vector<double> p = xai::step_values(xai::TokenTest::Activation, y, clean, 1);
+  EXPECT_NEAR(p[4], 0.75, 1e-15);
+  EXPECT_NEAR(xai::token_area(p), 0.75, 1e-15);
+  const std::vector<double> m = xai::step_values(xai::TokenTest::Pruning, y, clean, 1);
+  EXPECT_NEAR(m[0], (1.0 + std::pow(1.0 - std::log(3.0), 2)) / 2, 1e-15);
+  std::vector<double> ramp(11);
+  for (int k = 0; k <= 10; ++k) ramp[k] = k / 10.0;
+  EXPECT_NEAR(xai::token_area(ramp), 0.5, 1e-15);
+}
+
+// One IMDb item through BERT, and one ARC question through a Mamba LM, against the definitions computed here from
+// the model's logits alone.
+TEST(TokenPerturbation, AnItemEndToEndEqualsANaiveComputation) {
+  struct Case {
+    std::string model, tokenizer, data;
+    xai::TokenTest test;
+  };
+  const std::vector<Case> cases = {
+      {kData + "bert_ref/tiny", kData + "bert_ref/tiny/vocab.txt", kTasks + "aclImdb", xai::TokenTest::Activation},
+      {kData + "../../models/weights/recall_mamba1", kData + "../../models/weights/recall_mamba1/tokenizer.json",
+       kTasks + "arc_easy.jsonl", xai::TokenTest::Pruning}};
+  for (const Case& c : cases) {
+    const auto model = xai::load(c.model);
+    const xai::FamilyInfo& f = model->info();
+    const auto tk = text::load_tokenizer(c.tokenizer);
+    const TextItem item = load_text_items(c.data, *tk, 1, 512)[0];
+    const std::vector<xai::EvalMethod> methods = xai::parse_eval_methods(f, "rollout,saliency");
+    xai::TextEvalCounts counts;
+    xai::evaluate_text_item(*model, item, methods, c.test, 0, 7, counts);
+    // naive: the scores from logits, the order by sorting (value, position) pairs, the trapezoid by hand
+    auto scores = [&](const std::vector<int64_t>& x) {
+      std::vector<double> y;
+      if (f.classifies_tokens()) {
+        for (float v : model->logits(Tensor::from_vector(x, {1, static_cast<int64_t>(x.size())})).to_vector<float>())
+          y.push_back(v);
+        return y;
+      }
+      for (const auto& cont : item.continuations) {
+        std::vector<int64_t> s = x;
+        s.insert(s.end(), cont.begin(), cont.end());
+        const Tensor lg = model->logits(Tensor::from_vector(s, {1, static_cast<int64_t>(s.size())}));
+        double lp = 0;
+        for (size_t j = 0; j < cont.size(); ++j) {
+          const std::vector<float> row = lg.select(0, static_cast<int64_t>(x.size() + j) - 1).to_vector<float>();
+          double z = 0;
+          for (float v : row) z += std::exp(double(v));
+          lp += double(row[cont[j]]) - std::log(z);
+        }
+        y.push_back(lp);
+      }
+      return y;
+    };
+    const std::vector<double> clean = scores(item.ids);
+    const int64_t T = static_cast<int64_t>(item.ids.size());
+    const xai::Target target{item.target, f.classifies_tokens() ? -1 : T - 1};
+    const xai::Trace t = std::move(model->trace(Tensor::from_vector(item.ids, {1, T}), {target})[0]);
+    for (const xai::EvalMethod& m : methods) {
+      const std::vector<float> r = xai::explain(t, f, m.method).to_vector<float>();
+      std::vector<std::pair<double, int64_t>> keyed;
+      for (int64_t p : item.perturbable)
+        keyed.push_back({c.test == xai::TokenTest::Activation ? -double(r[p]) : std::abs(double(r[p])), p});
+      std::sort(keyed.begin(), keyed.end());
+      const int64_t n = static_cast<int64_t>(keyed.size());
+      double area = 0, prev = 0;
+      for (int k = 0; k <= 10; ++k) {
+        std::vector<int64_t> x = item.ids;
+        const int64_t nk = k * n / 10;
+        for (int64_t i = 0; i < n; ++i) {
+          const bool restored = i < nk;
+          if (c.test == xai::TokenTest::Activation ? !restored : restored) x[keyed[i].second] = 0;
+        }
+        const std::vector<double> y = scores(x);
+        double v = 0;
+        if (c.test == xai::TokenTest::Activation) {
+          double z = 0;
+          for (double s : y) z += std::exp(s);
+          v = std::exp(y[item.correct]) / z;
+        } else {
+          for (size_t j = 0; j < y.size(); ++j) v += (clean[j] - y[j]) * (clean[j] - y[j]) / double(y.size());
+        }
+        if (k > 0) area += (prev + v) / 2 / 10;
+        prev = v;
+      }
+      const double got = counts.curves.at(m.label).mean_area();
+      EXPECT_NEAR(got, area, 1e-9 * std::max(1.0, std::abs(area))) << c.model << " " << m.label;
+    }
+    EXPECT_EQ(counts.items, 1);
+  }
+}
+
+}  // namespace
+}  // namespace ha::test
