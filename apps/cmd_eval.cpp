@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "apps/common.h"
+#include "apps/provenance.h"
 #include "models/cluttered.h"
 #include "models/eval_data.h"
 #include "models/preprocess.h"
@@ -39,7 +40,8 @@ int run_eval(int argc, char** argv) {
     }
     make_output_dir(args.get("out"));
     total.save_csv(args.get("out") + "/counts.csv");
-    std::cout << xai::write_reports(total, args.get("out"), "Merged evaluation");
+    std::cout << xai::write_reports(total, args.get("out"), "Merged evaluation",
+                                    merged_provenance(split_list(args.get("inputs"))));
     return 0;
   }
   if (kind != "perturbation" && kind != "segmentation" && kind != "accuracy")
@@ -143,7 +145,8 @@ int run_eval(int argc, char** argv) {
   if (done < mine)
     std::fprintf(stderr, "stopped after --max-images: %lld of %lld images done; run the same command to continue\n",
                  static_cast<long long>(done), static_cast<long long>(mine));
-  std::cout << xai::write_reports(counts, out, str(kind, " on ", done, " images (", args.get("checkpoint"), ")"));
+  std::cout << xai::write_reports(counts, out, str(kind, " on ", done, " images (", args.get("checkpoint"), ")"),
+                                  record_provenance(out, args.get("checkpoint")));
   return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "apps/common.h"
+#include "apps/provenance.h"
 #include "models/load_lm.h"
 #include "models/recall_task.h"
 #include "models/text/tokenizer.h"
@@ -96,7 +97,7 @@ int run_lm_eval_recall(int argc, char** argv) {
     std::snprintf(row, sizeof row, "| %s | %.3f | %.3f |\n", xai::method_name(m), top1, auc);
     md += row;
   }
-  json += "}\n";
+  json += ",\n \"provenance\": " + record_provenance(out, args.get("model")) + "}\n";
   write_file_atomically(out + "/results.json", [&](std::ostream& os) { os << json; });
   write_file_atomically(out + "/results.md", [&](std::ostream& os) { os << md; });
   std::printf("%s", md.c_str());
@@ -123,7 +124,6 @@ int run_lm_eval_merge(int argc, char** argv) {
   args.option("inputs", "", "comma list of shard output folders", true).option("out", "out/lm_eval", "output folder");
   if (!args.parse(argc, argv)) return 0;
   xai::TextEvalCounts total;
-  std::string provenance;
   for (const std::string& dir : split_list(args.get("inputs"))) {
     const xai::TextEvalCounts shard = xai::TextEvalCounts::load_csv(dir + "/counts.csv");
     HATTN_CHECK_INPUT(shard.progress.run.empty() || shard.progress.done == shard.progress.total, "'", dir,
@@ -133,7 +133,8 @@ int run_lm_eval_merge(int argc, char** argv) {
   }
   make_output_dir(args.get("out"));
   total.save_csv(args.get("out") + "/counts.csv");
-  std::cout << xai::write_text_reports(total, args.get("out"), str("Merged ", total.test, " evaluation"), provenance);
+  std::cout << xai::write_text_reports(total, args.get("out"), str("Merged ", total.test, " evaluation"),
+                                       merged_provenance(split_list(args.get("inputs"))));
   return 0;
 }
 
@@ -229,7 +230,7 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
                  static_cast<long long>(counts.progress.done), static_cast<long long>(counts.progress.total));
   const std::string title = str(task, " on ", counts.items, " ", arc ? "ARC-Easy questions" : "IMDb reviews", " (",
                                 args.get("model"), ")");
-  std::cout << xai::write_text_reports(counts, out, title, "");
+  std::cout << xai::write_text_reports(counts, out, title, record_provenance(out, args.get("model")));
   return 0;
 }
 

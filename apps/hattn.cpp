@@ -5,6 +5,7 @@
 
 #include "apps/common.h"
 #include "apps/exit_status.h"
+#include "apps/provenance.h"
 #include "tensor/version.h"
 
 namespace {
@@ -39,6 +40,7 @@ void usage(std::ostream& os) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ha::app::set_command_line(argc, argv);  // results.json's provenance
   if (argc >= 2 && !std::strcmp(argv[1], "--version")) {
     std::cout << "hattn " << ha::version() << "\n";
     return 0;

@@ -10,7 +10,9 @@ name_a=$1 a=$2 name_b=$3 b=$4
 shift 4
 awk -v name_a="$name_a" -v name_b="$name_b" -v metrics="$*" '
   # results.json holds one method per line: "token": {"metric": value, ...}
-  FNR == 1 { side = (FILENAME == ARGV[1]) ? "a" : "b" }
+  FNR == 1 { side = (FILENAME == ARGV[1]) ? "a" : "b"; in_provenance = 0 }
+  /^ *"provenance": / { in_provenance = 1 }  # the run record closes the file: no method after it
+  in_provenance { next }
   match($0, /"[^"]+": \{/) {
     token = substr($0, RSTART + 1, RLENGTH - 5)
     sub(/:official$/, "", token)  # the released code variant is the paper row; ViT tokens have no variant

@@ -4,4 +4,6 @@
 
 namespace ha {
 const char* version();
+// The git commit the library was built from ("<sha>+local changes" when the tree differed; "unknown" outside git).
+const char* build_commit();
 }  // namespace ha

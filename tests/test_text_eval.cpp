@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <numeric>
 
+#include "models/io/sha256.h"
 #include "models/text/tokenizer.h"
 #include "models/text_tasks.h"
 #include "tests/test_util.h"
@@ -182,6 +184,26 @@ TEST(TokenPerturbation, AnItemEndToEndEqualsANaiveComputation) {
     }
     EXPECT_EQ(counts.items, 1);
   }
+}
+
+// FIPS 180-4's examples, a message crossing the block boundary at every offset against a one-shot digest, and a file.
+TEST(Sha256, KnownDigests) {
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  const std::string msg(200, 'x');
+  for (size_t cut = 0; cut <= msg.size(); cut += 7) {
+    Sha256 s;
+    s.update(msg.data(), cut);
+    s.update(msg.data() + cut, msg.size() - cut);
+    EXPECT_EQ(s.hex(), sha256_hex(msg)) << cut;
+  }
+  const std::string path = ::testing::TempDir() + "/sha_probe.bin";
+  std::ofstream(path, std::ios::binary) << "abc";
+  EXPECT_EQ(sha256_file(path), sha256_hex("abc"));
+  EXPECT_NE(error_of([] { sha256_file("/nonexistent/file"); }).find("/nonexistent/file"), std::string::npos);
 }
 
 }  // namespace

@@ -363,7 +363,7 @@ std::string json_number(double v) {
   return buf;
 }
 
-std::string results_json(const EvalCounts& c) {
+std::string results_json(const EvalCounts& c, const std::string& provenance) {
   std::map<std::string, std::string> json;  // key -> the object's members
   json["accuracy"] = "\"accuracy\": " + json_number(c.labelled ? double(c.correct) / c.labelled : 0) +
                      ", \"images\": " + std::to_string(c.labelled);
@@ -381,10 +381,12 @@ std::string results_json(const EvalCounts& c) {
   }
   std::string js = "{";
   for (const auto& [key, members] : json) js += (js.size() > 1 ? ",\n " : "") + std::string("\"") + key + "\": {" + members + "}";
+  if (!provenance.empty()) js += ",\n \"provenance\": " + provenance;
   return js + "}\n";
 }
 
-std::string write_reports(const EvalCounts& c, const std::string& dir, const std::string& title) {
+std::string write_reports(const EvalCounts& c, const std::string& dir, const std::string& title,
+                          const std::string& provenance) {
   std::string md = "## " + title + "\n\n";
   md += c.labelled ? "Clean accuracy: " + fmt(100.0 * c.correct / c.labelled, 1) + "% on " + std::to_string(c.labelled) +
                          " labelled images.\n\n"
@@ -416,7 +418,7 @@ std::string write_reports(const EvalCounts& c, const std::string& dir, const std
     write_text(dir + "/segmentation.csv", csv);
   }
   write_text(dir + "/results.md", md);
-  write_text(dir + "/results.json", results_json(c));
+  write_text(dir + "/results.json", results_json(c, provenance));
   return md;
 }
 

@@ -75,13 +75,15 @@ void run_protocol(const Explainable& model, const EvalData& data, Protocol proto
 int64_t shard_size(int64_t available, int64_t shard, int64_t shards);
 
 // results.json's text (see write_reports).
-std::string results_json(const EvalCounts& counts);
+std::string results_json(const EvalCounts& counts, const std::string& provenance = "");
 
 // Writes DIR/{perturbation,segmentation}.{md,csv} and DIR/perturbation_{positive,negative}.svg; returns the
 // Markdown of both tables.
 // Also DIR/results.json: {"accuracy": {"accuracy", "images"}, "<method>[:<variant>]": {…}} with the
 // perturbation AUCs ("positive_auc", "negative_auc", "images") and/or the segmentation metrics
 // ("pixel_accuracy", "miou", "map", "mf1", "images") as fractions.
-std::string write_reports(const EvalCounts& counts, const std::string& dir, const std::string& title);
+// `provenance` (a JSON object's text, or empty) becomes results.json's "provenance".
+std::string write_reports(const EvalCounts& counts, const std::string& dir, const std::string& title,
+                          const std::string& provenance = "");
 
 }  // namespace ha::xai

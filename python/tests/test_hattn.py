@@ -153,7 +153,9 @@ def test_evaluation_equals_the_cli(tmp_path):
     seen = []
     got = model.evaluate("perturbation", limit=3, batch=2, methods="attr:exact,saliency",
                          progress=lambda done, total: seen.append((done, total)))
-    assert got == json.load(open(tmp_path / "results.json"))
+    written = json.load(open(tmp_path / "results.json"))
+    assert written.pop("provenance")["command"].endswith("--out " + str(tmp_path))  # the CLI records its run
+    assert got == written
     assert seen == [(2, 3), (3, 3)]
     with pytest.raises(hattn.Cancelled, match="1 of 4"):
         model.evaluate("accuracy", limit=4, progress=lambda done, total: False)

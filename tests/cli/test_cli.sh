@@ -22,6 +22,9 @@ check() {  # check NAME EXPECTED_STATUS COMMAND...
     echo "ok   $name (exit $got)"
   fi
 }
+same_results() {  # same_results A.json B.json: equal but for the provenance record (the commands differ)
+  cmp -s <(sed '/"provenance"/,$d' "$1") <(sed '/"provenance"/,$d' "$2")
+}
 expect_in() {  # expect_in NAME FILE TEXT
   if ! grep -qF -- "$3" "$2"; then echo "FAIL $1: '$3' not in output:"; cat "$2"; failures=$((failures + 1)); fi
 }
@@ -156,7 +159,7 @@ if [[ -d $fm ]]; then
   check "eval Kaggle layout" 0 "$hattn" eval accuracy --checkpoint "$small" --images "$tmp/kg" --labels "$tmp/kaggle.csv" \
     --synsets "$tmp/synsets.txt" --out "$tmp/acc_kg"
   for d in acc_if acc_kg; do
-    cmp -s "$tmp/acc/results.json" "$tmp/$d/results.json" || { echo "FAIL $d differs from the flat layout"; failures=$((failures + 1)); }
+    same_results "$tmp/acc/results.json" "$tmp/$d/results.json" || { echo "FAIL $d differs from the flat layout"; failures=$((failures + 1)); }
   done
   check "eval Kaggle without synsets" 2 "$hattn" eval accuracy --checkpoint "$small" --images "$tmp/kg" --labels "$tmp/kaggle.csv"
   check "eval bad shard" 2 "$hattn" eval perturbation --checkpoint "$small" --shard 2/2
@@ -224,7 +227,7 @@ check "eval segmentation --mat" 0 "$hattn" eval segmentation --checkpoint "$ckpt
   --methods attr,unified,random --out "$tmp/segmat"
 check "eval segmentation pngs" 0 "$hattn" eval segmentation --checkpoint "$ckpt" --images "$data/gtsegs" \
   --methods attr,unified,random --out "$tmp/segpng"
-cmp -s "$tmp/segmat/results.json" "$tmp/segpng/results.json" || { echo "FAIL .mat and PNG segmentation differ"; failures=$((failures + 1)); }
+same_results "$tmp/segmat/results.json" "$tmp/segpng/results.json" || { echo "FAIL .mat and PNG segmentation differ"; failures=$((failures + 1)); }
 expect_in "results.json" "$tmp/segmat/results.json" '"attr:official": {"pixel_accuracy": '
 check "eval perturbation --mat" 2 "$hattn" eval perturbation --checkpoint "$ckpt" --mat "$data/gtsegs/small.mat"
 check "eval segmentation not a .mat" 2 "$hattn" eval segmentation --checkpoint "$ckpt" --mat "$img"
@@ -418,11 +421,14 @@ for i in 0 1; do
   check "lm eval shard $i/2" 0 "$hattn" lm eval --task activation --model "$bert" --data "$imdb" --methods attr,rollout,random --shard $i/2 --out "$tmp/lea_s$i"
 done
 check "lm eval merge" 0 "$hattn" lm eval merge --inputs "$tmp/lea_s0,$tmp/lea_s1" --out "$tmp/lea_m"
-cmp -s "$tmp/lea/results.json" "$tmp/lea_m/results.json" || { echo "FAIL merged shards differ from the whole run"; diff "$tmp/lea/results.json" "$tmp/lea_m/results.json"; failures=$((failures + 1)); }
+same_results "$tmp/lea/results.json" "$tmp/lea_m/results.json" || { echo "FAIL merged shards differ from the whole run"; diff "$tmp/lea/results.json" "$tmp/lea_m/results.json"; failures=$((failures + 1)); }
 check "lm eval stopped" 0 "$hattn" lm eval --task activation --model "$bert" --data "$imdb" --methods attr,rollout,random --max-items 2 --out "$tmp/lea_r"
 check "lm eval resumed" 0 "$hattn" lm eval --task activation --model "$bert" --data "$imdb" --methods attr,rollout,random --out "$tmp/lea_r"
 expect_in "lm eval resumed says so" "$tmp/err" "resuming: 2 of"
 cmp -s "$tmp/lea/counts.csv" "$tmp/lea_r/counts.csv" || { echo "FAIL a resumed run's counts differ"; failures=$((failures + 1)); }
+expect_in "lm eval provenance" "$tmp/lea/results.json" '"provenance": {"hattn": '
+expect_in "lm eval provenance hashes the weights" "$tmp/lea/results.json" "\"model.safetensors\": \"$(sha256sum "$bert/model.safetensors" | cut -c1-64)\""
+expect_in "lm eval merge provenance" "$tmp/lea_m/results.json" '"shards": [{"hattn": '
 check "lm eval merge of an unfinished shard" 2 "$hattn" lm eval merge --inputs "$tmp/lea_s0,$tmp/nowhere" --out "$tmp/x"
 check "lm eval pruning (ARC, Mamba)" 0 "$hattn" lm eval --task pruning --model "$recall" --data "$arc" --methods attr,lrp --mask-token 0 --out "$tmp/lep"
 expect_in "lm eval pruning AU-MSE" "$tmp/lep/results.json" '"lrp": {"au_mse": '
