@@ -17,6 +17,7 @@
 #include "apps/provenance.h"
 #include "models/load_lm.h"
 #include "models/recall_task.h"
+#include "models/sentiment_task.h"
 #include "models/text/tokenizer.h"
 #include "models/text_tasks.h"
 #include "tensor/atomic_write.h"
@@ -26,31 +27,51 @@
 
 namespace ha::app {
 
-double recall_accuracy(const MambaLM& model, uint64_t seed, int64_t count, int64_t pairs_min, int64_t pairs_max);
-
 namespace {
 
-int run_lm_eval_recall(int argc, char** argv) {
-  Args args("lm eval", "Faithfulness of the explanation methods on the associative-recall task: top-1 hits and "
-                       "ROC-AUC of the answer's token.");
-  args.option("task", "recall", "recall (this command's other tasks: hattn lm eval --task activation --help)")
-      .option("model", "", "model folder (a recall model: `hattn lm train` writes one)", true)
+// One sample of a synthetic task with known evidence: the ids, what is explained (a class, or the model's own next
+// token at the last position), and the candidate and positive positions a map is scored on.
+struct EvidenceSample {
+  std::vector<int64_t> ids;
+  int64_t target = -1, correct = 0;  // target < 0: the model's argmax
+  std::vector<int64_t> candidates, positives;
+};
+
+// The synthetic tasks' faithfulness: per method, how often the map's largest candidate is a positive (top-1) and
+// the ROC-AUC of positives against the other candidates (xai/token_ranking.h), over `count` held-out samples.
+int run_lm_eval_evidence(const std::string& task, int argc, char** argv) {
+  const bool recall = task == "recall";
+  Args args("lm eval", recall ? "Faithfulness of the explanation methods on the associative-recall task: top-1 hits "
+                                "and ROC-AUC of the answer's token."
+                              : "Faithfulness of the explanation methods on the synthetic sentiment set: top-1 hits "
+                                "and ROC-AUC of the words that decide the label.");
+  args.option("task", "recall", "recall | sentiment (the other tasks: hattn lm eval --task activation --help)")
+      .option("model", "", str("model folder (a ", recall ? "recall language model" : "sentiment classifier",
+                               ": `hattn lm train` writes one)"), true)
       .option("count", "500", "held-out samples")
-      .option("pairs", "8", "key-value pairs per sample")
+      .option("pairs", "8", "recall: key-value pairs per sample")
       .option("seed", "0", "seed of the evaluation samples (disjoint from training's for the same seed)")
-      .option("methods", "all", "all, or a comma list of raw, rollout, attr, unified, lrp, random, saliency, gradxinput")
+      .option("methods", "all", "all, or a comma list of raw, rollout, attr, unified, lrp, gae, random, saliency, "
+                                "gradxinput")
       .option("device", "cpu", "where the model runs: cpu | cuda | cuda:N")
       .option("out", "out/lm_eval", "output folder: results.json, results.md");
   if (!args.parse(argc, argv)) return 0;
-
   const int64_t count = args.get_int("count"), pairs = args.get_int("pairs");
   if (count <= 0 || pairs < 2 || pairs > 26) throw UsageError("--count must be > 0 and --pairs in [2, 26]");
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
   const std::unique_ptr<xai::Explainable> model = load_language_model(args);
   const xai::FamilyInfo& f = model->info();
-  if (f.classifies_tokens())
+  if (recall && f.classifies_tokens())
     throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": the recall task needs a language model"));
-  HATTN_CHECK_INPUT(f.vocab >= 128, "'", args.get("model"), "': the recall task needs byte tokens (vocabulary >= 128)");
+  if (!recall && !f.classifies_tokens())
+    throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": the sentiment task needs a classifier"));
+  if (recall) {
+    HATTN_CHECK_INPUT(f.vocab >= 128, "'", args.get("model"), "': the recall task needs byte tokens (vocabulary >= 128)");
+  } else {
+    HATTN_CHECK_INPUT(f.vocab == sentiment_vocab_size() && f.num_classes == 2, "'", args.get("model"),
+                      "': not a sentiment classifier of the synthetic set (its vocabulary of ", sentiment_vocab_size(),
+                      " words, two classes)");
+  }
   std::vector<xai::Method> methods;
   if (args.get("methods") == "all") {
     for (const xai::MethodSpec& spec : f.methods) methods.push_back(spec.method);
@@ -64,32 +85,50 @@ int run_lm_eval_recall(int argc, char** argv) {
   std::map<xai::Method, xai::TokenRankScore> sums;
   int64_t correct = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  constexpr uint64_t kEvalSeedOffset = 1000003;  // the evaluation stream of `hattn lm train`
+  constexpr uint64_t kRecallEvalSeedOffset = 1000003;  // the evaluation stream of `hattn lm train`
   for (int64_t i = 0; i < count; ++i) {
-    const RecallSample s = recall_sample(seed + kEvalSeedOffset, 1000000 + i, pairs);
-    const int64_t T = static_cast<int64_t>(s.ids.size());
-    const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(s.ids, {1, T}), {}, passes)[0]);
-    correct += ctx.target == s.answer;
+    EvidenceSample e;
+    if (recall) {
+      const RecallSample s = recall_sample(seed + kRecallEvalSeedOffset, 1000000 + i, pairs);
+      e.ids = s.ids;
+      e.correct = s.answer;
+      for (int64_t j = 0; j + 1 < static_cast<int64_t>(s.ids.size()); ++j) e.candidates.push_back(j);
+      e.positives = {s.answer_position};
+    } else {  // the true label is explained; candidates: the words, [CLS] and [SEP] left out
+      const SentimentSample s = sentiment_sample(seed + kSentimentEvalSeedOffset, i);
+      e.ids = s.ids;
+      e.correct = e.target = s.label;
+      for (int64_t j = 1; j + 1 < static_cast<int64_t>(s.ids.size()); ++j) e.candidates.push_back(j);
+      e.positives = s.evidence;
+    }
+    const int64_t T = static_cast<int64_t>(e.ids.size());
+    const xai::Trace ctx = std::move(model->trace(Tensor::from_vector(e.ids, {1, T}), {{e.target, -1}}, passes)[0]);
+    const std::vector<float> row = ctx.logits.select(0, recall ? ctx.query : 0).to_vector<float>();
+    correct += std::max_element(row.begin(), row.end()) - row.begin() == e.correct;
     xai::ExplainOptions opt;
     opt.seed = static_cast<uint64_t>(i);
     for (xai::Method m : methods) {
       const xai::TokenRankScore r =
-          xai::score_token_relevance(xai::explain(ctx, f, m, opt).to_vector<float>(), ctx.query, s.answer_position);
+          xai::score_token_set(xai::explain(ctx, f, m, opt).to_vector<float>(), e.candidates, e.positives);
       sums[m].top1 += r.top1;
       sums[m].auc += r.auc;
     }
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "\rlm eval recall: %lld/%lld samples  %.1f ms/sample  ETA %.0f s   ",
+    std::fprintf(stderr, "\rlm eval %s: %lld/%lld samples  %.1f ms/sample  ETA %.0f s   ", task.c_str(),
                  static_cast<long long>(i + 1), static_cast<long long>(count), 1000 * el / (i + 1),
                  el / (i + 1) * (count - i - 1));
   }
   std::fprintf(stderr, "\n");
   const double acc = double(correct) / count;
   std::string json = str("{\"accuracy\": {\"accuracy\": ", acc, ", \"samples\": ", count, "}");
-  std::string md = str("## Recall faithfulness: ", count, " samples of ", pairs, " pairs (", args.get("model"),
-                       ")\n\nTask accuracy: ", acc * 100, "%. Candidates: the ", 2 * pairs + 1,
-                       " tokens before the query; positive: the value token of the queried key.\n\n"
-                       "| method | top-1 hit ↑ | ROC-AUC ↑ |\n|---|---|---|\n");
+  std::string md =
+      recall ? str("## Recall faithfulness: ", count, " samples of ", pairs, " pairs (", args.get("model"),
+                   ")\n\nTask accuracy: ", acc * 100, "%. Candidates: the ", 2 * pairs + 1,
+                   " tokens before the query; positive: the value token of the queried key.\n\n")
+             : str("## Sentiment faithfulness: ", count, " reviews (", args.get("model"), ")\n\nTask accuracy: ",
+                   acc * 100, "%. Candidates: the review's words; positives: the words of the label's polarity (the ",
+                   "majority); the true label is explained.\n\n");
+  md += "| method | top-1 hit ↑ | ROC-AUC ↑ |\n|---|---|---|\n";
   for (xai::Method m : methods) {
     const double top1 = sums[m].top1 / count, auc = sums[m].auc / count;
     json += str(",\n \"", xai::method_name(m), "\": {\"top1\": ", top1, ", \"auc\": ", auc, ", \"samples\": ", count, "}");
@@ -143,7 +182,8 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
                        "or zero-shot ARC-Easy (a language model), as docs/definitions.md §11 defines them.");
   args.option("task", "", "activation | pruning | accuracy", true)
       .option("model", "", "model folder: a text classifier for IMDb, a language model for ARC-Easy", true)
-      .option("data", "", "the aclImdb folder (test/neg, test/pos), or ARC-Easy's jsonl (e.g. ARC-Easy-Test.jsonl)", true)
+      .option("data", "", "the aclImdb folder (test/neg, test/pos), ARC-Easy's jsonl (e.g. ARC-Easy-Test.jsonl), or "
+                          "'sentiment' (the synthetic set's held-out reviews)", true)
       .option("tokenizer", "", "tokenizer.json or vocab.txt (default: the one beside the model)")
       .option("methods", "all", "all, or a comma list of the model's methods (raw, rollout, attr, gae, lrp, ...)")
       .option("limit", "", "the first N items (default: all)")
@@ -173,7 +213,7 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
     throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": ARC-Easy needs a language model (it scores ",
                          "each choice's continuation)"));
   if (!arc && !f.classifies_tokens())
-    throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": IMDb needs a text classifier"));
+    throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": IMDb and the sentiment set need a text classifier"));
   const std::vector<xai::EvalMethod> methods =
       test ? xai::parse_eval_methods(f, args.get("methods")) : std::vector<xai::EvalMethod>{};
   // the tokenizer: --tokenizer, else the one beside the model
@@ -228,8 +268,8 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
   if (counts.progress.done < counts.progress.total)
     std::fprintf(stderr, "stopped after --max-items: %lld of %lld items done; run the same command to continue\n",
                  static_cast<long long>(counts.progress.done), static_cast<long long>(counts.progress.total));
-  const std::string title = str(task, " on ", counts.items, " ", arc ? "ARC-Easy questions" : "IMDb reviews", " (",
-                                args.get("model"), ")");
+  const std::string title = str(task, " on ", counts.items, " ", arc ? "ARC-Easy questions" : data == "sentiment" ?
+                                "synthetic reviews" : "IMDb reviews", " (", args.get("model"), ")");
   std::cout << xai::write_text_reports(counts, out, title, record_provenance(out, args.get("model")));
   return 0;
 }
@@ -241,9 +281,9 @@ int run_lm_eval(int argc, char** argv) {
   std::string task = "recall";
   for (int i = 0; i + 1 < argc; ++i)
     if (std::string(argv[i]) == "--task") task = argv[i + 1];
-  if (task == "recall") return run_lm_eval_recall(argc, argv);
+  if (task == "recall" || task == "sentiment") return run_lm_eval_evidence(task, argc, argv);
   if (task == "activation" || task == "pruning" || task == "accuracy") return run_lm_eval_text(task, argc, argv);
-  throw UsageError("--task: recall, activation, pruning or accuracy, not '" + task + "'");
+  throw UsageError("--task: recall, sentiment, activation, pruning or accuracy, not '" + task + "'");
 }
 
 }  // namespace ha::app

@@ -1,14 +1,21 @@
-// hattn lm train: trains a small Mamba-1 or Mamba-2 language model on the synthetic associative-recall task
-// (models/recall_task.h) with AdamW, warm-up + cosine, periodic evaluation and resumable checkpoints. Writes a
-// model folder (config.json, model.safetensors, tokenizer.json) that every `hattn lm` command reads.
+// hattn lm train: trains a small text model from scratch with AdamW, warm-up + cosine, periodic evaluation and
+// resumable checkpoints, on one of the synthetic tasks whose deciding tokens are known:
+//   recall     next-token prediction on associative recall (models/recall_task.h): a language model over bytes
+//              (mamba1 | mamba2 | gpt_neox), with a byte-level tokenizer.json;
+//   sentiment  the synthetic reviews of models/sentiment_task.h: a classifier (mamba1 | mamba2 with Hugging Face's
+//              score head, or bert), with the set's vocab.txt.
+// Writes a model folder that every `hattn lm` command reads.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 
 #include "apps/common.h"
+#include "models/builders.h"
 #include "models/init.h"
 #include "models/recall_task.h"
 #include "models/save_lm.h"
+#include "models/sentiment_task.h"
 #include "models/train.h"
 #include "ops/ops.h"
 #include "tensor/atomic_write.h"
@@ -21,11 +28,11 @@ namespace {
 // Seeds of the training and evaluation streams: disjoint sample sets.
 constexpr uint64_t kEvalSeedOffset = 1000003;
 
-struct RecallBatch {
-  Tensor ids, answers;
+struct Batch {
+  Tensor ids, targets;  // (B, T) of one length, (B): the next token or the class
 };
 
-RecallBatch recall_batch(uint64_t seed, int64_t first, int64_t batch, int64_t pairs) {
+Batch recall_batch(uint64_t seed, int64_t first, int64_t batch, int64_t pairs) {
   std::vector<int64_t> ids, answers;
   for (int64_t b = 0; b < batch; ++b) {
     const RecallSample s = recall_sample(seed, first + b, pairs);
@@ -35,38 +42,55 @@ RecallBatch recall_batch(uint64_t seed, int64_t first, int64_t batch, int64_t pa
   return {Tensor::from_vector(ids, {batch, 2 * pairs + 2}), Tensor::from_vector(answers, {batch})};
 }
 
-// The logits of the next token after the last position: (B, V).
-Tensor answer_logits(const MambaLM& model, const Tensor& ids) {
-  return model.forward(ids).logits.select(1, ids.size(1) - 1);
+Batch sentiment_batch(uint64_t seed, int64_t first, int64_t batch, int64_t words) {
+  std::vector<int64_t> ids, labels;
+  for (int64_t b = 0; b < batch; ++b) {
+    const SentimentSample s = sentiment_sample(seed, first + b, words);
+    ids.insert(ids.end(), s.ids.begin(), s.ids.end());
+    labels.push_back(s.label);
+  }
+  return {Tensor::from_vector(ids, {batch, words + 2}), Tensor::from_vector(labels, {batch})};
 }
 
-}  // namespace
+// A task: its batches (one length per batch, drawn from [min, max]) and what its folder carries besides the model.
+struct TrainTask {
+  int64_t vocab = 0, classes = 0, min_len = 0, max_len = 0;
+  std::vector<std::string> class_names;
+  std::function<Batch(uint64_t seed, int64_t first, int64_t batch, int64_t length)> make;
+  std::function<void(const std::string& folder)> write_tokenizer;
+};
 
-double recall_accuracy(const MambaLM& model, uint64_t seed, int64_t count, int64_t pairs_min, int64_t pairs_max) {
+// Top-1 accuracy on `count` held-out samples, every length in turn.
+double task_accuracy(const TrainTask& task, const std::function<Tensor(const Tensor&)>& logits, uint64_t seed,
+                     int64_t count) {
   NoGradGuard no_grad;
   int64_t correct = 0;
   const int64_t batch = 100;
   for (int64_t at = 0; at < count; at += batch) {
     const int64_t n = std::min(batch, count - at);
-    const int64_t pairs = pairs_min + (at / batch) % (pairs_max - pairs_min + 1);  // every length in turn
-    const RecallBatch rb = recall_batch(seed + kEvalSeedOffset, at, n, pairs);
-    const Tensor pred = argmax(answer_logits(model, rb.ids), 1).to(Device::cpu());
-    for (int64_t b = 0; b < n; ++b) correct += pred.data<int64_t>()[b] == rb.answers.data<int64_t>()[b];
+    const int64_t len = task.min_len + (at / batch) % (task.max_len - task.min_len + 1);
+    const Batch b = task.make(seed + kEvalSeedOffset, at, n, len);
+    const Tensor pred = argmax(logits(b.ids), 1).to(Device::cpu());
+    for (int64_t i = 0; i < n; ++i) correct += pred.data<int64_t>()[i] == b.targets.data<int64_t>()[i];
   }
   return count ? double(correct) / double(count) : 0.0;
 }
 
+}  // namespace
+
 int run_lm_train(int argc, char** argv) {
-  Args args("lm train", "Train a small Mamba-1 or Mamba-2 language model on the associative-recall task "
-                        "(\"a3k7q1m9|k\" -> \"7\").");
-  args.option("task", "recall", "the task (recall)")
-      .option("arch", "mamba1", "mamba1 | mamba2")
-      .option("out", "out/lm_train", "model folder: config.json, model.safetensors, tokenizer.json, last.safetensors")
-      .option("width", "64", "model width D (the inner width is 2D)")
+  Args args("lm train", "Train a small text model on a synthetic task whose deciding tokens are known: associative "
+                        "recall (\"a3k7q1m9|k\" -> \"7\"; a language model) or sentiment (a classifier).");
+  args.option("task", "recall", "recall | sentiment")
+      .option("arch", "mamba1", "mamba1 | mamba2 | gpt_neox (recall) | bert (sentiment)")
+      .option("out", "out/lm_train", "model folder: config.json, model.safetensors, its tokenizer, last.safetensors")
+      .option("width", "64", "model width D (Mamba's inner width is 2D; the transformers' MLP 4D)")
       .option("layers", "2", "number of layers")
-      .option("d-state", "16", "state size N")
+      .option("d-state", "16", "Mamba: state size N")
       .option("headdim", "16", "mamba2: channels per head")
-      .option("pairs", "4:10", "key-value pairs per sample, MIN:MAX (each batch draws one length)")
+      .option("heads", "4", "gpt_neox, bert: attention heads")
+      .option("pairs", "4:10", "recall: key-value pairs per sample, MIN:MAX (each batch draws one length)")
+      .option("words", "10:30", "sentiment: words per review, MIN:MAX (each batch draws one length)")
       .option("steps", "3000", "optimisation steps")
       .option("batch", "64", "sequences per step")
       .option("lr", "0.003", "peak learning rate")
@@ -80,41 +104,63 @@ int run_lm_train(int argc, char** argv) {
       .option("device", "cpu", "where training runs: cpu | cuda | cuda:N")
       .flag("resume", "continue from OUT/last.safetensors");
   if (!args.parse(argc, argv)) return 0;
-  if (args.get("task") != "recall") throw UsageError("--task: only 'recall' is defined");
-  const std::string arch = args.get("arch");
-  if (arch != "mamba1" && arch != "mamba2") throw UsageError("--arch must be mamba1 or mamba2");
-  const std::string pairs_s = args.get("pairs");
-  const size_t colon = pairs_s.find(':');
-  int64_t pmin = 0, pmax = 0;
-  try {
-    pmin = std::stoll(pairs_s.substr(0, colon));
-    pmax = colon == std::string::npos ? pmin : std::stoll(pairs_s.substr(colon + 1));
-  } catch (const std::exception&) {
-    throw UsageError("--pairs expects MIN:MAX, got '" + pairs_s + "'");
+  const std::string task_name = args.get("task"), arch = args.get("arch");
+  const bool recall = task_name == "recall";
+  if (!recall && task_name != "sentiment") throw UsageError("--task must be recall or sentiment");
+  if (recall && arch == "bert") throw UsageError("--arch bert is a classifier: train it with --task sentiment");
+  if (!recall && arch == "gpt_neox")
+    throw UsageError("--arch gpt_neox trains on --task recall (a language model); sentiment takes mamba1, mamba2, bert");
+  auto range = [&](const char* name, int64_t lo, int64_t hi) {
+    const std::string v = args.get(name);
+    const size_t colon = v.find(':');
+    int64_t a = 0, b = 0;
+    try {
+      a = std::stoll(v.substr(0, colon));
+      b = colon == std::string::npos ? a : std::stoll(v.substr(colon + 1));
+    } catch (const std::exception&) {
+      throw UsageError(str("--", name, " expects MIN:MAX, got '", v, "'"));
+    }
+    if (a < lo || b < a || b > hi) throw UsageError(str("--", name, " must satisfy ", lo, " <= MIN <= MAX <= ", hi));
+    return std::pair<int64_t, int64_t>{a, b};
+  };
+  TrainTask task;
+  if (recall) {
+    std::tie(task.min_len, task.max_len) = range("pairs", 1, 26);
+    task.vocab = 256;  // byte tokens
+    task.make = recall_batch;
+    task.write_tokenizer = [](const std::string& folder) {
+      const std::string t = byte_tokenizer_json();
+      write_file_atomically(folder + "/tokenizer.json", [&](std::ostream& os) { os << t; });
+    };
+  } else {
+    std::tie(task.min_len, task.max_len) = range("words", 3, 500);
+    task.vocab = sentiment_vocab_size();
+    task.classes = 2;
+    task.class_names = {"negative", "positive"};
+    task.make = sentiment_batch;
+    task.write_tokenizer = [](const std::string& folder) {
+      const std::string v = sentiment_vocab_txt(), c = sentiment_tokenizer_config();
+      write_file_atomically(folder + "/vocab.txt", [&](std::ostream& os) { os << v; });
+      write_file_atomically(folder + "/tokenizer_config.json", [&](std::ostream& os) { os << c; });
+    };
   }
-  if (pmin < 1 || pmax < pmin || pmax > 26) throw UsageError("--pairs must satisfy 1 <= MIN <= MAX <= 26");
-  LmConfig c;
-  c.family = arch == "mamba1" ? LmFamily::Mamba1 : LmFamily::Mamba2;
-  c.d_model = args.get_int("width");
-  c.n_layer = args.get_int("layers");
-  c.d_state = args.get_int("d-state");
-  if (c.d_model <= 0 || c.n_layer <= 0 || c.d_state <= 0) throw UsageError("--width, --layers, --d-state must be > 0");
-  c.vocab = 256;  // byte tokens
-  c.d_inner = 2 * c.d_model;
-  c.d_conv = 4;
-  c.dt_rank = (c.d_model + 15) / 16;
-  const int64_t headdim = args.get_int("headdim");
-  if (c.family == LmFamily::Mamba2) {
-    if (headdim <= 0 || c.d_inner % headdim) throw UsageError(str("--headdim must divide the inner width ", c.d_inner));
-    c.nheads = c.d_inner / headdim;
-    c.ngroups = 1;
-  }
-  c.tied = true;
+  TextModelShape shape;
+  shape.arch = arch;
+  shape.vocab = task.vocab;
+  shape.width = args.get_int("width");
+  shape.layers = args.get_int("layers");
+  shape.d_state = args.get_int("d-state");
+  shape.headdim = args.get_int("headdim");
+  shape.heads = args.get_int("heads");
+  shape.max_positions = recall ? 2 * task.max_len + 2 : task.max_len + 2;
+  shape.classes = task.classes;
+  shape.class_names = task.class_names;
+  if (shape.width <= 0 || shape.layers <= 0 || shape.d_state <= 0) throw UsageError("--width, --layers, --d-state must be > 0");
+  const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
+  const BuiltModel built = build_text_model(shape, seed);
+  nn::Module& model = *built.module;
   const std::string out = args.get("out");
   make_output_dir(out);
-  MambaLM model(c);
-  const uint64_t seed = static_cast<uint64_t>(args.get_int("seed"));
-  initialize_parameters(model, seed);
   TrainState st;
   const std::unique_ptr<nn::AdamW> optimizer = start_training(model, args, out + "/last.safetensors", st);
   nn::AdamW& opt = *optimizer;
@@ -124,30 +170,31 @@ int run_lm_train(int argc, char** argv) {
   const int64_t max_steps = args.get_int("max-steps");
   if (total <= 0 || batch <= 0 || eval_every <= 0 || eval_count <= 0) throw UsageError("counts must be > 0");
   const double lr = std::stod(args.get("lr")), min_lr = std::stod(args.get("min-lr"));
-  std::map<std::string, std::string> meta = {{"train.command", "hattn lm train"}, {"family", lm_family_name(c.family)}};
-  for (const char* k : {"task", "arch", "width", "layers", "d-state", "headdim", "pairs", "steps", "batch", "lr",
-                        "min-lr", "weight-decay", "warmup", "seed"})
+  std::map<std::string, std::string> meta = {{"train.command", "hattn lm train"}};
+  if (arch == "mamba1" || arch == "mamba2") meta["family"] = arch;
+  for (const char* k : {"task", "arch", "width", "layers", "d-state", "headdim", "heads", "pairs", "words", "steps",
+                        "batch", "lr", "min-lr", "weight-decay", "warmup", "seed"})
     meta[std::string("train.") + k] = args.get(k);
-  std::fprintf(stderr, "%s; %lld parameters; %lld steps of %lld sequences\n", c.describe().c_str(),
-               static_cast<long long>(model.parameter_count()), static_cast<long long>(total),
-               static_cast<long long>(batch));
-  const std::string tokenizer = byte_tokenizer_json();
-  write_file_atomically(out + "/tokenizer.json", [&](std::ostream& os) { os << tokenizer; });
+  int64_t params = 0;
+  for (const auto& [name, p] : model.named_parameters()) params += p.numel();
+  std::fprintf(stderr, "%s; %lld parameters; %lld steps of %lld sequences\n", built.describe.c_str(),
+               static_cast<long long>(params), static_cast<long long>(total), static_cast<long long>(batch));
+  task.write_tokenizer(out);
   auto save = [&](std::map<std::string, std::string> extra) {
     save_training_checkpoint(out + "/last.safetensors", model, opt, st, meta);
     extra.insert(meta.begin(), meta.end());
-    save_lm_folder(model, out, extra);
+    built.save(out, extra);
   };
   const auto t0 = std::chrono::steady_clock::now();
   double loss_avg = 0, acc_avg = 0;
   int64_t run_steps = 0;
   while (st.step < total) {
     Generator length_rng(seed * 7919 + static_cast<uint64_t>(st.step));
-    const int64_t pairs = pmin + static_cast<int64_t>(length_rng.next_u64() % (pmax - pmin + 1));
-    const RecallBatch rb = recall_batch(seed, st.step * batch, batch, pairs);
+    const int64_t len = task.min_len + static_cast<int64_t>(length_rng.next_u64() % (task.max_len - task.min_len + 1));
+    const Batch b = task.make(seed, st.step * batch, batch, len);
     opt.zero_grad();
-    const Tensor logits = answer_logits(model, rb.ids);
-    const Tensor loss = cross_entropy(logits, rb.answers.to(logits.device()));
+    const Tensor logits = built.logits(b.ids);
+    const Tensor loss = cross_entropy(logits, b.targets.to(logits.device()));
     loss.backward();
     const double rate = nn::warmup_cosine(st.step, warmup, total, lr, min_lr);
     opt.step(rate);
@@ -157,7 +204,7 @@ int run_lm_train(int argc, char** argv) {
     HATTN_CHECK_INPUT(std::isfinite(l), "lm train: the loss became ", l, " at step ", st.step, "; lower --lr");
     const Tensor pred = argmax(logits.detach(), 1).to(Device::cpu());
     int64_t correct = 0;
-    for (int64_t b = 0; b < batch; ++b) correct += pred.data<int64_t>()[b] == rb.answers.data<int64_t>()[b];
+    for (int64_t i = 0; i < batch; ++i) correct += pred.data<int64_t>()[i] == b.targets.data<int64_t>()[i];
     loss_avg = run_steps == 1 ? l : 0.95 * loss_avg + 0.05 * l;
     acc_avg = run_steps == 1 ? double(correct) / batch : 0.95 * acc_avg + 0.05 * double(correct) / batch;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -169,7 +216,7 @@ int run_lm_train(int argc, char** argv) {
                  batch / per_step, rate, hms((total - st.step) * per_step).c_str());
     const bool stop = max_steps > 0 && run_steps >= max_steps;
     if (st.step % eval_every == 0 || stop || st.step == total) {
-      const double acc = recall_accuracy(model, seed, eval_count, pmin, pmax);
+      const double acc = task_accuracy(task, built.logits, seed, eval_count);
       std::fprintf(stderr, "\nstep %lld: task accuracy %.2f%% on %lld held-out samples (elapsed %s)\n",
                    static_cast<long long>(st.step), 100 * acc, static_cast<long long>(eval_count), hms(elapsed).c_str());
       save({{"task_accuracy", str(acc)}, {"task_accuracy_samples", std::to_string(eval_count)}});
@@ -180,7 +227,7 @@ int run_lm_train(int argc, char** argv) {
       return 0;
     }
   }
-  std::fprintf(stderr, "finished: %s/{config.json, model.safetensors, tokenizer.json}\n", out.c_str());
+  std::fprintf(stderr, "finished: %s/{config.json, model.safetensors, its tokenizer}\n", out.c_str());
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "models/bert.h"
 #include "models/cluttered.h"
 #include "models/init.h"
 #include "models/io/checkpoint.h"
@@ -65,16 +66,22 @@ BuiltModel built_lm_folder(const Config& c, uint64_t seed, SaveFolder save_folde
   return b;
 }
 
-BuiltModel built_lm(const LmConfig& c, uint64_t seed) { return built_lm_folder<MambaLM>(c, seed, save_lm_folder); }
+BuiltModel built_lm(const LmConfig& c, uint64_t seed, const std::vector<std::string>& labels = {}) {
+  return built_lm_folder<MambaLM>(
+      c, seed, [labels](const MambaLM& m, const std::string& folder, const std::map<std::string, std::string>& extra) {
+        save_lm_folder(m, folder, extra, labels);
+      });
+}
 
 BuiltModel built_gpt_neox(const GptNeoxConfig& c, uint64_t seed) {
   return built_lm_folder<GptNeox>(c, seed, save_gpt_neox_folder);
 }
 
-BuiltModel built_bert(const BertConfig& c, uint64_t seed) {
+BuiltModel built_bert(const BertConfig& c, uint64_t seed, const std::vector<std::string>& labels = {}) {
   return built_lm_folder<BertClassifier>(
-      c, seed, [](const BertClassifier& m, const std::string& folder, const std::map<std::string, std::string>& extra) {
-        save_bert_folder(m, folder, extra);
+      c, seed,
+      [labels](const BertClassifier& m, const std::string& folder, const std::map<std::string, std::string>& extra) {
+        save_bert_folder(m, folder, extra, labels);
       });
 }
 
@@ -129,6 +136,53 @@ BuiltModel build_released_shape(const std::string& name, int64_t stride, uint64_
   c.stride = stride;
   HATTN_CHECK_INPUT(c.stride > 0 && c.stride <= c.patch, "the stride must be in 1..", c.patch, ", got ", stride);
   return built_vim(c, seed);
+}
+
+BuiltModel build_text_model(const TextModelShape& s, uint64_t seed) {
+  HATTN_CHECK_INPUT(s.width > 0 && s.layers > 0 && s.vocab > 0 && s.classes >= 0, "a text model needs a positive ",
+                    "width, layers and vocabulary");
+  if (s.arch == "bert") {
+    HATTN_CHECK_INPUT(s.classes > 0, "a BERT model here is a classifier (train it on a labelled task)");
+    BertConfig c;
+    c.vocab = s.vocab, c.d_model = s.width, c.n_layer = s.layers, c.heads = s.heads, c.d_ff = 4 * s.width;
+    c.max_positions = s.max_positions, c.labels = s.classes;
+    HATTN_CHECK_INPUT(s.heads > 0 && s.width % s.heads == 0, "the heads (", s.heads, ") must divide the width");
+    BuiltModel b = built_bert(c, seed, s.class_names);
+    auto model = std::static_pointer_cast<BertClassifier>(b.module);
+    b.logits = [model](const Tensor& ids) { return model->forward(ids).logits; };
+    return b;
+  }
+  if (s.arch == "gpt_neox") {
+    GptNeoxConfig c;
+    c.vocab = s.vocab, c.d_model = s.width, c.n_layer = s.layers, c.heads = s.heads, c.d_ff = 4 * s.width;
+    c.rotary_pct = 0.25, c.max_positions = s.max_positions, c.labels = s.classes;
+    HATTN_CHECK_INPUT(s.heads > 0 && s.width % s.heads == 0, "the heads (", s.heads, ") must divide the width");
+    HATTN_CHECK_INPUT(s.classes == 0, "a GPT-NeoX classifier cannot be trained here yet (its folder would lack the "
+                      "class names); train a language model");
+    BuiltModel b = built_gpt_neox(c, seed);
+    auto model = std::static_pointer_cast<GptNeox>(b.module);
+    b.logits = [model](const Tensor& ids) {
+      GptNeoxForwardOptions o;
+      return model->forward(ids, o).logits.select(1, ids.size(1) - 1);
+    };
+    return b;
+  }
+  HATTN_CHECK_INPUT(s.arch == "mamba1" || s.arch == "mamba2", "--arch must be mamba1, mamba2, gpt_neox or bert, not '",
+                    s.arch, "'");
+  LmConfig c;
+  c.family = s.arch == "mamba1" ? LmFamily::Mamba1 : LmFamily::Mamba2;
+  c.d_model = s.width, c.n_layer = s.layers, c.d_state = s.d_state, c.vocab = s.vocab;
+  c.d_inner = 2 * s.width, c.d_conv = 4, c.dt_rank = (s.width + 15) / 16;
+  if (c.family == LmFamily::Mamba2) {
+    HATTN_CHECK_INPUT(s.headdim > 0 && c.d_inner % s.headdim == 0, "--headdim must divide the inner width ", c.d_inner);
+    c.nheads = c.d_inner / s.headdim, c.ngroups = 1;
+  }
+  c.tied = s.classes == 0;
+  c.labels = s.classes;  // a classifier: Hugging Face's score head
+  BuiltModel b = built_lm(c, seed, s.class_names);
+  auto model = std::static_pointer_cast<MambaLM>(b.module);
+  b.logits = [model](const Tensor& ids) { return model->forward(ids).logits.select(1, ids.size(1) - 1); };
+  return b;
 }
 
 BuiltModel build_cluttered_model(const std::string& arch, int64_t width, int64_t depth, int64_t heads, int64_t classes,

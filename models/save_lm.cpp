@@ -6,11 +6,30 @@
 
 namespace ha {
 
-std::string lm_config_json(const LmConfig& c, const std::map<std::string, std::string>& extra) {
+namespace {
+
+// id2label and label2id of K classes named by `labels` (missing names: the index).
+std::pair<std::string, std::string> label_maps(int64_t K, const std::vector<std::string>& labels) {
+  std::string id2label = "{", label2id = "{";
+  for (int64_t k = 0; k < K; ++k) {
+    const std::string name = k < static_cast<int64_t>(labels.size()) ? labels[k] : std::to_string(k);
+    id2label += str(k ? ", " : "", json::quote(std::to_string(k)), ": ", json::quote(name));
+    label2id += str(k ? ", " : "", json::quote(name), ": ", k);
+  }
+  return {id2label + "}", label2id + "}"};
+}
+
+}  // namespace
+
+std::string lm_config_json(const LmConfig& c, const std::map<std::string, std::string>& extra,
+                           const std::vector<std::string>& labels) {
   const bool m1 = c.family == LmFamily::Mamba1;
   std::string s = "{\n";
   auto add = [&](const std::string& k, const std::string& v) { s += "  " + json::quote(k) + ": " + v + ",\n"; };
-  add("architectures", m1 ? "[\"MambaForCausalLM\"]" : "[\"Mamba2ForCausalLM\"]");
+  if (c.labels > 0)  // transformers 4.44 has no such class; the name says what the folder is
+    add("architectures", m1 ? "[\"MambaForSequenceClassification\"]" : "[\"Mamba2ForSequenceClassification\"]");
+  else
+    add("architectures", m1 ? "[\"MambaForCausalLM\"]" : "[\"Mamba2ForCausalLM\"]");
   add("model_type", m1 ? "\"mamba\"" : "\"mamba2\"");
   add("vocab_size", std::to_string(c.vocab));
   add("hidden_size", std::to_string(c.d_model));
@@ -30,18 +49,25 @@ std::string lm_config_json(const LmConfig& c, const std::map<std::string, std::s
   add("use_conv_bias", "true");
   add("layer_norm_epsilon", str(c.eps));
   add("tie_word_embeddings", c.tied ? "true" : "false");
+  if (c.labels > 0) {
+    const auto [id2label, label2id] = label_maps(c.labels, labels);
+    add("num_labels", std::to_string(c.labels));
+    add("id2label", id2label);
+    add("label2id", label2id);
+  }
   std::string hattn = "{";
   for (const auto& [k, v] : extra) hattn += (hattn.size() > 1 ? ", " : "") + json::quote(k) + ": " + json::quote(v);
   s += "  \"hattn\": " + hattn + "}\n}\n";
   return s;
 }
 
-void save_lm_folder(const MambaLM& model, const std::string& folder, const std::map<std::string, std::string>& extra) {
+void save_lm_folder(const MambaLM& model, const std::string& folder, const std::map<std::string, std::string>& extra,
+                    const std::vector<std::string>& labels) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (auto& [name, t] : model.named_parameters())
     tensors.emplace_back(name == "backbone.embedding.weight" ? "backbone.embeddings.weight" : name, t);
   save_safetensors(folder + "/model.safetensors", tensors, {{"format", "pt"}});
-  const std::string cfg = lm_config_json(model.config(), extra);
+  const std::string cfg = lm_config_json(model.config(), extra, labels);
   write_file_atomically(folder + "/config.json", [&](std::ostream& os) { os << cfg; });
 }
 
@@ -92,14 +118,9 @@ std::string bert_config_json(const BertConfig& c, const std::vector<std::string>
   add("layer_norm_eps", str(c.eps));
   add("hidden_act", "\"gelu\"");
   add("position_embedding_type", "\"absolute\"");
-  std::string id2label = "{", label2id = "{";
-  for (int64_t k = 0; k < c.labels; ++k) {
-    const std::string name = k < static_cast<int64_t>(labels.size()) ? labels[k] : std::to_string(k);
-    id2label += str(k ? ", " : "", json::quote(std::to_string(k)), ": ", json::quote(name));
-    label2id += str(k ? ", " : "", json::quote(name), ": ", k);
-  }
-  add("id2label", id2label + "}");
-  add("label2id", label2id + "}");
+  const auto [id2label, label2id] = label_maps(c.labels, labels);
+  add("id2label", id2label);
+  add("label2id", label2id);
   std::string hattn = "{";
   for (const auto& [k, v] : extra) hattn += (hattn.size() > 1 ? ", " : "") + json::quote(k) + ": " + json::quote(v);
   s += "  \"hattn\": " + hattn + "}\n}\n";

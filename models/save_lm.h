@@ -13,8 +13,11 @@
 
 namespace ha {
 
-std::string lm_config_json(const LmConfig& c, const std::map<std::string, std::string>& extra = {});
-void save_lm_folder(const MambaLM& model, const std::string& folder, const std::map<std::string, std::string>& extra = {});
+// A classifier (LmConfig::labels > 0) also gets id2label from `labels` (empty: "0" .. "K−1").
+std::string lm_config_json(const LmConfig& c, const std::map<std::string, std::string>& extra = {},
+                           const std::vector<std::string>& labels = {});
+void save_lm_folder(const MambaLM& model, const std::string& folder, const std::map<std::string, std::string>& extra = {},
+                    const std::vector<std::string>& labels = {});
 // The same for GPT-NeoX (model_type gpt_neox, the names transformers' GPTNeoXConfig reads).
 std::string gpt_neox_config_json(const GptNeoxConfig& c, const std::map<std::string, std::string>& extra = {});
 void save_gpt_neox_folder(const GptNeox& model, const std::string& folder,

@@ -6,6 +6,7 @@
 
 #include "models/io/json.h"
 #include "models/io/read_file.h"
+#include "models/sentiment_task.h"
 #include "models/text/unicode.h"
 #include "tensor/error.h"
 
@@ -113,11 +114,29 @@ std::vector<TextItem> load_arc(const std::string& path, const text::Tokenizer& t
 
 bool is_arc_data(const std::string& path) {
   std::error_code ec;
-  return !fs::is_directory(path, ec);
+  return path != "sentiment" && !fs::is_directory(path, ec);
 }
 
 std::vector<TextItem> load_text_items(const std::string& path, const text::Tokenizer& tokenizer, int64_t limit,
                                       int64_t max_tokens) {
+  if (path == "sentiment") {  // the synthetic set's held-out reviews, read like IMDb's
+    std::vector<TextItem> items;
+    for (int64_t i = 0; i < (limit < 0 ? 1000 : limit); ++i) {
+      const SentimentSample s = sentiment_sample(kSentimentEvalSeedOffset, i);
+      TextItem it;
+      it.name = str("sentiment/", i);
+      std::vector<int64_t> pieces = tokenizer.encode_pieces(s.text);
+      const int64_t specials = static_cast<int64_t>(tokenizer.with_special_tokens({}).size());
+      if (max_tokens > specials && static_cast<int64_t>(pieces.size()) > max_tokens - specials)
+        pieces.resize(max_tokens - specials);
+      it.ids = tokenizer.with_special_tokens(pieces);
+      for (int64_t j = 0; j < static_cast<int64_t>(it.ids.size()); ++j)
+        if (!tokenizer.is_special(it.ids[j])) it.perturbable.push_back(j);
+      it.correct = it.target = s.label;
+      items.push_back(std::move(it));
+    }
+    return items;
+  }
   std::error_code ec;
   HATTN_CHECK_INPUT(fs::exists(path, ec), "'", path, "': no such file or folder (expected the aclImdb folder or ",
                     "ARC-Easy's jsonl)");

@@ -26,10 +26,12 @@ struct TextItem {
   int64_t target = -1;                // what the maps explain: the label, or the correct continuation's first token
 };
 
-// Every item of the data set at `path` (an aclImdb folder, or an ARC jsonl file), in the order above, the first
-// `limit` (< 0: all). max_tokens > 0 truncates IMDb texts (ARC prompts are kept whole).
+//   sentiment (a classifier): `path` "sentiment", the held-out reviews of the synthetic set (models/sentiment_task.h),
+//     read as IMDb's (default limit 1,000).
+// Every item of the data set at `path` (an aclImdb folder, an ARC jsonl file, or "sentiment"), in the order above,
+// the first `limit` (< 0: all). max_tokens > 0 truncates IMDb texts (ARC prompts are kept whole).
 std::vector<TextItem> load_text_items(const std::string& path, const text::Tokenizer& tokenizer, int64_t limit,
                                       int64_t max_tokens);
-bool is_arc_data(const std::string& path);  // a file (jsonl); else an aclImdb folder
+bool is_arc_data(const std::string& path);  // a file (jsonl); else an aclImdb folder or "sentiment"
 
 }  // namespace ha

@@ -5,15 +5,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 
 #include "models/io/sha256.h"
 #include "models/text/tokenizer.h"
+#include "models/sentiment_task.h"
 #include "models/text_tasks.h"
 #include "tests/test_util.h"
 #include "xai/registry.h"
 #include "xai/text_evaluate.h"
+#include "xai/token_ranking.h"
 
 namespace ha::test {
 namespace {
@@ -184,6 +187,53 @@ TEST(TokenPerturbation, AnItemEndToEndEqualsANaiveComputation) {
     }
     EXPECT_EQ(counts.items, 1);
   }
+}
+
+// The synthetic sentiment set: a pure function of (seed, index); the majority of its polar words decides the label;
+// evidence and distractors point at words of each polarity; the vocabulary's WordPiece tokenizer reads the text back
+// to the sample's ids.
+TEST(SentimentTask, SamplesFollowTheirDefinition) {
+  const std::string dir = ::testing::TempDir() + "/sentiment_vocab";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/vocab.txt") << sentiment_vocab_txt();
+  std::ofstream(dir + "/tokenizer_config.json") << sentiment_tokenizer_config();
+  const auto tk = text::load_tokenizer(dir + "/vocab.txt");
+  EXPECT_EQ(tk->vocab_size(), sentiment_vocab_size());
+  int64_t positives = 0;
+  for (int64_t i = 0; i < 300; ++i) {
+    const SentimentSample s = sentiment_sample(5, i);
+    EXPECT_EQ(s.ids, sentiment_sample(5, i).ids);
+    EXPECT_EQ(tk->encode(s.text), s.ids) << s.text;
+    const int64_t words = static_cast<int64_t>(s.ids.size()) - 2;
+    EXPECT_GE(words, 10);
+    EXPECT_LE(words, 30);
+    EXPECT_GE(s.evidence.size(), 1u);
+    EXPECT_LE(s.evidence.size(), 3u);
+    EXPECT_LT(s.distractors.size(), s.evidence.size());
+    positives += s.label;
+    // evidence words are of the label's polarity: the set's vocabulary lists negative words, then positive ones
+    const int64_t first_polar = sentiment_vocab_size() - 20, first_positive = sentiment_vocab_size() - 10;
+    for (int64_t p : s.evidence) EXPECT_EQ(s.ids[p] >= first_positive, s.label == 1) << s.text;
+    for (int64_t p : s.distractors) EXPECT_EQ(s.ids[p] >= first_positive, s.label == 0) << s.text;
+    int64_t polar = 0;
+    for (int64_t id : s.ids) polar += id >= first_polar;
+    EXPECT_EQ(polar, static_cast<int64_t>(s.evidence.size() + s.distractors.size()));
+  }
+  EXPECT_GT(positives, 100);
+  EXPECT_LT(positives, 200);
+  EXPECT_EQ(static_cast<int64_t>(sentiment_sample(5, 0, 12).ids.size()), 14);
+  EXPECT_NE(sentiment_sample(5, 0).ids, sentiment_sample(6, 0).ids);
+}
+
+TEST(TokenRanking, SetsOfPositives) {
+  const std::vector<float> r = {9, 1, 5, 5, 2, 0};
+  EXPECT_EQ(xai::score_token_set(r, {1, 2, 3, 4}, {2, 3}).top1, 1.0);  // positives tied at the top: a hit
+  EXPECT_EQ(xai::score_token_set(r, {1, 2, 3, 4}, {2, 3}).auc, 1.0);
+  EXPECT_EQ(xai::score_token_set(r, {1, 2, 3, 4}, {2, 4}).top1, 0.0);   // 3 (not a positive) ties 2
+  EXPECT_DOUBLE_EQ(xai::score_token_set(r, {1, 2, 3, 4}, {2, 4}).auc, (1.5 + 1.0) / 4);
+  const xai::TokenRankScore one = xai::score_token_relevance({0.1f, 0.2f, 0.9f, 0.3f, 5.0f}, 4, 2);
+  EXPECT_EQ(one.top1, 1.0);
+  EXPECT_EQ(one.auc, 1.0);
 }
 
 // FIPS 180-4's examples, a message crossing the block boundary at every offset against a one-shot digest, and a file.

@@ -16,5 +16,10 @@ struct TokenRankScore {
 };
 
 TokenRankScore score_token_relevance(const std::vector<float>& relevance, int64_t query, int64_t positive);
+// The same for a set of positives among the candidate positions: top1 = 1 when a positive holds the largest
+// relevance among the candidates and no candidate that is not a positive reaches it; auc = the fraction of (positive, other)
+// pairs ranked right, ties counting one half. The recall score is the one-positive case over [0, query).
+TokenRankScore score_token_set(const std::vector<float>& relevance, const std::vector<int64_t>& candidates,
+                               const std::vector<int64_t>& positives);
 
 }  // namespace ha::xai

@@ -409,6 +409,22 @@ cmp -s "$tmp/lt/model.safetensors" "$tmp/lt2/model.safetensors" || { echo "FAIL 
 check "lm generate with the folder's tokenizer" 0 "$hattn" lm generate --model "$tmp/lt" --text "a3k7q1|k" --max-new-tokens 2
 check "lm eval recall" 0 "$hattn" lm eval --model "$tmp/lt" --count 5 --pairs 4 --out "$tmp/le"
 expect_in "lm eval results" "$tmp/le/results.json" '"attr": {"top1": '
+# the other architectures and the sentiment task: short runs whose folders the other commands read
+check "lm train GPT-NeoX recall" 0 "$hattn" lm train --arch gpt_neox --width 16 --heads 2 --layers 1 --steps 4 --eval-every 4 --eval-count 10 --batch 4 --out "$tmp/lt_neox"
+check "lm generate GPT-NeoX trained" 0 "$hattn" lm generate --model "$tmp/lt_neox" --text "a3k7|k" --max-new-tokens 1
+for a in bert mamba1 mamba2; do
+  check "lm train sentiment $a" 0 "$hattn" lm train --task sentiment --arch $a --width 16 --heads 2 --layers 2 --d-state 4 --headdim 8 --steps 4 --eval-every 4 --eval-count 10 --batch 4 --out "$tmp/ls_$a"
+  for f in config.json model.safetensors vocab.txt tokenizer_config.json; do
+    [[ -s "$tmp/ls_$a/$f" ]] || { echo "FAIL lm train sentiment $a wrote no $f"; failures=$((failures + 1)); }
+  done
+  check "lm classify sentiment $a" 0 "$hattn" lm classify --model "$tmp/ls_$a" --text "the film was wonderful" --json
+  expect_in "lm classify sentiment $a labels" "$tmp/out" '"label": "positive"'
+done
+check "lm eval sentiment" 0 "$hattn" lm eval --task sentiment --model "$tmp/ls_mamba1" --count 4 --out "$tmp/les"
+expect_in "lm eval sentiment results" "$tmp/les/results.json" '"lrp": {"top1": '
+check "lm eval activation on the sentiment set" 0 "$hattn" lm eval --task activation --model "$tmp/ls_bert" --data sentiment --limit 3 --methods attr --out "$tmp/lesa"
+check "lm train bert on recall" 2 "$hattn" lm train --task recall --arch bert --out "$tmp/x"
+check "lm eval sentiment on a language model" 2 "$hattn" lm eval --task sentiment --model "$tmp/lt" --count 2
 # the text protocols: IMDb with a classifier, ARC-Easy with a language model; shards merge to the whole run, and a
 # run stopped by --max-items continues to the same counts
 imdb=$data/text_tasks/aclImdb
