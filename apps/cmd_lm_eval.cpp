@@ -85,11 +85,10 @@ int run_lm_eval_evidence(const std::string& task, int argc, char** argv) {
   std::map<xai::Method, xai::TokenRankScore> sums;
   int64_t correct = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  constexpr uint64_t kRecallEvalSeedOffset = 1000003;  // the evaluation stream of `hattn lm train`
   for (int64_t i = 0; i < count; ++i) {
     EvidenceSample e;
     if (recall) {
-      const RecallSample s = recall_sample(seed + kRecallEvalSeedOffset, 1000000 + i, pairs);
+      const RecallSample s = recall_sample(seed + kRecallEvalSeed, 1000000 + i, pairs);
       e.ids = s.ids;
       e.correct = s.answer;
       for (int64_t j = 0; j + 1 < static_cast<int64_t>(s.ids.size()); ++j) e.candidates.push_back(j);
@@ -143,19 +142,30 @@ int run_lm_eval_evidence(const std::string& task, int argc, char** argv) {
   return 0;
 }
 
-// --mask-token: a vocabulary entry or an id; by default [UNK] where the vocabulary has it, else <|endoftext|>.
+// --mask-token: a vocabulary entry, or id:N; by default [UNK] where the vocabulary has it, else <|endoftext|>.
 int64_t mask_token_id(const Args& args, const text::Tokenizer& tk) {
   if (args.has("mask-token")) {
     const std::string t = args.get("mask-token");
+    if (t.rfind("id:", 0) == 0) {
+      char* end = nullptr;
+      const long long id = std::strtoll(t.c_str() + 3, &end, 10);
+      if (t.size() > 3 && *end == '\0' && id >= 0 && id < tk.vocab_size()) return id;
+      throw UsageError(str("--mask-token '", t, "': not a token id of the ", tk.vocab_size(), "-token vocabulary"));
+    }
     if (const int64_t id = tk.id_of(t); id >= 0) return id;
-    char* end = nullptr;
-    const long long id = std::strtoll(t.c_str(), &end, 10);
-    if (!t.empty() && *end == '\0' && id >= 0 && id < tk.vocab_size()) return id;
-    throw UsageError(str("--mask-token '", t, "' is neither in the vocabulary nor a token id"));
+    throw UsageError(str("--mask-token '", t, "' is not in the vocabulary (an id is written id:N)"));
   }
   for (const char* t : {"[UNK]", "<|endoftext|>"})
     if (const int64_t id = tk.id_of(t); id >= 0) return id;
   throw UsageError("the vocabulary has neither [UNK] nor <|endoftext|>: name the mask token with --mask-token");
+}
+
+// A shard's run key without its "shard=i/n"; i and n through the pointers.
+std::string run_without_shard(const std::string& run, long long* i, long long* n) {
+  const size_t at = run.find(" shard=");
+  const size_t end = at == std::string::npos ? at : run.find(' ', at + 1);
+  if (at == std::string::npos || std::sscanf(run.c_str() + at, " shard=%lld/%lld", i, n) != 2) return run;
+  return run.substr(0, at) + (end == std::string::npos ? "" : run.substr(end));
 }
 
 int run_lm_eval_merge(int argc, char** argv) {
@@ -163,13 +173,25 @@ int run_lm_eval_merge(int argc, char** argv) {
   args.option("inputs", "", "comma list of shard output folders", true).option("out", "out/lm_eval", "output folder");
   if (!args.parse(argc, argv)) return 0;
   xai::TextEvalCounts total;
+  std::string common;  // every shard's run key without its shard: one run, split
+  long long shards = -1;
+  std::vector<bool> seen;
   for (const std::string& dir : split_list(args.get("inputs"))) {
     const xai::TextEvalCounts shard = xai::TextEvalCounts::load_csv(dir + "/counts.csv");
-    HATTN_CHECK_INPUT(shard.progress.run.empty() || shard.progress.done == shard.progress.total, "'", dir,
-                      "' is an unfinished shard (", shard.progress.done, " of ", shard.progress.total,
-                      " items): run its command again to finish it, then merge");
+    HATTN_CHECK_INPUT(shard.progress.done == shard.progress.total, "'", dir, "' is an unfinished shard (",
+                      shard.progress.done, " of ", shard.progress.total, " items): run its command again to finish it, ",
+                      "then merge");
+    long long i = -1, n = -1;
+    const std::string key = run_without_shard(shard.progress.run, &i, &n);
+    HATTN_CHECK_INPUT(n >= 1 && i >= 0 && i < n, "'", dir, "': its counts name no shard");
+    if (shards < 0) common = key, shards = n, seen.assign(n, false);
+    HATTN_CHECK_INPUT(key == common && n == shards, "'", dir, "' is a shard of another run (", shard.progress.run, ")");
+    HATTN_CHECK_INPUT(!seen[i], "'", dir, "': shard ", i, "/", n, " is given twice");
+    seen[i] = true;
     total.merge(shard);
   }
+  for (long long i = 0; i < shards; ++i)
+    HATTN_CHECK_INPUT(seen[i], "shard ", i, "/", shards, " is missing from --inputs");
   make_output_dir(args.get("out"));
   total.save_csv(args.get("out") + "/counts.csv");
   std::cout << xai::write_text_reports(total, args.get("out"), str("Merged ", total.test, " evaluation"),
@@ -182,8 +204,9 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
                        "or zero-shot ARC-Easy (a language model), as docs/definitions.md §11 defines them.");
   args.option("task", "", "activation | pruning | accuracy", true)
       .option("model", "", "model folder: a text classifier for IMDb, a language model for ARC-Easy", true)
-      .option("data", "", "the aclImdb folder (test/neg, test/pos), ARC-Easy's jsonl (e.g. ARC-Easy-Test.jsonl), or "
-                          "'sentiment' (the synthetic set's held-out reviews)", true)
+      .option("data", "", "the aclImdb folder (test/neg, test/pos), ARC-Easy's jsonl (e.g. ARC-Easy-Test.jsonl), "
+                          "'sentiment' (the synthetic set's held-out reviews) or 'recall' (the recall task as "
+                          "ten-choice questions)", true)
       .option("tokenizer", "", "tokenizer.json or vocab.txt (default: the one beside the model)")
       .option("methods", "all", "all, or a comma list of the model's methods (raw, rollout, attr, gae, lrp, ...)")
       .option("limit", "", "the first N items (default: all)")
@@ -198,9 +221,9 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
       task == "activation" ? std::optional<xai::TokenTest>(xai::TokenTest::Activation)
       : task == "pruning"  ? std::optional<xai::TokenTest>(xai::TokenTest::Pruning)
                            : std::nullopt;
-  int64_t shard = 0, shards = 1;
-  if (std::sscanf(args.get("shard").c_str(), "%lld/%lld", reinterpret_cast<long long*>(&shard),
-                  reinterpret_cast<long long*>(&shards)) != 2 || shards < 1 || shard < 0 || shard >= shards)
+  long long shard = 0, shards = 1;
+  if (std::sscanf(args.get("shard").c_str(), "%lld/%lld", &shard, &shards) != 2 || shards < 1 || shard < 0 ||
+      shard >= shards)
     throw UsageError("--shard expects i/n with 0 <= i < n, got '" + args.get("shard") + "'");
   const int64_t limit = args.has("limit") ? args.get_int("limit") : -1, max_items = args.get_int("max-items");
   if (args.has("limit") && limit <= 0) throw UsageError("--limit must be positive");
@@ -208,10 +231,13 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
   const std::unique_ptr<xai::Explainable> model = load_language_model(args);
   const xai::FamilyInfo& f = model->info();
   const std::string data = args.get("data");
+  if (data != "sentiment" && data != "recall" && !std::filesystem::exists(data))
+    throw UsageError(str("--data '", data, "': no such file or folder (an aclImdb folder, ARC-Easy's jsonl, sentiment ",
+                         "or recall)"));
   const bool arc = is_arc_data(data);
   if (arc && f.classifies_tokens())
-    throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": ARC-Easy needs a language model (it scores ",
-                         "each choice's continuation)"));
+    throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": ARC-Easy and recall need a language model (they ",
+                         "score each choice's continuation)"));
   if (!arc && !f.classifies_tokens())
     throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": IMDb and the sentiment set need a text classifier"));
   const std::vector<xai::EvalMethod> methods =
@@ -228,8 +254,8 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
   const std::vector<TextItem> items = load_text_items(data, *tk, limit, args.get_int("max-tokens"));
   const std::string out = args.has("out") ? args.get("out") : "out/lm_eval/" + task;
   make_output_dir(out);
-  std::string run = str(task, " ", args.get("model"), " methods=", args.get("methods"), " data=", data,
-                        " n=", items.size(), " shard=", shard, "/", shards, " mask=", mask_id,
+  std::string run = str(task, " ", args.get("model"), " tokenizer=", tk_path, " methods=", args.get("methods"),
+                        " data=", data, " n=", items.size(), " shard=", shard, "/", shards, " mask=", mask_id,
                         " max_tokens=", args.get("max-tokens"));
   std::replace(run.begin(), run.end(), '"', '\'');  // stored quoted
   xai::TextEvalCounts counts;
@@ -248,6 +274,8 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
   counts.progress.run = run;
   std::vector<int64_t> mine;
   for (int64_t i = shard; i < static_cast<int64_t>(items.size()); i += shards) mine.push_back(i);
+  HATTN_CHECK_INPUT(counts.progress.done <= static_cast<int64_t>(mine.size()), "'", saved, "' says ",
+                    counts.progress.done, " of ", mine.size(), " items are done: a damaged counts file");
   counts.progress.total = static_cast<int64_t>(mine.size());
   const int64_t resumed = counts.progress.done;
   const int64_t stop = max_items > 0 ? std::min<int64_t>(mine.size(), resumed + max_items) : mine.size();
@@ -268,8 +296,9 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
   if (counts.progress.done < counts.progress.total)
     std::fprintf(stderr, "stopped after --max-items: %lld of %lld items done; run the same command to continue\n",
                  static_cast<long long>(counts.progress.done), static_cast<long long>(counts.progress.total));
-  const std::string title = str(task, " on ", counts.items, " ", arc ? "ARC-Easy questions" : data == "sentiment" ?
-                                "synthetic reviews" : "IMDb reviews", " (", args.get("model"), ")");
+  const std::string what = data == "recall" ? "recall questions" : data == "sentiment" ? "synthetic reviews"
+                           : arc ? "ARC-Easy questions" : "IMDb reviews";
+  const std::string title = str(task, " on ", counts.items, " ", what, " (", args.get("model"), ")");
   std::cout << xai::write_text_reports(counts, out, title, record_provenance(out, args.get("model")));
   return 0;
 }

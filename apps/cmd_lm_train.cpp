@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 
 #include "apps/common.h"
@@ -25,8 +26,8 @@
 namespace ha::app {
 namespace {
 
-// Seeds of the training and evaluation streams: disjoint sample sets.
-constexpr uint64_t kEvalSeedOffset = 1000003;
+// Seeds of the training and evaluation streams: disjoint sample sets (the recall task's offset, for both tasks).
+constexpr uint64_t kEvalSeedOffset = kRecallEvalSeed;
 
 struct Batch {
   Tensor ids, targets;  // (B, T) of one length, (B): the next token or the class
@@ -131,14 +132,17 @@ int run_lm_train(int argc, char** argv) {
     task.write_tokenizer = [](const std::string& folder) {
       const std::string t = byte_tokenizer_json();
       write_file_atomically(folder + "/tokenizer.json", [&](std::ostream& os) { os << t; });
+      for (const char* other : {"/vocab.txt", "/tokenizer_config.json"})  // another task's, which would be read first
+        std::filesystem::remove(folder + other);
     };
   } else {
-    std::tie(task.min_len, task.max_len) = range("words", 3, 500);
+    std::tie(task.min_len, task.max_len) = range("words", 6, 500);
     task.vocab = sentiment_vocab_size();
     task.classes = 2;
     task.class_names = {"negative", "positive"};
     task.make = sentiment_batch;
     task.write_tokenizer = [](const std::string& folder) {
+      std::filesystem::remove(folder + "/tokenizer.json");  // a recall run's, which the commands would read first
       const std::string v = sentiment_vocab_txt(), c = sentiment_tokenizer_config();
       write_file_atomically(folder + "/vocab.txt", [&](std::ostream& os) { os << v; });
       write_file_atomically(folder + "/tokenizer_config.json", [&](std::ostream& os) { os << c; });

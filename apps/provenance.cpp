@@ -35,7 +35,8 @@ void set_command_line(int argc, char** argv) {
 std::string provenance_json(const std::string& model_path) {
   std::vector<std::string> files;
   std::error_code ec;
-  if (fs::is_directory(model_path, ec)) {
+  const fs::path beside = fs::path(model_path).parent_path() / "config.json";
+  if (fs::is_directory(model_path, ec) || fs::exists(beside, ec)) {  // a model folder, or a file of one
     const LmFiles f = find_lm_files(model_path);
     if (!f.config.empty()) files.push_back(f.config);
     files.insert(files.end(), f.weights.begin(), f.weights.end());

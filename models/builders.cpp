@@ -155,7 +155,7 @@ BuiltModel build_text_model(const TextModelShape& s, uint64_t seed) {
   if (s.arch == "gpt_neox") {
     GptNeoxConfig c;
     c.vocab = s.vocab, c.d_model = s.width, c.n_layer = s.layers, c.heads = s.heads, c.d_ff = 4 * s.width;
-    c.rotary_pct = 0.25, c.max_positions = s.max_positions, c.labels = s.classes;
+    c.rotary_pct = 1.0, c.max_positions = s.max_positions, c.labels = s.classes;  // short sequences: position in every dim
     HATTN_CHECK_INPUT(s.heads > 0 && s.width % s.heads == 0, "the heads (", s.heads, ") must divide the width");
     HATTN_CHECK_INPUT(s.classes == 0, "a GPT-NeoX classifier cannot be trained here yet (its folder would lack the "
                       "class names); train a language model");

@@ -50,10 +50,12 @@ BertConfig infer_bert_config(const Checkpoint& ckpt, const LmFiles& files) {
   c.d_ff = shaped(ckpt, "bert.encoder.layer.0.intermediate.dense.weight", 2).shape[0];
   c.labels = shaped(ckpt, "classifier.weight", 2).shape[0];
   const double heads = number("num_attention_heads", 0);
-  HATTN_CHECK_INPUT(heads >= 1 && heads == std::floor(heads) && c.d_model % int64_t(heads) == 0, "'", path,
+  HATTN_CHECK_INPUT(heads >= 1 && heads <= double(c.d_model) && heads == std::floor(heads) &&
+                        c.d_model % int64_t(heads) == 0, "'", path,
                     "': 'num_attention_heads' must be a positive integer dividing the width ", c.d_model);
   c.heads = static_cast<int64_t>(heads);
   c.eps = number("layer_norm_eps", 1e-12);
+  HATTN_CHECK_INPUT(c.eps > 0 && c.eps < 1, "'", path, "': layer_norm_eps must be in (0, 1)");
   HATTN_CHECK_INPUT(text("hidden_act", "gelu") == "gelu", "'", path, "': hidden_act '", text("hidden_act", ""),
                     "' is not supported (the exact GELU, 'gelu', is)");
   HATTN_CHECK_INPUT(text("position_embedding_type", "absolute") == "absolute", "'", path,

@@ -19,6 +19,8 @@ struct RecallSample {
 };
 
 RecallSample recall_sample(uint64_t seed, int64_t index, int64_t pairs);
+// The evaluation stream of seed 0 (hattn lm train's held-out samples; lm eval scores indices from 1,000,000 on).
+constexpr uint64_t kRecallEvalSeed = 1000003;
 // The byte-level tokenizer.json (256 single-byte tokens, no merges) that reads these samples as text.
 std::string byte_tokenizer_json();
 

@@ -6,13 +6,23 @@
 
 #include "models/io/json.h"
 #include "models/io/read_file.h"
+#include "models/recall_task.h"
 #include "models/sentiment_task.h"
+#include "models/text/bpe_tokenizer.h"
 #include "models/text/unicode.h"
 #include "tensor/error.h"
 
 namespace ha {
 namespace fs = std::filesystem;
 namespace {
+
+// The positions of a text's own tokens in `n` ids: all but the template's special tokens ([CLS], [SEP]).
+std::vector<int64_t> text_positions(const text::Tokenizer& tk, size_t n) {
+  const auto [before, after] = tk.special_token_counts();
+  std::vector<int64_t> out;
+  for (size_t i = before; i + after < n; ++i) out.push_back(static_cast<int64_t>(i));
+  return out;
+}
 
 std::vector<std::string> review_files(const fs::path& dir) {
   std::error_code ec;
@@ -48,8 +58,7 @@ std::vector<TextItem> load_imdb(const std::string& root, const text::Tokenizer& 
     it.name = fs::path(path).parent_path().filename().string() + "/" + fs::path(path).filename().string();
     it.ids = tk.with_special_tokens(pieces);
     HATTN_CHECK_INPUT(!pieces.empty(), "'", path, "': the review gives no tokens");
-    for (int64_t i = 0; i < static_cast<int64_t>(it.ids.size()); ++i)
-      if (!tk.is_special(it.ids[i])) it.perturbable.push_back(i);
+    it.perturbable = text_positions(tk, it.ids.size());
     it.correct = label;
     it.target = label;
     items.push_back(std::move(it));
@@ -64,6 +73,8 @@ const json::Value& member(const json::Value& v, const char* key, json::Value::Ki
 }
 
 std::vector<TextItem> load_arc(const std::string& path, const text::Tokenizer& tk, int64_t limit) {
+  HATTN_CHECK_INPUT(dynamic_cast<const text::BpeTokenizer*>(&tk) != nullptr, "'", path, "': ARC-Easy's stem ",
+                    "positions need a byte-level BPE tokenizer (the language models'), whose tokens add up to byte offsets");
   std::ifstream f(path);
   HATTN_CHECK_INPUT(f.good(), "cannot open '", path, "'");
   const std::string prefix = "Question: ", suffix = "\nAnswer:";
@@ -114,11 +125,26 @@ std::vector<TextItem> load_arc(const std::string& path, const text::Tokenizer& t
 
 bool is_arc_data(const std::string& path) {
   std::error_code ec;
-  return path != "sentiment" && !fs::is_directory(path, ec);
+  return path != "sentiment" && !fs::is_directory(path, ec);  // "recall" too: a language model's choices
 }
 
 std::vector<TextItem> load_text_items(const std::string& path, const text::Tokenizer& tokenizer, int64_t limit,
                                       int64_t max_tokens) {
+  if (path == "recall") {  // the recall task's held-out samples as ten-choice questions (the digits)
+    std::vector<TextItem> items;
+    for (int64_t i = 0; i < (limit < 0 ? 1000 : limit); ++i) {
+      const RecallSample s = recall_sample(kRecallEvalSeed, 1000000 + i, 8);
+      TextItem it;
+      it.name = str("recall/", i);
+      it.ids = s.ids;
+      for (int64_t d = 0; d < 10; ++d) it.continuations.push_back({'0' + d});
+      it.correct = s.answer - '0';
+      it.target = s.answer;
+      for (int64_t j = 0; j + 2 < static_cast<int64_t>(s.ids.size()); ++j) it.perturbable.push_back(j);  // the pairs
+      items.push_back(std::move(it));
+    }
+    return items;
+  }
   if (path == "sentiment") {  // the synthetic set's held-out reviews, read like IMDb's
     std::vector<TextItem> items;
     for (int64_t i = 0; i < (limit < 0 ? 1000 : limit); ++i) {
@@ -130,8 +156,7 @@ std::vector<TextItem> load_text_items(const std::string& path, const text::Token
       if (max_tokens > specials && static_cast<int64_t>(pieces.size()) > max_tokens - specials)
         pieces.resize(max_tokens - specials);
       it.ids = tokenizer.with_special_tokens(pieces);
-      for (int64_t j = 0; j < static_cast<int64_t>(it.ids.size()); ++j)
-        if (!tokenizer.is_special(it.ids[j])) it.perturbable.push_back(j);
+      it.perturbable = text_positions(tokenizer, it.ids.size());
       it.correct = it.target = s.label;
       items.push_back(std::move(it));
     }

@@ -28,6 +28,9 @@ struct TextItem {
 
 //   sentiment (a classifier): `path` "sentiment", the held-out reviews of the synthetic set (models/sentiment_task.h),
 //     read as IMDb's (default limit 1,000).
+//   recall (a language model over bytes): `path` "recall", the held-out samples of the recall task (8 pairs, the
+//     stream `hattn lm eval --task recall` scores) as ten-choice questions like ARC's: the choices are the digits,
+//     the correct one the answer, perturbable the key-value tokens (default limit 1,000).
 // Every item of the data set at `path` (an aclImdb folder, an ARC jsonl file, or "sentiment"), in the order above,
 // the first `limit` (< 0: all). max_tokens > 0 truncates IMDb texts (ARC prompts are kept whole).
 std::vector<TextItem> load_text_items(const std::string& path, const text::Tokenizer& tokenizer, int64_t limit,

@@ -143,15 +143,22 @@ TextEvalCounts TextEvalCounts::load_csv(const std::string& path) {
     }
     HATTN_CHECK_INPUT(v.size() == 3 + kTokenSteps + 1, "'", path, "' line ", lineno, ": expected ", 3 + kTokenSteps + 1,
                       " numbers, got ", v.size());
+    for (double x : v) HATTN_CHECK_INPUT(std::isfinite(x), "'", path, "' line ", lineno, ": a non-finite number");
+    auto count = [&](double x) {  // a count: a non-negative integer that fits
+      HATTN_CHECK_INPUT(x >= 0 && x < 9e15 && x == std::floor(x), "'", path, "' line ", lineno, ": '", x,
+                        "' is not a count");
+      return static_cast<int64_t>(x);
+    };
     if (kind == "test") {
       c.test = name;
-      c.items += static_cast<int64_t>(v[0]);
-      c.correct += static_cast<int64_t>(v[1]);
+      c.items += count(v[0]);
+      c.correct += count(v[1]);
     } else if (kind == "progress") {
-      c.progress = {name, static_cast<int64_t>(v[0]), static_cast<int64_t>(v[1])};
+      c.progress = {name, count(v[0]), count(v[1])};
+      HATTN_CHECK_INPUT(c.progress.done <= c.progress.total, "'", path, "' line ", lineno, ": more done than planned");
     } else if (kind == "curve") {
       TokenCurve t;
-      t.items = static_cast<int64_t>(v[0]);
+      t.items = count(v[0]);
       t.area = v[1];
       for (int k = 0; k <= kTokenSteps; ++k) t.sum[k] = v[3 + k];
       c.curves[name].merge(t);

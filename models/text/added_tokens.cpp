@@ -27,7 +27,7 @@ AddedTokens AddedTokens::parse(const json::Value& root, const std::string& path)
     HATTN_CHECK_INPUT(!flag(a, "lstrip", false) && !flag(a, "rstrip", false) && !flag(a, "single_word", false), "'",
                       path, "': added token '", content->text, "' uses lstrip/rstrip/single_word (not supported)");
     const bool special = flag(a, "special", false);
-    out.add({content->text, id->as_int(), flag(a, "normalized", !special), special});
+    out.add({content->text, id->as_int(), flag(a, "normalized", !special), special, content->text});
   }
   return out;
 }
@@ -50,8 +50,8 @@ void AddedTokens::split(const std::string& text, bool normalized,
   while (i < text.size()) {
     const AddedToken* best = nullptr;
     for (const AddedToken& a : tokens_)
-      if (a.normalized == normalized && a.content.size() > (best ? best->content.size() : 0) &&
-          text.compare(i, a.content.size(), a.content) == 0)
+      if (a.normalized == normalized && !a.match.empty() && a.match.size() > (best ? best->match.size() : 0) &&
+          text.compare(i, a.match.size(), a.match) == 0)
         best = &a;
     if (!best) {
       ++i;
@@ -59,7 +59,7 @@ void AddedTokens::split(const std::string& text, bool normalized,
     }
     if (i > start) out.emplace_back(text.substr(start, i - start), -1);
     out.emplace_back(best->content, best->id);
-    i += best->content.size();
+    i += best->match.size();
     start = i;
   }
   if (start < text.size()) out.emplace_back(text.substr(start), -1);

@@ -19,6 +19,7 @@ struct AddedToken {
   int64_t id;
   bool normalized;
   bool special;
+  std::string match;  // what is looked for: the content, normalised as the text is when `normalized`
 };
 
 class AddedTokens {
@@ -26,7 +27,17 @@ class AddedTokens {
   // Reads `added_tokens` (absent: none); `path` names the file in errors. lstrip/rstrip/single_word are refused.
   static AddedTokens parse(const json::Value& root, const std::string& path);
 
-  void add(AddedToken t) { tokens_.push_back(std::move(t)); }
+  void add(AddedToken t) {
+    if (t.match.empty()) t.match = t.content;
+    tokens_.push_back(std::move(t));
+  }
+  // The tokens marked `normalized` are matched in normalised text, so their content is normalised the same way
+  // (the `tokenizers` library does this when it loads them).
+  template <class Normalize>
+  void normalize_contents(Normalize normalize) {
+    for (AddedToken& t : tokens_)
+      if (t.normalized) t.match = normalize(t.content);
+  }
   const std::vector<AddedToken>& all() const { return tokens_; }
   const AddedToken* find(const std::string& content) const;
   const AddedToken* find(int64_t id) const;

@@ -95,6 +95,7 @@ BpeTokenizer BpeTokenizer::from_json(const Value& root, const std::string& path)
     max_id = std::max(max_id, id.as_int());
   }
   tk.added_ = AddedTokens::parse(root, path);
+  if (tk.nfc_) tk.added_.normalize_contents([](const std::string& c) { return utf8_encode(tokenizers_nfc(utf8_decode(c))); });
   for (const AddedToken& a : tk.added_.all()) max_id = std::max(max_id, a.id);
   tk.id_to_token_.assign(max_id + 1, std::string());
   for (const auto& [tok, id] : tk.vocab_) tk.id_to_token_[id] = tok;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ha::text {
@@ -16,6 +17,8 @@ class Tokenizer {
   virtual std::vector<int64_t> encode_pieces(const std::string& utf8_text) const = 0;
   // The file's post-processing for a single sequence (BERT: [CLS] ids [SEP]; byte-level BPE: none).
   virtual std::vector<int64_t> with_special_tokens(const std::vector<int64_t>& ids) const { return ids; }
+  // How many tokens with_special_tokens puts before and after a sequence (BERT: 1 and 1).
+  virtual std::pair<size_t, size_t> special_token_counts() const { return {0, 0}; }
   std::vector<int64_t> encode(const std::string& utf8_text) const { return with_special_tokens(encode_pieces(utf8_text)); }
   // As the `tokenizers` library's decode with skip_special_tokens=False.
   virtual std::string decode(const std::vector<int64_t>& ids) const = 0;
@@ -24,7 +27,8 @@ class Tokenizer {
   virtual int64_t id_of(const std::string& token) const = 0;  // -1 when absent
   virtual bool is_special(int64_t id) const = 0;              // an added token marked special
   // The bytes a token stands for in the normalised text (byte-level BPE: its bytes, a character's fragment
-  // included; WordPiece: the piece without its continuation prefix): what token offsets are counted in.
+  // included, so that they add up to byte offsets; WordPiece: the piece without its continuation prefix, which
+  // drops the spaces between words: no offsets).
   virtual std::string token_bytes(int64_t id) const = 0;
 };
 

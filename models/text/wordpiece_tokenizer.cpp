@@ -77,7 +77,15 @@ WordPieceTokenizer WordPieceTokenizer::from_json(const Value& root, const std::s
   HATTN_CHECK_INPUT(!tk.pre_tokenize_ || std::string(type_of(pre)) == "BertPreTokenizer", "'", path,
                     "': pre-tokenizer '", type_of(pre), "' is not supported with WordPiece (BertPreTokenizer or none)");
   tk.added_ = AddedTokens::parse(root, path);
-  for (const AddedToken& a : tk.added_.all()) tk.vocab_.emplace(a.content, a.id);
+  if (tk.normalize_) {
+    const BertNormalizerOptions o = tk.normalizer_;
+    tk.added_.normalize_contents([o](const std::string& c) { return utf8_encode(bert_normalize(utf8_decode(c), o)); });
+  }
+  for (const AddedToken& a : tk.added_.all()) {
+    const auto [it, inserted] = tk.vocab_.emplace(a.content, a.id);
+    HATTN_CHECK_INPUT(inserted || it->second == a.id, "'", path, "': added token '", a.content, "' has id ", a.id,
+                      " but the vocabulary gives it ", it->second);
+  }
 
   const Value* post = root.find("post_processor");
   const std::string post_type = type_of(post);
@@ -139,7 +147,9 @@ WordPieceTokenizer WordPieceTokenizer::from_vocab_txt(const std::string& path) {
   for (size_t start = 0; start < text.size(); ++id) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    tk.vocab_[text.substr(start, end - start)] = id;  // a repeated token keeps its last id, as transformers does
+    size_t stop = end;
+    if (stop > start && text[stop - 1] == '\r') --stop;  // CRLF files read as Python's universal newlines do
+    tk.vocab_[text.substr(start, stop - start)] = id;  // a repeated token keeps its last id, as transformers does
     start = end + 1;
   }
   const std::filesystem::path config = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
@@ -157,7 +167,7 @@ WordPieceTokenizer WordPieceTokenizer::from_vocab_txt(const std::string& path) {
                                                                 {"mask_token", "[MASK]"}};
     const std::string name = text_of(c, key, kDefault.at(key));
     if (auto it = tk.vocab_.find(name); it != tk.vocab_.end() && !tk.added_.find(name))
-      tk.added_.add({name, it->second, false, true});
+      tk.added_.add({name, it->second, false, true, name});
   }
   const int64_t cls = tk.id_of(text_of(c, "cls_token", "[CLS]")), sep = tk.id_of(text_of(c, "sep_token", "[SEP]"));
   HATTN_CHECK_INPUT(cls >= 0 && sep >= 0, "'", path, "': the vocabulary has no [CLS] or [SEP] token");
@@ -174,6 +184,10 @@ void WordPieceTokenizer::finish() {
   for (const auto& [tok, id] : vocab_) id_to_token_[id] = tok;
   unk_id_ = id_of(unk_);
   HATTN_CHECK_INPUT(unk_id_ >= 0, "'", path_, "': the unknown token '", unk_, "' is not in the vocabulary");
+  for (const std::vector<int64_t>* ids : {&before_, &after_})
+    for (int64_t id : *ids)
+      HATTN_CHECK_INPUT(id >= 0 && id <= max_id && id_of(id_to_token_[id]) == id, "'", path_,
+                        "': the post-processor's token id ", id, " is not in the vocabulary");
 }
 
 int64_t WordPieceTokenizer::id_of(const std::string& token) const {

@@ -29,6 +29,7 @@ class WordPieceTokenizer : public Tokenizer {
 
   std::vector<int64_t> encode_pieces(const std::string& utf8_text) const override;
   std::vector<int64_t> with_special_tokens(const std::vector<int64_t>& ids) const override;
+  std::pair<size_t, size_t> special_token_counts() const override { return {before_.size(), after_.size()}; }
   std::string decode(const std::vector<int64_t>& ids) const override;
   const std::string& token(int64_t id) const override;
   int64_t vocab_size() const override { return static_cast<int64_t>(id_to_token_.size()); }

@@ -445,14 +445,20 @@ cmp -s "$tmp/lea/counts.csv" "$tmp/lea_r/counts.csv" || { echo "FAIL a resumed r
 expect_in "lm eval provenance" "$tmp/lea/results.json" '"provenance": {"hattn": '
 expect_in "lm eval provenance hashes the weights" "$tmp/lea/results.json" "\"model.safetensors\": \"$(sha256sum "$bert/model.safetensors" | cut -c1-64)\""
 expect_in "lm eval merge provenance" "$tmp/lea_m/results.json" '"shards": [{"hattn": '
+check "lm eval merge of a shard twice" 2 "$hattn" lm eval merge --inputs "$tmp/lea_s0,$tmp/lea_s0" --out "$tmp/x"
+check "lm eval merge with a shard missing" 2 "$hattn" lm eval merge --inputs "$tmp/lea_s0" --out "$tmp/x"
+check "lm eval merge of another run" 2 "$hattn" lm eval merge --inputs "$tmp/lea_s0,$tmp/lea" --out "$tmp/x"
 check "lm eval merge of an unfinished shard" 2 "$hattn" lm eval merge --inputs "$tmp/lea_s0,$tmp/nowhere" --out "$tmp/x"
-check "lm eval pruning (ARC, Mamba)" 0 "$hattn" lm eval --task pruning --model "$recall" --data "$arc" --methods attr,lrp --mask-token 0 --out "$tmp/lep"
+check "lm eval pruning (ARC, Mamba)" 0 "$hattn" lm eval --task pruning --model "$recall" --data "$arc" --methods attr,lrp --mask-token id:0 --out "$tmp/lep"
 expect_in "lm eval pruning AU-MSE" "$tmp/lep/results.json" '"lrp": {"au_mse": '
 check "lm eval accuracy (ARC)" 0 "$hattn" lm eval --task accuracy --model "$recall" --data "$arc" --out "$tmp/lec"
 expect_in "lm eval accuracy items" "$tmp/lec/results.json" '"items": 3}'
 check "lm eval ARC with a classifier" 2 "$hattn" lm eval --task accuracy --model "$bert" --data "$arc"
 check "lm eval IMDb with a language model" 2 "$hattn" lm eval --task accuracy --model "$recall" --data "$imdb"
 check "lm eval ARC without a mask token" 2 "$hattn" lm eval --task activation --model "$recall" --data "$arc"
+check "lm eval missing data" 2 "$hattn" lm eval --task accuracy --model "$recall" --data "$tmp/no_such_folder"
+expect_in "lm eval missing data says so" "$tmp/err" "no such file or folder"
+check "lm eval mask token not in the vocabulary" 2 "$hattn" lm eval --task activation --model "$bert" --data "$imdb" --mask-token "<mask>"
 check "lm eval unknown task" 2 "$hattn" lm eval --task nonsense --model "$bert" --data "$imdb"
 check "lm train bad arch" 2 "$hattn" lm train --arch rnn --out "$tmp/lt3"
 check "lm explain query outside" 2 "$hattn" lm explain --model "$lm/mamba2_hf" --ids 1,2,3 --query 3
