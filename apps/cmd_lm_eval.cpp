@@ -214,6 +214,8 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
       .option("max-tokens", "512", "IMDb: keep each review's first N tokens, special tokens included")
       .option("shard", "0/1", "i/n: evaluate items i, i+n, i+2n, ...")
       .option("max-items", "0", "stop after N items in this run (0: run to the end); the same command continues")
+      .option("batch", "11", "perturbed copies of an item per forward (a test's 11 steps share a length); the same "
+                             "results up to float32 rounding")
       .option("device", "cpu", "where the model runs: cpu | cuda | cuda:N")
       .option("out", "", "output folder (default: out/lm_eval/<task>)");
   if (!args.parse(argc, argv)) return 0;
@@ -228,6 +230,8 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
   const int64_t limit = args.has("limit") ? args.get_int("limit") : -1, max_items = args.get_int("max-items");
   if (args.has("limit") && limit <= 0) throw UsageError("--limit must be positive");
   if (max_items < 0) throw UsageError("--max-items must be >= 0");
+  const int64_t batch = args.get_int("batch");
+  if (batch < 1) throw UsageError("--batch must be >= 1");
   const std::unique_ptr<xai::Explainable> model = load_language_model(args);
   const xai::FamilyInfo& f = model->info();
   const std::string data = args.get("data");
@@ -282,7 +286,7 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t k = resumed; k < stop; ++k) {
     const int64_t i = mine[k];
-    xai::evaluate_text_item(*model, items[i], methods, test, mask_id, static_cast<uint64_t>(i), counts);
+    xai::evaluate_text_item(*model, items[i], methods, test, mask_id, static_cast<uint64_t>(i), counts, batch);
     counts.progress.done = k + 1;
     counts.save_csv(saved);  // every item: a stopped run loses at most the item in flight
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

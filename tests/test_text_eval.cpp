@@ -186,6 +186,31 @@ TEST(TokenPerturbation, AnItemEndToEndEqualsANaiveComputation) {
       EXPECT_NEAR(got, area, 1e-9 * std::max(1.0, std::abs(area))) << c.model << " " << m.label;
     }
     EXPECT_EQ(counts.items, 1);
+    // the perturbed copies in batches: the same areas up to float32 rounding
+    xai::TextEvalCounts batched;
+    xai::evaluate_text_item(*model, item, methods, c.test, 0, 7, batched, 11);
+    for (const xai::EvalMethod& m : methods) {
+      const double a = counts.curves.at(m.label).mean_area(), b = batched.curves.at(m.label).mean_area();
+      EXPECT_NEAR(b, a, 1e-4 * std::max(1.0, std::abs(a))) << c.model << " " << m.label << " batched";
+    }
+  }
+}
+
+// Every token family's batched logits equal its logits of each sequence alone (one forward over the batch).
+TEST(TokenPerturbation, BatchLogitsEqualOneByOne) {
+  for (const std::string& path : {kData + "bert_ref/tiny", kData + "classifier_ref/neox", kData + "classifier_ref/mamba2",
+                                  kData + "neox_ref/parallel", kData + "lm_ref/mamba1_hf"}) {
+    const auto model = xai::load(path);
+    const int64_t V = model->info().vocab;
+    std::vector<int64_t> flat;
+    for (int64_t b = 0; b < 3; ++b)
+      for (int64_t t = 0; t < 7; ++t) flat.push_back((b * 11 + t * 5 + 1) % V);
+    const Tensor ids = Tensor::from_vector(flat, {3, 7});
+    const Tensor all = model->batch_logits(ids);
+    for (int64_t b = 0; b < 3; ++b) {
+      const Tensor one = model->logits(ids.narrow(0, b, 1).contiguous());
+      expect_close_scaled(all.select(0, b).reshape(one.shape()), one, "lm.forward", path + " row " + std::to_string(b));
+    }
   }
 }
 

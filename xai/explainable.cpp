@@ -1,5 +1,7 @@
 #include "xai/explainable.h"
 
+#include "ops/ops.h"
+
 #include <algorithm>
 
 #include <algorithm>
@@ -25,6 +27,24 @@ std::vector<int64_t> checked_token_ids(const Tensor& inputs, int64_t vocab) {
     HATTN_CHECK_INPUT(ids[i] >= 0 && ids[i] < vocab, "input token ", ids[i], " at position ", i,
                       " is outside the model's ", vocab, "-row vocabulary");
   return ids;
+}
+
+std::vector<int64_t> checked_token_batch(const Tensor& inputs, int64_t vocab) {
+  HATTN_CHECK(inputs.dtype() == DType::I64 && inputs.dim() == 2 && inputs.numel() > 0,
+              "a batch of token sequences is int64 (B, T); got ", describe(inputs));
+  const std::vector<int64_t> ids = inputs.contiguous().to_vector<int64_t>();
+  for (size_t i = 0; i < ids.size(); ++i)
+    HATTN_CHECK_INPUT(ids[i] >= 0 && ids[i] < vocab, "input token ", ids[i], " at position ",
+                      i % static_cast<size_t>(inputs.size(1)), " is outside the model's ", vocab, "-row vocabulary");
+  return ids;
+}
+
+Tensor Explainable::batch_logits(const Tensor& ids) const {
+  HATTN_CHECK(ids.dtype() == DType::I64 && ids.dim() == 2, "batch_logits: int64 (B, T) expected, got ", describe(ids));
+  std::vector<Tensor> rows;
+  for (int64_t b = 0; b < ids.size(0); ++b) rows.push_back(logits(ids.narrow(0, b, 1).contiguous()));
+  return stack(rows, 0).reshape(info().classifies_tokens() ? Shape{ids.size(0), rows[0].size(1)}
+                                                             : Shape{ids.size(0), rows[0].size(0), rows[0].size(1)});
 }
 
 Trace blank_token_trace(const FamilyInfo& f, int64_t T, const Target& target) {

@@ -162,6 +162,8 @@ struct Target {
 // Token models: the ids of an input (int64 (T) or (1, T)), checked against the vocabulary; and the blank trace of
 // T tokens explaining `target`'s position (default: the last).
 std::vector<int64_t> checked_token_ids(const Tensor& inputs, int64_t vocab);
+// The same for a batch (B, T) of one length: the ids, row by row.
+std::vector<int64_t> checked_token_batch(const Tensor& inputs, int64_t vocab);
 Trace blank_token_trace(const FamilyInfo& family, int64_t T, const Target& target);
 
 // The output a trace explains: `asked`, or the argmax of `logits` (one row (V), on the CPU) when asked < 0. Refuses
@@ -188,6 +190,10 @@ class Explainable {
   // The input of an image model is a normalised batch (B, 3, H, W); that of a token model the ids (1, T), int64.
   // Logits without gradients: (B, classes) or (T, V), on the CPU.
   virtual Tensor logits(const Tensor& inputs) const = 0;
+  // Token models: several sequences of one length at once, ids (B, T): (B, classes) for a classifier, (B, T, V)
+  // for a language model, on the CPU; each row equals logits() of that sequence alone. The default runs logits()
+  // row by row; a family overrides it with one batched forward.
+  virtual Tensor batch_logits(const Tensor& ids) const;
   // One trace per batch item (image models: B; token models: 1), each for its own target (missing: the argmax).
   // Items do not interact: each trace equals that of the item alone.
   virtual std::vector<Trace> trace(const Tensor& inputs, const std::vector<Target>& targets = {},

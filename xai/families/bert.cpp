@@ -53,6 +53,14 @@ class BertExplainable final : public Explainable {
     return model_->forward(Tensor::from_vector(ids, {static_cast<int64_t>(ids.size())})).logits.to(Device::cpu());
   }
 
+  Tensor batch_logits(const Tensor& ids) const override {
+    NoGradGuard ng;
+    checked_token_batch(ids, info_.vocab);
+    HATTN_CHECK_INPUT(ids.size(1) <= model_->config().max_positions, "the input has ", ids.size(1),
+                      " tokens; this BERT model takes at most ", model_->config().max_positions);
+    return model_->forward(ids).logits.to(Device::cpu()).contiguous();
+  }
+
   std::vector<Tensor> streams(const Tensor& input) const override {
     NoGradGuard ng;
     const std::vector<int64_t> ids = checked_ids(input);

@@ -111,6 +111,13 @@ class LmExplainable final : public Explainable {
     return info_.classifies_tokens() ? all.narrow(0, T - 1, 1).contiguous() : all;
   }
 
+  Tensor batch_logits(const Tensor& ids) const override {
+    NoGradGuard ng;
+    checked_token_batch(ids, info_.vocab);
+    const Tensor all = model_->forward(ids).logits.to(Device::cpu());  // (B, T, ·)
+    return (info_.classifies_tokens() ? all.select(1, ids.size(1) - 1) : all).contiguous();
+  }
+
   // The residual stream after layer l: the embeddings plus every mixer output up to l.
   std::vector<Tensor> streams(const Tensor& input) const override {
     NoGradGuard ng;
