@@ -5,7 +5,7 @@
 # numbers printed beside ours.
 # Usage: scripts/table_nlp_arc.sh [--model DIR]... [--data ARC-Easy-Test.jsonl] [--limit N] [--shard i/n]
 #                                 [--mask-token T] [--out DIR]
-# Default (offline, minutes on 2 cores): the bundled recall models (Mamba-1, Mamba-2, GPT-NeoX) on the recall
+# Default (offline, minutes on 2 cores): the bundled recall models (Mamba-1, Mamba-2, and GPT-NeoX when bundled) on the recall
 # task's held-out samples as ten-choice questions (--data recall, 200 items, mask token '.'). The paper's setting:
 #   --model <state-spaces/mamba-1.4b> --model <EleutherAI/pythia-1.4b> --model <state-spaces/mamba-2.8b>
 #   --model <EleutherAI/pythia-2.8b> [--model <state-spaces/mamba2-130m> --model <state-spaces/mamba2-780m>]
@@ -33,8 +33,10 @@ while [[ $# -gt 0 ]]; do
     *) echo "table_nlp_arc: unknown argument '$1' (see the header of $0)" >&2; exit 2 ;;
   esac
 done
-if [[ ${#models[@]} -eq 0 ]]; then
-  models=(models/weights/recall_mamba1 models/weights/recall_mamba2 models/weights/recall_gpt_neox)
+if [[ ${#models[@]} -eq 0 ]]; then  # the bundled recall models (the GPT-NeoX one where this checkout has it)
+  for m in models/weights/recall_mamba1 models/weights/recall_mamba2 models/weights/recall_gpt_neox; do
+    [[ -e $m ]] && models+=("$m")
+  done
 fi
 [[ $data == recall && ${#mask[@]} -eq 0 ]] && mask=(--mask-token .)  # byte tokens: no [UNK] or <|endoftext|>
 hattn=./build/bin/hattn
