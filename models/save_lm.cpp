@@ -19,6 +19,13 @@ std::pair<std::string, std::string> label_maps(int64_t K, const std::vector<std:
   return {id2label + "}", label2id + "}"};
 }
 
+// The entries a folder carries for hattn (training details, the task accuracy) as one JSON object.
+std::string extra_json(const std::map<std::string, std::string>& extra) {
+  std::string out = "{";
+  for (const auto& [k, v] : extra) out += (out.size() > 1 ? ", " : "") + json::quote(k) + ": " + json::quote(v);
+  return out + "}";
+}
+
 }  // namespace
 
 std::string lm_config_json(const LmConfig& c, const std::map<std::string, std::string>& extra,
@@ -55,10 +62,7 @@ std::string lm_config_json(const LmConfig& c, const std::map<std::string, std::s
     add("id2label", id2label);
     add("label2id", label2id);
   }
-  std::string hattn = "{";
-  for (const auto& [k, v] : extra) hattn += (hattn.size() > 1 ? ", " : "") + json::quote(k) + ": " + json::quote(v);
-  s += "  \"hattn\": " + hattn + "}\n}\n";
-  return s;
+  return s + "  \"hattn\": " + extra_json(extra) + "\n}\n";
 }
 
 void save_lm_folder(const MambaLM& model, const std::string& folder, const std::map<std::string, std::string>& extra,
@@ -89,10 +93,7 @@ std::string gpt_neox_config_json(const GptNeoxConfig& c, const std::map<std::str
   add("max_position_embeddings", std::to_string(c.max_positions));
   add("hidden_act", "\"gelu\"");
   add("tie_word_embeddings", "false");
-  std::string hattn = "{";
-  for (const auto& [k, v] : extra) hattn += (hattn.size() > 1 ? ", " : "") + json::quote(k) + ": " + json::quote(v);
-  s += "  \"hattn\": " + hattn + "}\n}\n";
-  return s;
+  return s + "  \"hattn\": " + extra_json(extra) + "\n}\n";
 }
 
 void save_gpt_neox_folder(const GptNeox& model, const std::string& folder,
@@ -121,10 +122,7 @@ std::string bert_config_json(const BertConfig& c, const std::vector<std::string>
   const auto [id2label, label2id] = label_maps(c.labels, labels);
   add("id2label", id2label);
   add("label2id", label2id);
-  std::string hattn = "{";
-  for (const auto& [k, v] : extra) hattn += (hattn.size() > 1 ? ", " : "") + json::quote(k) + ": " + json::quote(v);
-  s += "  \"hattn\": " + hattn + "}\n}\n";
-  return s;
+  return s + "  \"hattn\": " + extra_json(extra) + "\n}\n";
 }
 
 void save_bert_folder(const BertClassifier& model, const std::string& folder,

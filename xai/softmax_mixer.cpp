@@ -29,4 +29,39 @@ MixerStats SoftmaxMixer::compute_stats() const {
   return s;
 }
 
+std::vector<std::shared_ptr<const MixerOperator>> softmax_mixers(const std::vector<Tensor>& attentions, bool gradients,
+                                                                 const std::vector<Tensor>& relevance,
+                                                                 const std::string& what) {
+  auto cpu = [](const Tensor& x) { return x.detach().to(Device::cpu()).contiguous(); };
+  std::vector<std::shared_ptr<const MixerOperator>> out;
+  for (size_t l = 0; l < attentions.size(); ++l) {
+    const Tensor& a = attentions[l];
+    Tensor grad;
+    if (gradients) {
+      HATTN_CHECK(a.grad().defined(), "explain: an attention map received no gradient");
+      grad = cpu(a.grad().select(0, 0));
+    }
+    out.push_back(std::make_shared<SoftmaxMixer>(cpu(a.select(0, 0)), grad, relevance.empty() ? Tensor() : relevance[l],
+                                                 what));
+  }
+  return out;
+}
+
+void set_text_transformer_info(FamilyInfo& f, const std::string& name, int64_t layers, int64_t heads, int64_t vocab) {
+  f.modality = Modality::Tokens;
+  f.form = MixerForm::Softmax;
+  f.layers = layers;
+  f.default_start_layer = 0;  // the released text-transformer notebooks'
+  f.methods = {{Method::Raw, {}},    {Method::Rollout, {}},  {Method::Attr, {}},      {Method::Gae, {}},
+               {Method::Random, {}}, {Method::Saliency, {}}, {Method::GradXInput, {}}};
+  f.refusals[Method::Unified] = "unified is Mamba's implicit attention; a " + name + " has raw, rollout, attr "
+                                "(Transformer-Attribution), gae and the baselines";
+  f.refusals[Method::Lrp] = "lrp is MambaLRP, defined for Mamba models";
+  f.mixer_unit = "head";
+  f.mixer_units = heads;
+  f.layout.modality = Modality::Tokens;
+  f.layout.feature_dim = 1;
+  f.vocab = vocab;
+}
+
 }  // namespace ha::xai

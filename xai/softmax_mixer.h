@@ -26,4 +26,15 @@ class SoftmaxMixer final : public MixerOperator {
   std::string what_;  // "a ViT block", "a GPT-NeoX layer": for the refusals
 };
 
+// One mixer per layer from a forward pass's attention probabilities (B, H, T, T), batch item 0: with their
+// gradients when `gradients` (each must have one) and the relevance per layer when given (else none).
+std::vector<std::shared_ptr<const MixerOperator>> softmax_mixers(const std::vector<Tensor>& attentions, bool gradients,
+                                                                 const std::vector<Tensor>& relevance,
+                                                                 const std::string& what);
+
+// What a text transformer family (GPT-NeoX, BERT) declares alike: softmax attention per head, the methods raw,
+// rollout, attr, gae and the baselines, start layer 0 (the released text notebooks'), and the refusals of Mamba's
+// methods; `name` names the model in them.
+void set_text_transformer_info(FamilyInfo& f, const std::string& name, int64_t layers, int64_t heads, int64_t vocab);
+
 }  // namespace ha::xai

@@ -22,24 +22,11 @@ class BertExplainable final : public Explainable {
     f.key = "bert";
     f.name = "BERT classifier";
     f.describe = c.describe();
-    f.modality = Modality::Tokens;
-    f.form = MixerForm::Softmax;
-    f.layers = c.n_layer;
-    f.default_start_layer = 0;  // the released BERT notebook's
-    f.default_query = 0;        // [CLS]
+    set_text_transformer_info(f, "BERT classifier", c.n_layer, c.heads, c.vocab);
+    f.default_query = 0;  // [CLS]
     f.causal = false;
-    f.methods = {{Method::Raw, {}},    {Method::Rollout, {}},  {Method::Attr, {}},      {Method::Gae, {}},
-                 {Method::Random, {}}, {Method::Saliency, {}}, {Method::GradXInput, {}}};
-    f.refusals[Method::Unified] = "unified is Mamba's implicit attention; a BERT classifier has raw, rollout, attr "
-                                  "(Transformer-Attribution), gae and the baselines";
-    f.refusals[Method::Lrp] = "lrp is MambaLRP, defined for Mamba models";
     f.query_entry = {{Method::Raw, QueryEntry::Zero}, {Method::Rollout, QueryEntry::Zero},
                      {Method::Attr, QueryEntry::RowMin}};
-    f.mixer_unit = "head";
-    f.mixer_units = c.heads;
-    f.layout.modality = Modality::Tokens;
-    f.layout.feature_dim = 1;
-    f.vocab = c.vocab;
     f.num_classes = c.labels;
     f.class_names = std::move(class_names);
   }
@@ -93,16 +80,7 @@ class BertExplainable final : public Explainable {
       t.input_grad = cpu(out.embeddings.grad().select(0, 0));
     }
     const std::vector<Tensor> relevance = o.trace ? bert_attention_relevance(*model_, out, t.target) : std::vector<Tensor>();
-    for (size_t l = 0; l < out.attentions.size(); ++l) {
-      const Tensor& a = out.attentions[l];
-      Tensor grad;
-      if (options.gradients) {
-        HATTN_CHECK(a.grad().defined(), "explain: an attention map received no gradient");
-        grad = cpu(a.grad().select(0, 0));
-      }
-      t.mixers.push_back(std::make_shared<SoftmaxMixer>(cpu(a.select(0, 0)), grad,
-                                                        relevance.empty() ? Tensor() : relevance[l], "a BERT layer"));
-    }
+    t.mixers = softmax_mixers(out.attentions, options.gradients, relevance, "a BERT layer");
     return {std::move(t)};
   }
 

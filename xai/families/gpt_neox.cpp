@@ -23,22 +23,9 @@ class GptNeoxExplainable final : public Explainable {
     f.key = "gpt_neox";
     f.name = "GPT-NeoX LM";
     f.describe = c.describe();
-    f.modality = Modality::Tokens;
-    f.form = MixerForm::Softmax;
-    f.layers = c.n_layer;
-    f.default_start_layer = 0;  // the released text-transformer notebooks'
+    set_text_transformer_info(f, "GPT-NeoX model", c.n_layer, c.heads, c.vocab);
     f.default_query = -1;
     f.causal = true;
-    f.methods = {{Method::Raw, {}},    {Method::Rollout, {}},  {Method::Attr, {}},      {Method::Gae, {}},
-                 {Method::Random, {}}, {Method::Saliency, {}}, {Method::GradXInput, {}}};
-    f.refusals[Method::Unified] = "unified is Mamba's implicit attention; a GPT-NeoX model has raw, rollout, attr "
-                                  "(Transformer-Attribution), gae and the baselines";
-    f.refusals[Method::Lrp] = "lrp is MambaLRP, defined for Mamba models";
-    f.mixer_unit = "head";
-    f.mixer_units = c.heads;
-    f.layout.modality = Modality::Tokens;
-    f.layout.feature_dim = 1;
-    f.vocab = c.vocab;
     if (c.labels > 0) {  // a sequence classifier: the classes at the last token
       f.name = "GPT-NeoX classifier";
       f.num_classes = c.labels;
@@ -102,16 +89,7 @@ class GptNeoxExplainable final : public Explainable {
     }
     const std::vector<Tensor> relevance =
         o.trace ? gpt_neox_attention_relevance(*model_, out, t.query, t.target) : std::vector<Tensor>();
-    for (size_t l = 0; l < out.attentions.size(); ++l) {
-      const Tensor& a = out.attentions[l];
-      Tensor grad;
-      if (options.gradients) {
-        HATTN_CHECK(a.grad().defined(), "explain: an attention map received no gradient");
-        grad = cpu(a.grad().select(0, 0));
-      }
-      t.mixers.push_back(std::make_shared<SoftmaxMixer>(cpu(a.select(0, 0)), grad,
-                                                        relevance.empty() ? Tensor() : relevance[l], "a GPT-NeoX layer"));
-    }
+    t.mixers = softmax_mixers(out.attentions, options.gradients, relevance, "a GPT-NeoX layer");
     return {std::move(t)};
   }
 
