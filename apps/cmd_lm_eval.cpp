@@ -218,6 +218,7 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
                              "results up to float32 rounding")
       .option("device", "cpu", "where the model runs: cpu | cuda | cuda:N")
       .option("out", "", "output folder (default: out/lm_eval/<task>)");
+  add_ablation_options(args);  // the paper's Table 9: Mamba-Attribution's aggregation and clamp on ARC-Easy
   if (!args.parse(argc, argv)) return 0;
   const std::optional<xai::TokenTest> test =
       task == "activation" ? std::optional<xai::TokenTest>(xai::TokenTest::Activation)
@@ -244,8 +245,11 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
                          "score each choice's continuation)"));
   if (!arc && !f.classifies_tokens())
     throw UsageError(str("'", args.get("model"), "' is a ", f.name, ": IMDb and the sentiment set need a text classifier"));
-  const std::vector<xai::EvalMethod> methods =
+  std::vector<xai::EvalMethod> methods =
       test ? xai::parse_eval_methods(f, args.get("methods")) : std::vector<xai::EvalMethod>{};
+  check_family_options(args, f, {"aggregate", "discard", "clamp"});
+  const xai::Ablation ablation = ablation_options(args);
+  for (xai::EvalMethod& m : methods) m.ablation = ablation;
   // the tokenizer: --tokenizer, else the one beside the model
   std::string tk_path = args.has("tokenizer") ? args.get("tokenizer") : "";
   for (const char* name : {"/tokenizer.json", "/vocab.txt"}) {
@@ -261,6 +265,9 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
   std::string run = str(task, " ", args.get("model"), " tokenizer=", tk_path, " methods=", args.get("methods"),
                         " data=", data, " n=", items.size(), " shard=", shard, "/", shards, " mask=", mask_id,
                         " max_tokens=", args.get("max-tokens"));
+  if (!ablation.is_default())
+    run += str(" ablation=", xai::aggregate_name(ablation.aggregate), "/", ablation.discard, "/",
+               xai::clamp_name(ablation.clamp));
   std::replace(run.begin(), run.end(), '"', '\'');  // stored quoted
   xai::TextEvalCounts counts;
   const std::string saved = out + "/counts.csv";

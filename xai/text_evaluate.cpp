@@ -84,6 +84,7 @@ void evaluate_text_item(const Explainable& model, const TextItem& item, const st
     ExplainOptions o;
     o.variant = m.variant;
     o.seed = seed;
+    o.ablation = m.ablation;
     const std::vector<float> r = explain(t, f, m.method, o).to_vector<float>();
     const std::vector<std::vector<double>> steps =
         text_scores(model, item, perturbed_inputs(item.ids, item.perturbable, r, *test, mask_id), batch);

@@ -451,6 +451,8 @@ check "lm eval merge of another run" 2 "$hattn" lm eval merge --inputs "$tmp/lea
 check "lm eval merge of an unfinished shard" 2 "$hattn" lm eval merge --inputs "$tmp/lea_s0,$tmp/nowhere" --out "$tmp/x"
 check "lm eval pruning (ARC, Mamba)" 0 "$hattn" lm eval --task pruning --model "$recall" --data "$arc" --methods attr,lrp --mask-token id:0 --out "$tmp/lep"
 expect_in "lm eval pruning AU-MSE" "$tmp/lep/results.json" '"lrp": {"au_mse": '
+check "lm eval ablation (Table 9)" 0 "$hattn" lm eval --task pruning --model "$recall" --data recall --limit 2 --mask-token . --methods attr --aggregate max --clamp none --out "$tmp/lepab"
+check "lm eval ablation on BERT refused" 2 "$hattn" lm eval --task activation --model "$bert" --data "$imdb" --aggregate max
 check "lm eval accuracy (ARC)" 0 "$hattn" lm eval --task accuracy --model "$recall" --data "$arc" --out "$tmp/lec"
 expect_in "lm eval accuracy items" "$tmp/lec/results.json" '"items": 3}'
 check "lm eval ARC with a classifier" 2 "$hattn" lm eval --task accuracy --model "$bert" --data "$arc"
