@@ -442,7 +442,7 @@ Tensor explain_impl(const Trace& t, const FamilyInfo& f, Method method, Variant 
     Tensor row = softmax_form_row(t, method, start, q);
     const auto entry = f.query_entry.find(method);
     if (entry != f.query_entry.end() && entry->second != QueryEntry::Keep) {  // the released BERT code's
-      row = row.to(DType::F64).contiguous();
+      row = row.to(DType::F64).clone();  // raw's row is a view of the layer's cached statistics: write a copy
       double* v = row.data<double>();
       v[q] = entry->second == QueryEntry::Zero ? 0.0 : *std::min_element(v, v + row.numel());
     }

@@ -39,6 +39,11 @@ std::vector<int64_t> checked_token_batch(const Tensor& inputs, int64_t vocab) {
   return ids;
 }
 
+Tensor decoder_logits(const FamilyInfo& f, const Tensor& all) {
+  const Tensor cpu = all.to(Device::cpu());
+  return (f.classifies_tokens() ? cpu.select(1, cpu.size(1) - 1) : cpu).contiguous();
+}
+
 Tensor Explainable::batch_logits(const Tensor& ids) const {
   HATTN_CHECK(ids.dtype() == DType::I64 && ids.dim() == 2, "batch_logits: int64 (B, T) expected, got ", describe(ids));
   std::vector<Tensor> rows;

@@ -162,6 +162,9 @@ struct Target {
 // Token models: the ids of an input (int64 (T) or (1, T)), checked against the vocabulary; and the blank trace of
 // T tokens explaining `target`'s position (default: the last).
 std::vector<int64_t> checked_token_ids(const Tensor& inputs, int64_t vocab);
+// A decoder's logits of every position (B, T, ·), on the CPU, as logits()/batch_logits() return them: a language
+// model's all of them; a classifier's (its classes read at the last token) only the last position's, (B, classes).
+Tensor decoder_logits(const FamilyInfo& family, const Tensor& all);
 // The same for a batch (B, T) of one length: the ids, row by row.
 std::vector<int64_t> checked_token_batch(const Tensor& inputs, int64_t vocab);
 Trace blank_token_trace(const FamilyInfo& family, int64_t T, const Target& target);

@@ -39,16 +39,14 @@ class GptNeoxExplainable final : public Explainable {
   Tensor logits(const Tensor& inputs) const override {
     NoGradGuard ng;
     const std::vector<int64_t> ids = checked_ids(inputs);
-    const int64_t T = static_cast<int64_t>(ids.size());
-    const Tensor all = model_->forward(Tensor::from_vector(ids, {T})).logits.to(Device::cpu()).select(0, 0);  // (T, ·)
-    return info_.classifies_tokens() ? all.narrow(0, T - 1, 1).contiguous() : all;
+    const Tensor out = decoder_logits(info_, model_->forward(Tensor::from_vector(ids, {1, int64_t(ids.size())})).logits);
+    return info_.classifies_tokens() ? out : out.select(0, 0);  // (1, classes) or (T, V)
   }
 
   Tensor batch_logits(const Tensor& ids) const override {
     NoGradGuard ng;
     checked_token_batch(ids, info_.vocab);
-    const Tensor all = model_->forward(ids).logits.to(Device::cpu());  // (B, T, ·)
-    return (info_.classifies_tokens() ? all.select(1, ids.size(1) - 1) : all).contiguous();
+    return decoder_logits(info_, model_->forward(ids).logits);
   }
 
   std::vector<Tensor> streams(const Tensor& input) const override {
