@@ -80,7 +80,6 @@ std::unique_ptr<xai::Explainable> load_language_model(const Args& args) {
 
 namespace {
 
-// What a text classifier cannot do (lm logits, generate): one line, exit 2.
 // --target: a token id for a language model; a class index or label for a classifier.
 int64_t parse_target(const std::string& v, const xai::FamilyInfo& f) {
   if (f.classifies_tokens()) {
@@ -101,6 +100,7 @@ int64_t parse_target(const std::string& v, const xai::FamilyInfo& f) {
   return k;
 }
 
+// What a text classifier cannot do (lm logits, generate): one line, exit 2.
 void refuse_classifier(const std::string& path, const std::string& name, const char* command) {
   throw UsageError(str("'", path, "' is a ", name, ": it predicts classes, not next tokens, so it has no ", command,
                        " (use hattn lm classify, or lm explain --target CLASS)"));
@@ -119,9 +119,7 @@ std::unique_ptr<text::Tokenizer> find_tokenizer(const Args& args, bool required)
   if (args.has("tokenizer")) {
     path = args.get("tokenizer");
   } else if (args.has("model")) {
-    const std::string folder = find_lm_files(args.get("model")).folder;
-    for (const char* name : {"/tokenizer.json", "/vocab.txt"})
-      if (path.empty() && std::filesystem::exists(folder + name)) path = folder + name;
+    path = text::tokenizer_in_folder(find_lm_files(args.get("model")).folder);
   }
   if (path.empty()) {
     if (required)

@@ -251,11 +251,8 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
   const xai::Ablation ablation = ablation_options(args);
   for (xai::EvalMethod& m : methods) m.ablation = ablation;
   // the tokenizer: --tokenizer, else the one beside the model
-  std::string tk_path = args.has("tokenizer") ? args.get("tokenizer") : "";
-  for (const char* name : {"/tokenizer.json", "/vocab.txt"}) {
-    const std::string p = find_lm_files(args.get("model")).folder + name;
-    if (tk_path.empty() && std::filesystem::exists(p)) tk_path = p;
-  }
+  const std::string tk_path =
+      args.has("tokenizer") ? args.get("tokenizer") : text::tokenizer_in_folder(find_lm_files(args.get("model")).folder);
   if (tk_path.empty()) throw UsageError("text needs a tokenizer: pass --tokenizer (none was found beside the model)");
   const std::unique_ptr<text::Tokenizer> tk = text::load_tokenizer(tk_path);
   const int64_t mask_id = test ? mask_token_id(args, *tk) : -1;  // accuracy perturbs nothing

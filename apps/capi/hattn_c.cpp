@@ -416,14 +416,12 @@ hattn_status hattn_tokenize(hattn_model* model, const char* text, const char* op
     const ModelCall call(model);
     text_family(model);
     const auto o = parse_options(options, {"tokenizer"});
-    std::string path = o.count("tokenizer") ? o.at("tokenizer") : find_lm_files(model->path).folder + "/tokenizer.json";
+    const std::string folder = find_lm_files(model->path).folder;
+    const std::string path = o.count("tokenizer") ? o.at("tokenizer") : text::tokenizer_in_folder(folder);
     std::error_code ec;
-    if (!o.count("tokenizer") && !std::filesystem::exists(path, ec)) {  // BERT checkpoints may ship only vocab.txt
-      const std::string vocab = find_lm_files(model->path).folder + "/vocab.txt";
-      if (std::filesystem::exists(vocab, ec)) path = vocab;
-    }
-    HATTN_CHECK_INPUT(std::filesystem::exists(path, ec), "text needs a tokenizer: '", path,
-                      "' does not exist (pass tokenizer=PATH)");
+    HATTN_CHECK_INPUT(!path.empty() && std::filesystem::exists(path, ec), "text needs a tokenizer: ",
+                      path.empty() ? "'" + folder + "' has no tokenizer.json or vocab.txt" : "'" + path + "' does not exist",
+                      " (pass tokenizer=PATH)");
     const std::vector<int64_t> v = text::load_tokenizer(path)->encode(text);
     HATTN_CHECK_INPUT(!v.empty(), "the text gives no tokens");
     *ids = new int64_t[v.size()];

@@ -1,5 +1,7 @@
 #include "models/text/tokenizer.h"
 
+#include <filesystem>
+
 #include "models/io/json.h"
 #include "models/io/read_file.h"
 #include "models/text/bpe_tokenizer.h"
@@ -20,6 +22,13 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   HATTN_CHECK_INPUT(kind == "BPE", "'", path, "': model type '", kind,
                     "' is not supported (byte-level BPE or WordPiece)");
   return std::make_unique<BpeTokenizer>(BpeTokenizer::from_json(root, path));
+}
+
+std::string tokenizer_in_folder(const std::string& folder) {
+  std::error_code ec;
+  for (const char* name : {"/tokenizer.json", "/vocab.txt"})
+    if (std::filesystem::exists(folder + name, ec)) return folder + name;
+  return "";
 }
 
 }  // namespace ha::text

@@ -34,5 +34,8 @@ class Tokenizer {
 
 // tokenizer.json (model type BPE with a ByteLevel pre-tokeniser, or WordPiece) or vocab.txt.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
+// A model folder's tokenizer file: tokenizer.json, else vocab.txt (BERT checkpoints may ship only that); "" when
+// it has neither.
+std::string tokenizer_in_folder(const std::string& folder);
 
 }  // namespace ha::text
