@@ -214,8 +214,9 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
       .option("max-tokens", "512", "IMDb: keep each review's first N tokens, special tokens included")
       .option("shard", "0/1", "i/n: evaluate items i, i+n, i+2n, ...")
       .option("max-items", "0", "stop after N items in this run (0: run to the end); the same command continues")
-      .option("batch", "11", "perturbed copies of an item per forward (a test's 11 steps share a length); the same "
-                             "results up to float32 rounding")
+      .option("batch", "11", "sequences per forward, right-padded: an item's perturbed copies for every method and "
+                             "choice, and several items' when one item has fewer; the same results up to float32 "
+                             "rounding")
       .option("device", "cpu", "where the model runs: cpu | cuda | cuda:N")
       .option("out", "", "output folder (default: out/lm_eval/<task>)");
   add_ablation_options(args);  // the paper's Table 9: Mamba-Attribution's aggregation and clamp on ARC-Easy
@@ -288,16 +289,21 @@ int run_lm_eval_text(const std::string& task, int argc, char** argv) {
   const int64_t resumed = counts.progress.done;
   const int64_t stop = max_items > 0 ? std::min<int64_t>(mine.size(), resumed + max_items) : mine.size();
   const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t k = resumed; k < stop; ++k) {
-    const int64_t i = mine[k];
-    xai::evaluate_text_item(*model, items[i], methods, test, mask_id, static_cast<uint64_t>(i), counts, batch);
-    counts.progress.done = k + 1;
-    counts.save_csv(saved);  // every item: a stopped run loses at most the item in flight
+  for (int64_t k = resumed; k < stop;) {
+    // a group of items whose sequences fill at least one forward of --batch (one item when its own do)
+    std::vector<xai::SeededItem> group;
+    for (int64_t sequences = 0; k < stop && sequences < batch; ++k) {
+      group.push_back({&items[mine[k]], static_cast<uint64_t>(mine[k])});
+      sequences += xai::text_sequences(items[mine[k]], methods.size(), test.has_value());
+    }
+    xai::evaluate_text_items(*model, group, methods, test, mask_id, counts, batch);
+    counts.progress.done = k;
+    counts.save_csv(saved);  // every group: a stopped run loses at most the group in flight
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const int64_t now = k + 1 - resumed;
+    const int64_t now = k - resumed;
     std::fprintf(stderr, "\rlm eval %s: %lld/%lld items  %.2f s/item  ETA %.0f s   ", task.c_str(),
-                 static_cast<long long>(k + 1), static_cast<long long>(mine.size()), el / now,
-                 el / now * (static_cast<double>(mine.size()) - k - 1));
+                 static_cast<long long>(k), static_cast<long long>(mine.size()), el / now,
+                 el / now * (static_cast<double>(mine.size()) - k));
   }
   std::fprintf(stderr, "\n");
   counts.save_csv(saved);

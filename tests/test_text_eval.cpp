@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 
 #include "models/io/sha256.h"
 #include "models/text/tokenizer.h"
@@ -196,20 +197,61 @@ TEST(TokenPerturbation, AnItemEndToEndEqualsANaiveComputation) {
   }
 }
 
-// Every token family's batched logits equal its logits of each sequence alone (one forward over the batch).
+// Every token family's batched logits equal its logits of each sequence alone (one forward over the batch), with
+// every row as long as the batch and with rows of different lengths right-padded (BERT masks the padding; the
+// decoders' classifiers read each row where it ends).
 TEST(TokenPerturbation, BatchLogitsEqualOneByOne) {
   for (const std::string& path : {kData + "bert_ref/tiny", kData + "classifier_ref/neox", kData + "classifier_ref/mamba2",
-                                  kData + "neox_ref/parallel", kData + "lm_ref/mamba1_hf"}) {
+                                  kData + "classifier_ref/mamba1", kData + "neox_ref/parallel", kData + "lm_ref/mamba1_hf"}) {
     const auto model = xai::load(path);
     const int64_t V = model->info().vocab;
     std::vector<int64_t> flat;
     for (int64_t b = 0; b < 3; ++b)
       for (int64_t t = 0; t < 7; ++t) flat.push_back((b * 11 + t * 5 + 1) % V);
     const Tensor ids = Tensor::from_vector(flat, {3, 7});
-    const Tensor all = model->batch_logits(ids);
-    for (int64_t b = 0; b < 3; ++b) {
-      const Tensor one = model->logits(ids.narrow(0, b, 1).contiguous());
-      expect_close_scaled(all.select(0, b).reshape(one.shape()), one, "lm.forward", path + " row " + std::to_string(b));
+    for (const std::vector<int64_t>& lengths : {std::vector<int64_t>{}, std::vector<int64_t>{7, 2, 5}}) {
+      const Tensor all = model->batch_logits(ids, lengths);
+      for (int64_t b = 0; b < 3; ++b) {
+        const int64_t L = lengths.empty() ? 7 : lengths[b];
+        const Tensor one = model->logits(ids.narrow(0, b, 1).narrow(1, 0, L).contiguous());
+        const Tensor got = model->info().classifies_tokens() ? all.select(0, b) : all.select(0, b).narrow(0, 0, L);
+        expect_close_scaled(got.reshape(one.shape()), one, "lm.forward",
+                            path + " row " + std::to_string(b) + " of " + std::to_string(L) + " tokens");
+      }
+    }
+    EXPECT_NE(error_of([&] { model->batch_logits(ids, {7, 0, 5}); }).find("a sequence of 0 tokens"), std::string::npos);
+    EXPECT_NE(error_of([&] { model->batch_logits(ids, {7, 5}); }).find("2 lengths for 3"), std::string::npos);
+  }
+}
+
+// Scoring in padded batches across items, choices and methods gives the counts of scoring item by item.
+TEST(TokenPerturbation, ItemsInPaddedBatchesEqualOneByOne) {
+  struct Case {
+    std::string model, data;
+  };
+  for (const Case& c : {Case{"models/weights/recall_mamba1", "recall"}, Case{"models/weights/sentiment_bert", "sentiment"}}) {
+    const auto model = xai::load(kData + "../../" + c.model);
+    const auto tk = text::load_tokenizer(text::tokenizer_in_folder(kData + "../../" + c.model));
+    const std::vector<TextItem> items = load_text_items(c.data, *tk, 5, 512);
+    const std::vector<xai::EvalMethod> methods = xai::parse_eval_methods(model->info(), "rollout,random");
+    for (const std::optional<xai::TokenTest> test :
+         {std::optional<xai::TokenTest>(xai::TokenTest::Pruning), std::optional<xai::TokenTest>()}) {
+      xai::TextEvalCounts one, grouped;
+      std::vector<xai::SeededItem> group;
+      for (size_t i = 0; i < items.size(); ++i) {
+        xai::evaluate_text_item(*model, items[i], methods, test, 0, i, one, 1);
+        group.push_back({&items[i], i});
+      }
+      xai::evaluate_text_items(*model, group, methods, test, 0, grouped, 16);
+      EXPECT_EQ(grouped.items, one.items) << c.model;
+      EXPECT_EQ(grouped.correct, one.correct) << c.model;
+      ASSERT_EQ(grouped.curves.size(), one.curves.size()) << c.model;
+      for (const auto& [label, curve] : one.curves) {
+        const xai::TokenCurve& g = grouped.curves.at(label);
+        EXPECT_EQ(g.items, curve.items);
+        // float32 logits of the same sequences in other batches: their rounding, relative to the areas' scale
+        EXPECT_NEAR(g.area, curve.area, 1e-4 * std::max(1.0, std::abs(curve.area))) << c.model << " " << label;
+      }
     }
   }
 }

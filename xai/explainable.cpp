@@ -39,17 +39,40 @@ std::vector<int64_t> checked_token_batch(const Tensor& inputs, int64_t vocab) {
   return ids;
 }
 
-Tensor decoder_logits(const FamilyInfo& f, const Tensor& all) {
+Tensor decoder_logits(const FamilyInfo& f, const Tensor& all, const std::vector<int64_t>& lengths) {
   const Tensor cpu = all.to(Device::cpu());
-  return (f.classifies_tokens() ? cpu.select(1, cpu.size(1) - 1) : cpu).contiguous();
+  if (!f.classifies_tokens()) return cpu.contiguous();
+  if (lengths.empty()) return cpu.select(1, cpu.size(1) - 1).contiguous();
+  std::vector<Tensor> rows;
+  for (int64_t b = 0; b < cpu.size(0); ++b) rows.push_back(cpu.select(0, b).select(0, lengths[b] - 1));
+  return stack(rows, 0);
 }
 
-Tensor Explainable::batch_logits(const Tensor& ids) const {
-  HATTN_CHECK(ids.dtype() == DType::I64 && ids.dim() == 2, "batch_logits: int64 (B, T) expected, got ", describe(ids));
+Tensor Explainable::batch_logits(const Tensor& ids, const std::vector<int64_t>& lengths) const {
+  HATTN_CHECK(ids.dtype() == DType::I64 && ids.dim() == 2 && ids.numel() > 0,
+              "batch_logits: int64 (B, T) expected, got ", describe(ids));
+  const int64_t B = ids.size(0), T = ids.size(1);
+  HATTN_CHECK(lengths.empty() || static_cast<int64_t>(lengths.size()) == B, "batch_logits: ", lengths.size(),
+              " lengths for ", B, " sequences");
+  std::vector<int64_t> full = lengths.empty() ? std::vector<int64_t>(B, T) : lengths;
+  for (int64_t L : full) HATTN_CHECK(L >= 1 && L <= T, "batch_logits: a sequence of ", L, " tokens in a batch of ", T);
+  return padded_logits(ids, full);
+}
+
+Tensor Explainable::padded_logits(const Tensor& ids, const std::vector<int64_t>& lengths) const {
+  const int64_t B = ids.size(0), T = ids.size(1);
   std::vector<Tensor> rows;
-  for (int64_t b = 0; b < ids.size(0); ++b) rows.push_back(logits(ids.narrow(0, b, 1).contiguous()));
-  return stack(rows, 0).reshape(info().classifies_tokens() ? Shape{ids.size(0), rows[0].size(1)}
-                                                             : Shape{ids.size(0), rows[0].size(0), rows[0].size(1)});
+  for (int64_t b = 0; b < B; ++b) {
+    const Tensor one = logits(ids.narrow(0, b, 1).narrow(1, 0, lengths[b]).contiguous());  // (1, classes) or (L, V)
+    if (info().classifies_tokens()) {
+      rows.push_back(one.reshape({one.size(1)}));
+    } else {  // zeros after the sequence
+      Tensor padded = Tensor::zeros({T, one.size(1)}, one.dtype());
+      padded.narrow(0, 0, lengths[b]).copy_(one);
+      rows.push_back(padded);
+    }
+  }
+  return stack(rows, 0);
 }
 
 Trace blank_token_trace(const FamilyInfo& f, int64_t T, const Target& target) {

@@ -163,9 +163,10 @@ struct Target {
 // T tokens explaining `target`'s position (default: the last).
 std::vector<int64_t> checked_token_ids(const Tensor& inputs, int64_t vocab);
 // A decoder's logits of every position (B, T, ·), on the CPU, as logits()/batch_logits() return them: a language
-// model's all of them; a classifier's (its classes read at the last token) only the last position's, (B, classes).
-Tensor decoder_logits(const FamilyInfo& family, const Tensor& all);
-// The same for a batch (B, T) of one length: the ids, row by row.
+// model's all of them; a classifier's (its classes read at a sequence's last token) only row b's position
+// lengths[b] − 1 (empty lengths: the last position), (B, classes).
+Tensor decoder_logits(const FamilyInfo& family, const Tensor& all, const std::vector<int64_t>& lengths = {});
+// The same for a batch (B, T): the ids, row by row.
 std::vector<int64_t> checked_token_batch(const Tensor& inputs, int64_t vocab);
 Trace blank_token_trace(const FamilyInfo& family, int64_t T, const Target& target);
 
@@ -193,10 +194,12 @@ class Explainable {
   // The input of an image model is a normalised batch (B, 3, H, W); that of a token model the ids (1, T), int64.
   // Logits without gradients: (B, classes) or (T, V), on the CPU.
   virtual Tensor logits(const Tensor& inputs) const = 0;
-  // Token models: several sequences of one length at once, ids (B, T): (B, classes) for a classifier, (B, T, V)
-  // for a language model, on the CPU; each row equals logits() of that sequence alone. The default runs logits()
-  // row by row; a family overrides it with one batched forward.
-  virtual Tensor batch_logits(const Tensor& ids) const;
+  // Token models: several sequences at once, right-padded: ids (B, T), row b's sequence its first lengths[b] tokens
+  // (empty: every row T long; the padding may be any token of the vocabulary). (B, classes) for a classifier, read
+  // where that row's sequence ends; (B, T, V) for a language model, whose rows t < lengths[b] are that sequence's
+  // (later rows are unspecified); on the CPU. Each sequence's logits equal logits() of it alone up to float32
+  // rounding.
+  Tensor batch_logits(const Tensor& ids, const std::vector<int64_t>& lengths = {}) const;
   // One trace per batch item (image models: B; token models: 1), each for its own target (missing: the argmax).
   // Items do not interact: each trace equals that of the item alone.
   virtual std::vector<Trace> trace(const Tensor& inputs, const std::vector<Target>& targets = {},
@@ -204,6 +207,12 @@ class Explainable {
   // The token stream after every block, (1, L, D) each, for one input (oversmoothing, xai/similarity.h).
   virtual std::vector<Tensor> streams(const Tensor& input) const = 0;
   virtual Device device() const = 0;
+
+ protected:
+  // batch_logits with its arguments checked (lengths holds B values in [1, T]). The default runs logits() sequence
+  // by sequence; a family overrides it with one forward over the batch: causal decoders need no mask for right
+  // padding (no position sees a later one), encoders mask the padded keys.
+  virtual Tensor padded_logits(const Tensor& ids, const std::vector<int64_t>& lengths) const;
 };
 
 // Parsing and naming.

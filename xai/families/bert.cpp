@@ -2,6 +2,8 @@
 // the [CLS] row (docs/definitions.md §11): raw (the last layer's head mean), rollout, attr (Transformer-Attribution,
 // its relevance pass in xai/bert_lrp.h), gae and the baselines, explaining a class. As Chefer's released BERT code
 // leaves them, raw and rollout hold 0 at [CLS] itself and attr the row's minimum.
+#include <algorithm>
+
 #include "models/load_bert.h"
 #include "nn/module.h"
 #include "ops/ops.h"
@@ -40,12 +42,19 @@ class BertExplainable final : public Explainable {
     return model_->forward(Tensor::from_vector(ids, {static_cast<int64_t>(ids.size())})).logits.to(Device::cpu());
   }
 
-  Tensor batch_logits(const Tensor& ids) const override {
+  Tensor padded_logits(const Tensor& ids, const std::vector<int64_t>& lengths) const override {
     NoGradGuard ng;
     checked_token_batch(ids, info_.vocab);
-    HATTN_CHECK_INPUT(ids.size(1) <= model_->config().max_positions, "the input has ", ids.size(1),
-                      " tokens; this BERT model takes at most ", model_->config().max_positions);
-    return model_->forward(ids).logits.to(Device::cpu()).contiguous();
+    const int64_t B = ids.size(0), T = ids.size(1);
+    HATTN_CHECK_INPUT(T <= model_->config().max_positions, "the input has ", T, " tokens; this BERT model takes at most ",
+                      model_->config().max_positions);
+    Tensor mask;  // the padded keys masked, as Hugging Face's attention_mask does
+    if (std::any_of(lengths.begin(), lengths.end(), [&](int64_t L) { return L < T; })) {
+      std::vector<int64_t> m(static_cast<size_t>(B * T), 0);
+      for (int64_t b = 0; b < B; ++b) std::fill_n(m.begin() + b * T, lengths[b], 1);
+      mask = Tensor::from_vector(m, {B, T});
+    }
+    return model_->forward(ids, mask).logits.to(Device::cpu()).contiguous();
   }
 
   std::vector<Tensor> streams(const Tensor& input) const override {

@@ -43,10 +43,10 @@ class GptNeoxExplainable final : public Explainable {
     return info_.classifies_tokens() ? out : out.select(0, 0);  // (1, classes) or (T, V)
   }
 
-  Tensor batch_logits(const Tensor& ids) const override {
+  Tensor padded_logits(const Tensor& ids, const std::vector<int64_t>& lengths) const override {
     NoGradGuard ng;
     checked_token_batch(ids, info_.vocab);
-    return decoder_logits(info_, model_->forward(ids).logits);
+    return decoder_logits(info_, model_->forward(ids).logits, lengths);  // causal: right padding changes nothing
   }
 
   std::vector<Tensor> streams(const Tensor& input) const override {

@@ -110,10 +110,10 @@ class LmExplainable final : public Explainable {
     return info_.classifies_tokens() ? out : out.select(0, 0);  // (1, classes) or (T, V)
   }
 
-  Tensor batch_logits(const Tensor& ids) const override {
+  Tensor padded_logits(const Tensor& ids, const std::vector<int64_t>& lengths) const override {
     NoGradGuard ng;
     checked_token_batch(ids, info_.vocab);
-    return decoder_logits(info_, model_->forward(ids).logits);
+    return decoder_logits(info_, model_->forward(ids).logits, lengths);  // causal: right padding changes nothing
   }
 
   // The residual stream after layer l: the embeddings plus every mixer output up to l.
