@@ -36,7 +36,8 @@ __global__ void __launch_bounds__(kSegThreads) chunked_forward_kernel(ha::cpu::S
   const int e = blockIdx.x, b = blockIdx.y, L = int(a.L), N = int(a.N), tid = threadIdx.x;
   const size_t row = (size_t(b) * a.E + e) * L;
   const int seg = (L + kSegThreads - 1) / kSegThreads, t0 = tid * seg, t1 = min(L, t0 + seg);
-  __shared__ float P_s[kSegThreads][kMaxN], H_s[kSegThreads][kMaxN];
+  HATTN_SHARED_ARRAY(float[kMaxN], P_s, kSegThreads);
+  HATTN_SHARED_ARRAY(float[kMaxN], H_s, kSegThreads);
   float A[kMaxN], h[kMaxN], P[kMaxN];
 #pragma unroll
   for (int n = 0; n < kMaxN; ++n) A[n] = n < N ? a.A[e * N + n] : 0.f, h[n] = 0.f, P[n] = 1.f;

@@ -1,7 +1,11 @@
 // The CUDA emulation itself (built only by `make cuda-emu`): the rules a GPU enforces are enforced here too,
-// and the bugs emulation exists to find (a missing barrier, a host read of device memory, a bad launch, a
-// hung kernel) are found. Kernels here are written as in any .cu file.
+// and the bugs emulation exists to find (a missing barrier, a read of shared memory nothing wrote, a barrier on
+// divergent paths, a block reading what another block of the launch writes, a host read of device memory, a bad
+// launch, a hung kernel) are found: each has a kernel with that bug seeded. Kernels here are written as in any
+// .cu file.
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include <string>
 #include <vector>
@@ -15,7 +19,7 @@ constexpr int kThreads = 64;
 
 // Block sum by a shared-memory tree; with_barriers = false drops the barriers (the classic bug).
 __global__ void block_sum_kernel(const float* x, float* out, bool with_barriers) {
-  __shared__ float buf[kThreads];
+  HATTN_SHARED_ARRAY(float, buf, kThreads);
   buf[threadIdx.x] = x[blockIdx.x * kThreads + threadIdx.x];
   if (with_barriers) __syncthreads();
   for (int s = kThreads / 2; s > 0; s >>= 1) {
@@ -27,7 +31,7 @@ __global__ void block_sum_kernel(const float* x, float* out, bool with_barriers)
 
 // Half the threads return at once; the rest meet at barriers twice.
 __global__ void early_return_kernel(int* out) {
-  __shared__ int buf[kThreads];
+  HATTN_SHARED_ARRAY(int, buf, kThreads);
   if (threadIdx.x % 2) return;
   buf[threadIdx.x] = int(threadIdx.x);
   __syncthreads();
@@ -47,6 +51,41 @@ __global__ void dynamic_shared_kernel(double* out, int n) {
   buf[threadIdx.x] = threadIdx.x * 0.5;
   __syncthreads();
   out[threadIdx.x] = buf[n - 1 - threadIdx.x];
+}
+
+// Reads shared memory that no thread of the block wrote: slot t + 1 of the last thread, and
+// what an earlier block would have left in it (every_block_writes false: only block 0 writes).
+__global__ void uninitialised_shared_kernel(float* out, bool every_block_writes) {
+  HATTN_SHARED_ARRAY(float, buf, kThreads + 1);
+  if (every_block_writes || blockIdx.x == 0) buf[threadIdx.x] = float(threadIdx.x);
+  __syncthreads();
+  out[blockIdx.x * kThreads + threadIdx.x] = buf[threadIdx.x + 1];
+}
+
+// The two halves of the block wait at different barriers.
+__global__ void divergent_barrier_kernel(int* out) {
+  if (threadIdx.x < kThreads / 2) {
+    __syncthreads();
+    out[threadIdx.x] = 1;
+  } else {
+    __syncthreads();
+    out[threadIdx.x] = 2;
+  }
+}
+
+// Block b reads what block b - 1 writes in the same launch: a race between blocks.
+__global__ void neighbour_read_kernel(const float* x, float* mid, float* out) {
+  const unsigned b = blockIdx.x;
+  mid[b] = 2 * x[b];
+  out[b] = b ? mid[b - 1] : 0.f;
+}
+
+// Thread 0 of each block logs (block, phase) at three phases.
+__global__ void phase_log_kernel(int* log, int* count) {
+  for (int phase = 0; phase < 3; ++phase) {
+    if (threadIdx.x == 0) log[(*count)++] = int(blockIdx.x) * 10 + phase;
+    __syncthreads();
+  }
 }
 
 __global__ void spin_kernel(volatile int* flag) {
@@ -135,6 +174,85 @@ TEST(CudaEmulation, DynamicSharedMemory) {
   const std::vector<double> got = host_copy(d, n);
   for (int t = 0; t < n; ++t) EXPECT_EQ(got[t], (n - 1 - t) * 0.5);
   cudaFree(d);
+}
+
+TEST(CudaEmulation, SharedMemoryStartsAsGarbageInEveryBlock) {
+  const int blocks = 3;
+  float* d = nullptr;
+  HATTN_CUDA_CHECK(cudaMalloc(&d, blocks * kThreads * sizeof(float)));
+  for (bool every_block_writes : {true, false}) {
+    HATTN_LAUNCH(blocks, kThreads, 0, uninitialised_shared_kernel)(d, every_block_writes);
+    HATTN_CUDA_CHECK(cudaGetLastError());
+    const std::vector<float> got = host_copy(d, blocks * kThreads);
+    for (int b = 0; b < blocks; ++b)
+      for (int t = 0; t < kThreads; ++t) {
+        const float v = got[b * kThreads + t];
+        if (t + 1 < kThreads && (every_block_writes || b == 0))
+          EXPECT_EQ(v, float(t + 1)) << b << " " << t;
+        else  // the slot past the last thread, or a block that wrote nothing: what no thread of it wrote
+          EXPECT_TRUE(std::isnan(v)) << "block " << b << " thread " << t << " read " << v;
+      }
+  }
+  cudaFree(d);
+}
+
+TEST(CudaEmulation, BarrierOnDivergentPathsFailsTheLaunch) {
+  int* d = device_copy(std::vector<int>(kThreads, 0));
+  testing::internal::CaptureStderr();
+  HATTN_LAUNCH(1, kThreads, 0, divergent_barrier_kernel)(d);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
+  EXPECT_NE(err.find("a barrier reached on divergent paths"), std::string::npos) << err;
+  EXPECT_NE(err.find("test_cuda_emulation.cpp:"), std::string::npos) << err;  // names the call sites
+  cudaFree(d);
+}
+
+TEST(CudaEmulation, RaceBetweenBlocksShowsInOneOfTwoLaunches) {
+  const int blocks = 7;
+  std::vector<float> x(blocks);
+  for (int b = 0; b < blocks; ++b) x[b] = float(b + 1);
+  float* dx = device_copy(x);
+  float *mid = nullptr, *out = nullptr;
+  HATTN_CUDA_CHECK(cudaMalloc(&mid, blocks * sizeof(float)));
+  HATTN_CUDA_CHECK(cudaMalloc(&out, blocks * sizeof(float)));
+  int wrong = 0;
+  for (int launch = 0; launch < 2; ++launch) {  // consecutive launches take the grid in opposite orders
+    HATTN_CUDA_CHECK(cudaMemset(mid, 0xFF, blocks * sizeof(float)));
+    HATTN_LAUNCH(blocks, 1, 0, neighbour_read_kernel)(dx, mid, out);
+    HATTN_CUDA_CHECK(cudaGetLastError());
+    const std::vector<float> got = host_copy(out, blocks);
+    for (int b = 1; b < blocks; ++b) wrong += got[b] != 2 * x[b - 1];
+  }
+  EXPECT_GT(wrong, 0) << "a block read another block's output of the same launch and nothing showed";
+  cudaFree(dx);
+  cudaFree(mid);
+  cudaFree(out);
+}
+
+TEST(CudaEmulation, ResidentBlocksInterleaveAtBarriers) {
+  const int blocks = 4, entries = blocks * 3;
+  int* log = device_copy(std::vector<int>(entries, -1));
+  int* count = device_copy(std::vector<int>(1, 0));
+  HATTN_LAUNCH(blocks, 32, 0, phase_log_kernel)(log, count);
+  HATTN_CUDA_CHECK(cudaGetLastError());
+  const std::vector<int> got = host_copy(log, entries);
+  ASSERT_EQ(host_copy(count, 1)[0], entries);
+  // another block's phase runs between two phases of the first block that started
+  const int first = got[0] / 10;
+  int second_phase = 0;
+  while (got[second_phase] != first * 10 + 1) ++second_phase;
+  bool other = false;
+  for (int i = 1; i < second_phase; ++i) other |= got[i] / 10 != first;
+  EXPECT_TRUE(other) << "blocks ran one after another";
+  // every block ran every phase, in its own order
+  for (int b = 0; b < blocks; ++b) {
+    std::vector<int> mine;
+    for (int v : got)
+      if (v / 10 == b) mine.push_back(v % 10);
+    EXPECT_EQ(mine, (std::vector<int>{0, 1, 2})) << b;
+  }
+  cudaFree(log);
+  cudaFree(count);
 }
 
 TEST(CudaEmulation, InvalidLaunchesAreErrors) {

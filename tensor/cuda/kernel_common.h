@@ -42,7 +42,7 @@ __device__ __forceinline__ void offsets_of(const Strided& s, int64_t i, int k0, 
 // every thread receives the result.
 template <class T, class F>
 __device__ T block_reduce(T v, F combine) {
-  __shared__ T buf[kThreads];
+  HATTN_SHARED_ARRAY(T, buf, kThreads);
   buf[threadIdx.x] = v;
   __syncthreads();
   for (int s = kThreads / 2; s > 0; s >>= 1) {

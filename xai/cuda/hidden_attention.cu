@@ -51,7 +51,9 @@ __global__ void __launch_bounds__(kRowThreads) rows_kernel(TraceView t, int64_t 
 
 __global__ void __launch_bounds__(kMaxTokens) matrices_kernel(TraceView t, int64_t c0, bool reversed, float* out) {
   const int64_t d = c0 + blockIdx.x, j = threadIdx.x, L = t.L, N = t.N;
-  __shared__ float E_s[kMaxStates], C_s[kMaxStates], drive_s[kMaxStates];
+  HATTN_SHARED_ARRAY(float, E_s, kMaxStates);
+  HATTN_SHARED_ARRAY(float, C_s, kMaxStates);
+  HATTN_SHARED_ARRAY(float, drive_s, kMaxStates);
   float Q[kMaxStates];
 #pragma unroll
   for (int n = 0; n < kMaxStates; ++n) Q[n] = 0.f;
@@ -154,7 +156,8 @@ constexpr int kScanChunk = 32;  // tokens per block-wide sum over the states (bl
 // term_j = Δ_j B_j g_j. Thread n carries state n; per_unit[u, i] = Σ_n term_i[n], summed in n order.
 __global__ void __launch_bounds__(kMaxScanStates) mean_scan_kernel(ScanView v, const double* w, double* per_unit) {
   const int64_t u = blockIdx.x, n = threadIdx.x, L = v.L, N = v.N;
-  __shared__ double terms[kScanChunk][kMaxScanStates + 1];  // + 1: the per-token sums read a row without conflicts
+  // + 1: the per-token sums read a row without bank conflicts
+  HATTN_SHARED_ARRAY(double[kMaxScanStates + 1], terms, kScanChunk);
   const bool reverse = w != nullptr, active = n < N;
   const int64_t row = (u / (v.U / v.G)) * N + n;  // this state's row of B and C
   const double a = active ? double(v.state_decay ? v.A[u * N + n] : v.A[u]) : 0.0;

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -215,33 +217,86 @@ class Executor {
  public:
   void run(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const KernelBody& body) {
     const unsigned count = block.x * block.y * block.z;
-    while (fibers_.size() < count) fibers_.push_back(make_fiber(unsigned(fibers_.size())));
-    shared_.assign((shared_bytes + 15) / 16, {});
+    const uint64_t blocks = uint64_t(grid.x) * grid.y * grid.z;
+    const unsigned resident = unsigned(std::min<uint64_t>(kResidentBlocks, blocks));
+    slots_.resize(std::max<size_t>(slots_.size(), resident));
+    for (unsigned s = 0; s < resident; ++s)
+      while (slots_[s].fibers.size() < count) slots_[s].fibers.push_back(make_fiber(unsigned(slots_[s].fibers.size())));
+    gridDim = grid;
+    blockDim = block;
     body_ = &body;
     name_.store(name);
     start_watchdog();
-    uint64_t linear = 0;
-    for (unsigned bz = 0; bz < grid.z; ++bz)
-      for (unsigned by = 0; by < grid.y; ++by)
-        for (unsigned bx = 0; bx < grid.x; ++bx) run_block(grid, block, {bx, by, bz}, count, linear++);
+    // descending at one launch, ascending at the next
+    const bool descending = launches_++ % 2 == 0;
+    uint64_t next = 0;
+    auto start_next = [&](Slot& slot) {
+      if (next == blocks) return false;
+      const uint64_t linear = descending ? blocks - 1 - next : next;
+      ++next;
+      slot.linear = linear;
+      slot.index = {unsigned(linear % grid.x), unsigned(linear / grid.x % grid.y), unsigned(linear / grid.x / grid.y)};
+      slot.phase = 0;
+      slot.arrays.clear();  // HATTN_SHARED_ARRAY variables are placed (and made garbage) as the block reaches them
+      slot.static_bytes = 0;
+      slot.dynamic.assign((shared_bytes + 15) / 16, Chunk{});
+      std::memset(slot.dynamic.data(), 0xFF, slot.dynamic.size() * sizeof(Chunk));  // garbage, as on a GPU
+      for (unsigned i = 0; i < count; ++i) set_state(slot.fibers[i].get(), State::Ready);
+      return true;
+    };
+    std::vector<unsigned> active;
+    for (unsigned s = 0; s < resident; ++s)
+      if (start_next(slots_[s])) active.push_back(s);
+    for (uint64_t round = 0; !active.empty(); ++round) {
+      std::vector<unsigned> still;
+      for (unsigned k = 0; k < active.size(); ++k) {
+        const unsigned s = active[round % 2 ? active.size() - 1 - k : k];
+        if (run_phase(s, count) || start_next(slots_[s])) still.push_back(s);
+      }
+      std::sort(still.begin(), still.end());
+      active.swap(still);
+    }
     name_.store(nullptr);
     body_ = nullptr;
     if (!error_.empty()) {
-      std::fprintf(stderr, "CUDA emulation: kernel %s threw: %s\n", name, error_.c_str());
+      std::fprintf(stderr, "CUDA emulation: kernel %s: %s\n", name, error_.c_str());
       error_.clear();
       last_error = cudaErrorLaunchFailure;
     }
   }
 
-  void* dynamic_shared() { return shared_.data(); }
+  void* dynamic_shared() { return current_slot_ ? current_slot_->dynamic.data() : nullptr; }
+
+  void* shared_array(const void* key, size_t bytes, size_t align) {
+    Slot* slot = current_slot_;
+    if (!slot) {
+      std::fprintf(stderr, "CUDA emulation: a shared array declared outside a kernel\n");
+      std::abort();
+    }
+    for (const auto& [k, at] : slot->arrays)
+      if (k == key) return slot->arena.data() + at;
+    const size_t at = (slot->static_bytes + align - 1) / align * align;
+    if (at + bytes + slot->dynamic.size() * sizeof(Chunk) > kSharedBytes) {
+      char msg[160];
+      std::snprintf(msg, sizeof msg, "uses more than %zu bytes of shared memory per block (static and dynamic)",
+                    kSharedBytes);
+      throw std::runtime_error(msg);
+    }
+    slot->static_bytes = at + bytes;
+    slot->arrays.emplace_back(key, at);
+    std::memset(slot->arena.data() + at, 0xFF, bytes);
+    return slot->arena.data() + at;
+  }
 
   // __syncthreads, on the fiber that reached it
-  HATTN_NO_TSAN void barrier() {
+  HATTN_NO_TSAN void barrier(const char* file, int line) {
     Fiber* f = current_;
     if (!f) {
       std::fprintf(stderr, "CUDA emulation: __syncthreads called outside a kernel\n");
       std::abort();
     }
+    f->barrier_file = file;
+    f->barrier_line = line;
     set_state(f, State::AtBarrier);
     char* sync = &barrier_sync_[phase_ % 2];  // this phase's; the next phase releases into the other
     tsan_release(sync);
@@ -257,10 +312,23 @@ class Executor {
     unsigned id = 0;
     State state = State::Done;
     void* tsan = nullptr;
+    const char* barrier_file = nullptr;  // where it waits
+    int barrier_line = 0;
   };
   struct alignas(16) Chunk {
     unsigned char b[16];
   };
+  // A resident block: its threads, its shared memory, how far it got.
+  struct Slot {
+    std::vector<std::unique_ptr<Fiber>> fibers;
+    uint3 index;
+    uint64_t linear = 0, phase = 0;
+    std::vector<unsigned char> arena = std::vector<unsigned char>(kSharedBytes);  // the HATTN_SHARED_ARRAYs
+    std::vector<std::pair<const void*, size_t>> arrays;  // declaration -> offset in the arena
+    size_t static_bytes = 0;
+    std::vector<Chunk> dynamic;
+  };
+  static constexpr size_t kSharedBytes = 48 * 1024;  // per block without an opt-in, as on a GPU
   static constexpr size_t kStackBytes = size_t(256) << 10;  // address space; pages are touched on use
 
   static void fiber_main(Fiber* f);
@@ -276,7 +344,12 @@ class Executor {
     current_ = f;
     if (f) threadIdx = {f->id % blockDim.x, (f->id / blockDim.x) % blockDim.y, f->id / (blockDim.x * blockDim.y)};
   }
-  HATTN_NO_TSAN void set_phase(uint64_t p) { phase_ = p; }
+  HATTN_NO_TSAN void set_block(Slot* slot) {
+    current_slot_ = slot;
+    blockIdx = slot->index;
+    block_index_ = slot->index;
+    phase_ = slot->phase;
+  }
 
   std::unique_ptr<Fiber> make_fiber(unsigned id) {
     const size_t page = size_t(sysconf(_SC_PAGESIZE));
@@ -320,27 +393,39 @@ class Executor {
     hattn_emu_switch(&f->sp, scheduler_sp_);
   }
 
-  void run_block(dim3 grid, dim3 block, uint3 index, unsigned count, uint64_t linear) {
-    gridDim = grid;
-    blockDim = block;
-    blockIdx = index;
-    block_index_ = index;
+  // Runs one barrier phase of slot s's block: every ready thread until it waits or returns. False when the
+  // block has finished.
+  bool run_phase(unsigned s, unsigned count) {
+    Slot& slot = slots_[s];
+    set_block(&slot);
     block_started_ms_.store(now_ms());
-    for (unsigned i = 0; i < count; ++i) set_state(fibers_[i].get(), State::Ready);
-    for (uint64_t phase = 0;; ++phase) {
-      set_phase(phase);
-      const bool ascending = (linear + phase) % 2 == 0;
-      for (unsigned k = 0; k < count; ++k) {
-        Fiber* f = fibers_[ascending ? k : count - 1 - k].get();
-        if (state_of(f) == State::Ready) resume(f);
-      }
-      bool waiting = false;  // every fiber has returned or reached the barrier: open it
-      for (unsigned i = 0; i < count; ++i)
-        if (state_of(fibers_[i].get()) == State::AtBarrier) set_state(fibers_[i].get(), State::Ready), waiting = true;
-      if (!waiting) break;
+    const bool ascending = (slot.linear + slot.phase) % 2 == 0;
+    for (unsigned k = 0; k < count; ++k) {
+      Fiber* f = slot.fibers[ascending ? k : count - 1 - k].get();
+      if (state_of(f) == State::Ready) resume(f);
     }
+    tsan_acquire(&barrier_sync_[slot.phase % 2]);  // a barrier orders the phase before everything after it
     tsan_acquire(&done_sync_);
+    const Fiber* first = nullptr;  // every thread that has not returned waits at one barrier: open it
+    for (unsigned i = 0; i < count; ++i) {
+      Fiber* f = slot.fibers[i].get();
+      if (state_of(f) != State::AtBarrier) continue;
+      if (!first) {
+        first = f;
+      } else if ((f->barrier_line != first->barrier_line || std::strcmp(f->barrier_file, first->barrier_file)) &&
+                 error_.empty()) {
+        char msg[512];
+        std::snprintf(msg, sizeof msg, "a barrier reached on divergent paths in block (%u, %u, %u): thread %u waits "
+                      "at %s:%d, thread %u at %s:%d", slot.index.x, slot.index.y, slot.index.z, first->id,
+                      first->barrier_file, first->barrier_line, f->id, f->barrier_file, f->barrier_line);
+        error_ = msg;
+      }
+      set_state(f, State::Ready);
+    }
+    ++slot.phase;
     block_started_ms_.store(0);
+    current_slot_ = nullptr;
+    return first != nullptr;
   }
 
   // A kernel that loops forever never returns to the scheduler: a watchdog thread names it and stops.
@@ -365,8 +450,9 @@ class Executor {
     });
   }
 
-  std::vector<std::unique_ptr<Fiber>> fibers_;
-  std::vector<Chunk> shared_;
+  std::vector<Slot> slots_;
+  Slot* current_slot_ = nullptr;
+  uint64_t launches_ = 0;
   const KernelBody* body_ = nullptr;
   Fiber* current_ = nullptr;
   void* scheduler_sp_ = nullptr;
@@ -391,9 +477,9 @@ void Executor::fiber_main(Fiber* f) {
     try {
       ex.body_->run_thread();
     } catch (const std::exception& e) {
-      ex.error_ = e.what();
+      ex.error_ = std::string("threw: ") + e.what();
     } catch (...) {
-      ex.error_ = "an exception";
+      ex.error_ = "threw an exception";
     }
     set_state(f, State::Done);  // a returned thread leaves the barrier
     tsan_release(&ex.done_sync_);
@@ -453,8 +539,11 @@ bool is_device_range(const void* p, size_t nbytes) {
 
 }  // namespace ha::emu
 
-void __syncthreads() { ha::emu::executor().barrier(); }
+void ha::emu::syncthreads_at(const char* file, int line) { executor().barrier(file, line); }
 
+void* ha::emu::shared_array(const void* key, size_t bytes, size_t align) {
+  return executor().shared_array(key, bytes, align);
+}
 // ---------------------------------------------------------------------------------------------------------
 // The runtime API
 using namespace ha::emu;

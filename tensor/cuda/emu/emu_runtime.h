@@ -3,13 +3,23 @@
 // device plumbing above them run and are tested on machines without a GPU.
 //
 // What is real here (tensor/cuda/emu/emu_runtime.cpp has the details):
-// - Blocks run one after another, in blockIdx order. The threads of one block are fibers on the launching
-//   thread, scheduled adversarially: each runs as far as the barriers allow, in ascending then descending
-//   thread order at alternate phases, so a missing __syncthreads makes one of the two orders read the wrong
-//   value (and, under ThreadSanitizer, where each fiber is a TSan fiber, a reported race). A thread that
-//   returns leaves the barrier.
-// - `__shared__` variables are statics: since launches are serialised (one in-order stream for the whole
-//   process, whichever host thread launches), they belong to one block at a time, as on a GPU.
+// - Blocks run concurrently: up to kResidentBlocks of them are resident at once, like blocks sharing an SM, and
+//   they advance in turns, one barrier phase each, so one block's writes land between another's phases. The
+//   grid is taken in descending order at one launch and ascending at the next: a block that reads what another
+//   block of the same launch writes (a race on a GPU) reads it unwritten under one of the two orders.
+// - The threads of a block are fibers on the launching thread, scheduled adversarially: each runs as far as the
+//   barriers allow, in ascending then descending thread order at alternate phases, so a missing __syncthreads
+//   makes one of the two orders read the wrong value (and, under ThreadSanitizer, where each fiber is a TSan
+//   fiber, a reported race).
+// - Barriers. A thread that returns leaves the barrier: the others' __syncthreads go on without it, which is
+//   what the hardware does (exited threads no longer count at a bar.sync) though the programming guide does not
+//   promise it. A barrier reached on divergent paths (the threads of one phase waiting at different
+//   __syncthreads) is undefined on a GPU (a hang or garbage); here it fails the launch, naming both call sites.
+// - Shared memory is the block's own and starts as garbage: each resident block has an arena from which its
+//   HATTN_SHARED_ARRAY variables are placed, filled with NaN bytes (0xFF) when the block first reaches them;
+//   dynamic shared memory likewise at the block's start. A read of shared memory that no thread of the block
+//   wrote reads NaN. (A plain `__shared__` variable, a static here, would be one for all blocks: it does not
+//   compile.)
 // - Device memory is a separate arena that is inaccessible (PROT_NONE) outside kernels and copies: host
 //   code that dereferences a device pointer stops with a message naming the address. New allocations are
 //   filled with NaN bytes (0xFF), so reading memory nothing wrote shows up.
@@ -18,7 +28,9 @@
 // - A block that does not finish within HATTN_EMU_WATCHDOG_S seconds (default 120) stops the process
 //   with the kernel's name: a hung kernel fails its test instead of stalling it.
 // What only a GPU shows: speed, memory coalescing, warp-level behaviour (none of our kernels uses warp
-// shuffles, votes or atomics; adding one means adding it here too).
+// shuffles, votes or atomics; adding one means adding it here too), register and launch-resource limits
+// (scripts/cuda_resources.sh reads them from ptxas). ThreadSanitizer sees the barriers as orderings between
+// all resident blocks, so it names races within a block; races between blocks show through the orders above.
 #pragma once
 #include <math.h>  // the float overloads of exp, log, ... in the global namespace, as in device code
 
@@ -34,7 +46,9 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline __attribute__((always_inline))
-#define __shared__ static
+// Kernels declare shared memory with HATTN_SHARED_ARRAY (tensor/cuda/runtime.h), which the emulation places per
+// block; a plain __shared__ variable would be one static for every block.
+#define __shared__ static_assert(false, "declare shared memory with HATTN_SHARED_ARRAY(T, name, n) under emulation");
 #define __align__(n) alignas(n)
 #define __launch_bounds__(...)
 
@@ -52,7 +66,11 @@ extern thread_local uint3 blockIdx;
 extern thread_local dim3 blockDim;
 extern thread_local dim3 gridDim;
 
-void __syncthreads();
+// __syncthreads, identified by its call site so that a barrier reached on divergent paths is found.
+namespace ha::emu {
+void syncthreads_at(const char* file, int line);
+}
+#define __syncthreads() ::ha::emu::syncthreads_at(__FILE__, __LINE__)
 
 // Device math that host C++ lacks under these names (only what the kernels call: add a function here when a
 // kernel needs it).
@@ -137,7 +155,12 @@ struct KernelBody {
 
 // Runs the grid (validated; an invalid configuration becomes the launch's error, as on a GPU).
 void execute(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const KernelBody& body);
-// The launch's dynamic shared memory (16-byte aligned).
+// Blocks resident at once.
+constexpr unsigned kResidentBlocks = 3;
+// The running block's array for the HATTN_SHARED_ARRAY declaration `key` (all its threads get the same one; the
+// first to reach it fills it with NaN bytes).
+void* shared_array(const void* key, size_t bytes, size_t align);
+// The running block's dynamic shared memory (16-byte aligned).
 void* dynamic_shared();
 
 // Helpers for code that runs on the device arena outside a kernel (the emulated cuBLAS): while one is
