@@ -62,6 +62,13 @@ __global__ void uninitialised_shared_kernel(float* out, bool every_block_writes)
   out[blockIdx.x * kThreads + threadIdx.x] = buf[threadIdx.x + 1];
 }
 
+// 52 KB of shared memory: more than a block may have.
+__global__ void too_much_shared_kernel(float* out) {
+  HATTN_SHARED_ARRAY(float, big, 13 * 1024);
+  big[threadIdx.x] = 1.f;
+  out[threadIdx.x] = big[threadIdx.x];
+}
+
 // The two halves of the block wait at different barriers.
 __global__ void divergent_barrier_kernel(int* out) {
   if (threadIdx.x < kThreads / 2) {
@@ -193,6 +200,17 @@ TEST(CudaEmulation, SharedMemoryStartsAsGarbageInEveryBlock) {
           EXPECT_TRUE(std::isnan(v)) << "block " << b << " thread " << t << " read " << v;
       }
   }
+  cudaFree(d);
+}
+
+TEST(CudaEmulation, SharedMemoryOverTheLimitFailsTheLaunch) {
+  float* d = nullptr;
+  HATTN_CUDA_CHECK(cudaMalloc(&d, 32 * sizeof(float)));
+  testing::internal::CaptureStderr();
+  HATTN_LAUNCH(1, 32, 0, too_much_shared_kernel)(d);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
+  EXPECT_NE(err.find("more than 48 KB of shared memory"), std::string::npos) << err;
   cudaFree(d);
 }
 

@@ -237,7 +237,7 @@ class Executor {
       slot.linear = linear;
       slot.index = {unsigned(linear % grid.x), unsigned(linear / grid.x % grid.y), unsigned(linear / grid.x / grid.y)};
       slot.phase = 0;
-      slot.arrays.clear();  // HATTN_SHARED_ARRAY variables are placed (and made garbage) as the block reaches them
+      slot.array_count = 0;  // HATTN_SHARED_ARRAY variables are placed (and made garbage) as the block reaches them
       slot.static_bytes = 0;
       slot.dynamic.assign((shared_bytes + 15) / 16, Chunk{});
       std::memset(slot.dynamic.data(), 0xFF, slot.dynamic.size() * sizeof(Chunk));  // garbage, as on a GPU
@@ -267,25 +267,27 @@ class Executor {
 
   void* dynamic_shared() { return current_slot_ ? current_slot_->dynamic.data() : nullptr; }
 
-  void* shared_array(const void* key, size_t bytes, size_t align) {
+  // Runs on the fibers. The placement is the emulation's bookkeeping, not the kernel's memory traffic, so TSan
+  // does not see it (plain arrays and a volatile fill, no instrumented library calls): the first thread to reach
+  // a declaration is not ordered before the others, and TSan would report a race between them.
+  HATTN_NO_TSAN void* shared_array(const void* key, size_t bytes, size_t align) {
     Slot* slot = current_slot_;
     if (!slot) {
       std::fprintf(stderr, "CUDA emulation: a shared array declared outside a kernel\n");
       std::abort();
     }
-    for (const auto& [k, at] : slot->arrays)
-      if (k == key) return slot->arena.data() + at;
+    unsigned char* arena = slot->arena.get();
+    for (unsigned i = 0; i < slot->array_count; ++i)
+      if (slot->array_keys[i] == key) return arena + slot->array_offsets[i];
     const size_t at = (slot->static_bytes + align - 1) / align * align;
-    if (at + bytes + slot->dynamic.size() * sizeof(Chunk) > kSharedBytes) {
-      char msg[160];
-      std::snprintf(msg, sizeof msg, "uses more than %zu bytes of shared memory per block (static and dynamic)",
-                    kSharedBytes);
-      throw std::runtime_error(msg);
-    }
+    if (at + bytes + slot->dynamic.size() * sizeof(Chunk) > kSharedBytes || slot->array_count == kMaxSharedArrays)
+      fail_kernel("uses more than 48 KB of shared memory per block (static and dynamic), or more than 64 arrays");
     slot->static_bytes = at + bytes;
-    slot->arrays.emplace_back(key, at);
-    std::memset(slot->arena.data() + at, 0xFF, bytes);
-    return slot->arena.data() + at;
+    slot->array_keys[slot->array_count] = key;
+    slot->array_offsets[slot->array_count++] = at;
+    volatile unsigned char* p = arena + at;
+    for (size_t i = 0; i < bytes; ++i) p[i] = 0xFF;  // garbage, as a block's shared memory starts
+    return arena + at;
   }
 
   // __syncthreads, on the fiber that reached it
@@ -314,24 +316,30 @@ class Executor {
     void* tsan = nullptr;
     const char* barrier_file = nullptr;  // where it waits
     int barrier_line = 0;
+    std::string error;  // why its run of the kernel failed
   };
   struct alignas(16) Chunk {
     unsigned char b[16];
   };
+  static constexpr size_t kSharedBytes = 48 * 1024;  // per block without an opt-in, as on a GPU
+  static constexpr unsigned kMaxSharedArrays = 64;
   // A resident block: its threads, its shared memory, how far it got.
   struct Slot {
     std::vector<std::unique_ptr<Fiber>> fibers;
     uint3 index;
     uint64_t linear = 0, phase = 0;
-    std::vector<unsigned char> arena = std::vector<unsigned char>(kSharedBytes);  // the HATTN_SHARED_ARRAYs
-    std::vector<std::pair<const void*, size_t>> arrays;  // declaration -> offset in the arena
+    std::unique_ptr<unsigned char[]> arena = std::make_unique<unsigned char[]>(kSharedBytes);  // HATTN_SHARED_ARRAYs
+    const void* array_keys[kMaxSharedArrays] = {};  // declaration -> offset in the arena
+    size_t array_offsets[kMaxSharedArrays] = {};
+    unsigned array_count = 0;
     size_t static_bytes = 0;
     std::vector<Chunk> dynamic;
   };
-  static constexpr size_t kSharedBytes = 48 * 1024;  // per block without an opt-in, as on a GPU
   static constexpr size_t kStackBytes = size_t(256) << 10;  // address space; pages are touched on use
 
   static void fiber_main(Fiber* f);
+  // Ends the thread's run of the kernel: the launch fails with `what`.
+  [[noreturn]] static void fail_kernel(const char* what) { throw std::runtime_error(what); }
 
   // The scheduler's bookkeeping of a fiber's state is not a communication TSan should see: if the
   // scheduler acquired the fibers' histories through it, it would pass them on to the next fiber it
@@ -409,6 +417,10 @@ class Executor {
     const Fiber* first = nullptr;  // every thread that has not returned waits at one barrier: open it
     for (unsigned i = 0; i < count; ++i) {
       Fiber* f = slot.fibers[i].get();
+      if (!f->error.empty()) {
+        if (error_.empty()) error_ = "thread " + std::to_string(f->id) + " " + f->error;
+        f->error.clear();
+      }
       if (state_of(f) != State::AtBarrier) continue;
       if (!first) {
         first = f;
@@ -477,9 +489,9 @@ void Executor::fiber_main(Fiber* f) {
     try {
       ex.body_->run_thread();
     } catch (const std::exception& e) {
-      ex.error_ = std::string("threw: ") + e.what();
+      f->error = std::string("threw: ") + e.what();  // its own: the fibers of a phase are not ordered
     } catch (...) {
-      ex.error_ = "threw an exception";
+      f->error = "threw an exception";
     }
     set_state(f, State::Done);  // a returned thread leaves the barrier
     tsan_release(&ex.done_sync_);
