@@ -34,6 +34,8 @@ status=$?
   echo '```'
   timeout 240 ./build-gpu/bench/cuda_scan_bench 2>&1
   echo '```'
+  echo "Predicted before any GPU run (bench/RESULTS.md, H100 SXM): 1 x 768 x 197 forward 0.008-0.010 ms (the"
+  echo "thread-per-channel A 0.035-0.040); 64 x 768 x 197 forward 0.2-0.3 ms (L2-bound), forward + backward 1.4-1.8 ms."
   echo
   echo "## hattn end to end, Vim-tiny random weights (whole process, best of 3)"
   hattn=./build-gpu/bin/hattn
