@@ -206,6 +206,12 @@ TEST_F(Cuda, BinaryOpsAndSumsMatchCpu) {
     expect_same_on_cuda([](auto& v) { return sum(v[0], {0, 2}); }, {c}, str("sum (0, 2) ", dtype_name(dt)));
     expect_same_on_cuda([](auto& v) { return sum(v[0], {1}, true); }, {c}, str("sum keepdim ", dtype_name(dt)));
     expect_same_on_cuda([](auto& v) { return sum(v[0], {}); }, {c}, str("sum all ", dtype_name(dt)));
+    // few outputs over many elements (in slices), strided and not
+    const Tensor big = randn({5, 30011}, dt, g);
+    expect_same_on_cuda([](auto& v) { return sum(v[0], {1}); }, {big}, str("sum of long rows ", dtype_name(dt)));
+    expect_same_on_cuda([](auto& v) { return sum(v[0].transpose(0, 1), {0}); }, {big},
+                        str("sum of long strided columns ", dtype_name(dt)));
+    expect_same_on_cuda([](auto& v) { return sum(v[0], {}); }, {big}, str("sum of 150,055 ", dtype_name(dt)));
     // a strided device view made contiguous on the device
     Tensor d = c.to(Device::cuda());
     EXPECT_EQ(d.transpose(0, 2).flip(1).contiguous().to(Device::cpu()).to_vector<double>(),
@@ -641,6 +647,10 @@ TEST_F(Cuda, UpsampleMatchesCpu) {
     Generator g(20);
     expect_same_on_cuda([](auto& v) { return upsample_bilinear(v[0], 224, 224); }, {randn({1, 1, 14, 14}, dt, g)},
                         str("upsample 14 -> 224 ", dtype_name(dt)), "gemm");
+    expect_same_on_cuda([](auto& v) { return upsample_bilinear(v[0], 50, 7); }, {randn({2, 1, 3, 5}, dt, g)},
+                        str("upsample 3x5 -> 50x7 ", dtype_name(dt)), "gemm");
+    expect_same_on_cuda([](auto& v) { return upsample_bilinear(v[0], 3, 2); }, {randn({1, 2, 40, 40}, dt, g)},
+                        str("downsample 40x40 -> 3x2 ", dtype_name(dt)), "gemm");
     expect_same_on_cuda([](auto& v) { return upsample_bilinear(v[0], 5, 19); }, {randn({2, 3, 7, 11}, dt, g)},
                         str("upsample 7x11 -> 5x19 ", dtype_name(dt)), "gemm");
   }

@@ -2,6 +2,10 @@
 #include "ops/cuda/reduce_cuda.h"
 #include "tensor/cuda/kernel_common.h"
 
+#include <algorithm>
+
+#include "tensor/cuda/cuda_memory.h"
+
 namespace ha::cuda {
 namespace {
 
@@ -18,6 +22,32 @@ __global__ void __launch_bounds__(kThreads) sum_kernel(const T* x, T* out, Strid
     acc += double(x[base[0] + off[0]]);
   }
   out[o] = T(acc);
+}
+
+// Few outputs over many elements: output o's reduced range in S slices, block (s, o) summing slice s (threads
+// strided over it, then a fixed tree): partial[o · S + s], in double.
+template <class T>
+__global__ void __launch_bounds__(kThreads) sum_slices_kernel(const T* x, double* partial, Strided kept, Strided reduced,
+                                                             int64_t n_red, int64_t slice) {
+  const int64_t o = blockIdx.y, s = blockIdx.x, r0 = s * slice, r1 = min(n_red, r0 + slice);
+  int64_t base[1];
+  offsets_of<1>(kept, o, 0, base);
+  double acc = 0;
+  for (int64_t r = r0 + threadIdx.x; r < r1; r += kThreads) {
+    int64_t off[1];
+    offsets_of<1>(reduced, r, 0, off);
+    acc += double(x[base[0] + off[0]]);
+  }
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) partial[o * gridDim.x + s] = acc;
+}
+
+// out[o] = the sum of output o's S partials (S <= kThreads), by the same tree.
+template <class T>
+__global__ void __launch_bounds__(kThreads) sum_partials_kernel(const double* partial, T* out, int S) {
+  const double v = int(threadIdx.x) < S ? partial[size_t(blockIdx.x) * S + threadIdx.x] : 0.0;
+  const double total = block_sum(v);
+  if (threadIdx.x == 0) out[blockIdx.x] = T(total);
 }
 
 template <class T>
@@ -54,10 +84,22 @@ void sum(bool f64, const void* x, void* out, const Strided& kept, const Strided&
   const int64_t n_out = element_count(kept), n_red = element_count(reduced);
   if (n_out == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
+  // one thread per output, unless a few outputs each sum many elements (a full sum): then S blocks per output
+  const bool sliced = n_out < 2048 && n_red >= 2048;
+  const int64_t S = std::min<int64_t>(kThreads, (n_red + kThreads * 8 - 1) / (kThreads * 8));
+  const int64_t slice = (n_red + S - 1) / S;
+  double* partial = sliced ? static_cast<double*>(device_alloc(size_t(n_out * S) * sizeof(double), device)) : nullptr;
   with_float(f64, [&](auto t) {
     using T = decltype(t);
-    HATTN_LAUNCH(blocks_for(n_out), kThreads, 0, sum_kernel<T>)(as<T>(x), as<T>(out), kept, reduced, n_out, n_red);
+    if (sliced) {
+      HATTN_LAUNCH(dim3(unsigned(S), unsigned(n_out)), kThreads, 0, sum_slices_kernel<T>)(as<T>(x), partial, kept,
+                                                                                           reduced, n_red, slice);
+      HATTN_LAUNCH(unsigned(n_out), kThreads, 0, sum_partials_kernel<T>)(partial, as<T>(out), int(S));
+    } else {
+      HATTN_LAUNCH(blocks_for(n_out), kThreads, 0, sum_kernel<T>)(as<T>(x), as<T>(out), kept, reduced, n_out, n_red);
+    }
   });
+  if (partial) device_free(partial, device);  // the stream is in order: the next user of the block runs after
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -28,27 +28,43 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const T* x, T* y, int
   y[i] = (T(1) - fh) * ((T(1) - fw) * r0[tw.i0] + fw * r0[tw.i1]) + fh * ((T(1) - fw) * r1[tw.i0] + fw * r1[tw.i1]);
 }
 
+// The output indices whose taps can include input index i: a window around i's image under the scale, wide enough
+// for both taps and the clamp at 0 (each is then tested).
+struct Window {
+  int64_t lo, hi;
+};
+
+__device__ Window window(int64_t i, int64_t in, int64_t out) {
+  const double s = double(out) / double(in);
+  return {max(int64_t(0), int64_t(floor((double(i) - 0.5) * s - 0.5)) - 2),
+          min(out - 1, int64_t(ceil((double(i) + 1.5) * s - 0.5)) + 2)};
+}
+
+// One thread per input pixel, gathering the output pixels whose taps include it, in the order the CPU's scatter
+// adds them: output row, column, then the four corners (deterministic, no atomics).
 template <class T>
 __global__ void __launch_bounds__(kThreads) backward_kernel(const T* g, T* dx, int64_t P, int64_t H, int64_t W, int64_t oh_n, int64_t ow_n) {
-  const int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (p >= P) return;
-  T* d = dx + p * H * W;
-  for (int64_t k = 0; k < H * W; ++k) d[k] = T(0);
+  const int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (k >= P * H * W) return;
+  const int64_t j = k % W, i = (k / W) % H, p = k / (W * H);
   const T* gp = g + p * oh_n * ow_n;
-  for (int64_t oh = 0; oh < oh_n; ++oh) {
+  const Window rows = window(i, H, oh_n), cols = window(j, W, ow_n);
+  T acc = T(0);
+  for (int64_t oh = rows.lo; oh <= rows.hi; ++oh) {
     const Tap th = tap(oh, H, oh_n);
+    if (th.i0 != i && th.i1 != i) continue;
     const T fh = T(th.frac);
-    T* r0 = d + th.i0 * W;
-    T* r1 = d + th.i1 * W;
-    for (int64_t ow = 0; ow < ow_n; ++ow) {
+    for (int64_t ow = cols.lo; ow <= cols.hi; ++ow) {
       const Tap tw = tap(ow, W, ow_n);
+      if (tw.i0 != j && tw.i1 != j) continue;
       const T fw = T(tw.frac), v = gp[oh * ow_n + ow];
-      r0[tw.i0] += (T(1) - fh) * (T(1) - fw) * v;
-      r0[tw.i1] += (T(1) - fh) * fw * v;
-      r1[tw.i0] += fh * (T(1) - fw) * v;
-      r1[tw.i1] += fh * fw * v;
+      if (th.i0 == i && tw.i0 == j) acc += (T(1) - fh) * (T(1) - fw) * v;
+      if (th.i0 == i && tw.i1 == j) acc += (T(1) - fh) * fw * v;
+      if (th.i1 == i && tw.i0 == j) acc += fh * (T(1) - fw) * v;
+      if (th.i1 == i && tw.i1 == j) acc += fh * fw * v;
     }
   }
+  dx[k] = acc;
 }
 
 }  // namespace
@@ -67,11 +83,12 @@ void upsample_bilinear_forward(bool f64, const void* x, void* y, int64_t P, int6
 
 void upsample_bilinear_backward(bool f64, const void* g, void* dx, int64_t P, int64_t H, int64_t W, int64_t out_h,
                                 int64_t out_w, int device) {
-  if (P == 0) return;
+  const int64_t n = P * H * W;
+  if (n == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   with_float(f64, [&](auto t) {
     using T = decltype(t);
-    HATTN_LAUNCH(blocks_for(P), kThreads, 0, backward_kernel<T>)(as<T>(g), as<T>(dx), P, H, W, out_h, out_w);
+    HATTN_LAUNCH(blocks_for(n), kThreads, 0, backward_kernel<T>)(as<T>(g), as<T>(dx), P, H, W, out_h, out_w);
   });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
