@@ -1,10 +1,7 @@
-// Elementwise unary ops. Each is a small functor: forward f(x) and derivative d(x, y) = dy/dx, where
-// y = f(x) is passed in so derivatives like exp's reuse it. Derivative table:
-//   neg -1 | exp y | log 1/x | sqrt 1/(2y) | rsqrt -y^3/2 | abs sign(x) | sigmoid y(1-y)
-//   silu s(1 + x(1-s)) | softplus sigmoid(x), 1 above 20 | relu [x>0] | tanh 1-y^2
-//   gelu Phi(x) + x phi(x) | pow p x^(p-1) | clamp [lo<=x<=hi]
-// The transcendental ones the model runs on every token (exp, sigmoid, silu, softplus) also have float
-// vector forms fv/dv (ops/cpu/vec.h), used on contiguous float32 data.
+// Elementwise unary ops. The math of each (f and its derivative) is ops/unary_math.h, shared with the CUDA
+// kernels; an op here is that math with its parameters. The transcendental ones the model runs on every token
+// (exp, sigmoid, silu, softplus) also have float vector forms fv/dv (ops/cpu/vec.h), used on contiguous float32
+// data and checked against libm in tests/test_vec_math.cpp.
 #include <cmath>
 #include <type_traits>
 
@@ -15,132 +12,54 @@
 #include "ops/dispatch.h"
 #include "ops/lrp_rules.h"
 #include "ops/ops.h"
-#include "ops/scalar_math.h"
+#include "ops/unary_math.h"
 #include "tensor/parallel.h"
 #include "tensor/strided_loop.h"
 
 namespace ha {
 namespace {
 
-struct Neg {
-  static constexpr cuda::Unary kind = cuda::Unary::Neg;
-  static constexpr bool uses_x = false, uses_y = false;
-  static constexpr const char* name = "neg";
-  template <class T> T f(T x) const { return -x; }
-  template <class T> T d(T, T) const { return T(-1); }
+template <Unary K>
+struct ScalarOp {
+  using Math = UnaryMath<K>;
+  static constexpr Unary kind = K;
+  static constexpr bool uses_x = Math::uses_x, uses_y = Math::uses_y;
+  static constexpr const char* name = Math::name;
+  double p0 = 0, p1 = 0;  // pow's exponent; clamp's bounds
+  template <class T> T f(T x) const { return Math::template f<T>(x, p0, p1); }
+  template <class T> T d(T x, T y) const { return Math::template d<T>(x, y, p0, p1); }
 };
-struct Exp {
-  static constexpr cuda::Unary kind = cuda::Unary::Exp;
-  static constexpr bool uses_x = false, uses_y = true;
-  static constexpr const char* name = "exp";
-  template <class T> T f(T x) const { return std::exp(x); }
-  template <class T> T d(T, T y) const { return y; }
+
+using Neg = ScalarOp<Unary::Neg>;
+using Log = ScalarOp<Unary::Log>;
+using Sqrt = ScalarOp<Unary::Sqrt>;
+using Rsqrt = ScalarOp<Unary::Rsqrt>;
+using Abs = ScalarOp<Unary::Abs>;
+using Relu = ScalarOp<Unary::Relu>;
+using Tanh = ScalarOp<Unary::Tanh>;
+using Gelu = ScalarOp<Unary::Gelu>;
+using Pow = ScalarOp<Unary::Pow>;
+using Clamp = ScalarOp<Unary::Clamp>;
+struct Exp : ScalarOp<Unary::Exp> {
   cpu::VecF fv(cpu::VecF x) const { return cpu::vexp(x); }
   cpu::VecF dv(cpu::VecF, cpu::VecF y) const { return y; }
 };
-struct Log {
-  static constexpr cuda::Unary kind = cuda::Unary::Log;
-  static constexpr bool uses_x = true, uses_y = false;
-  static constexpr const char* name = "log";
-  template <class T> T f(T x) const { return std::log(x); }
-  template <class T> T d(T x, T) const { return T(1) / x; }
-};
-struct Sqrt {
-  static constexpr cuda::Unary kind = cuda::Unary::Sqrt;
-  static constexpr bool uses_x = false, uses_y = true;
-  static constexpr const char* name = "sqrt";
-  template <class T> T f(T x) const { return std::sqrt(x); }
-  template <class T> T d(T, T y) const { return T(0.5) / y; }
-};
-struct Rsqrt {
-  static constexpr cuda::Unary kind = cuda::Unary::Rsqrt;
-  static constexpr bool uses_x = false, uses_y = true;
-  static constexpr const char* name = "rsqrt";
-  template <class T> T f(T x) const { return T(1) / std::sqrt(x); }
-  template <class T> T d(T, T y) const { return T(-0.5) * y * y * y; }
-};
-struct Abs {
-  static constexpr cuda::Unary kind = cuda::Unary::Abs;
-  static constexpr bool uses_x = true, uses_y = false;
-  static constexpr const char* name = "abs";
-  template <class T> T f(T x) const { return std::abs(x); }
-  template <class T> T d(T x, T) const { return x > 0 ? T(1) : (x < 0 ? T(-1) : T(0)); }
-};
-struct Sigmoid {
-  static constexpr cuda::Unary kind = cuda::Unary::Sigmoid;
-  static constexpr bool uses_x = false, uses_y = true;
-  static constexpr const char* name = "sigmoid";
-  template <class T> T f(T x) const { return scalar::sigmoid(x); }
-  template <class T> T d(T, T y) const { return y * (T(1) - y); }
+struct Sigmoid : ScalarOp<Unary::Sigmoid> {
   cpu::VecF fv(cpu::VecF x) const { return cpu::vsigmoid(x); }
   cpu::VecF dv(cpu::VecF, cpu::VecF y) const { return y * (1.f - y); }
 };
-struct Silu {
-  static constexpr cuda::Unary kind = cuda::Unary::Silu;
-  static constexpr bool uses_x = true, uses_y = false;
-  static constexpr const char* name = "silu";
-  template <class T> T f(T x) const { return x * scalar::sigmoid(x); }
-  template <class T> T d(T x, T) const {
-    T s = scalar::sigmoid(x);
-    return s * (T(1) + x * (T(1) - s));
-  }
+struct Silu : ScalarOp<Unary::Silu> {
   cpu::VecF fv(cpu::VecF x) const { return x * cpu::vsigmoid(x); }
   cpu::VecF dv(cpu::VecF x, cpu::VecF) const {
     const cpu::VecF s = cpu::vsigmoid(x);
     return s * (1.f + x * (1.f - s));
   }
 };
-struct Softplus {
-  static constexpr cuda::Unary kind = cuda::Unary::Softplus;
-  static constexpr bool uses_x = true, uses_y = false;
-  static constexpr const char* name = "softplus";
-  template <class T> T f(T x) const { return scalar::softplus(x); }
-  template <class T> T d(T x, T) const { return scalar::softplus_grad(x); }
+struct Softplus : ScalarOp<Unary::Softplus> {
   cpu::VecF fv(cpu::VecF x) const { return cpu::vsoftplus(x); }
   cpu::VecF dv(cpu::VecF x, cpu::VecF) const {
     return x > scalar::kSoftplusThreshold ? cpu::splat(1.f) : cpu::vsigmoid(x);
   }
-};
-struct Relu {
-  static constexpr cuda::Unary kind = cuda::Unary::Relu;
-  static constexpr bool uses_x = true, uses_y = false;
-  static constexpr const char* name = "relu";
-  template <class T> T f(T x) const { return x > 0 ? x : T(0); }
-  template <class T> T d(T x, T) const { return x > 0 ? T(1) : T(0); }
-};
-struct Tanh {
-  static constexpr cuda::Unary kind = cuda::Unary::Tanh;
-  static constexpr bool uses_x = false, uses_y = true;
-  static constexpr const char* name = "tanh";
-  template <class T> T f(T x) const { return std::tanh(x); }
-  template <class T> T d(T, T y) const { return T(1) - y * y; }
-};
-struct Gelu {
-  static constexpr cuda::Unary kind = cuda::Unary::Gelu;
-  static constexpr bool uses_x = true, uses_y = false;
-  static constexpr const char* name = "gelu";
-  template <class T> T f(T x) const { return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2))); }
-  template <class T> T d(T x, T) const {
-    T cdf = T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
-    T pdf = std::exp(T(-0.5) * x * x) * T(0.3989422804014327);  // 1/sqrt(2 pi)
-    return cdf + x * pdf;
-  }
-};
-struct Pow {
-  static constexpr cuda::Unary kind = cuda::Unary::Pow;
-  static constexpr bool uses_x = true, uses_y = false;
-  static constexpr const char* name = "pow";
-  double p;
-  template <class T> T f(T x) const { return std::pow(x, T(p)); }
-  template <class T> T d(T x, T) const { return T(p) * std::pow(x, T(p - 1)); }
-};
-struct Clamp {
-  static constexpr cuda::Unary kind = cuda::Unary::Clamp;
-  static constexpr bool uses_x = true, uses_y = false;
-  static constexpr const char* name = "clamp";
-  double lo, hi;
-  template <class T> T f(T x) const { return x < T(lo) ? T(lo) : (x > T(hi) ? T(hi) : x); }
-  template <class T> T d(T x, T) const { return (x >= T(lo) && x <= T(hi)) ? T(1) : T(0); }
 };
 
 constexpr int64_t kGrain = 1 << 14;
@@ -215,18 +134,12 @@ Tensor unary_backward(const Op& op, const Tensor& x, const Tensor& y, const Tens
   return dx;
 }
 
-// The parameters of pow and clamp for the CUDA kernels.
-template <class Op>
-std::pair<double, double> params_of(const Op&) { return {0, 0}; }
-std::pair<double, double> params_of(const Pow& o) { return {o.p, 0}; }
-std::pair<double, double> params_of(const Clamp& o) { return {o.lo, o.hi}; }
-
 template <class Op>
 Tensor unary_forward_cuda(const Op& op, const Tensor& x_in) {
   Tensor x = raw::contiguous(x_in);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  const auto [p0, p1] = params_of(op);
-  cuda::unary_forward(Op::kind, x.dtype() == DType::F64, x.raw_data(), y.raw_data(), x.numel(), p0, p1, x.device().index);
+  cuda::unary_forward(Op::kind, x.dtype() == DType::F64, x.raw_data(), y.raw_data(), x.numel(), op.p0, op.p1,
+                      x.device().index);
   return y;
 }
 
@@ -234,9 +147,9 @@ template <class Op>
 Tensor unary_backward_cuda(const Op& op, const Tensor& x, const Tensor& y, const Tensor& g_in) {
   Tensor g = raw::contiguous(g_in);
   Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
-  const auto [p0, p1] = params_of(op);
   cuda::unary_backward(Op::kind, g.dtype() == DType::F64, g.raw_data(), Op::uses_x ? x.raw_data() : nullptr,
-                       Op::uses_y ? y.raw_data() : nullptr, dx.raw_data(), g.numel(), p0, p1, g.device().index);
+                       Op::uses_y ? y.raw_data() : nullptr, dx.raw_data(), g.numel(), op.p0, op.p1,
+                       g.device().index);
   return dx;
 }
 
@@ -274,7 +187,7 @@ Tensor softplus(const Tensor& x) { return unary(Softplus{}, x); }
 Tensor relu(const Tensor& x) { return unary(Relu{}, x); }
 Tensor tanh(const Tensor& x) { return unary(Tanh{}, x); }
 Tensor gelu(const Tensor& x) { return unary(Gelu{}, x); }
-Tensor pow(const Tensor& x, double exponent) { return unary(Pow{exponent}, x); }
+Tensor pow(const Tensor& x, double exponent) { return unary(Pow{exponent, 0}, x); }
 Tensor clamp(const Tensor& x, double lo, double hi) {
   HATTN_CHECK(lo <= hi, "clamp: lo ", lo, " > hi ", hi);
   return unary(Clamp{lo, hi}, x);

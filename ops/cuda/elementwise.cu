@@ -1,67 +1,22 @@
-// CUDA elementwise ops (see elementwise_cuda.h). The derivative table is the CPU one
-// (ops/elementwise_unary.cpp); one kernel per op kind, chosen on the host.
+// CUDA elementwise ops (see elementwise_cuda.h). The unary math is ops/unary_math.h, the CPU's own; one kernel
+// per op kind, chosen on the host.
 #include "ops/cuda/elementwise_cuda.h"
-#include "ops/scalar_math.h"
+#include "ops/unary_math.h"
 #include "tensor/cuda/kernel_common.h"
 
 namespace ha::cuda {
 namespace {
 
 template <Unary op, class T>
-__device__ __forceinline__ T unary_f(T x, double p0, double p1) {
-  if constexpr (op == Unary::Neg) return -x;
-  if constexpr (op == Unary::Exp) return exp(x);
-  if constexpr (op == Unary::Log) return log(x);
-  if constexpr (op == Unary::Sqrt) return sqrt(x);
-  if constexpr (op == Unary::Rsqrt) return T(1) / sqrt(x);
-  if constexpr (op == Unary::Abs) return fabs(x);
-  if constexpr (op == Unary::Sigmoid) return scalar::sigmoid(x);
-  if constexpr (op == Unary::Silu) return x * scalar::sigmoid(x);
-  if constexpr (op == Unary::Softplus) return scalar::softplus(x);
-  if constexpr (op == Unary::Relu) return x > T(0) ? x : T(0);
-  if constexpr (op == Unary::Tanh) return tanh(x);
-  if constexpr (op == Unary::Gelu) return T(0.5) * x * (T(1) + erf(x * T(0.70710678118654752440)));
-  if constexpr (op == Unary::Pow) return pow(x, T(p0));
-  if constexpr (op == Unary::Clamp) return x < T(p0) ? T(p0) : (x > T(p1) ? T(p1) : x);
-  return x;
-}
-
-// d f / d x given x and y = f(x)
-template <Unary op, class T>
-__device__ __forceinline__ T unary_d(T x, T y, double p0, double p1) {
-  if constexpr (op == Unary::Neg) return T(-1);
-  if constexpr (op == Unary::Exp) return y;
-  if constexpr (op == Unary::Log) return T(1) / x;
-  if constexpr (op == Unary::Sqrt) return T(0.5) / y;
-  if constexpr (op == Unary::Rsqrt) return T(-0.5) * y * y * y;
-  if constexpr (op == Unary::Abs) return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
-  if constexpr (op == Unary::Sigmoid) return y * (T(1) - y);
-  if constexpr (op == Unary::Silu) {
-    const T s = scalar::sigmoid(x);
-    return s * (T(1) + x * (T(1) - s));
-  }
-  if constexpr (op == Unary::Softplus) return scalar::softplus_grad(x);
-  if constexpr (op == Unary::Relu) return x > T(0) ? T(1) : T(0);
-  if constexpr (op == Unary::Tanh) return T(1) - y * y;
-  if constexpr (op == Unary::Gelu) {
-    const T cdf = T(0.5) * (T(1) + erf(x * T(0.70710678118654752440)));
-    return cdf + x * exp(T(-0.5) * x * x) * T(0.3989422804014327);
-  }
-  if constexpr (op == Unary::Pow) return T(p0) * pow(x, T(p0 - 1));
-  if constexpr (op == Unary::Clamp) return (x >= T(p0) && x <= T(p1)) ? T(1) : T(0);
-  return T(0);
-}
-
-template <Unary op, class T>
 __global__ void __launch_bounds__(kThreads) unary_forward_kernel(const T* x, T* y, int64_t n, double p0, double p1) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (i < n) y[i] = unary_f<op>(x[i], p0, p1);
+  if (i < n) y[i] = UnaryMath<op>::template f<T>(x[i], p0, p1);
 }
 
 template <Unary op, class T>
 __global__ void __launch_bounds__(kThreads) unary_backward_kernel(const T* g, const T* x, const T* y, T* dx, int64_t n, double p0, double p1) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (i < n) dx[i] = g[i] * unary_d<op>(x ? x[i] : T(0), y ? y[i] : T(0), p0, p1);
+  if (i < n) dx[i] = g[i] * UnaryMath<op>::template d<T>(x ? x[i] : T(0), y ? y[i] : T(0), p0, p1);
 }
 
 template <Binary op, class T>

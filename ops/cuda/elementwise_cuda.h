@@ -4,13 +4,14 @@
 #pragma once
 #include <cstdint>
 
+#include "ops/unary_math.h"
 #include "tensor/cuda/entry.h"
 #include "tensor/cuda/strided.h"
 
 namespace ha::cuda {
 
-// The kinds, in the order of the CPU functors in ops/elementwise_unary.cpp and ops/elementwise_binary.cpp.
-enum class Unary { Neg, Exp, Log, Sqrt, Rsqrt, Abs, Sigmoid, Silu, Softplus, Relu, Tanh, Gelu, Pow, Clamp };
+using ::ha::Unary;  // ops/unary_math.h
+// The binary kinds, in the order of the CPU functors in ops/elementwise_binary.cpp.
 enum class Binary { Add, Sub, Mul, Div, Max, Min, Gt, Lt, Eq, MaxShare, MinShare };
 
 // y = f(x); p0, p1 are the parameters of pow (exponent) and clamp (lo, hi).
