@@ -16,7 +16,7 @@ Tensor checkpoint(const std::function<Tensor(const Tensor&)>& f, const Tensor& x
   Tensor xs = saved(x);
   std::function<Tensor(const Tensor&)> again = f;  // copied after the first call
   const LrpRules rules = lrp_rules();                // the recomputation records what the forward would have
-  record_op("CheckpointBackward", {x}, y, [xs, again, rules](const Tensor& g) {
+  record_op(OpName::Checkpoint, {x}, y, [xs, again, rules](const Tensor& g) {
     Tensor input = xs.detach();
     input.requires_grad_();
     Tensor recomputed;

@@ -1,5 +1,5 @@
 // What an op calls to join the graph. Most ops use record_op (autograd/function_node.h):
-//   if (needs_grad({a, b})) record_op("mul", {a, b}, out, [=](const Tensor& g) { return std::vector<Tensor>{...}; });
+//   if (needs_grad({a, b})) record_op(OpName::Mul, {a, b}, out, [=](const Tensor& g) { return std::vector<Tensor>{...}; });
 // which wraps the closure in a FunctionNode and calls record() below.
 #pragma once
 #include <initializer_list>

@@ -63,7 +63,7 @@ Tensor causal_conv1d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in)
   if (needs_grad({x_in, w_in, b_in})) {
     bool gx = x_in.requires_grad(), gw = w_in.requires_grad(), gb = bias.defined() && b_in.requires_grad();
     Tensor xs = gw ? saved(x) : Tensor(), ws = saved(w);
-    record_op(op, {x_in, w_in, b_in}, out, [=](const Tensor& g_in) {
+    record_op(OpName::CausalConv1d, {x_in, w_in, b_in}, out, [=](const Tensor& g_in) {
       Tensor dy = raw::contiguous(g_in);
       if (dev.is_cuda()) {
         Tensor dx = gx ? Tensor::empty({B, E, L}, dy.dtype(), dev) : Tensor();

@@ -155,7 +155,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b, std::pair
   if (needs_grad({x_in, w_in, b})) {
     bool gx = x_in.requires_grad(), gw = w_in.requires_grad(), gb = b.defined() && b.requires_grad();
     Tensor xs = gw ? saved(x) : Tensor(), ws = gx ? saved(w) : Tensor();
-    record_op(op, {x_in, w_in, b}, out, [=](const Tensor& g_in) {
+    record_op(OpName::Conv2d, {x_in, w_in, b}, out, [=](const Tensor& g_in) {
       if (on_cuda) return conv2d_backward_cuda(g_in, xs, ws, g, gx, gw, gb);
       Tensor dy = raw::contiguous(g_in);
       Tensor dx = gx ? Tensor::zeros({g.N, g.C, g.H, g.W}, dy.dtype()) : Tensor();

@@ -107,7 +107,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
   if (needs_grad({a, b})) {
     Shape sa = a.shape(), sb = b.shape();
     bool ga = a.requires_grad(), gb = b.requires_grad();
-    record_op("add", {a, b}, out, [=](const Tensor& g) {
+    record_op(OpName::Add, {a, b}, out, [=](const Tensor& g) {
       return std::vector<Tensor>{ga ? sum_to(g, sa) : Tensor(), gb ? sum_to(g, sb) : Tensor()};
     });
   }
@@ -119,7 +119,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   if (needs_grad({a, b})) {
     Shape sa = a.shape(), sb = b.shape();
     bool ga = a.requires_grad(), gb = b.requires_grad();
-    record_op("sub", {a, b}, out, [=](const Tensor& g) {
+    record_op(OpName::Sub, {a, b}, out, [=](const Tensor& g) {
       return std::vector<Tensor>{ga ? sum_to(g, sa) : Tensor(), gb ? sum_to(neg(g), sb) : Tensor()};
     });
   }
@@ -133,7 +133,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     bool ga = a.requires_grad(), gb = b.requires_grad();
     Tensor as = gb ? saved(a) : Tensor(), bs = ga ? saved(b) : Tensor();
     Shape sa = a.shape(), sb = b.shape();
-    record_op("mul", {a, b}, out, [=](const Tensor& g) {
+    record_op(OpName::Mul, {a, b}, out, [=](const Tensor& g) {
       return std::vector<Tensor>{ga ? sum_to(mul(g, bs), sa) : Tensor(), gb ? sum_to(mul(g, as), sb) : Tensor()};
     });
   }
@@ -146,7 +146,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
     bool ga = a.requires_grad(), gb = b.requires_grad();
     Tensor bs = saved(b), ys = gb ? saved(out) : Tensor();
     Shape sa = a.shape(), sb = b.shape();
-    record_op("div", {a, b}, out, [=](const Tensor& g) {
+    record_op(OpName::Div, {a, b}, out, [=](const Tensor& g) {
       Tensor g_over_b = div(g, bs);
       // d/db (a/b) = -a/b^2 = -(a/b)/b
       return std::vector<Tensor>{ga ? sum_to(g_over_b, sa) : Tensor(),
@@ -157,13 +157,14 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 template <class F, class Share>
-static Tensor extremum(const char* op, const Tensor& a, const Tensor& b, F f, Share share) {
+static Tensor extremum(OpName name, const Tensor& a, const Tensor& b, F f, Share share) {
+  const char* op = op_name(name);
   Tensor out = binary_kernel(op, a, b, f);
   if (needs_grad({a, b})) {
     bool ga = a.requires_grad(), gb = b.requires_grad();
     Tensor as = saved(a), bs = saved(b);
     Shape sa = a.shape(), sb = b.shape();
-    record_op(op, {a, b}, out, [=](const Tensor& g) {
+    record_op(name, {a, b}, out, [=](const Tensor& g) {
       Tensor wa = binary_kernel(op, as, bs, share);
       Tensor wb = binary_kernel(op, bs, as, share);
       return std::vector<Tensor>{ga ? sum_to(mul(g, wa), sa) : Tensor(), gb ? sum_to(mul(g, wb), sb) : Tensor()};
@@ -172,8 +173,8 @@ static Tensor extremum(const char* op, const Tensor& a, const Tensor& b, F f, Sh
   return out;
 }
 
-Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", a, b, MaxF{}, MaxShareF{}); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", a, b, MinF{}, MinShareF{}); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum(OpName::Maximum, a, b, MaxF{}, MaxShareF{}); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum(OpName::Minimum, a, b, MinF{}, MinShareF{}); }
 
 Tensor greater(const Tensor& a, const Tensor& b) {
   check_not_differentiable("greater", {a, b});

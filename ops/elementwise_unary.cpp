@@ -25,10 +25,14 @@ struct ScalarOp {
   static constexpr Unary kind = K;
   static constexpr bool uses_x = Math::uses_x, uses_y = Math::uses_y;
   static constexpr const char* name = Math::name;
+  static constexpr OpName op = static_cast<OpName>(static_cast<int>(K));  // the lists share their order
   double p0 = 0, p1 = 0;  // pow's exponent; clamp's bounds
   template <class T> T f(T x) const { return Math::template f<T>(x, p0, p1); }
   template <class T> T d(T x, T y) const { return Math::template d<T>(x, y, p0, p1); }
 };
+
+static_assert(static_cast<int>(OpName::Clamp) == static_cast<int>(Unary::Clamp) &&
+              static_cast<int>(OpName::Neg) == static_cast<int>(Unary::Neg), "autograd/op_names.h lists the unary ops first, in ops/unary_math.h's order");
 
 using Neg = ScalarOp<Unary::Neg>;
 using Log = ScalarOp<Unary::Log>;
@@ -163,7 +167,7 @@ Tensor unary(const Op& op, const Tensor& x_in) {
   if (needs_grad({x_in})) {
     Tensor xs = Op::uses_x ? saved(raw::contiguous(x)) : Tensor();
     Tensor ys = Op::uses_y ? saved(y) : Tensor();
-    record_op(Op::name, {x_in}, y, [op, xs, ys, on_cuda](const Tensor& g) {
+    record_op(Op::op, {x_in}, y, [op, xs, ys, on_cuda](const Tensor& g) {
       return std::vector<Tensor>{on_cuda ? unary_backward_cuda(op, xs, ys, g) : unary_backward(op, xs, ys, g)};
     });
   }

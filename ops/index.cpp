@@ -69,7 +69,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   if (needs_grad({x})) {
     Shape xs = x.shape();
     const Tensor is = saved(idx);
-    record_op("gather", {x}, out, [xs, d, is](const Tensor& g) {
+    record_op(OpName::Gather, {x}, out, [xs, d, is](const Tensor& g) {
       return std::vector<Tensor>{scatter_add(xs, d, is, g)};
     });
   }
@@ -106,7 +106,7 @@ Tensor scatter_add(const Shape& shape, int64_t dim, const Tensor& index, const T
   });
   if (needs_grad({src})) {
     const Tensor is = saved(idx);
-    record_op("scatter_add", {src}, out, [d, is](const Tensor& g) { return std::vector<Tensor>{gather(g, d, is)}; });
+    record_op(OpName::ScatterAdd, {src}, out, [d, is](const Tensor& g) { return std::vector<Tensor>{gather(g, d, is)}; });
   }
   return out;
 }
@@ -141,7 +141,7 @@ Tensor index_rows_cuda(const Tensor& x_in, const Tensor& idx) {
     const Tensor used_d = Tensor::from_vector(used, {n_used}).to(dev),
                  offsets_d = Tensor::from_vector(offsets, {n_used + 1}).to(dev),
                  positions_d = Tensor::from_vector(order, {n}).to(dev);
-    record_op(op, {x_in}, out, [=](const Tensor& g_in) {
+    record_op(OpName::IndexSelect, {x_in}, out, [=](const Tensor& g_in) {
       Tensor g = raw::contiguous(g_in);
       Tensor dx = Tensor::zeros({rows, width}, g.dtype(), dev);
       cuda::scatter_add_rows(f64, g.raw_data(), used_d.data<int64_t>(), offsets_d.data<int64_t>(),

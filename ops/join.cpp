@@ -37,7 +37,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
       lengths.push_back(x.shape()[d]);
       want.push_back(x.requires_grad());
     }
-    record_op("concat", xs, out, [=](const Tensor& g) {
+    record_op(OpName::Concat, xs, out, [=](const Tensor& g) {
       std::vector<Tensor> grads(starts.size());
       for (size_t i = 0; i < starts.size(); ++i)
         if (want[i]) grads[i] = g.narrow(d, starts[i], lengths[i]);

@@ -62,7 +62,7 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, do
   if (needs_grad({x_in, w_in, b_in})) {
     bool gx = x_in.requires_grad(), gw = w_in.requires_grad(), gb = b_in.requires_grad();
     Tensor ws = saved(w);
-    record_op(op, {x_in, w_in, b_in}, out, [=](const Tensor& g_in) {
+    record_op(OpName::LayerNorm, {x_in, w_in, b_in}, out, [=](const Tensor& g_in) {
       Tensor g = raw::contiguous(g_in);
       if (dev.is_cuda()) {
         Tensor dx = gx ? Tensor::empty(xhat.shape(), g.dtype(), dev) : Tensor();

@@ -21,7 +21,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& w, double eps) {
   }
   const bool gx = x.requires_grad(), gw = w.requires_grad();
   const Tensor xs = saved(x), ws = saved(w);
-  record_op("rms_norm_lrp", {x, w}, out, [=](const Tensor& g) {
+  record_op(OpName::RmsNormLrp, {x, w}, out, [=](const Tensor& g) {
     // the constant r per row, in double as the forward kernel accumulates it
     const Tensor r = rsqrt(add(mean(mul(xs.to(DType::F64), xs.to(DType::F64)), {xs.dim() - 1}, true), eps)).to(xs.dtype());
     const Tensor gr = mul(g, r);
@@ -37,7 +37,7 @@ Tensor silu(const Tensor& x) {
     y = ha::silu(x);
   }
   const Tensor xs = saved(x), ys = saved(y);
-  record_op("silu_lrp", {x}, y, [=](const Tensor& g) { return std::vector<Tensor>{mul(g, div(ys, stabilize(xs)))}; });
+  record_op(OpName::SiluLrp, {x}, y, [=](const Tensor& g) { return std::vector<Tensor>{mul(g, div(ys, stabilize(xs)))}; });
   return y;
 }
 
@@ -49,7 +49,7 @@ Tensor half_product(const Tensor& a, const Tensor& b) {
   }
   const Tensor as = saved(a), bs = saved(b);
   const Shape sa = a.shape(), sb = b.shape();
-  record_op("mul_lrp_half", {a, b}, out, [=](const Tensor& g) {
+  record_op(OpName::MulLrpHalf, {a, b}, out, [=](const Tensor& g) {
     const Tensor half = mul(g, 0.5);
     return std::vector<Tensor>{sum_to(mul(half, bs), sa), sum_to(mul(half, as), sb)};
   });

@@ -111,7 +111,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     bool ga = a.requires_grad(), gb = b.requires_grad();
     Tensor as = gb ? saved(a) : Tensor(), bs = ga ? saved(b) : Tensor();
     Shape sa = a.shape(), sb = b.shape();
-    record_op("matmul", {a, b}, out, [=](const Tensor& g) {
+    record_op(OpName::Matmul, {a, b}, out, [=](const Tensor& g) {
       Tensor da, db;
       if (ga) da = sum_to(matmul(g, bs.transpose(-1, -2)), sa);
       if (gb) {

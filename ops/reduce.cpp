@@ -100,7 +100,7 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   }
   if (needs_grad({x})) {
     Shape xs = x.shape(), ks = s.keep_shape;
-    record_op("sum", {x}, out, [xs, ks](const Tensor& g) { return std::vector<Tensor>{g.reshape(ks).expand(xs)}; });
+    record_op(OpName::Sum, {x}, out, [xs, ks](const Tensor& g) { return std::vector<Tensor>{g.reshape(ks).expand(xs)}; });
   }
   return out;
 }
@@ -148,7 +148,7 @@ static ValuesIndices extremum(const Tensor& x, int64_t dim, bool keepdim, bool w
   if (needs_grad({x})) {
     Shape xs = x.shape(), ks = s.keep_shape;
     Tensor idx = saved(raw::reshape(indices, ks));  // the caller holds `indices` too: a write to it is caught
-    record_op(op, {x}, values, [xs, ks, idx, d](const Tensor& g) {
+    record_op(want_max ? OpName::Max : OpName::Min, {x}, values, [xs, ks, idx, d](const Tensor& g) {
       return std::vector<Tensor>{scatter_add(xs, d, idx, g.reshape(ks))};
     });
   }

@@ -55,7 +55,7 @@ Tensor rms_norm(const Tensor& x_in, const Tensor& w_in, double eps) {
   if (needs_grad({x_in, w_in})) {
     bool gx = x_in.requires_grad(), gw = w_in.requires_grad();
     Tensor xs = saved(x), ws = saved(w), rs = rstd;
-    record_op(op, {x_in, w_in}, out, [=](const Tensor& g_in) {
+    record_op(OpName::RmsNorm, {x_in, w_in}, out, [=](const Tensor& g_in) {
       Tensor g = raw::contiguous(g_in);
       if (dev.is_cuda()) {
         Tensor dx = gx ? Tensor::empty(xs.shape(), g.dtype(), dev) : Tensor();

@@ -79,7 +79,7 @@ Tensor selective_scan(const ScanInputs& in) {
     std::vector<bool> want;
     for (const Tensor& t : inputs) want.push_back(t.defined() && t.requires_grad());
     for (Tensor* t : {&c.u, &c.delta, &c.A, &c.Bm, &c.Cm, &c.D, &c.z, &c.delta_bias}) *t = saved(*t);
-    record_op(op, inputs, out, [c, d, want, dev](const Tensor& g_in) {
+    record_op(OpName::SelectiveScan, inputs, out, [c, d, want, dev](const Tensor& g_in) {
       Tensor g = raw::contiguous(g_in);
       HATTN_CHECK(g.device() == dev, "selective_scan backward: gradient on ", g.device().name(), ", inputs on ", dev.name());
       auto grad_like = [&](int i, const Shape& s) { return want[i] ? Tensor::empty(s, g.dtype(), dev) : Tensor(); };
@@ -114,7 +114,7 @@ Tensor selective_scan_composite(const ScanInputs& in) {
   Tensor decay = exp(mul(dt.unsqueeze(-1), in.A.unsqueeze(1)));                 // (B, E, L, N)
   Tensor Bt = in.Bm.transpose(1, 2).unsqueeze(1), Ct = in.Cm.transpose(1, 2).unsqueeze(1);  // (B, 1, L, N)
   Tensor drive = mul(mul(dt, in.u).unsqueeze(-1), Bt);                           // (B, E, L, N)
-  Tensor h = Tensor::zeros({d.B, d.E, d.N}, in.u.dtype());
+  Tensor h = Tensor::zeros({d.B, d.E, d.N}, in.u.dtype(), in.u.device());
   std::vector<Tensor> ys(d.L);
   for (int64_t k = 0; k < d.L; ++k) {
     const int64_t t = in.reverse ? d.L - 1 - k : k;

@@ -68,7 +68,7 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   Tensor y = along_dim(x, dim, op, SoftmaxRow{log});
   if (needs_grad({x})) {
     Tensor ys = saved(y);
-    record_op(op, {x}, y, [ys, dim, log](const Tensor& g) {
+    record_op(log ? OpName::LogSoftmax : OpName::Softmax, {x}, y, [ys, dim, log](const Tensor& g) {
       if (log) return std::vector<Tensor>{sub(g, mul(exp(ys), sum(g, {dim}, true)))};
       return std::vector<Tensor>{mul(ys, sub(g, sum(mul(g, ys), {dim}, true)))};
     });

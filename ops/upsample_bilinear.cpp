@@ -69,7 +69,7 @@ Tensor upsample_bilinear(const Tensor& x_in, int64_t out_h, int64_t out_w) {
     });
   });
   if (needs_grad({x_in})) {
-    record_op(op, {x_in}, out, [=](const Tensor& g_in) {
+    record_op(OpName::UpsampleBilinear, {x_in}, out, [=](const Tensor& g_in) {
       Tensor g = raw::contiguous(g_in);
       if (dev.is_cuda()) {
         Tensor dx = Tensor::empty({N, C, H, W}, g.dtype(), dev);

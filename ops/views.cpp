@@ -8,7 +8,7 @@ Tensor Tensor::reshape(const Shape& shape) const {
   Tensor out = raw::reshape(*this, shape);
   if (needs_grad({*this})) {
     Shape in = this->shape();
-    record_op("ReshapeBackward", {*this}, out, [in](const Tensor& g) { return std::vector<Tensor>{g.reshape(in)}; });
+    record_op(OpName::Reshape, {*this}, out, [in](const Tensor& g) { return std::vector<Tensor>{g.reshape(in)}; });
   }
   return out;
 }
@@ -17,7 +17,7 @@ Tensor Tensor::view(const Shape& shape) const {
   Tensor out = raw::view(*this, shape);
   if (needs_grad({*this})) {
     Shape in = this->shape();
-    record_op("ViewBackward", {*this}, out, [in](const Tensor& g) { return std::vector<Tensor>{g.reshape(in)}; });
+    record_op(OpName::View, {*this}, out, [in](const Tensor& g) { return std::vector<Tensor>{g.reshape(in)}; });
   }
   return out;
 }
@@ -27,7 +27,7 @@ Tensor Tensor::permute(const Shape& dims) const {
   if (needs_grad({*this})) {
     Shape inverse(dims.size());
     for (size_t i = 0; i < dims.size(); ++i) inverse[wrap_dim(dims[i], dim(), "permute")] = static_cast<int64_t>(i);
-    record_op("PermuteBackward", {*this}, out,
+    record_op(OpName::Permute, {*this}, out,
               [inverse](const Tensor& g) { return std::vector<Tensor>{g.permute(inverse)}; });
   }
   return out;
@@ -46,7 +46,7 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
     Shape in = shape();
     DType dt = dtype();
     Device dev = device();
-    record_op("NarrowBackward", {*this}, out, [=](const Tensor& g) {
+    record_op(OpName::Narrow, {*this}, out, [=](const Tensor& g) {
       Tensor dx = Tensor::zeros(in, dt, dev);
       raw::narrow(dx, d, start, length).copy_(g);
       return std::vector<Tensor>{dx};
@@ -76,7 +76,7 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
 Tensor Tensor::flip(int64_t d) const {
   Tensor out = raw::flip(*this, d);
   if (needs_grad({*this})) {
-    record_op("FlipBackward", {*this}, out, [d](const Tensor& g) { return std::vector<Tensor>{g.flip(d)}; });
+    record_op(OpName::Flip, {*this}, out, [d](const Tensor& g) { return std::vector<Tensor>{g.flip(d)}; });
   }
   return out;
 }
@@ -85,7 +85,7 @@ Tensor Tensor::expand(const Shape& shape) const {
   Tensor out = raw::expand(*this, shape);
   if (needs_grad({*this})) {
     Shape in = this->shape();
-    record_op("ExpandBackward", {*this}, out, [in](const Tensor& g) { return std::vector<Tensor>{sum_to(g, in)}; });
+    record_op(OpName::Expand, {*this}, out, [in](const Tensor& g) { return std::vector<Tensor>{sum_to(g, in)}; });
   }
   return out;
 }
@@ -113,7 +113,7 @@ Tensor Tensor::contiguous() const {
 Tensor Tensor::clone() const {
   Tensor out = raw::clone(*this);
   if (needs_grad({*this})) {
-    record_op("CloneBackward", {*this}, out, [](const Tensor& g) { return std::vector<Tensor>{g}; });
+    record_op(OpName::Clone, {*this}, out, [](const Tensor& g) { return std::vector<Tensor>{g}; });
   }
   return out;
 }
@@ -123,7 +123,7 @@ Tensor Tensor::to(DType dt) const {
   Tensor out = raw::to_dtype(*this, dt);
   if (needs_grad({*this}) && is_floating(dt)) {  // integer results carry no gradient
     DType in = dtype();
-    record_op("ToDtypeBackward", {*this}, out, [in](const Tensor& g) { return std::vector<Tensor>{g.to(in)}; });
+    record_op(OpName::ToDtype, {*this}, out, [in](const Tensor& g) { return std::vector<Tensor>{g.to(in)}; });
   }
   return out;
 }
@@ -133,7 +133,7 @@ Tensor Tensor::to(Device dev) const {
   Tensor out = raw::to_device(*this, dev);
   if (needs_grad({*this})) {
     Device in = device();
-    record_op("ToDeviceBackward", {*this}, out, [in](const Tensor& g) { return std::vector<Tensor>{g.to(in)}; });
+    record_op(OpName::ToDevice, {*this}, out, [in](const Tensor& g) { return std::vector<Tensor>{g.to(in)}; });
   }
   return out;
 }

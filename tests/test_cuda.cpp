@@ -32,6 +32,7 @@
 #include "tensor/random.h"
 #include "tests/rollout_bound.h"
 #include "xai/head_attention.h"
+#include "tests/op_samples.h"
 #include "tests/test_util.h"
 
 namespace ha {
@@ -157,6 +158,37 @@ void expect_same_on_cuda(const std::function<Tensor(const std::vector<Tensor>&)>
     else
       test::expect_close(gpu[i], cpu[i], tol, name);
   }
+}
+
+// Every op sample (tests/op_samples.cpp) with a CUDA kernel, forward and every input's gradient, in float32 and,
+// where the kernels take it, float64, against the CPU.
+TEST_F(Cuda, EveryOpSampleMatchesCpu) {
+  int compared = 0;
+  for (const test::OpSample& k : test::op_samples()) {
+    if (k.cuda.empty()) continue;
+    for (DType dt : {DType::F32, DType::F64}) {
+      if (dt == DType::F64 && !k.cuda_f64) continue;
+      Generator g(42);
+      std::vector<Tensor> in;
+      for (const Tensor& t : k.make(g)) in.push_back(t.to(dt));
+      const std::string what = str(k.name, " ", dtype_name(dt));
+      try {
+        if (k.cuda == "scan") {
+          const std::vector<Tensor> cpu = forward_backward(k.f, in, Device::cpu()),
+                                    gpu = forward_backward(k.f, in, Device::cuda());
+          for (size_t i = 0; i < cpu.size(); ++i)
+            test::expect_close_scaled(gpu[i], cpu[i], "cuda.scan",
+                                      str(what, i == 0 ? " forward" : str(" d input ", i - 1)));
+        } else {
+          expect_same_on_cuda(k.f, in, what, k.cuda);
+        }
+        ++compared;
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << what << ": " << e.what();
+      }
+    }
+  }
+  EXPECT_GT(compared, 100);
 }
 
 // Every unary op, forward and backward, float32 and float64, on an odd shape (5, 197) with values that

@@ -3,7 +3,7 @@
 // device plumbing above them run and are tested on machines without a GPU.
 //
 // What is real here (tensor/cuda/emu/emu_runtime.cpp has the details):
-// - Blocks run concurrently: up to kResidentBlocks of them are resident at once, like blocks sharing an SM, and
+// - Blocks run concurrently: up to kResidentBlocks (3) of them are resident at once, like blocks sharing an SM, and
 //   they advance in turns, one barrier phase each, so one block's writes land between another's phases. The
 //   grid is taken in descending order at one launch and ascending at the next: a block that reads what another
 //   block of the same launch writes (a race on a GPU) reads it unwritten under one of the two orders.
@@ -155,8 +155,13 @@ struct KernelBody {
 
 // Runs the grid (validated; an invalid configuration becomes the launch's error, as on a GPU).
 void execute(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const KernelBody& body);
-// Blocks resident at once.
+// Blocks resident at once. Under ThreadSanitizer one: TSan is there for the races within a block, and its cost
+// grows with the number of fibers (each a TSan thread); the plain emulated run covers the interleaving.
+#if defined(__SANITIZE_THREAD__)
+constexpr unsigned kResidentBlocks = 1;
+#else
 constexpr unsigned kResidentBlocks = 3;
+#endif
 // The running block's array for the HATTN_SHARED_ARRAY declaration `key` (all its threads get the same one; the
 // first to reach it fills it with NaN bytes).
 void* shared_array(const void* key, size_t bytes, size_t align);
