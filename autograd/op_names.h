@@ -8,7 +8,7 @@
 namespace ha {
 
 #define HATTN_BACKWARD_OPS(X)                                                                                  \
-  /* elementwise unary (ops/unary_math.h) */                                                                   \
+  /* elementwise unary (ops/elementwise_math.h) */                                                             \
   X(Neg, "neg") X(Exp, "exp") X(Log, "log") X(Sqrt, "sqrt") X(Rsqrt, "rsqrt") X(Abs, "abs")                    \
   X(Sigmoid, "sigmoid") X(Silu, "silu") X(Softplus, "softplus") X(Relu, "relu") X(Tanh, "tanh")                \
   X(Gelu, "gelu") X(Pow, "pow") X(Clamp, "clamp")                                                              \

@@ -8,6 +8,7 @@
 #include "ops/cuda/elementwise_cuda.h"
 #include "autograd/lrp.h"
 #include "ops/dispatch.h"
+#include "ops/elementwise_math.h"
 #include "ops/lrp_rules.h"
 #include "ops/ops.h"
 #include "tensor/parallel.h"
@@ -16,18 +17,23 @@
 namespace ha {
 namespace {
 
-struct AddF { static constexpr cuda::Binary kind = cuda::Binary::Add; template <class T> T operator()(T a, T b) const { return a + b; } };
-struct SubF { static constexpr cuda::Binary kind = cuda::Binary::Sub; template <class T> T operator()(T a, T b) const { return a - b; } };
-struct MulF { static constexpr cuda::Binary kind = cuda::Binary::Mul; template <class T> T operator()(T a, T b) const { return a * b; } };
-struct DivF { static constexpr cuda::Binary kind = cuda::Binary::Div; template <class T> T operator()(T a, T b) const { return a / b; } };
-struct MaxF { static constexpr cuda::Binary kind = cuda::Binary::Max; template <class T> T operator()(T a, T b) const { return a >= b ? a : b; } };
-struct MinF { static constexpr cuda::Binary kind = cuda::Binary::Min; template <class T> T operator()(T a, T b) const { return a <= b ? a : b; } };
-struct GtF { static constexpr cuda::Binary kind = cuda::Binary::Gt; template <class T> T operator()(T a, T b) const { return a > b ? T(1) : T(0); } };
-struct LtF { static constexpr cuda::Binary kind = cuda::Binary::Lt; template <class T> T operator()(T a, T b) const { return a < b ? T(1) : T(0); } };
-struct EqF { static constexpr cuda::Binary kind = cuda::Binary::Eq; template <class T> T operator()(T a, T b) const { return a == b ? T(1) : T(0); } };
-// Gradient share of `a` in maximum/minimum: 1 where a wins, 1/2 on ties.
-struct MaxShareF { static constexpr cuda::Binary kind = cuda::Binary::MaxShare; template <class T> T operator()(T a, T b) const { return a > b ? T(1) : (a == b ? T(0.5) : T(0)); } };
-struct MinShareF { static constexpr cuda::Binary kind = cuda::Binary::MinShare; template <class T> T operator()(T a, T b) const { return a < b ? T(1) : (a == b ? T(0.5) : T(0)); } };
+// The math is ops/elementwise_math.h, shared with the CUDA kernels.
+template <Binary K>
+struct BinaryOp {
+  static constexpr Binary kind = K;
+  template <class T> T operator()(T a, T b) const { return BinaryMath<K>::template f<T>(a, b); }
+};
+using AddF = BinaryOp<Binary::Add>;
+using SubF = BinaryOp<Binary::Sub>;
+using MulF = BinaryOp<Binary::Mul>;
+using DivF = BinaryOp<Binary::Div>;
+using MaxF = BinaryOp<Binary::Max>;
+using MinF = BinaryOp<Binary::Min>;
+using GtF = BinaryOp<Binary::Gt>;
+using LtF = BinaryOp<Binary::Lt>;
+using EqF = BinaryOp<Binary::Eq>;
+using MaxShareF = BinaryOp<Binary::MaxShare>;
+using MinShareF = BinaryOp<Binary::MinShare>;
 
 template <class F>
 Tensor binary_kernel(const char* op, const Tensor& a, const Tensor& b, F f) {

@@ -1,4 +1,4 @@
-// Elementwise unary ops. The math of each (f and its derivative) is ops/unary_math.h, shared with the CUDA
+// Elementwise unary ops. The math of each (f and its derivative) is ops/elementwise_math.h, shared with the CUDA
 // kernels; an op here is that math with its parameters. The transcendental ones the model runs on every token
 // (exp, sigmoid, silu, softplus) also have float vector forms fv/dv (ops/cpu/vec.h), used on contiguous float32
 // data and checked against libm in tests/test_vec_math.cpp.
@@ -12,7 +12,7 @@
 #include "ops/dispatch.h"
 #include "ops/lrp_rules.h"
 #include "ops/ops.h"
-#include "ops/unary_math.h"
+#include "ops/elementwise_math.h"
 #include "tensor/parallel.h"
 #include "tensor/strided_loop.h"
 
@@ -32,7 +32,8 @@ struct ScalarOp {
 };
 
 static_assert(static_cast<int>(OpName::Clamp) == static_cast<int>(Unary::Clamp) &&
-              static_cast<int>(OpName::Neg) == static_cast<int>(Unary::Neg), "autograd/op_names.h lists the unary ops first, in ops/unary_math.h's order");
+                  static_cast<int>(OpName::Neg) == static_cast<int>(Unary::Neg),
+              "autograd/op_names.h lists the unary ops first, in ops/elementwise_math.h's order");
 
 using Neg = ScalarOp<Unary::Neg>;
 using Log = ScalarOp<Unary::Log>;

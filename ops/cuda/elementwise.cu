@@ -1,7 +1,7 @@
-// CUDA elementwise ops (see elementwise_cuda.h). The unary math is ops/unary_math.h, the CPU's own; one kernel
-// per op kind, chosen on the host.
+// CUDA elementwise ops (see elementwise_cuda.h). The math is ops/elementwise_math.h, the CPU's own; one kernel per
+// op kind, chosen on the host.
 #include "ops/cuda/elementwise_cuda.h"
-#include "ops/unary_math.h"
+#include "ops/elementwise_math.h"
 #include "tensor/cuda/kernel_common.h"
 
 namespace ha::cuda {
@@ -20,28 +20,12 @@ __global__ void __launch_bounds__(kThreads) unary_backward_kernel(const T* g, co
 }
 
 template <Binary op, class T>
-__device__ __forceinline__ T binary_f(T a, T b) {
-  if constexpr (op == Binary::Add) return a + b;
-  if constexpr (op == Binary::Sub) return a - b;
-  if constexpr (op == Binary::Mul) return a * b;
-  if constexpr (op == Binary::Div) return a / b;
-  if constexpr (op == Binary::Max) return a >= b ? a : b;
-  if constexpr (op == Binary::Min) return a <= b ? a : b;
-  if constexpr (op == Binary::Gt) return a > b ? T(1) : T(0);
-  if constexpr (op == Binary::Lt) return a < b ? T(1) : T(0);
-  if constexpr (op == Binary::Eq) return a == b ? T(1) : T(0);
-  if constexpr (op == Binary::MaxShare) return a > b ? T(1) : (a == b ? T(0.5) : T(0));
-  if constexpr (op == Binary::MinShare) return a < b ? T(1) : (a == b ? T(0.5) : T(0));
-  return T(0);
-}
-
-template <Binary op, class T>
 __global__ void __launch_bounds__(kThreads) binary_kernel(const T* a, const T* b, T* out, Strided s, int64_t n) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= n) return;
   int64_t off[3];
   offsets_of<3>(s, i, 0, off);
-  out[off[0]] = binary_f<op>(a[off[1]], b[off[2]]);
+  out[off[0]] = BinaryMath<op>::template f<T>(a[off[1]], b[off[2]]);
 }
 
 template <Unary op>

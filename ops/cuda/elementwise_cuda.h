@@ -4,15 +4,14 @@
 #pragma once
 #include <cstdint>
 
-#include "ops/unary_math.h"
+#include "ops/elementwise_math.h"
 #include "tensor/cuda/entry.h"
 #include "tensor/cuda/strided.h"
 
 namespace ha::cuda {
 
-using ::ha::Unary;  // ops/unary_math.h
-// The binary kinds, in the order of the CPU functors in ops/elementwise_binary.cpp.
-enum class Binary { Add, Sub, Mul, Div, Max, Min, Gt, Lt, Eq, MaxShare, MinShare };
+using ::ha::Binary;  // ops/elementwise_math.h
+using ::ha::Unary;
 
 // y = f(x); p0, p1 are the parameters of pow (exponent) and clamp (lo, hi).
 HATTN_CUDA_ENTRY(void unary_forward(Unary op, bool f64, const void* x, void* y, int64_t n, double p0, double p1,

@@ -1,7 +1,9 @@
-// The elementwise unary ops' math, defined once for the CPU kernels (ops/elementwise_unary.cpp, which adds float
-// vector forms checked against these) and the CUDA kernels (ops/cuda/elementwise.cu): per op, y = f(x) and the
-// derivative d(x, y) = f'(x) given y = f(x); p0, p1 are the op's parameters (pow's exponent, clamp's bounds).
-// uses_x / uses_y say which of x, y the derivative reads (what the backward node keeps).
+// The elementwise ops' math, defined once for the CPU kernels (ops/elementwise_unary.cpp, which adds float vector
+// forms, and ops/elementwise_binary.cpp) and the CUDA kernels (ops/cuda/elementwise.cu).
+// Unary: per op, y = f(x) and the derivative d(x, y) = f'(x) given y = f(x); p0, p1 are the op's parameters
+// (pow's exponent, clamp's bounds); uses_x / uses_y say which of x, y the derivative reads (what the backward node
+// keeps). Binary: per op, f(a, b) (the comparisons give 0 or 1; MaxShare / MinShare are a's share of the gradient of
+// maximum / minimum: 1 where a wins, 1/2 on ties).
 #pragma once
 #include <cmath>
 
@@ -52,5 +54,33 @@ HATTN_UNARY(Clamp, "clamp", true, false, x < T(p0) ? T(p0) : (x > T(p1) ? T(p1) 
             (x >= T(p0) && x <= T(p1)) ? T(1) : T(0))
 
 #undef HATTN_UNARY
+
+enum class Binary { Add, Sub, Mul, Div, Max, Min, Gt, Lt, Eq, MaxShare, MinShare };
+
+template <Binary op>
+struct BinaryMath;
+
+#define HATTN_BINARY(OP, F)                                \
+  template <>                                              \
+  struct BinaryMath<Binary::OP> {                          \
+    template <class T>                                     \
+    HATTN_HOST_DEVICE static T f(T a, T b) {               \
+      return F;                                            \
+    }                                                      \
+  };
+
+HATTN_BINARY(Add, a + b)
+HATTN_BINARY(Sub, a - b)
+HATTN_BINARY(Mul, a * b)
+HATTN_BINARY(Div, a / b)
+HATTN_BINARY(Max, a >= b ? a : b)
+HATTN_BINARY(Min, a <= b ? a : b)
+HATTN_BINARY(Gt, a > b ? T(1) : T(0))
+HATTN_BINARY(Lt, a < b ? T(1) : T(0))
+HATTN_BINARY(Eq, a == b ? T(1) : T(0))
+HATTN_BINARY(MaxShare, a > b ? T(1) : (a == b ? T(0.5) : T(0)))
+HATTN_BINARY(MinShare, a < b ? T(1) : (a == b ? T(0.5) : T(0)))
+
+#undef HATTN_BINARY
 
 }  // namespace ha
