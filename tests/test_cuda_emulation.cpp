@@ -274,6 +274,19 @@ TEST(CudaEmulation, ResidentBlocksInterleaveAtBarriers) {
   cudaFree(count);
 }
 
+// ptxas's numbers (sm_90, generated at build time) bound a launch: the scan's backward needs 90 registers per
+// thread, so 1,024 threads cannot run in one block (65,536 registers per SM).
+TEST(CudaEmulation, LaunchesAreCheckedAgainstRegisters) {
+  if (!ha::emu::launch_resources_known()) GTEST_SKIP() << "built without nvcc: no register counts to check against";
+  const std::string why = ha::emu::launch_resource_error("scan_backward_kernel", 1024, 0);
+  EXPECT_NE(why.find("too many resources requested for launch"), std::string::npos) << why;
+  EXPECT_EQ(ha::emu::launch_resource_error("ha::cuda::scan_backward_kernel", 128, 0), "");
+  // 2 KB static shared memory: 40 KB more fit, 47 KB do not
+  EXPECT_EQ(ha::emu::launch_resource_error("sum_slices_kernel<T>", 256, 40 * 1024), "");
+  EXPECT_NE(ha::emu::launch_resource_error("sum_slices_kernel<T>", 256, 47 * 1024).find("over 48 KB"), std::string::npos);
+  EXPECT_EQ(ha::emu::launch_resource_error("a_test_kernel", 1024, 0), "");          // unknown to ptxas here
+}
+
 TEST(CudaEmulation, InvalidLaunchesAreErrors) {
   int* d = nullptr;
   HATTN_CUDA_CHECK(cudaMalloc(&d, 4));

@@ -511,6 +511,41 @@ thread_local int current_device = 0;
 
 }  // namespace
 
+namespace {
+
+struct KernelResources {
+  const char* name;
+  int registers, static_shared;
+};
+// ptxas's numbers for sm_90, the largest over each kernel's instantiations (scripts/cuda_resources.sh).
+const KernelResources kKernelResources[] = {
+#include "kernel_resources.inc"
+    {nullptr, 0, 0}};
+
+}  // namespace
+
+bool launch_resources_known() { return kKernelResources[0].name != nullptr; }
+
+std::string launch_resource_error(const char* kernel, unsigned threads, size_t dynamic_bytes) {
+  std::string base(kernel);  // the name without template arguments or namespaces
+  base = base.substr(0, base.find('<'));
+  if (const size_t c = base.rfind("::"); c != std::string::npos) base = base.substr(c + 2);
+  while (!base.empty() && base.back() == ' ') base.pop_back();
+  for (const KernelResources& k : kKernelResources) {
+    if (!k.name || base != k.name) continue;
+    const int per_warp = (std::max(k.registers, 1) * 32 + 255) / 256 * 256;  // allocated per warp, units of 256
+    const unsigned most = unsigned(std::min(1024, 65536 / per_warp * 32));
+    if (threads > most)
+      return "too many resources requested for launch: " + std::to_string(k.registers) + " registers per thread " +
+             "allow at most " + std::to_string(most) + " threads per block, launched with " + std::to_string(threads);
+    if (size_t(k.static_shared) + dynamic_bytes > 48 * 1024)
+      return "too much shared memory: " + std::to_string(k.static_shared) + " static + " +
+             std::to_string(dynamic_bytes) + " dynamic bytes per block, over 48 KB";
+    return "";
+  }
+  return "";
+}
+
 void execute(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const KernelBody& body) {
   const unsigned long long threads = 1ull * block.x * block.y * block.z;
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || threads == 0 || threads > 1024 || block.z > 64 ||
@@ -518,6 +553,16 @@ void execute(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const
     std::fprintf(stderr, "CUDA emulation: invalid launch configuration for %s: grid (%u, %u, %u), block (%u, %u, %u), "
                  "%zu shared bytes\n", name, grid.x, grid.y, grid.z, block.x, block.y, block.z, shared_bytes);
     fail(cudaErrorInvalidConfiguration);
+    return;
+  }
+  if (!launch_resources_known()) {
+    static std::once_flag once;
+    std::call_once(once, [] {
+      std::fprintf(stderr, "CUDA emulation: launches are not checked against registers (no nvcc at build time)\n");
+    });
+  } else if (const std::string why = launch_resource_error(name, unsigned(threads), shared_bytes); !why.empty()) {
+    std::fprintf(stderr, "CUDA emulation: %s: %s\n", name, why.c_str());
+    fail(cudaErrorLaunchOutOfResources);
     return;
   }
   Open open;
@@ -568,6 +613,7 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorLaunchOutOfResources: return "too many resources requested for launch";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
   }
   return "unknown error";

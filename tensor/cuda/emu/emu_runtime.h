@@ -24,18 +24,20 @@
 //   code that dereferences a device pointer stops with a message naming the address. New allocations are
 //   filled with NaN bytes (0xFF), so reading memory nothing wrote shows up.
 // - cudaMemcpy checks that each side is where its kind says and that device ranges lie in one allocation.
-// - Launch configurations are validated as the hardware does (at most 1024 threads per block, ...).
+// - Launch configurations are validated as the hardware does (at most 1024 threads per block, ...), and against
+//   each kernel's registers and static shared memory as ptxas reports them for sm_90 (a block of more threads
+//   than its registers allow fails with cudaErrorLaunchOutOfResources), when nvcc was there at build time.
 // - A block that does not finish within HATTN_EMU_WATCHDOG_S seconds (default 120) stops the process
 //   with the kernel's name: a hung kernel fails its test instead of stalling it.
 // What only a GPU shows: speed, memory coalescing, warp-level behaviour (none of our kernels uses warp
-// shuffles, votes or atomics; adding one means adding it here too), register and launch-resource limits
-// (scripts/cuda_resources.sh reads them from ptxas). ThreadSanitizer sees the barriers as orderings between
+// shuffles, votes or atomics; adding one means adding it here too), occupancy. ThreadSanitizer sees the barriers as orderings between
 // all resident blocks, so it names races within a block; races between blocks show through the orders above.
 #pragma once
 #include <math.h>  // the float overloads of exp, log, ... in the global namespace, as in device code
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -96,6 +98,7 @@ enum cudaError_t {
   cudaErrorInvalidConfiguration = 9,
   cudaErrorNoDevice = 100,
   cudaErrorInvalidDevice = 101,
+  cudaErrorLaunchOutOfResources = 701,
   cudaErrorLaunchFailure = 719,
 };
 enum cudaMemcpyKind {
@@ -155,6 +158,14 @@ struct KernelBody {
 
 // Runs the grid (validated; an invalid configuration becomes the launch's error, as on a GPU).
 void execute(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const KernelBody& body);
+// Why a GPU would refuse to launch `kernel` (the launch's kernel expression) with `threads` per block and
+// `dynamic_bytes` of dynamic shared memory, from ptxas's registers and static shared memory for sm_90 (generated
+// at build time when nvcc is present: kernel_resources.inc); empty when it would launch, or when the kernel is not
+// in the table (a test's own kernels; every kernel when nvcc was missing).
+std::string launch_resource_error(const char* kernel, unsigned threads, size_t dynamic_bytes);
+// Whether the table has any kernel (false: built without nvcc, launches unchecked).
+bool launch_resources_known();
+
 // Blocks resident at once. Under ThreadSanitizer one: TSan is there for the races within a block, and its cost
 // grows with the number of fibers (each a TSan thread); the plain emulated run covers the interleaving.
 #if defined(__SANITIZE_THREAD__)
