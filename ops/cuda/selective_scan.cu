@@ -286,21 +286,17 @@ __global__ void __launch_bounds__(kThreads)
   }
   // dA, dD, dΔ-bias of this (b, e): block sums in a fixed order
   for (int n = tid; n < N; n += kThreads) dA_part[(size_t(b) * a.E + e) * N + n] = dA_acc[n];
-  red[tid] = dD_acc;
-  __syncthreads();
-  if (tid == 0) {
+  auto block_total = [&](double v) {  // on thread 0: the block's values summed in thread order
+    red[tid] = v;
+    __syncthreads();
     double sum = 0.0;
-    for (int i = 0; i < kThreads; ++i) sum += red[i];
-    dD_part[size_t(b) * a.E + e] = sum;
-  }
-  __syncthreads();
-  red[tid] = dbias_acc;
-  __syncthreads();
-  if (tid == 0) {
-    double sum = 0.0;
-    for (int i = 0; i < kThreads; ++i) sum += red[i];
-    dbias_part[size_t(b) * a.E + e] = sum;
-  }
+    if (tid == 0)
+      for (int i = 0; i < kThreads; ++i) sum += red[i];
+    __syncthreads();  // red is rewritten by the next total
+    return sum;
+  };
+  const double dD_total = block_total(dD_acc), dbias_total = block_total(dbias_acc);
+  if (tid == 0) dD_part[size_t(b) * a.E + e] = dD_total, dbias_part[size_t(b) * a.E + e] = dbias_total;
 }
 
 // dB[b, n, t] = Σ_e buf[b, e, n, t], summed in channel order (deterministic); consecutive threads, consecutive t.
