@@ -4,6 +4,7 @@
 // data and checked against libm in tests/test_vec_math.cpp.
 #include <cmath>
 #include <type_traits>
+#include <utility>
 
 #include "autograd/function_node.h"
 #include "ops/cpu/vec.h"
@@ -31,8 +32,15 @@ struct ScalarOp {
   template <class T> T d(T x, T y) const { return Math::template d<T>(x, y, p0, p1); }
 };
 
-static_assert(static_cast<int>(OpName::Clamp) == static_cast<int>(Unary::Clamp) &&
-                  static_cast<int>(OpName::Neg) == static_cast<int>(Unary::Neg),
+constexpr bool same_name(const char* a, const char* b) {
+  while (*a && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+template <int... K>
+constexpr bool unary_names_agree(std::integer_sequence<int, K...>) {
+  return (same_name(op_name(static_cast<OpName>(K)), UnaryMath<static_cast<Unary>(K)>::name) && ...);
+}
+static_assert(unary_names_agree(std::make_integer_sequence<int, static_cast<int>(Unary::Clamp) + 1>{}),
               "autograd/op_names.h lists the unary ops first, in ops/elementwise_math.h's order");
 
 using Neg = ScalarOp<Unary::Neg>;

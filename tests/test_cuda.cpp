@@ -244,6 +244,9 @@ TEST_F(Cuda, BinaryOpsAndSumsMatchCpu) {
     expect_same_on_cuda([](auto& v) { return sum(v[0].transpose(0, 1), {0}); }, {big},
                         str("sum of long strided columns ", dtype_name(dt)));
     expect_same_on_cuda([](auto& v) { return sum(v[0], {}); }, {big}, str("sum of 150,055 ", dtype_name(dt)));
+    // an empty reduced range: zeros
+    EXPECT_EQ(sum(Tensor::zeros({3, 0}, dt, Device::cuda()), {1}).to(Device::cpu()).to_vector<double>(),
+              std::vector<double>(3, 0.0));
     // a strided device view made contiguous on the device
     Tensor d = c.to(Device::cuda());
     EXPECT_EQ(d.transpose(0, 2).flip(1).contiguous().to(Device::cpu()).to_vector<double>(),
@@ -679,6 +682,8 @@ TEST_F(Cuda, UpsampleMatchesCpu) {
     Generator g(20);
     expect_same_on_cuda([](auto& v) { return upsample_bilinear(v[0], 224, 224); }, {randn({1, 1, 14, 14}, dt, g)},
                         str("upsample 14 -> 224 ", dtype_name(dt)), "gemm");
+    expect_same_on_cuda([](auto& v) { return upsample_bilinear(v[0], 14, 30); }, {randn({1, 1, 2, 2}, dt, g)},
+                        str("upsample 2x2 -> 14x30 ", dtype_name(dt)), "gemm");
     expect_same_on_cuda([](auto& v) { return upsample_bilinear(v[0], 50, 7); }, {randn({2, 1, 3, 5}, dt, g)},
                         str("upsample 3x5 -> 50x7 ", dtype_name(dt)), "gemm");
     expect_same_on_cuda([](auto& v) { return upsample_bilinear(v[0], 3, 2); }, {randn({1, 2, 40, 40}, dt, g)},
@@ -733,6 +738,16 @@ TEST_F(Cuda, SelectiveScanMatchesCpu) {
     for (size_t i = 0; i < gpu.size(); ++i)
       if (gpu[i].defined()) test::expect_bitwise_equal(again[i], gpu[i], str("CUDA rerun ", names[i]));
   }
+  // no channels: B and C still have entries, whose gradients are zero
+  Generator g(8);
+  ScanInputs s;
+  s.u = randn({2, 0, 9}, DType::F32, g);
+  s.delta = randn({2, 0, 9}, DType::F32, g);
+  s.A = randn({0, 4}, DType::F32, g);
+  s.Bm = randn({2, 4, 9}, DType::F32, g);
+  s.Cm = randn({2, 4, 9}, DType::F32, g);
+  const std::vector<Tensor> empty = scan_on(s, randn({2, 0, 9}, DType::F32, g), Device::cuda());
+  for (int i : {4, 5}) EXPECT_EQ(empty[i].to_vector<float>(), std::vector<float>(2 * 4 * 9, 0.f)) << names[i];
 }
 
 #ifdef HATTN_BIN

@@ -86,7 +86,7 @@ void sum(bool f64, const void* x, void* out, const Strided& kept, const Strided&
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   // one thread per output, unless a few outputs each sum many elements (a full sum): then S blocks per output
   const bool sliced = n_out < 2048 && n_red >= 2048;
-  const int64_t S = std::min<int64_t>(kThreads, (n_red + kThreads * 8 - 1) / (kThreads * 8));
+  const int64_t S = sliced ? std::min<int64_t>(kThreads, (n_red + kThreads * 8 - 1) / (kThreads * 8)) : 1;
   const int64_t slice = (n_red + S - 1) / S;
   double* partial = sliced ? static_cast<double*>(device_alloc(size_t(n_out * S) * sizeof(double), device)) : nullptr;
   with_float(f64, [&](auto t) {

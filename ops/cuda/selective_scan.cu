@@ -349,10 +349,13 @@ void selective_scan_forward(const cpu::ScanArgs<float>& a, float* out, int devic
 void selective_scan_backward(const cpu::ScanArgs<float>& a, const float* dout, float* du, float* ddelta, float* dA,
                              float* dB, float* dC, float* dD, float* dz, float* ddelta_bias, int device) {
   check_shape(a);
-  if (a.B == 0 || a.E == 0 || a.L == 0) {  // no steps: the parameters' gradients are zero
+  if (a.B == 0 || a.E == 0 || a.L == 0) {  // nothing to scan: every gradient with entries is zero
+    const size_t bnl = size_t(a.B) * a.N * a.L * sizeof(float);
     if (dA) memset_zero(dA, size_t(a.E) * a.N * sizeof(float), device);
     if (dD) memset_zero(dD, size_t(a.E) * sizeof(float), device);
     if (ddelta_bias) memset_zero(ddelta_bias, size_t(a.E) * sizeof(float), device);
+    if (dB) memset_zero(dB, bnl, device);
+    if (dC) memset_zero(dC, bnl, device);
     return;
   }
   HATTN_CUDA_CHECK(cudaSetDevice(device));

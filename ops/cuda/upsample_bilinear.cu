@@ -29,14 +29,15 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(const T* x, T* y, int
 }
 
 // The output indices whose taps can include input index i: a window around i's image under the scale, wide enough
-// for both taps and the clamp at 0 (each is then tested).
+// for both taps (each is then tested); for i <= 1 from 0, since every output whose source clamps to 0 taps 0 and 1
+// (with weight 0 for 1, which the CPU's scatter still adds: 0 · inf is NaN on both).
 struct Window {
   int64_t lo, hi;
 };
 
 __device__ Window window(int64_t i, int64_t in, int64_t out) {
   const double s = double(out) / double(in);
-  return {max(int64_t(0), int64_t(floor((double(i) - 0.5) * s - 0.5)) - 2),
+  return {i <= 1 ? int64_t(0) : max(int64_t(0), int64_t(floor((double(i) - 0.5) * s - 0.5)) - 2),
           min(out - 1, int64_t(ceil((double(i) + 1.5) * s - 0.5)) + 2)};
 }
 

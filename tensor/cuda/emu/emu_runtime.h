@@ -15,6 +15,8 @@
 //   what the hardware does (exited threads no longer count at a bar.sync) though the programming guide does not
 //   promise it. A barrier reached on divergent paths (the threads of one phase waiting at different
 //   __syncthreads) is undefined on a GPU (a hang or garbage); here it fails the launch, naming both call sites.
+//   Call sites are all it sees: threads at the same __syncthreads in different iterations of a loop, or in one
+//   helper reached from two branches, pass.
 // - Shared memory is the block's own and starts as garbage: each resident block has an arena from which its
 //   HATTN_SHARED_ARRAY variables are placed, filled with NaN bytes (0xFF) when the block first reaches them;
 //   dynamic shared memory likewise at the block's start. A read of shared memory that no thread of the block
@@ -26,7 +28,8 @@
 // - cudaMemcpy checks that each side is where its kind says and that device ranges lie in one allocation.
 // - Launch configurations are validated as the hardware does (at most 1024 threads per block, ...), and against
 //   each kernel's registers and static shared memory as ptxas reports them for sm_90 (a block of more threads
-//   than its registers allow fails with cudaErrorLaunchOutOfResources), when nvcc was there at build time.
+//   than its registers allow fails with cudaErrorLaunchOutOfResources), when nvcc was there at build time. A
+//   block larger than the kernel's __launch_bounds__ is not caught (the bounds are not in ptxas's report).
 // - A block that does not finish within HATTN_EMU_WATCHDOG_S seconds (default 120) stops the process
 //   with the kernel's name: a hung kernel fails its test instead of stalling it.
 // What only a GPU shows: speed, memory coalescing, warp-level behaviour (none of our kernels uses warp
