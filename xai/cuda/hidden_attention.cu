@@ -9,12 +9,20 @@
 namespace ha::xai::cuda {
 namespace {
 
-constexpr int kRowThreads = 128;         // channels per block of rows_kernel
+constexpr int kRowThreads = 128;  // threads per channel of rows_kernel
 
+// Row q of one channel's hidden attention (a block per channel): α[q, j] = Σ_n C_q[n] P_j[n] Δ_j B_j[n] for
+// j <= top, P_j[n] = Π_{k=j+1..top} exp(Δ_k A_n) (top = q, or q - 1 for the released code's row without its
+// diagonal). The products are a scan over j from top down: each thread takes a segment of consecutive j, its
+// states' segment products go through shared memory, one thread per state runs them in order for the product
+// each segment starts from, and each thread then runs its segment. Unified: then the gate and the conv's taps.
 __global__ void __launch_bounds__(kRowThreads) rows_kernel(TraceView t, int64_t q, Row kind, float* out) {
-  const int64_t d = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (d >= t.E) return;
-  const int64_t L = t.L, N = t.N;
+  const int64_t d = blockIdx.x, L = t.L, N = t.N, tid = threadIdx.x;
+  const int64_t top = kind == Row::Official ? q - 1 : q, count = top + 1;  // j = top .. 0
+  const int64_t per = (count + kRowThreads - 1) / kRowThreads, i0 = min(count, tid * per), i1 = min(count, i0 + per);
+  HATTN_SHARED_ARRAY(float[kMaxStates + 1], carry, kRowThreads);  // + 1: no bank conflicts
+  const float* dl = t.delta + d * L;
+  float* o = out + d * L;
   float A[kMaxStates], cq[kMaxStates], P[kMaxStates];
 #pragma unroll
   for (int n = 0; n < kMaxStates; ++n) {
@@ -22,10 +30,29 @@ __global__ void __launch_bounds__(kRowThreads) rows_kernel(TraceView t, int64_t 
     cq[n] = n < N ? t.C[n * L + q] : 0.f;
     P[n] = 1.f;
   }
-  const float* dl = t.delta + d * L;
-  float* o = out + d * L;
-  // Official: C_q against the product up to q - 1, no diagonal (the released code's vector)
-  for (int64_t j = kind == Row::Official ? q - 1 : q; j >= 0; --j) {
+  // this segment's products (moving from j to j - 1 multiplies by exp(Δ_j A))
+  for (int64_t i = i0; i < i1; ++i) {
+    const float dt = dl[top - i];
+#pragma unroll
+    for (int n = 0; n < kMaxStates; ++n)
+      if (n < N) P[n] *= expf(dt * A[n]);
+  }
+#pragma unroll
+  for (int n = 0; n < kMaxStates; ++n) carry[tid][n] = P[n];
+  __syncthreads();
+  if (tid < N) {  // the product each segment starts from, in segment order
+    float p = 1.f;
+    for (int s = 0; s < kRowThreads; ++s) {
+      const float seg = carry[s][tid];
+      carry[s][tid] = p;
+      p *= seg;
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int n = 0; n < kMaxStates; ++n) P[n] = carry[tid][n];
+  for (int64_t i = i0; i < i1; ++i) {
+    const int64_t j = top - i;
     const float dt = dl[j];
     float acc = 0.f;
 #pragma unroll
@@ -37,15 +64,20 @@ __global__ void __launch_bounds__(kRowThreads) rows_kernel(TraceView t, int64_t 
     }
     o[j] = acc;
   }
-  if (kind != Row::Unified) return;
-  // α̂[q, j] = SiLU(z_q) Σ_{c=j..min(j+K−1, q)} w[j−c+K−1] σ(pre_c) α[q, c], in place, j ascending
+  if (kind != Row::Unified) return;  // (block-uniform: no thread waits below)
+  // α̂[q, j] = SiLU(z_q) Σ_{c=j..min(j+K−1, q)} w[j−c+K−1] σ(pre_c) α[q, c]
+  __syncthreads();
+  for (int64_t c = tid; c <= q; c += kRowThreads) o[c] *= scalar::sigmoid(t.pre[d * L + c]);
   const float zq = t.z[d * L + q], gate = zq * scalar::sigmoid(zq);
-  for (int64_t c = 0; c <= q; ++c) o[c] *= scalar::sigmoid(t.pre[d * L + c]);
   const float* w = t.w + d * t.K;
-  for (int64_t j = 0; j <= q; ++j) {
+  for (int64_t j0 = 0; j0 <= q; j0 += kRowThreads) {  // tiles: a tile reads its own and later entries, then writes
+    __syncthreads();
+    const int64_t j = j0 + tid;
     float acc = 0.f;
-    for (int64_t c = j; c <= min(j + t.K - 1, q); ++c) acc += w[j - c + t.K - 1] * o[c];
-    o[j] = gate * acc;
+    if (j <= q)
+      for (int64_t c = j; c <= min(j + t.K - 1, q); ++c) acc += w[j - c + t.K - 1] * o[c];
+    __syncthreads();
+    if (j <= q) o[j] = gate * acc;
   }
 }
 
@@ -249,8 +281,7 @@ void rows(const TraceView& t, int64_t q, Row kind, float* out, int device) {
   HATTN_CHECK(q >= 0 && q < t.L, "hidden attention: row ", q, " out of range for ", t.L, " tokens");
   if (t.E == 0) return;
   HATTN_CUDA_CHECK(cudaSetDevice(device));
-  const int threads = kRowThreads;
-  HATTN_LAUNCH(unsigned((t.E + threads - 1) / threads), threads, 0, rows_kernel)(t, q, kind, out);
+  HATTN_LAUNCH(unsigned(t.E), kRowThreads, 0, rows_kernel)(t, q, kind, out);
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 
