@@ -86,20 +86,19 @@ void sum(bool f64, const void* x, void* out, const Strided& kept, const Strided&
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   // one thread per output, unless a few outputs each sum many elements (a full sum): then S blocks per output
   const bool sliced = n_out < 2048 && n_red >= 2048;
-  const int64_t S = sliced ? std::min<int64_t>(kThreads, (n_red + kThreads * 8 - 1) / (kThreads * 8)) : 1;
-  const int64_t slice = (n_red + S - 1) / S;
-  double* partial = sliced ? static_cast<double*>(device_alloc(size_t(n_out * S) * sizeof(double), device)) : nullptr;
   with_float(f64, [&](auto t) {
     using T = decltype(t);
     if (sliced) {
-      HATTN_LAUNCH(dim3(unsigned(S), unsigned(n_out)), kThreads, 0, sum_slices_kernel<T>)(as<T>(x), partial, kept,
+      const int64_t S = std::min<int64_t>(kThreads, (n_red + kThreads * 8 - 1) / (kThreads * 8));
+      const int64_t slice = (n_red + S - 1) / S;
+      const DeviceScratch<double> partial(size_t(n_out * S), device);
+      HATTN_LAUNCH(dim3(unsigned(S), unsigned(n_out)), kThreads, 0, sum_slices_kernel<T>)(as<T>(x), partial.get(), kept,
                                                                                            reduced, n_red, slice);
-      HATTN_LAUNCH(unsigned(n_out), kThreads, 0, sum_partials_kernel<T>)(partial, as<T>(out), int(S));
+      HATTN_LAUNCH(unsigned(n_out), kThreads, 0, sum_partials_kernel<T>)(partial.get(), as<T>(out), int(S));
     } else {
       HATTN_LAUNCH(blocks_for(n_out), kThreads, 0, sum_kernel<T>)(as<T>(x), as<T>(out), kept, reduced, n_out, n_red);
     }
   });
-  if (partial) device_free(partial, device);  // the stream is in order: the next user of the block runs after
   HATTN_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -319,17 +319,6 @@ __global__ void __launch_bounds__(kReduceThreads) reduce_over_batch(const double
   out[j] = float(acc);
 }
 
-// Scratch from the caching allocator, for the duration of one call.
-template <class T>
-struct Scratch {
-  T* p = nullptr;
-  int device;
-  Scratch(size_t n, int dev) : device(dev) { p = static_cast<T*>(device_alloc((n ? n : 1) * sizeof(T), dev)); }
-  ~Scratch() { device_free(p, device); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
-
 void check_shape(const cpu::ScanArgs<float>& a) {
   HATTN_CHECK(a.N >= 1 && a.N <= kScanMaxStates, "selective_scan (CUDA): d_state ", a.N, " outside 1..",
               kScanMaxStates);
@@ -360,24 +349,24 @@ void selective_scan_backward(const cpu::ScanArgs<float>& a, const float* dout, f
   }
   HATTN_CUDA_CHECK(cudaSetDevice(device));
   const size_t BELN = size_t(a.B) * a.E * a.L * a.N, chunks = size_t((a.L + kChunk - 1) / kChunk);
-  Scratch<float> h_start(size_t(a.B) * a.E * chunks * a.N, device), dB_buf(BELN, device), dC_buf(BELN, device);
-  Scratch<double> dA_part(size_t(a.B) * a.E * a.N, device), dD_part(size_t(a.B) * a.E, device),
+  const DeviceScratch<float> h_start(size_t(a.B) * a.E * chunks * a.N, device), dB_buf(BELN, device),
+      dC_buf(BELN, device);
+  const DeviceScratch<double> dA_part(size_t(a.B) * a.E * a.N, device), dD_part(size_t(a.B) * a.E, device),
       dbias_part(size_t(a.B) * a.E, device);
   HATTN_LAUNCH(dim3(unsigned(a.E), unsigned(a.B)), kThreads, 0, scan_backward_kernel)(
-      device_args(a), dout, du, ddelta, dz, h_start.p, dB_buf.p, dC_buf.p, dA_part.p, dD_part.p, dbias_part.p);
+      device_args(a), dout, du, ddelta, dz, h_start.get(), dB_buf.get(), dC_buf.get(), dA_part.get(), dD_part.get(),
+      dbias_part.get());
   HATTN_CUDA_CHECK(cudaGetLastError());
   const size_t bnl = size_t(a.B) * a.N * a.L;
   const unsigned blocks = unsigned((bnl + kReduceThreads - 1) / kReduceThreads);
   auto over = [](int64_t n) { return unsigned((n + kReduceThreads - 1) / kReduceThreads); };
-  if (dB) HATTN_LAUNCH(blocks, kReduceThreads, 0, reduce_over_channels)(dB_buf.p, dB, int(a.B), int(a.E), int(a.L), int(a.N));
-  if (dC) HATTN_LAUNCH(blocks, kReduceThreads, 0, reduce_over_channels)(dC_buf.p, dC, int(a.B), int(a.E), int(a.L), int(a.N));
-  if (dA) HATTN_LAUNCH(over(a.E * a.N), kReduceThreads, 0, reduce_over_batch)(dA_part.p, dA, int(a.B), int(a.E * a.N));
-  if (dD) HATTN_LAUNCH(over(a.E), kReduceThreads, 0, reduce_over_batch)(dD_part.p, dD, int(a.B), int(a.E));
+  if (dB) HATTN_LAUNCH(blocks, kReduceThreads, 0, reduce_over_channels)(dB_buf.get(), dB, int(a.B), int(a.E), int(a.L), int(a.N));
+  if (dC) HATTN_LAUNCH(blocks, kReduceThreads, 0, reduce_over_channels)(dC_buf.get(), dC, int(a.B), int(a.E), int(a.L), int(a.N));
+  if (dA) HATTN_LAUNCH(over(a.E * a.N), kReduceThreads, 0, reduce_over_batch)(dA_part.get(), dA, int(a.B), int(a.E * a.N));
+  if (dD) HATTN_LAUNCH(over(a.E), kReduceThreads, 0, reduce_over_batch)(dD_part.get(), dD, int(a.B), int(a.E));
   if (ddelta_bias)
-    HATTN_LAUNCH(over(a.E), kReduceThreads, 0, reduce_over_batch)(dbias_part.p, ddelta_bias, int(a.B), int(a.E));
+    HATTN_LAUNCH(over(a.E), kReduceThreads, 0, reduce_over_batch)(dbias_part.get(), ddelta_bias, int(a.B), int(a.E));
   HATTN_CUDA_CHECK(cudaGetLastError());
-  // the scratch returns to the caching allocator on return: the stream is in order, so later work cannot
-  // overwrite it before these kernels have read it
 }
 
 }  // namespace ha::cuda

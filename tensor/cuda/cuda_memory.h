@@ -35,6 +35,23 @@ HATTN_CUDA_ENTRY(void copy_device_to_host(void* dst, const void* src, size_t nby
 HATTN_CUDA_ENTRY(void copy_device_to_device(void* dst, const void* src, size_t nbytes, int device));
 HATTN_CUDA_ENTRY(void memset_zero(void* dst, size_t nbytes, int device));
 HATTN_CUDA_ENTRY(void synchronize(int device));
+// A kernel's scratch of n elements of T from the caching allocator, returned to it at the end of the scope. The
+// stream is in order, so work launched later cannot reuse the block before the kernels queued now have read it.
+template <class T>
+class DeviceScratch {
+ public:
+  DeviceScratch(size_t n, int device) : device_(device) {
+    p_ = static_cast<T*>(device_alloc((n ? n : 1) * sizeof(T), device));
+  }
+  ~DeviceScratch() { device_free(p_, device_); }
+  DeviceScratch(const DeviceScratch&) = delete;
+  DeviceScratch& operator=(const DeviceScratch&) = delete;
+  T* get() const { return p_; }
+
+ private:
+  T* p_ = nullptr;
+  int device_;
+};
 // Makes `device` the calling thread's current one (kernels launch there): a thread entering the library for a
 // model on cuda:N (the C API) sets it first.
 HATTN_CUDA_ENTRY(void set_device(int device));

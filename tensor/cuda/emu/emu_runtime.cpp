@@ -515,12 +515,13 @@ namespace {
 
 struct KernelResources {
   const char* name;
-  int registers, static_shared;
+  int registers, largest_block, static_shared;
 };
-// ptxas's numbers for sm_90, the largest over each kernel's instantiations (scripts/cuda_resources.sh).
+// ptxas's numbers for sm_90, the worst over each kernel's instantiations, and the largest block they allow
+// (scripts/cuda_resources.sh).
 const KernelResources kKernelResources[] = {
 #include "kernel_resources.inc"
-    {nullptr, 0, 0}};
+    {nullptr, 0, 0, 0}};
 
 }  // namespace
 
@@ -533,11 +534,10 @@ std::string launch_resource_error(const char* kernel, unsigned threads, size_t d
   while (!base.empty() && base.back() == ' ') base.pop_back();
   for (const KernelResources& k : kKernelResources) {
     if (!k.name || base != k.name) continue;
-    const int per_warp = (std::max(k.registers, 1) * 32 + 255) / 256 * 256;  // allocated per warp, units of 256
-    const unsigned most = unsigned(std::min(1024, 65536 / per_warp * 32));
-    if (threads > most)
+    if (threads > unsigned(k.largest_block))
       return "too many resources requested for launch: " + std::to_string(k.registers) + " registers per thread " +
-             "allow at most " + std::to_string(most) + " threads per block, launched with " + std::to_string(threads);
+             "allow at most " + std::to_string(k.largest_block) + " threads per block, launched with " +
+             std::to_string(threads);
     if (size_t(k.static_shared) + dynamic_bytes > 48 * 1024)
       return "too much shared memory: " + std::to_string(k.static_shared) + " static + " +
              std::to_string(dynamic_bytes) + " dynamic bytes per block, over 48 KB";
