@@ -179,6 +179,7 @@ int run_lm_train(int argc, char** argv) {
   for (const char* k : {"task", "arch", "width", "layers", "d-state", "headdim", "heads", "pairs", "words", "steps",
                         "batch", "lr", "min-lr", "weight-decay", "warmup", "seed"})
     meta[std::string("train.") + k] = args.get(k);
+  if (const std::string h = training_history(st, meta); !h.empty()) meta["train.history"] = h;
   int64_t params = 0;
   for (const auto& [name, p] : model.named_parameters()) params += p.numel();
   std::fprintf(stderr, "%s; %lld parameters; %lld steps of %lld sequences\n", built.describe.c_str(),

@@ -91,6 +91,7 @@ int run_train(int argc, char** argv) {
                         "seed", "limit"})
     meta[std::string("train.") + k] = args.get(k);
   meta.insert(config_meta.begin(), config_meta.end());
+  if (const std::string h = training_history(st, meta); !h.empty()) meta["train.history"] = h;
   std::fprintf(stderr, "%s; %lld parameters; %lld steps of %lld (%lld epochs)\n", describe.c_str(),
                static_cast<long long>(model.parameter_count()), static_cast<long long>(total), static_cast<long long>(batch),
                static_cast<long long>(epochs));

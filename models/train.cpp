@@ -50,7 +50,22 @@ TrainState load_training_checkpoint(const std::string& path, nn::Module& model, 
     return std::stoll(it->second);
   };
   opt.restore(ckpt.load("optimizer.exp_avg"), ckpt.load("optimizer.exp_avg_sq"), meta("train.optimizer_steps"));
-  return {meta("train.step"), meta("train.epoch"), meta("train.next_index")};
+  return {meta("train.step"), meta("train.epoch"), meta("train.next_index"), ckpt.metadata()};
+}
+
+std::string training_history(const TrainState& resumed, const std::map<std::string, std::string>& metadata) {
+  const auto& old = resumed.metadata;
+  if (old.empty()) return "";  // a fresh start
+  const auto it = old.find("train.history");
+  std::string history = it == old.end() ? "" : it->second, changes;
+  for (const auto& [key, value] : metadata) {
+    if (key.rfind("train.", 0) != 0 || key == "train.history" || key == "train.command") continue;
+    const auto was = old.find(key);
+    const std::string before = was == old.end() ? "(unset)" : was->second;
+    if (before != value) changes += (changes.empty() ? "" : ", ") + ("--" + key.substr(6)) + " " + before + " -> " + value;
+  }
+  if (!changes.empty()) history += (history.empty() ? "" : "; ") + ("step " + std::to_string(resumed.step) + ": " + changes);
+  return history;
 }
 
 }  // namespace ha

@@ -20,7 +20,13 @@ double evaluate_accuracy(const LogitsFn& model, const ClutteredFashion& data, in
 
 struct TrainState {
   int64_t step = 0, epoch = 0, next_index = 0;  // where to resume
+  std::map<std::string, std::string> metadata;  // the resumed checkpoint's (empty on a fresh start)
 };
+
+// The "train.history" entry of a run: the resumed checkpoint's own history, then, when this run's train.* options
+// differ from the ones it was trained with, "step S: --name old -> new, ..." (a curriculum, or a schedule
+// lengthened on resume, stays on record in the model's metadata). Empty for a fresh start.
+std::string training_history(const TrainState& resumed, const std::map<std::string, std::string>& metadata);
 
 // `metadata` should already hold the model's configuration entries (add_config_metadata and the like).
 void save_training_checkpoint(const std::string& path, const nn::Module& model, const nn::AdamW& opt,

@@ -3,9 +3,10 @@
 # 64 tokens (per layer: min-max |α| of the channel mean, then the first channels; Mamba-2: its heads), beside a
 # GPT-NeoX (Pythia) model's softmax attention when one is given (its head mean, then the first heads).
 # Usage: scripts/fig_lm_attention.sh [--model DIR]... [--text TEXT] [--tokenizer tokenizer.json]
-# Default: the two bundled recall models (models/weights/recall_mamba1, recall_mamba2) on a recall prompt. The
-# paper's setting: --model <folder of state-spaces/mamba-130m> --model <folder of EleutherAI/pythia-160m>
-# --tokenizer <GPT-NeoX tokenizer.json> --text "any text". Seconds on 2 cores for the bundled models, about a minute for a 130m model.
+# Default: the three bundled recall models (models/weights/recall_mamba1, recall_mamba2, recall_gpt_neox, trained on
+# the same task) on a recall prompt, in seconds on 2 cores. The paper's setting: --model <folder of
+# state-spaces/mamba-130m> --model <folder of EleutherAI/pythia-160m> --tokenizer <GPT-NeoX tokenizer.json>
+# --text "any text", about a minute for a 130m model.
 # Writes out/fig_lm_attention/index.html and each layer's .npy and .png from `hattn lm attention`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "fig_lm_attention: unknown argument '$1' (see the header of $0)" >&2; exit 2 ;;
   esac
 done
-[[ ${#models[@]} -gt 0 ]] || models=(models/weights/recall_mamba1 models/weights/recall_mamba2)
+[[ ${#models[@]} -gt 0 ]] || models=(models/weights/recall_mamba1 models/weights/recall_mamba2 models/weights/recall_gpt_neox)
 hattn=./build/bin/hattn
 out=out/fig_lm_attention
 [[ -x $hattn ]] || { echo "fig_lm_attention: $hattn is missing; run make" >&2; exit 2; }

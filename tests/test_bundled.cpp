@@ -3,9 +3,12 @@
 // carry the model's test accuracy. (Intermediate states made .git grow by 110 MB; they live in out/ now.)
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <iostream>
 
 #include "models/io/checkpoint.h"
+#include "models/recall_task.h"
 #include "models/sentiment_task.h"
 #include "models/text/tokenizer.h"
 #include "xai/registry.h"
@@ -59,6 +62,34 @@ TEST(Bundled, SentimentClassifiersKeepTheirAccuracy) {
       correct += (z[1] > z[0]) == (s.label == 1);
     }
     EXPECT_GE(correct, 198) << name;
+  }
+}
+
+// The bundled recall language models (cards: models/weights/recall_*/README.md) read the held-out questions of
+// 8 pairs (hattn lm eval's) with their own tokenizer.json and answer them about as often as their cards say. The
+// bound sits a few questions under each model's count on these 200 (printed): only questions the model is unsure
+// of can flip with float rounding between machines, and a model that lost its recall falls far below it.
+TEST(Bundled, RecallModelsKeepTheirAccuracy) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(HATTN_TEST_DATA) / ".." / ".." / "models" / "weights";
+  struct Case {
+    const char* name;
+    int64_t at_least;  // of 200
+  };
+  for (const Case& c : {Case{"recall_mamba1", 175}, Case{"recall_mamba2", 190}, Case{"recall_gpt_neox", 195}}) {
+    const auto model = xai::load((dir / c.name).string());
+    EXPECT_FALSE(model->info().classifies_tokens()) << c.name;
+    const auto tk = text::load_tokenizer((dir / c.name / "tokenizer.json").string());
+    int64_t correct = 0;
+    for (int64_t i = 0; i < 200; ++i) {
+      const RecallSample s = recall_sample(kRecallEvalSeed, 1000000 + i, 8);
+      ASSERT_EQ(tk->encode(s.text()), s.ids) << c.name;
+      const int64_t T = static_cast<int64_t>(s.ids.size());
+      const std::vector<float> z = model->logits(Tensor::from_vector(s.ids, {1, T})).select(0, T - 1).to_vector<float>();
+      correct += std::max_element(z.begin(), z.end()) - z.begin() == s.answer;
+    }
+    std::cout << "  " << c.name << ": " << correct << " of 200\n";
+    EXPECT_GE(correct, c.at_least) << c.name;
   }
 }
 
