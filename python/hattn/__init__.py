@@ -181,8 +181,8 @@ def _image(image: Image):
 
 class Model:
     """A model of any family, as hattn.load returns it. Safe to share between threads (calls on one model run one
-    at a time). Attributes: family ("vim", "vit", "mamba_lm"), name, describe, is_text, layers, tokens, img_size,
-    num_classes, vocab, methods (what "all" means, variants as "method:variant")."""
+    at a time). Attributes: family ("vim", "vit", "mamba_lm", "gpt_neox", "bert"), name, describe, is_text, layers,
+    tokens, img_size, num_classes, vocab, methods (what "all" means, variants as "method:variant")."""
 
     def __init__(self, path: Union[str, os.PathLike], device: str = "cpu", **options):
         self._handle = ctypes.c_void_p()

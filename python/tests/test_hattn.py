@@ -16,6 +16,7 @@ VIM = os.path.join(ROOT, "models", "weights", "vim_cluttered.safetensors")
 VIT = os.path.join(ROOT, "models", "weights", "vit_cluttered.safetensors")
 LM1 = os.path.join(ROOT, "models", "weights", "recall_mamba1")
 LM2 = os.path.join(ROOT, "models", "weights", "recall_mamba2")
+NEOX = os.path.join(ROOT, "models", "weights", "recall_gpt_neox")
 IMAGE = os.path.join(ROOT, "tests", "data", "images", "src_wide.png")
 TEXT = "a3k7q1m9z2b5|m"
 
@@ -72,10 +73,10 @@ def test_classify_and_attention_equal_the_cli(tmp_path):
         vit.attention(IMAGE, 1, direction="fwd")
 
 
-@pytest.mark.parametrize("path", [LM1, LM2])
-def test_language_models_equal_the_cli(tmp_path, path):
+@pytest.mark.parametrize("path, family", [(LM1, "mamba_lm"), (LM2, "mamba_lm"), (NEOX, "gpt_neox")])
+def test_language_models_equal_the_cli(tmp_path, path, family):
     model = hattn.load(path)
-    assert model.is_text and model.family == "mamba_lm"
+    assert model.is_text and model.family == family
     cli(tmp_path, "lm", "logits", "--model", path, "--text", TEXT, "--logits-npy", str(tmp_path / "logits.npy"))
     assert np.array_equal(model.logits(text=TEXT), np.load(tmp_path / "logits.npy"))
     cli(tmp_path, "lm", "explain", "--model", path, "--text", TEXT, "--query", "9", "--out", str(tmp_path))
