@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Per CUDA kernel, what ptxas reports for sm_90 (registers, spill stores and loads, static shared memory, stack)
-# and the largest block it can launch (65,536 registers per SM allocated per warp in units of 256, at most 1,024
-# threads, at most its __launch_bounds__). Fails on a spill or on static shared memory over 48 KB, except for the
-# kernels listed in KNOWN_SPILLS (none today).
+# Per CUDA kernel, what ptxas reports for sm_90 (registers, spill stores and loads, static shared memory, stack),
+# its __launch_bounds__ (the PTX's .maxntid) and the largest block it can launch (65,536 registers per SM allocated
+# per warp in units of 256, at most 1,024 threads, at most its __launch_bounds__). Fails on a spill, on static
+# shared memory over 48 KB, or on a kernel that declares no __launch_bounds__, except for the kernels listed in
+# KNOWN_SPILLS (none today).
 # Also writes OUTDIR/kernel_resources.inc, the table the CUDA emulation checks launches against (CMake generates it
 # for `make cuda-emu`). Needs nvcc (skipped, exit 77, without it). CUDA_RESOURCES_QUIET=1 prints the summary only.
 # Usage: bash scripts/cuda_resources.sh [OUTDIR (out/cuda_resources)]
@@ -17,13 +18,29 @@ KNOWN_SPILLS=()
 mkdir -p "$out"
 log=$out/ptxas.log
 : > "$log"
+keep=$out/intermediate  # nvcc's intermediate files, the PTX among them: its .maxntid is each kernel's launch bound
+rm -rf "$keep" && mkdir -p "$keep"
 for cu in tensor/cuda/*.cu ops/cuda/*.cu xai/cuda/*.cu; do
-  "$nvcc" -O3 -DNDEBUG -std=c++17 -arch=sm_90 -I. -DHATTN_WITH_CUDA=1 -Xptxas -v -c "$cu" -o /dev/null 2>> "$log" ||
-    { echo "cuda_resources: $cu does not compile"; tail -20 "$log"; exit 1; }
+  "$nvcc" -O3 -DNDEBUG -std=c++17 -arch=sm_90 -I. -DHATTN_WITH_CUDA=1 -Xptxas -v -keep -keep-dir "$keep" \
+    -c "$cu" -o /dev/null 2>> "$log" || { echo "cuda_resources: $cu does not compile"; tail -20 "$log"; exit 1; }
 done
-/usr/bin/python3 - "$log" "$out" "${KNOWN_SPILLS[@]}" <<'PY'
-import os, re, subprocess, sys
-log, out, known = sys.argv[1], sys.argv[2], [re.compile(k) for k in sys.argv[3:]]
+find "$keep" -type f ! -name '*.ptx' -delete  # the preprocessed sources and binaries: tens of MB, unread
+/usr/bin/python3 - "$log" "$out" "$keep" "${KNOWN_SPILLS[@]}" <<'PY'
+import glob, os, re, subprocess, sys
+log, out, keep, known = sys.argv[1], sys.argv[2], sys.argv[3], [re.compile(k) for k in sys.argv[4:]]
+bounds = {}  # mangled entry name -> threads of its .maxntid (the directive follows the entry's parameter list)
+for ptx in glob.glob(f"{keep}/*.ptx"):
+    entry = None
+    for line in open(ptx):
+        m = re.match(r"\s*(?:\.visible\s+)?\.entry\s+(\S+)\(", line)
+        if m:
+            entry = m.group(1)
+            continue
+        m = re.match(r"\s*\.maxntid\s+(\d+),\s*(\d+),\s*(\d+)", line)
+        if m and entry:
+            bounds[entry] = int(m.group(1)) * int(m.group(2)) * int(m.group(3))
+        if line.startswith("{"):
+            entry = None
 kernels, current = [], None
 for line in open(log):
     m = re.search(r"Compiling entry function '(\S+)' for 'sm_90'", line)
@@ -46,7 +63,8 @@ names = subprocess.run(["c++filt"], input="\n".join(k["mangled"] for k in kernel
 rows, failures = [], 0
 for k, name in zip(kernels, names):
     regs_per_warp = -(-max(k["regs"], 1) * 32 // 256) * 256
-    max_threads = min(1024, 65536 // regs_per_warp * 32)
+    bound = bounds.get(k["mangled"], 0)
+    max_threads = min(1024, 65536 // regs_per_warp * 32, bound or 1024)
     short = name.replace("(anonymous namespace)::", "")
     if short.endswith(")"):  # drop the parameter list (the last balanced parentheses)
         depth = 0
@@ -61,29 +79,35 @@ for k, name in zip(kernels, names):
         problems.append("spills")
     if k["smem"] > 48 * 1024:
         problems.append("static shared memory over 48 KB")
+    if not bound:
+        problems.append("no __launch_bounds__")
     allowed = problems == ["spills"] and any(p.search(name) for p in known)
     status = "ok" if not problems else ("known" if allowed else "FAIL")
     failures += status == "FAIL"
-    rows.append((status, short, k["regs"], k["spill_st"], k["spill_ld"], k["smem"], k["stack"], max_threads))
+    rows.append((status, short, k["regs"], k["spill_st"], k["spill_ld"], k["smem"], k["stack"], bound or "none",
+                 max_threads))
 rows.sort(key=lambda r: (r[0] != "FAIL", r[0] != "known", r[1]))
 with open(f"{out}/resources.md", "w") as f:
-    f.write("| status | kernel | registers | spill stores | spill loads | static smem (B) | stack (B) | largest block |\n")
-    f.write("|---|---|---|---|---|---|---|---|\n")
+    f.write("| status | kernel | registers | spill stores | spill loads | static smem (B) | stack (B) | launch bound "
+            "| largest block |\n")
+    f.write("|---|---|---|---|---|---|---|---|---|\n")
     for r in rows:
         f.write("| " + " | ".join(map(str, r)) + " |\n")
 # For the CUDA emulation's launch check: per kernel name without namespaces or template arguments, over its
-# instantiations the most registers, the smallest largest block and the most static shared memory.
+# instantiations the most registers, the smallest launch bound, the smallest largest block and the most static
+# shared memory.
 worst = {}
 for r in rows:
     base = r[1].split("<")[0].split("::")[-1].strip()
-    regs, block, smem = worst.get(base, (0, 1024, 0))
-    worst[base] = (max(regs, r[2]), min(block, r[7]), max(smem, r[5]))
+    regs, bound, block, smem = worst.get(base, (0, 1024, 1024, 0))
+    worst[base] = (max(regs, r[2]), min(bound, r[7] if isinstance(r[7], int) else 1024), min(block, r[8]),
+                   max(smem, r[5]))
 with open(f"{out}/kernel_resources.inc", "w") as f:
-    f.write("// Generated by scripts/cuda_resources.sh from ptxas (sm_90): kernel, registers, largest block, "
-            "static shared bytes.\n")
+    f.write("// Generated by scripts/cuda_resources.sh from ptxas (sm_90): kernel, registers, launch bound, largest "
+            "block, static shared bytes.\n")
     for base in sorted(worst):
-        regs, block, smem = worst[base]
-        f.write(f'{{"{base}", {regs}, {block}, {smem}}},\n')
+        regs, bound, block, smem = worst[base]
+        f.write(f'{{"{base}", {regs}, {bound}, {block}, {smem}}},\n')
 if not os.environ.get("CUDA_RESOURCES_QUIET"):
     print(open(f"{out}/resources.md").read())
 print(f"cuda_resources: {len(rows)} kernels for sm_90, {sum(r[0] == 'known' for r in rows)} known spills, {failures} failing")

@@ -515,13 +515,13 @@ namespace {
 
 struct KernelResources {
   const char* name;
-  int registers, largest_block, static_shared;
+  int registers, launch_bound, largest_block, static_shared;
 };
-// ptxas's numbers for sm_90, the worst over each kernel's instantiations, and the largest block they allow
-// (scripts/cuda_resources.sh).
+// ptxas's numbers for sm_90, the worst over each kernel's instantiations, the __launch_bounds__ from the PTX, and
+// the largest block they allow (scripts/cuda_resources.sh).
 const KernelResources kKernelResources[] = {
 #include "kernel_resources.inc"
-    {nullptr, 0, 0, 0}};
+    {nullptr, 0, 0, 0, 0}};
 
 }  // namespace
 
@@ -534,6 +534,9 @@ std::string launch_resource_error(const char* kernel, unsigned threads, size_t d
   while (!base.empty() && base.back() == ' ') base.pop_back();
   for (const KernelResources& k : kKernelResources) {
     if (!k.name || base != k.name) continue;
+    if (threads > unsigned(k.launch_bound))
+      return "too many resources requested for launch: " + std::to_string(threads) + " threads per block, over its " +
+             "__launch_bounds__ (" + std::to_string(k.launch_bound) + ")";
     if (threads > unsigned(k.largest_block))
       return "too many resources requested for launch: " + std::to_string(k.registers) + " registers per thread " +
              "allow at most " + std::to_string(k.largest_block) + " threads per block, launched with " +

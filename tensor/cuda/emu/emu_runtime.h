@@ -27,9 +27,9 @@
 //   filled with NaN bytes (0xFF), so reading memory nothing wrote shows up.
 // - cudaMemcpy checks that each side is where its kind says and that device ranges lie in one allocation.
 // - Launch configurations are validated as the hardware does (at most 1024 threads per block, ...), and against
-//   each kernel's registers and static shared memory as ptxas reports them for sm_90 (a block of more threads
-//   than its registers allow fails with cudaErrorLaunchOutOfResources), when nvcc was there at build time. A
-//   block larger than the kernel's __launch_bounds__ is not caught (the bounds are not in ptxas's report).
+//   each kernel's __launch_bounds__, registers and static shared memory as nvcc compiles it for sm_90 (a block of
+//   more threads than its bounds or its registers allow fails with cudaErrorLaunchOutOfResources), when nvcc was
+//   there at build time.
 // - A block that does not finish within HATTN_EMU_WATCHDOG_S seconds (default 120) stops the process
 //   with the kernel's name: a hung kernel fails its test instead of stalling it.
 // What only a GPU shows: speed, memory coalescing, warp-level behaviour (none of our kernels uses warp
@@ -162,7 +162,8 @@ struct KernelBody {
 // Runs the grid (validated; an invalid configuration becomes the launch's error, as on a GPU).
 void execute(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const KernelBody& body);
 // Why a GPU would refuse to launch `kernel` (the launch's kernel expression) with `threads` per block and
-// `dynamic_bytes` of dynamic shared memory, from ptxas's registers and static shared memory for sm_90 (generated
+// `dynamic_bytes` of dynamic shared memory, from its __launch_bounds__ and ptxas's registers and static shared
+// memory for sm_90 (generated
 // at build time when nvcc is present: kernel_resources.inc); empty when it would launch, or when the kernel is not
 // in the table (a test's own kernels; every kernel when nvcc was missing).
 std::string launch_resource_error(const char* kernel, unsigned threads, size_t dynamic_bytes);
