@@ -177,9 +177,8 @@ const std::vector<OpSample>& op_samples() {
     cuda(n, "gemm");
   for (const char* n : {"selective_scan", "selective_scan_reverse", "selective_scan_bare"}) cuda(n, "scan", false);
   cuda("selective_scan_composite", "gemm", false);
-  // no kernel: the general index ops, and (through scatter_add) the backward of max and min along a dim, which
-  // no model differentiates on a GPU
-  for (const char* n : {"gather", "scatter_add", "index_select", "max", "min", "amax", "minmax_normalize"}) cuda(n, "");
+  // no kernel: the general index ops
+  for (const char* n : {"gather", "scatter_add", "index_select"}) cuda(n, "");
   return c;
   }();
   return all;
