@@ -2,8 +2,8 @@
 # make demo: explain a handful of cluttered Fashion-MNIST test images with the bundled model, every method,
 # and write the panels, one layer's attention matrices, and the explorer page out/demo/index.html (`hattn
 # explore`: opens from file://, no server; the bundled ViT beside the Vim; scripts/check_explorer.sh renders it
-# in headless Chromium); then the bundled recall language models answer and explain a prompt (token heatmaps in
-# out/demo/lm_<arch>/).
+# in headless Chromium); then the bundled recall language models (Mamba-1, Mamba-2 and the GPT-NeoX beside them)
+# answer and explain a prompt (token heatmaps in out/demo/lm_<arch>/).
 # Takes well under a minute on 2 cores (after the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +40,7 @@ compare=()
 [[ -f $vit ]] && compare=(--compare "$vit")
 $hattn explore --checkpoint "$model" "${compare[@]}" --images "$files" --labels "$labels" --out "$out"
 prompt="a3k7q1m9z2b5|m"
-for arch in mamba1 mamba2; do
+for arch in mamba1 mamba2 gpt_neox; do
   lm=models/weights/recall_$arch
   [[ -d $lm ]] || { echo "demo: the bundled language model $lm is missing" >&2; exit 2; }
   answer=$($hattn lm generate --model "$lm" --text "$prompt" --max-new-tokens 1 2>/dev/null)
@@ -48,4 +48,4 @@ for arch in mamba1 mamba2; do
   $hattn lm explain --model "$lm" --text "$prompt" --out "$out/lm_$arch" 2>/dev/null
 done
 echo "== done: open $out/index.html in a browser (the explorer); panels in $out/test_*/panel.png; token heatmaps"
-echo "   in $out/lm_mamba1/attr.html and $out/lm_mamba2/attr.html"
+echo "   in $out/lm_mamba1/attr.html, $out/lm_mamba2/attr.html and $out/lm_gpt_neox/attr.html"
