@@ -53,16 +53,35 @@ TrainState load_training_checkpoint(const std::string& path, nn::Module& model, 
   return {meta("train.step"), meta("train.epoch"), meta("train.next_index"), ckpt.metadata()};
 }
 
+namespace {
+
+// "3e-3" and "0.003" are the same learning rate: numbers compare as numbers, anything else as text.
+bool same_setting(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  try {
+    size_t na = 0, nb = 0;
+    const double x = std::stod(a, &na), y = std::stod(b, &nb);
+    return na == a.size() && nb == b.size() && x == y;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
 std::string training_history(const TrainState& resumed, const std::map<std::string, std::string>& metadata) {
   const auto& old = resumed.metadata;
   if (old.empty()) return "";  // a fresh start
   const auto it = old.find("train.history");
   std::string history = it == old.end() ? "" : it->second, changes;
   for (const auto& [key, value] : metadata) {
-    if (key.rfind("train.", 0) != 0 || key == "train.history" || key == "train.command") continue;
+    // the options (train.*) and the model's configuration (config.*: a ViT's heads change no parameter shape)
+    const bool option = key.rfind("train.", 0) == 0, config = key.rfind("config.", 0) == 0;
+    if ((!option && !config) || key == "train.history" || key == "train.command") continue;
     const auto was = old.find(key);
     const std::string before = was == old.end() ? "(unset)" : was->second;
-    if (before != value) changes += (changes.empty() ? "" : ", ") + ("--" + key.substr(6)) + " " + before + " -> " + value;
+    if (!same_setting(before, value))
+      changes += (changes.empty() ? "" : ", ") + (option ? "--" + key.substr(6) : key) + " " + before + " -> " + value;
   }
   if (!changes.empty()) history += (history.empty() ? "" : "; ") + ("step " + std::to_string(resumed.step) + ": " + changes);
   return history;

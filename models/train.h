@@ -24,8 +24,9 @@ struct TrainState {
 };
 
 // The "train.history" entry of a run: the resumed checkpoint's own history, then, when this run's train.* options
-// differ from the ones it was trained with, "step S: --name old -> new, ..." (a curriculum, or a schedule
-// lengthened on resume, stays on record in the model's metadata). Empty for a fresh start.
+// or config.* entries differ from the checkpoint's (numbers compared as numbers), "step S: --name old -> new,
+// config.key old -> new, ..." (a curriculum, or a schedule lengthened on resume, stays on record in the model's
+// metadata). Empty for a fresh start.
 std::string training_history(const TrainState& resumed, const std::map<std::string, std::string>& metadata);
 
 // `metadata` should already hold the model's configuration entries (add_config_metadata and the like).

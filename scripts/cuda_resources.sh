@@ -21,7 +21,8 @@ log=$out/ptxas.log
 keep=$out/intermediate  # nvcc's intermediate files, the PTX among them: its .maxntid is each kernel's launch bound
 rm -rf "$keep" && mkdir -p "$keep"
 for cu in tensor/cuda/*.cu ops/cuda/*.cu xai/cuda/*.cu; do
-  "$nvcc" -O3 -DNDEBUG -std=c++17 -arch=sm_90 -I. -DHATTN_WITH_CUDA=1 -Xptxas -v -keep -keep-dir "$keep" \
+  mkdir -p "$keep/${cu%.cu}"  # a folder per source: two sources of one name must not share a .ptx
+  "$nvcc" -O3 -DNDEBUG -std=c++17 -arch=sm_90 -I. -DHATTN_WITH_CUDA=1 -Xptxas -v -keep -keep-dir "$keep/${cu%.cu}" \
     -c "$cu" -o /dev/null 2>> "$log" || { echo "cuda_resources: $cu does not compile"; tail -20 "$log"; exit 1; }
 done
 find "$keep" -type f ! -name '*.ptx' -delete  # the preprocessed sources and binaries: tens of MB, unread
@@ -29,17 +30,19 @@ find "$keep" -type f ! -name '*.ptx' -delete  # the preprocessed sources and bin
 import glob, os, re, subprocess, sys
 log, out, keep, known = sys.argv[1], sys.argv[2], sys.argv[3], [re.compile(k) for k in sys.argv[4:]]
 bounds = {}  # mangled entry name -> threads of its .maxntid (the directive follows the entry's parameter list)
-for ptx in glob.glob(f"{keep}/*.ptx"):
+entries = set()  # every entry the PTX declares, to tell "no bound declared" from "not found in the PTX"
+for ptx in glob.glob(f"{keep}/**/*.ptx", recursive=True):
     entry = None
     for line in open(ptx):
-        m = re.match(r"\s*(?:\.visible\s+)?\.entry\s+(\S+)\(", line)
+        m = re.match(r"\s*(?:\.(?:visible|weak|extern)\s+)*\.entry\s+([\w$.]+)\s*\(", line)
         if m:
             entry = m.group(1)
+            entries.add(entry)
             continue
-        m = re.match(r"\s*\.maxntid\s+(\d+),\s*(\d+),\s*(\d+)", line)
+        m = re.match(r"\s*\.maxntid\s+(\d+)(?:\s*,\s*(\d+))?(?:\s*,\s*(\d+))?", line)  # 1 to 3 extents
         if m and entry:
-            bounds[entry] = int(m.group(1)) * int(m.group(2)) * int(m.group(3))
-        if line.startswith("{"):
+            bounds[entry] = int(m.group(1)) * int(m.group(2) or 1) * int(m.group(3) or 1)
+        if line.lstrip().startswith("{"):
             entry = None
 kernels, current = [], None
 for line in open(log):
@@ -80,7 +83,7 @@ for k, name in zip(kernels, names):
     if k["smem"] > 48 * 1024:
         problems.append("static shared memory over 48 KB")
     if not bound:
-        problems.append("no __launch_bounds__")
+        problems.append("no __launch_bounds__" if k["mangled"] in entries else "entry not found in the PTX")
     allowed = problems == ["spills"] and any(p.search(name) for p in known)
     status = "ok" if not problems else ("known" if allowed else "FAIL")
     failures += status == "FAIL"

@@ -84,6 +84,10 @@ const std::vector<OpSample>& op_samples() {
   c.push_back({"mean", [](Generator& g) { return Inputs{rn(g, {3, 17, 5})}; }, [](const Inputs& x) { return mean(x[0], {-1}); }});
   c.push_back({"max", [](Generator& g) { return Inputs{distinct(g, {3, 17, 5}, 0.01)}; }, [](const Inputs& x) { return max(x[0], 1).values; }});
   c.push_back({"min", [](Generator& g) { return Inputs{distinct(g, {3, 17, 5}, 0.01)}; }, [](const Inputs& x) { return min(x[0], 2, true).values; }});
+  // the first dim (a layout change whose inverse is not itself), then a gradient that arrives transposed
+  c.push_back({"max_dim0", [](Generator& g) { return Inputs{distinct(g, {4, 3, 5}, 0.01)}; }, [](const Inputs& x) { return max(x[0], 0).values; }});
+  c.push_back({"min_transposed_grad", [](Generator& g) { return Inputs{distinct(g, {4, 3, 5}, 0.01)}; },
+               [](const Inputs& x) { return min(x[0], 1).values.transpose(0, 1); }});
   c.push_back({"amax", [](Generator& g) { return Inputs{distinct(g, {5, 7}, 0.01)}; }, [](const Inputs& x) { return amax(x[0]); }});
   c.push_back({"minmax_normalize", [](Generator& g) { return Inputs{distinct(g, {5, 7}, 0.01)}; }, [](const Inputs& x) { return minmax_normalize(x[0]); }});
 

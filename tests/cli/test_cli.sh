@@ -416,6 +416,9 @@ check "lm train (resumed)" 0 "$hattn" lm train "${small[@]}" --out "$tmp/lt2" --
 cmp -s "$tmp/lt/model.safetensors" "$tmp/lt2/model.safetensors" || { echo "FAIL resumed training differs"; failures=$((failures + 1)); }
 check "lm train lengthened on resume" 0 "$hattn" lm train --width 16 --layers 2 --d-state 4 --steps 24 --eval-every 10 --eval-count 20 --batch 8 --pairs 2:6 --out "$tmp/lt2" --resume
 expect_in "lm train history" "$tmp/lt2/config.json" 'step 20: --pairs 4:10 -> 2:6, --steps 20 -> 24'
+# a second resume appends; the same learning rate written another way is no change
+check "lm train lengthened again" 0 "$hattn" lm train --width 16 --layers 2 --d-state 4 --steps 26 --eval-every 10 --eval-count 20 --batch 8 --pairs 2:6 --lr 3e-3 --out "$tmp/lt2" --resume
+expect_in "lm train history appended" "$tmp/lt2/config.json" 'step 20: --pairs 4:10 -> 2:6, --steps 20 -> 24; step 24: --steps 24 -> 26"'
 check "lm generate with the folder's tokenizer" 0 "$hattn" lm generate --model "$tmp/lt" --text "a3k7q1|k" --max-new-tokens 2
 check "lm eval recall" 0 "$hattn" lm eval --model "$tmp/lt" --count 5 --pairs 4 --out "$tmp/le"
 expect_in "lm eval results" "$tmp/le/results.json" '"attr": {"top1": '

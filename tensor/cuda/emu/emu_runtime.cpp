@@ -561,7 +561,7 @@ void execute(const char* name, dim3 grid, dim3 block, size_t shared_bytes, const
   if (!launch_resources_known()) {
     static std::once_flag once;
     std::call_once(once, [] {
-      std::fprintf(stderr, "CUDA emulation: launches are not checked against registers (no nvcc at build time)\n");
+      std::fprintf(stderr, "CUDA emulation: launches are not checked against the kernels' bounds, registers and shared memory (no nvcc at build time)\n");
     });
   } else if (const std::string why = launch_resource_error(name, unsigned(threads), shared_bytes); !why.empty()) {
     std::fprintf(stderr, "CUDA emulation: %s: %s\n", name, why.c_str());
