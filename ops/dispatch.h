@@ -1,17 +1,10 @@
 // Argument checks every op shares. Each names the op and the offending shapes/dtypes/devices.
-// Device dispatch: ops without a CUDA kernel yet call check_cpu, which raises "<op> has no CUDA implementation".
 #pragma once
 #include <initializer_list>
 
 #include "tensor/tensor.h"
 
 namespace ha {
-
-inline void check_cpu(const char* op, std::initializer_list<Tensor> ts) {
-  for (const Tensor& t : ts)
-    if (t.defined() && !t.device().is_cpu())
-      throw Error(str(op, " has no CUDA implementation (input ", describe(t), "); move inputs to cpu"));
-}
 
 inline void check_defined(const char* op, std::initializer_list<Tensor> ts) {
   for (const Tensor& t : ts) HATTN_CHECK(t.defined(), op, ": an input tensor is undefined");

@@ -1,9 +1,11 @@
-// Indexing: index_select, gather and scatter_add. gather and scatter_add are each other's adjoint;
-// index_select's backward is a scatter_add with the index broadcast along the other dims.
-// scatter_add runs serially in index order, so repeated indices accumulate deterministically.
+// Indexing: index_select, gather and scatter_add, on the CPU or the GPU. gather and scatter_add are each other's
+// adjoint; index_select's backward is a scatter_add with the index broadcast along the other dims (on the GPU,
+// rows of a matrix, an embedding lookup, have their own kernels). scatter_add adds in index order on either
+// device, so repeated indices accumulate deterministically and alike. The index is range-checked on the host.
 #include <algorithm>
 
 #include "autograd/function_node.h"
+#include "ops/cuda/gather_cuda.h"
 #include "ops/cuda/index_rows_cuda.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
@@ -11,10 +13,27 @@
 namespace ha {
 namespace {
 
-void check_index(const char* op, const Tensor& index) {
+// The index on the host, contiguous (a device index is copied back for the range check).
+Tensor host_index(const char* op, const Tensor& index) {
   HATTN_CHECK(index.defined(), op, ": index is undefined");
-  check_cpu(op, {index});
   HATTN_CHECK(index.dtype() == DType::I64, op, ": index must be int64, got ", describe(index));
+  return raw::contiguous(index.to(Device::cpu()));
+}
+
+// gather's and scatter_add's iteration space on the GPU: the index's shape, the data's shape and strides.
+cuda::IndexSpace index_space(const char* op, int64_t dim, const Shape& index_shape, const Shape& data_shape,
+                             const Shape& data_strides) {
+  cuda::IndexSpace s;
+  HATTN_CHECK(index_shape.size() <= size_t(cuda::kMaxIndexDims), op, " (CUDA): at most ", cuda::kMaxIndexDims,
+              " dims, got ", shape_str(index_shape));
+  s.nd = static_cast<int>(index_shape.size());
+  s.dim = static_cast<int>(dim);
+  for (int k = 0; k < s.nd; ++k) {
+    s.index_shape[k] = index_shape[k];
+    s.data_shape[k] = data_shape[k];
+    s.data_stride[k] = data_strides[k];
+  }
+  return s;
 }
 
 // Visits every position of `shape` in row-major order: f(position, linear index).
@@ -41,22 +60,24 @@ int64_t offset_of(const std::vector<int64_t>& pos, const Shape& strides) {
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   check_defined("gather", {x});
-  check_cpu("gather", {x});
   check_floating("gather", x);
-  check_index("gather", index);
+  const Tensor idx = host_index("gather", index);
   int64_t d = wrap_dim(dim, x.dim(), "gather");
   HATTN_CHECK(index.dim() == x.dim(), "gather: index ", describe(index), " must have as many dims as input ",
               describe(x));
   for (int64_t k = 0; k < x.dim(); ++k)
     HATTN_CHECK(k == d || index.shape()[k] <= x.shape()[k], "gather: index ", describe(index),
                 " is larger than input ", describe(x), " in dim ", k);
-  Tensor idx = raw::contiguous(index);
   const int64_t* pi = idx.data<int64_t>();
   const int64_t bound = x.shape()[d];
   for (int64_t i = 0; i < idx.numel(); ++i)
     HATTN_CHECK(pi[i] >= 0 && pi[i] < bound, "gather: index ", pi[i], " out of range [0, ", bound, ") in dim ", d,
                 " of input ", describe(x));
-  Tensor out = Tensor::empty(index.shape(), x.dtype());
+  Tensor out = Tensor::empty(index.shape(), x.dtype(), x.device());
+  if (x.device().is_cuda())
+    cuda::gather(x.dtype() == DType::F64, x.raw_data(), idx.to(x.device()).data<int64_t>(), out.raw_data(),
+                 index_space("gather", d, idx.shape(), x.shape(), x.strides()), x.device().index);
+  else
   dispatch_floating(x.dtype(), "gather", [&](auto tag) {
     using T = decltype(tag);
     const T* px = x.data<T>();
@@ -78,9 +99,8 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 
 Tensor scatter_add(const Shape& shape, int64_t dim, const Tensor& index, const Tensor& src) {
   check_defined("scatter_add", {src});
-  check_cpu("scatter_add", {src});
   check_floating("scatter_add", src);
-  check_index("scatter_add", index);
+  const Tensor idx = host_index("scatter_add", index);
   int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()), "scatter_add");
   HATTN_CHECK(index.shape() == src.shape() && index.dim() == static_cast<int64_t>(shape.size()),
               "scatter_add: index ", describe(index), " and source ", describe(src), " must match, with the ",
@@ -88,22 +108,28 @@ Tensor scatter_add(const Shape& shape, int64_t dim, const Tensor& index, const T
   for (int64_t k = 0; k < index.dim(); ++k)
     HATTN_CHECK(k == d || index.shape()[k] <= shape[k], "scatter_add: index ", describe(index),
                 " is larger than output ", shape_str(shape), " in dim ", k);
-  Tensor idx = raw::contiguous(index);
   Tensor s = raw::contiguous(src);
   const int64_t* pi = idx.data<int64_t>();
   for (int64_t i = 0; i < idx.numel(); ++i)
     HATTN_CHECK(pi[i] >= 0 && pi[i] < shape[d], "scatter_add: index ", pi[i], " out of range [0, ", shape[d],
                 ") in dim ", d, " of output ", shape_str(shape));
-  Tensor out = Tensor::zeros(shape, src.dtype());
-  dispatch_floating(src.dtype(), "scatter_add", [&](auto tag) {
-    using T = decltype(tag);
-    const T* ps = s.data<T>();
-    T* y = out.data<T>();
-    const Shape& st = out.strides();
-    for_each_position(idx.shape(), [&](const std::vector<int64_t>& pos, int64_t i) {
-      y[offset_of(pos, st) + (pi[i] - pos[d]) * st[d]] += ps[i];
+  Tensor out;
+  if (src.device().is_cuda()) {
+    out = Tensor::empty(shape, src.dtype(), src.device());  // the kernel writes every element
+    cuda::scatter_add(src.dtype() == DType::F64, s.raw_data(), idx.to(src.device()).data<int64_t>(), out.raw_data(),
+                      index_space("scatter_add", d, idx.shape(), shape, out.strides()), src.device().index);
+  } else {
+    out = Tensor::zeros(shape, src.dtype());
+    dispatch_floating(src.dtype(), "scatter_add", [&](auto tag) {
+      using T = decltype(tag);
+      const T* ps = s.data<T>();
+      T* y = out.data<T>();
+      const Shape& st = out.strides();
+      for_each_position(idx.shape(), [&](const std::vector<int64_t>& pos, int64_t i) {
+        y[offset_of(pos, st) + (pi[i] - pos[d]) * st[d]] += ps[i];
+      });
     });
-  });
+  }
   if (needs_grad({src})) {
     const Tensor is = saved(idx);
     record_op(OpName::ScatterAdd, {src}, out, [d, is](const Tensor& g) { return std::vector<Tensor>{gather(g, d, is)}; });
@@ -156,25 +182,14 @@ Tensor index_rows_cuda(const Tensor& x_in, const Tensor& idx) {
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   check_defined("index_select", {x});
-  check_index("index_select", index);
-  if (x.device().is_cuda()) {
-    HATTN_CHECK(wrap_dim(dim, x.dim(), "index_select") == 0, "index_select (CUDA): only along dim 0");
-    Tensor idx = raw::contiguous(index);
-    const int64_t* pi = idx.data<int64_t>();
-    for (int64_t i = 0; i < idx.numel(); ++i)
-      HATTN_CHECK(pi[i] >= 0 && pi[i] < x.shape()[0], "index_select: index ", pi[i], " out of range [0, ",
-                  x.shape()[0], ") in dim 0 of input ", describe(x));
-    HATTN_CHECK(index.dim() == 1, "index_select: index must be 1-d, got ", describe(index));
-    return index_rows_cuda(x, idx);
-  }
-  check_cpu("index_select", {x});
+  const Tensor idx = host_index("index_select", index);
   int64_t d = wrap_dim(dim, x.dim(), "index_select");
   HATTN_CHECK(index.dim() == 1, "index_select: index must be 1-d, got ", describe(index));
-  Tensor idx = raw::contiguous(index);
   const int64_t* pi = idx.data<int64_t>();
   for (int64_t i = 0; i < idx.numel(); ++i)
     HATTN_CHECK(pi[i] >= 0 && pi[i] < x.shape()[d], "index_select: index ", pi[i], " out of range [0, ",
                 x.shape()[d], ") in dim ", d, " of input ", describe(x));
+  if (x.device().is_cuda() && d == 0 && x.dim() == 2) return index_rows_cuda(x, idx);
   // index broadcast to the output's shape along every other dim, then a gather
   Shape oshape = x.shape();
   oshape[d] = idx.numel();

@@ -164,8 +164,8 @@ const std::vector<OpSample>& op_samples() {
   c.push_back({"checkpoint", [](Generator& g) { return Inputs{rn(g, {3, 17})}; },
                [](const Inputs& x) { return checkpoint([](const Tensor& v) { return mul(tanh(v), v); }, x[0]); }});
 
-  // CUDA: sums in another order compare relative to the maximum; the scan kernels take float32 only; the
-  // general index ops have no kernel (the embedding's row gather, on a model's path, is tested in test_cuda).
+  // CUDA: sums in another order compare relative to the maximum; the scan kernels take float32 only. Every op
+  // has a kernel.
   auto cuda = [&](const std::string& name, const char* kind, bool f64 = true) {
     for (OpSample& o : c)
       if (o.name == name) {
@@ -181,8 +181,6 @@ const std::vector<OpSample>& op_samples() {
     cuda(n, "gemm");
   for (const char* n : {"selective_scan", "selective_scan_reverse", "selective_scan_bare"}) cuda(n, "scan", false);
   cuda("selective_scan_composite", "gemm", false);
-  // no kernel: the general index ops
-  for (const char* n : {"gather", "scatter_add", "index_select"}) cuda(n, "");
   return c;
   }();
   return all;

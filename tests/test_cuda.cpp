@@ -94,22 +94,36 @@ TEST_F(Cuda, GradientAccumulationOnDevice) {
   EXPECT_EQ(da.to(Device::cpu()).to_vector<float>(), a.to_vector<float>());
 }
 
-// The ops with no CUDA kernel (none is on a model's path) name themselves instead of computing on the CPU.
-TEST_F(Cuda, OpsWithoutKernelsSaySo) {
-  const Tensor d = Tensor::zeros({4, 3}, DType::F32, Device::cuda());
-  const Tensor index = Tensor::zeros({4, 1}, DType::I64, Device::cuda());
-  const std::vector<std::pair<std::string, std::function<void()>>> ops = {
-      {"gather", [&] { (void)gather(d, 1, index); }},
-      {"scatter_add", [&] { (void)scatter_add({4, 3}, 1, index, d.narrow(1, 0, 1)); }},
-      {"index_select", [&] { (void)index_select(d, 0, Tensor::zeros({2}, DType::I64, Device::cuda())); }},
-  };
-  for (const auto& [name, f] : ops) {
-    try {
-      f();
-      ADD_FAILURE() << name << ": expected an error";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(name + " has no CUDA implementation"), std::string::npos) << e.what();
+// The index ops along any dim, with the index on the device or the host, a strided input, repeated indices and
+// an index smaller than the data in the other dims: the same numbers as the CPU, bit for bit (scatter_add adds in
+// index order on both), and an index out of range named before any kernel runs.
+TEST_F(Cuda, IndexOpsMatchCpuBitForBit) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    Generator g(5);
+    const Tensor x = randn({4, 6, 5}, dt, g);
+    const Tensor xd = x.to(Device::cuda());
+    Tensor index = Tensor::empty({3, 6, 2}, DType::I64);  // along dim 0 of a transposed x: values in [0, 5)
+    for (int64_t i = 0; i < index.numel(); ++i) index.data<int64_t>()[i] = int64_t(g.next_u64() % 5);
+    const Tensor xt = x.transpose(0, 2), xtd = xd.transpose(0, 2);  // (5, 6, 4), strided
+    for (const Tensor& on : {index, index.to(Device::cuda())}) {
+      EXPECT_EQ(gather(xtd, 0, on).to(Device::cpu()).to_vector<double>(), gather(xt, 0, index).to_vector<double>());
+      const Tensor src = randn({3, 6, 2}, dt, g);
+      EXPECT_EQ(scatter_add({5, 7, 3}, 0, on, src.to(Device::cuda())).to(Device::cpu()).to_vector<double>(),
+                scatter_add({5, 7, 3}, 0, index, src).to_vector<double>());
     }
+    for (int64_t dim : {0, 1, 2}) {  // a row read twice, the last row, the first
+      const int64_t last = x.size(dim) - 1;
+      const Tensor p = Tensor::from_vector<int64_t>({last, 0, last, 1}, {4});
+      EXPECT_EQ(index_select(xd, dim, p.to(Device::cuda())).to(Device::cpu()).to_vector<double>(),
+                index_select(x, dim, p).to_vector<double>()) << dim;
+    }
+  }
+  const Tensor d = Tensor::zeros({4, 3}, DType::F32, Device::cuda());
+  try {
+    (void)gather(d, 1, Tensor::from_vector<int64_t>({3}, {1, 1}).to(Device::cuda()));
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gather: index 3 out of range [0, 3)"), std::string::npos) << e.what();
   }
 }
 
