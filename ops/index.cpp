@@ -21,17 +21,20 @@ Tensor host_index(const char* op, const Tensor& index) {
 }
 
 // gather's and scatter_add's iteration space on the GPU: the index's shape, the data's shape and strides.
+// Dims other than `dim` of size 1 in both are dropped (they move no offset), so only the rest count against the
+// kernels' kMaxIndexDims.
 cuda::IndexSpace index_space(const char* op, int64_t dim, const Shape& index_shape, const Shape& data_shape,
                              const Shape& data_strides) {
   cuda::IndexSpace s;
-  HATTN_CHECK(index_shape.size() <= size_t(cuda::kMaxIndexDims), op, " (CUDA): at most ", cuda::kMaxIndexDims,
-              " dims, got ", shape_str(index_shape));
-  s.nd = static_cast<int>(index_shape.size());
-  s.dim = static_cast<int>(dim);
-  for (int k = 0; k < s.nd; ++k) {
-    s.index_shape[k] = index_shape[k];
-    s.data_shape[k] = data_shape[k];
-    s.data_stride[k] = data_strides[k];
+  for (size_t k = 0; k < index_shape.size(); ++k) {
+    if (int64_t(k) != dim && index_shape[k] == 1 && data_shape[k] == 1) continue;
+    HATTN_CHECK(s.nd < cuda::kMaxIndexDims, op, " (CUDA): at most ", cuda::kMaxIndexDims, " dims of size > 1, got ",
+                shape_str(index_shape), " into ", shape_str(data_shape));
+    if (int64_t(k) == dim) s.dim = s.nd;
+    s.index_shape[s.nd] = index_shape[k];
+    s.data_shape[s.nd] = data_shape[k];
+    s.data_stride[s.nd] = data_strides[k];
+    ++s.nd;
   }
   return s;
 }
@@ -74,19 +77,20 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
     HATTN_CHECK(pi[i] >= 0 && pi[i] < bound, "gather: index ", pi[i], " out of range [0, ", bound, ") in dim ", d,
                 " of input ", describe(x));
   Tensor out = Tensor::empty(index.shape(), x.dtype(), x.device());
-  if (x.device().is_cuda())
+  if (x.device().is_cuda()) {
     cuda::gather(x.dtype() == DType::F64, x.raw_data(), idx.to(x.device()).data<int64_t>(), out.raw_data(),
                  index_space("gather", d, idx.shape(), x.shape(), x.strides()), x.device().index);
-  else
-  dispatch_floating(x.dtype(), "gather", [&](auto tag) {
-    using T = decltype(tag);
-    const T* px = x.data<T>();
-    T* y = out.data<T>();
-    const Shape& st = x.strides();
-    for_each_position(index.shape(), [&](const std::vector<int64_t>& pos, int64_t i) {
-      y[i] = px[offset_of(pos, st) + (pi[i] - pos[d]) * st[d]];
+  } else {
+    dispatch_floating(x.dtype(), "gather", [&](auto tag) {
+      using T = decltype(tag);
+      const T* px = x.data<T>();
+      T* y = out.data<T>();
+      const Shape& st = x.strides();
+      for_each_position(index.shape(), [&](const std::vector<int64_t>& pos, int64_t i) {
+        y[i] = px[offset_of(pos, st) + (pi[i] - pos[d]) * st[d]];
+      });
     });
-  });
+  }
   if (needs_grad({x})) {
     Shape xs = x.shape();
     const Tensor is = saved(idx);
@@ -189,7 +193,19 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   for (int64_t i = 0; i < idx.numel(); ++i)
     HATTN_CHECK(pi[i] >= 0 && pi[i] < x.shape()[d], "index_select: index ", pi[i], " out of range [0, ",
                 x.shape()[d], ") in dim ", d, " of input ", describe(x));
-  if (x.device().is_cuda() && d == 0 && x.dim() == 2) return index_rows_cuda(x, idx);
+  if (x.device().is_cuda()) {  // the rows of a matrix: dim to the front, the rest flattened, then back
+    if (d == 0 && x.dim() == 2) return index_rows_cuda(x, idx);
+    Shape to_front(x.dim());
+    to_front[0] = d;
+    for (int64_t k = 0, j = 1; k < x.dim(); ++k)
+      if (k != d) to_front[j++] = k;
+    Shape back(x.dim());
+    for (int64_t k = 0; k < x.dim(); ++k) back[to_front[k]] = k;
+    const Tensor front = x.permute(to_front).contiguous();
+    Shape picked = front.shape();
+    picked[0] = idx.numel();
+    return index_rows_cuda(front.reshape({front.size(0), -1}), idx).reshape(picked).permute(back);
+  }
   // index broadcast to the output's shape along every other dim, then a gather
   Shape oshape = x.shape();
   oshape[d] = idx.numel();

@@ -94,14 +94,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double smoothin
   }
   HATTN_CHECK(smoothing >= 0 && smoothing < 1, "cross_entropy: smoothing ", smoothing, " outside [0, 1)");
   Tensor logp = log_softmax(logits, 1);
-  Tensor nll;
-  if (logits.device().is_cuda()) {  // the picked log-probabilities through a one-hot mask (no gather kernel)
-    Tensor onehot = Tensor::zeros(logits.shape(), logits.dtype());
-    for (int64_t i = 0; i < t.numel(); ++i) raw::narrow(raw::narrow(onehot, 0, i, 1), 1, t.data<int64_t>()[i], 1).fill_(1);
-    nll = neg(mean(sum(mul(logp, onehot.to(logits.device())), {1})));
-  } else {
-    nll = neg(mean(gather(logp, 1, raw::reshape(target, {-1, 1}))));
-  }
+  const Tensor nll = neg(mean(gather(logp, 1, raw::reshape(t, {-1, 1}))));  // either device
   if (smoothing == 0) return nll;
   return add(mul(nll, 1 - smoothing), mul(neg(mean(logp)), smoothing));
 }

@@ -111,6 +111,18 @@ TEST_F(Cuda, IndexOpsMatchCpuBitForBit) {
       EXPECT_EQ(scatter_add({5, 7, 3}, 0, on, src.to(Device::cuda())).to(Device::cpu()).to_vector<double>(),
                 scatter_add({5, 7, 3}, 0, index, src).to_vector<double>());
     }
+    // the middle and the last dim, forward and backward, with a device index (values in [0, 4): every dim's size)
+    for (int64_t dim : {1, 2}) {
+      Tensor ix = Tensor::empty({3, 4, 4}, DType::I64);
+      for (int64_t i = 0; i < ix.numel(); ++i) ix.data<int64_t>()[i] = int64_t(g.next_u64() % 4);
+      Tensor a = x.clone().requires_grad_(true), ad = xd.clone().requires_grad_(true);
+      const Tensor y = gather(a, dim, ix), yd = gather(ad, dim, ix.to(Device::cuda()));
+      EXPECT_EQ(yd.to(Device::cpu()).to_vector<double>(), y.to_vector<double>()) << dim;
+      const Tensor w = randn({3, 4, 4}, dt, g);
+      sum(mul(y, w)).backward();
+      sum(mul(yd, w.to(Device::cuda()))).backward();
+      EXPECT_EQ(ad.grad().to(Device::cpu()).to_vector<double>(), a.grad().to_vector<double>()) << dim;
+    }
     for (int64_t dim : {0, 1, 2}) {  // a row read twice, the last row, the first
       const int64_t last = x.size(dim) - 1;
       const Tensor p = Tensor::from_vector<int64_t>({last, 0, last, 1}, {4});

@@ -16,6 +16,7 @@
 #include "tests/test_util.h"
 #include "xai/explain.h"
 #include "xai/registry.h"
+#include "xai/transformer_lrp.h"
 
 namespace ha::test {
 namespace {
@@ -93,6 +94,21 @@ TEST(GptNeox, MapsMatchPyTorch) {
 
 // The rotary embedding against its definition (float64), and its gradient by finite differences: it is composed
 // of differentiable ops, so the check covers the composition (odd and even positions, rotated and passed dims).
+// attr starts at the head with a one-hot relevance; the relevance pass applies the linear rule to the target's row
+// of the head alone (xai/gpt_neox_lrp.cpp), which must give what the rule gives on the whole head: every other
+// row's share is 0 / its logit = 0.
+TEST(GptNeox, HeadRuleOnTheTargetRowEqualsTheWholeHead) {
+  Generator g(8);
+  const Tensor W = randn({37, 16}, DType::F32, g), x = randn({1, 16}, DType::F64, g);
+  for (int64_t target : {0, 11, 36}) {
+    Tensor one_hot = Tensor::zeros({1, 37}, DType::F64);
+    one_hot.data<double>()[target] = 1.0;
+    const Tensor whole = xai::relevance_linear(one_hot, x, W);
+    const Tensor row = xai::relevance_linear(Tensor::full({1, 1}, 1.0, DType::F64), x, W.narrow(0, target, 1));
+    EXPECT_EQ(row.to_vector<double>(), whole.to_vector<double>()) << target;
+  }
+}
+
 TEST(GptNeox, RotaryEmbeddingFollowsItsDefinition) {
   GptNeoxConfig c;
   c.d_model = 12, c.heads = 2, c.rotary_pct = 0.67, c.rotary_base = 100;  // hd 6, r 4

@@ -26,8 +26,9 @@ __global__ void __launch_bounds__(kThreads) gather_kernel(const T* x, const int6
   out[i] = x[offset];
 }
 
-// One thread per output element: its index column along dim, in order (reads the index len(dim) times per
-// output; fine for the adjoints this serves, whose index columns are short).
+// One thread per output element: its index column along dim, in order. Each output reads the whole column, so
+// the cost is outputs × column length: right for gather's adjoint over short columns (cross-entropy's: 1), slow
+// for long ones, which index_select avoids by taking the row kernels (index_rows.cu) on the GPU.
 template <class T>
 __global__ void __launch_bounds__(kThreads) scatter_add_kernel(const T* src, const int64_t* index, T* out,
                                                                IndexSpace s, int64_t n) {
