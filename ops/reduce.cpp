@@ -145,21 +145,7 @@ static ValuesIndices extremum(const Tensor& x, int64_t dim, bool keepdim, bool w
       }
     });
   });
-  if (needs_grad({x}) && x.device().is_cuda()) {
-    // in the rows' layout (kept dims, then d), then permuted back
-    const Shape rows_shape = rows.shape();
-    Shape inverse(s.perm.size());
-    for (size_t k = 0; k < s.perm.size(); ++k) inverse[s.perm[k]] = static_cast<int64_t>(k);
-    const Tensor idx = saved(indices);  // the caller holds `indices` too: a write to it is caught
-    const int64_t R = s.rows, D = s.cols;
-    record_op(want_max ? OpName::Max : OpName::Min, {x}, values, [rows_shape, inverse, idx, R, D](const Tensor& g_in) {
-      const Tensor g = raw::contiguous(g_in);
-      Tensor dx = Tensor::empty(rows_shape, g.dtype(), g.device());
-      cuda::extremum_rows_backward(g.dtype() == DType::F64, g.raw_data(), idx.data<int64_t>(), dx.raw_data(), R, D,
-                                   g.device().index);
-      return std::vector<Tensor>{raw::contiguous(raw::permute(dx, inverse))};
-    });
-  } else if (needs_grad({x})) {
+  if (needs_grad({x})) {  // scatter_add, on either device
     Shape xs = x.shape(), ks = s.keep_shape;
     Tensor idx = saved(raw::reshape(indices, ks));  // the caller holds `indices` too: a write to it is caught
     record_op(want_max ? OpName::Max : OpName::Min, {x}, values, [xs, ks, idx, d](const Tensor& g) {

@@ -78,17 +78,6 @@ __global__ void __launch_bounds__(kThreads) extremum_kernel(const T* x, T* value
   if (threadIdx.x == 0) values[blockIdx.x] = best.v, indices[blockIdx.x] = best.i;
 }
 
-// Writes every element (no pre-zeroed buffer): a store per element, bound by memory bandwidth.
-template <class T>
-__global__ void __launch_bounds__(kThreads) extremum_backward_kernel(const T* g, const int64_t* indices, T* dx,
-                                                                     int64_t R, int64_t D) {
-  const int64_t n = R * D;
-  for (int64_t i = blockIdx.x * int64_t(kThreads) + threadIdx.x; i < n; i += int64_t(gridDim.x) * kThreads) {
-    const int64_t r = i / D;
-    dx[i] = i - r * D == indices[r] ? g[r] : T(0);
-  }
-}
-
 }  // namespace
 
 void sum(bool f64, const void* x, void* out, const Strided& kept, const Strided& reduced, int device) {
@@ -121,17 +110,6 @@ void extremum_rows(bool f64, bool want_max, const void* x, void* values, int64_t
   with_float(f64, [&](auto t) {
     using T = decltype(t);
     HATTN_LAUNCH(unsigned(R), kThreads, 0, extremum_kernel<T>)(as<T>(x), as<T>(values), indices, D, want_max);
-  });
-  HATTN_CUDA_CHECK(cudaGetLastError());
-}
-
-void extremum_rows_backward(bool f64, const void* g, const int64_t* indices, void* dx, int64_t R, int64_t D,
-                            int device) {
-  if (R == 0 || D == 0) return;
-  HATTN_CUDA_CHECK(cudaSetDevice(device));
-  with_float(f64, [&](auto t) {
-    using T = decltype(t);
-    HATTN_LAUNCH(blocks_for(R * D), kThreads, 0, extremum_backward_kernel<T>)(as<T>(g), indices, as<T>(dx), R, D);
   });
   HATTN_CUDA_CHECK(cudaGetLastError());
 }

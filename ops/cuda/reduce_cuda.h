@@ -2,8 +2,7 @@
 // (deterministic, no atomics):
 //   sum:           one thread per output element over any set of dims of a strided input;
 //   extremum_rows: max / min of each row of a contiguous (R, D) buffer with its index, one block per row
-//                  (first occurrence wins; NaN wins, as on the CPU);
-//   extremum_rows_backward: its adjoint, each row's gradient at its index and 0 elsewhere, one thread per element.
+//                  (first occurrence wins; NaN wins, as on the CPU).
 #pragma once
 #include <cstdint>
 
@@ -19,8 +18,5 @@ HATTN_CUDA_ENTRY(void sum(bool f64, const void* x, void* out, const Strided& kep
 // values (R) and int64 indices (R)
 HATTN_CUDA_ENTRY(void extremum_rows(bool f64, bool want_max, const void* x, void* values, int64_t* indices,
                                     int64_t R, int64_t D, int device));
-// dx (R, D) = 0 except dx[r, indices[r]] = g[r]; g (R), indices (R) as extremum_rows wrote them
-HATTN_CUDA_ENTRY(void extremum_rows_backward(bool f64, const void* g, const int64_t* indices, void* dx, int64_t R,
-                                             int64_t D, int device));
 
 }  // namespace ha::cuda
